@@ -1,0 +1,647 @@
+//! The composite flow: resolve the query, evaluate, and rank root causes with evidence.
+//!
+//! Invariant: pure and synchronous. A verdict is `blocked` only when a side blocks for
+//! certain, `allowed` only when both sides allow for certain; anything else is `inconclusive`.
+
+use crate::engine::{self, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace};
+use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL};
+use crate::policy::{Direction, NamespaceScope, Peer, Protocol};
+use crate::query::{self, PortArg, QueryError, Resolved};
+use crate::report::*;
+
+/// How many rules a side lists before truncating.
+const MAX_RULES_LISTED: usize = 20;
+/// How many pods of a workload or service are compared with the representative one.
+const MAX_PAIRS: usize = 64;
+
+/// A diagnosis request, as parsed from a CLI or a tool call.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub from: String,
+    pub to: String,
+    pub protocol: Protocol,
+    pub port: Option<PortArg>,
+}
+
+/// Runs the whole flow for one query.
+pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
+    let src = query::resolve(ix, "from", &q.from)?;
+    let dst = query::resolve(ix, "to", &q.to)?;
+    if src.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_))) && dst.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_))) {
+        return Err(QueryError {
+            argument: "to".into(),
+            message: "neither endpoint is a pod of the snapshot: NetworkPolicy only governs traffic to or from pods".into(),
+            suggestions: Vec::new(),
+        });
+    }
+    let mut warnings = Vec::new();
+    let (rep_src, rep_dst) = (src.endpoints[0], dst.endpoints[0]);
+    let (port, port_note) = match &q.port {
+        Some(p) => {
+            let (n, note) = query::port_for(ix, &dst, rep_dst, p, q.protocol)?;
+            (Some(n), note)
+        }
+        None => (None, None),
+    };
+    warnings.extend(port_note);
+    let flow = Flow { src: rep_src, dst: rep_dst, protocol: q.protocol, port };
+    let trace = engine::evaluate(ix, flow);
+    let mut verdict = verdict_of(&trace);
+
+    // A workload or service stands for several pods: they must agree.
+    let mut differing = Vec::new();
+    'pairs: for &s in src.endpoints.iter().take(MAX_PAIRS) {
+        for &d in dst.endpoints.iter().take(MAX_PAIRS) {
+            if (s, d) == (rep_src, rep_dst) {
+                continue;
+            }
+            let port = match &q.port {
+                Some(p) => match query::port_for(ix, &dst, d, p, q.protocol) {
+                    Ok((n, _)) => Some(n),
+                    Err(e) => {
+                        warnings.push(format!("{}: {}", endpoint_name(ix, d), e.message));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let v = verdict_of(&engine::evaluate(ix, Flow { src: s, dst: d, protocol: q.protocol, port }));
+            if v != verdict {
+                differing.push(format!("{} -> {}: {}", endpoint_name(ix, s), endpoint_name(ix, d), v.as_str()));
+                if differing.len() >= 5 {
+                    break 'pairs;
+                }
+            }
+        }
+    }
+    if !differing.is_empty() {
+        warnings.push(format!(
+            "the pods behind {} / {} do not all get the same verdict ({}); pods of one workload normally share labels: check them",
+            q.from,
+            q.to,
+            differing.join("; ")
+        ));
+        verdict = Verdict::Inconclusive;
+    }
+
+    let sel = engine::Selection::for_pair(ix, rep_src, rep_dst);
+    let conns = engine::allowed_conns(ix, &sel, rep_src, rep_dst);
+    let root_causes = root_causes(ix, &trace);
+    warnings.extend(endpoint_warnings(ix, rep_src, "source"));
+    warnings.extend(endpoint_warnings(ix, rep_dst, "destination"));
+    for side in [&trace.egress, &trace.ingress] {
+        for r in side.rules.iter().filter(|r| r.allows() && r.matched_pod_ip_by_ipblock) {
+            warnings.push(format!(
+                "{} rule {} matches a pod IP through ipBlock; whether ipBlock applies to pod IPs is implementation-defined (this run assumes it does; --ipblock-matches-pods=false assumes it does not)",
+                ix.policies[r.policy].key(),
+                r.rule_index
+            ));
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+
+    let blocked_direction = match (trace.always_allowed.is_some(), trace.egress.allowed, trace.ingress.allowed) {
+        (true, _, _) | (false, true, true) => None,
+        (false, false, true) => Some(BlockedDirection::Egress),
+        (false, true, false) => Some(BlockedDirection::Ingress),
+        (false, false, false) => Some(BlockedDirection::Both),
+    };
+
+    Ok(Diagnosis {
+        query: QueryReport {
+            from: q.from.clone(),
+            to: q.to.clone(),
+            protocol: q.protocol.to_string(),
+            port: q.port.as_ref().map(|p| match p {
+                PortArg::Number(n) => n.to_string(),
+                PortArg::Name(s) => s.clone(),
+            }),
+            resolved_port: port.map(i64::from),
+            source: endpoint_report(ix, &src, rep_src),
+            destination: endpoint_report(ix, &dst, rep_dst),
+        },
+        verdict,
+        blocked_direction: if verdict == Verdict::Allowed { None } else { blocked_direction },
+        root_causes,
+        allowed_connections: conns.to_string(),
+        egress: side_report(ix, &trace.egress),
+        ingress: side_report(ix, &trace.ingress),
+        warnings,
+        scope: SCOPE.to_string(),
+    })
+}
+
+/// The verdict a trace supports.
+pub fn verdict_of(t: &FlowTrace) -> Verdict {
+    if t.always_allowed.is_some() {
+        return Verdict::Allowed;
+    }
+    let certainly_blocked = |s: &SideTrace| !s.allowed && s.certain();
+    if certainly_blocked(&t.egress) || certainly_blocked(&t.ingress) {
+        return Verdict::Blocked;
+    }
+    if t.egress.allowed && t.ingress.allowed && t.egress.certain() && t.ingress.certain() {
+        return Verdict::Allowed;
+    }
+    Verdict::Inconclusive
+}
+
+fn endpoint_name(ix: &ClusterIndex, e: Endpoint) -> String {
+    match e {
+        Endpoint::Pod(id) => ix.pod(id).key(),
+        Endpoint::Ip(ip) => ip.to_string(),
+    }
+}
+
+fn endpoint_report(ix: &ClusterIndex, r: &Resolved, e: Endpoint) -> EndpointReport {
+    match e {
+        Endpoint::Ip(ip) => EndpointReport {
+            kind: "external".into(),
+            name: ip.to_string(),
+            workload: None,
+            ips: vec![ip.to_string()],
+            labels: Vec::new(),
+            namespace_labels: Vec::new(),
+            pods_total: 0,
+        },
+        Endpoint::Pod(id) => {
+            let p = ix.pod(id);
+            EndpointReport {
+                kind: "pod".into(),
+                name: p.key(),
+                workload: Some(p.workload_name()),
+                ips: p.ips.iter().map(|i| i.to_string()).collect(),
+                labels: p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                namespace_labels: ix.namespace_labels(&p.namespace).iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                pods_total: r.endpoints.len() as i64,
+            }
+        }
+    }
+}
+
+fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: &str) -> Vec<String> {
+    let Endpoint::Pod(id) = e else { return Vec::new() };
+    let p = ix.pod(id);
+    let mut w = Vec::new();
+    if p.from_template {
+        w.push(format!("{role} {} stands for the pods of {} (built from its pod template; no running pod in the snapshot)", p.key(), p.workload_name()));
+    } else {
+        if p.ips.is_empty() {
+            w.push(format!("{role} pod {} has no IP yet: the verdict is what policy does once it runs", p.key()));
+        }
+        if let Some(phase) = p.phase.as_deref().filter(|ph| *ph != "Running") {
+            w.push(format!("{role} pod {} is {phase}, not Running: no traffic flows until it runs", p.key()));
+        }
+    }
+    if p.host_network {
+        w.push(format!("{role} pod {} uses the host network: NetworkPolicy does not select it; its traffic carries the node's IP", p.key()));
+    }
+    w
+}
+
+fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
+    let rules: Vec<RuleReport> = s
+        .rules
+        .iter()
+        .take(MAX_RULES_LISTED)
+        .map(|r| RuleReport {
+            policy: ix.policies[r.policy].key(),
+            rule: r.rule_index as i64,
+            outcome: if r.allows() { "allows".into() } else { "no-match".into() },
+            failed_clause: failed_clause(s.direction, r),
+        })
+        .collect();
+    SideReport {
+        isolated: s.isolated(),
+        allowed: s.allowed,
+        note: s.not_applicable.clone().or_else(|| {
+            (!s.isolated()).then(|| format!("no NetworkPolicy selects this pod for {}: {} is not isolated", s.direction.as_str(), s.direction.as_str()))
+        }),
+        isolating_policies: s.isolating.iter().map(|&p| ix.policies[p].key()).collect(),
+        allowed_by: s
+            .rules
+            .iter()
+            .filter(|r| r.allows())
+            .map(|r| RuleRef { policy: ix.policies[r.policy].key(), rule: r.rule_index as i64 })
+            .collect(),
+        rules_total: s.rules.len() as i64,
+        rules,
+        uncertain: s.uncertain.clone(),
+    }
+}
+
+fn peers_word(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    }
+}
+
+/// The first clause of a rule that failed: its peers, else its ports.
+fn failed_clause(dir: Direction, r: &RuleTrace) -> Option<FailedClause> {
+    let base = format!("spec.{}[{}]", dir.as_str(), r.rule_index);
+    if !r.peer_failures.is_empty() {
+        return Some(FailedClause {
+            field: format!("{base}.{}", peers_word(dir)),
+            reasons: r.peer_failures.iter().map(|(i, f)| format!("{}[{i}]: {}", peers_word(dir), peer_failure_text(f))).collect(),
+        });
+    }
+    r.port_failure.as_ref().map(|p| FailedClause { field: format!("{base}.ports"), reasons: vec![port_failure_text(p)] })
+}
+
+pub fn peer_failure_text(f: &PeerFailure) -> String {
+    match f {
+        PeerFailure::OtherNamespace { policy_namespace, peer_namespace } => format!(
+            "podSelector without namespaceSelector covers namespace {policy_namespace} only; the peer is in {peer_namespace}"
+        ),
+        PeerFailure::NamespaceLabels { namespace, failed, .. } => {
+            format!("namespace {namespace} does not match namespaceSelector (fails {})", failed.join(", "))
+        }
+        PeerFailure::PodLabels { failed, .. } => format!("pod labels do not match podSelector (fails {})", failed.join(", ")),
+        PeerFailure::NotAPod => "the peer is not a pod: podSelector/namespaceSelector cannot match it, only ipBlock can".into(),
+        PeerFailure::HostNetworkPeer => {
+            "the peer uses the host network: selectors never match it (its traffic carries the node IP; only ipBlock can)".into()
+        }
+        PeerFailure::OutsideCidr { cidr, ip: Some(ip) } => format!("{ip} is outside ipBlock {cidr}"),
+        PeerFailure::OutsideCidr { cidr, ip: None } => format!("the peer has no IP yet, so ipBlock {cidr} cannot match it"),
+        PeerFailure::Excepted { cidr, except, ip } => format!("{ip} is inside ipBlock {cidr} but excluded by except {except}"),
+        PeerFailure::IpBlockIgnoresPods { cidr } => {
+            format!("ipBlock {cidr} is not matched against pod IPs (--ipblock-matches-pods=false)")
+        }
+        PeerFailure::Invalid { reason } => format!("element could not be read and matches nothing: {reason}"),
+    }
+}
+
+fn port_failure_text(p: &PortFailure) -> String {
+    let mut s = format!("the traffic is {}; the rule allows {}", p.wanted, p.allowed.join(", "));
+    if !p.unresolved_named.is_empty() {
+        s.push_str(&format!(
+            "; named port {} is not declared by the destination pod",
+            p.unresolved_named.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    s
+}
+
+fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
+    let mut out = Vec::new();
+    if let Some(a) = &t.always_allowed {
+        out.push(RootCause {
+            code: RootCauseCode::AlwaysAllowed,
+            summary: match a {
+                AlwaysAllowed::SamePod => "A pod talking to itself is never restricted by NetworkPolicy.".into(),
+                AlwaysAllowed::NodeToLocalPod { node } => {
+                    format!("Traffic from node {node} to a pod on that node (kubelet probes, hostNetwork pods) is always allowed.")
+                }
+            },
+            policies: Vec::new(),
+            evidence: Vec::new(),
+            suggestion: "Nothing to change: policy is not involved.".into(),
+        });
+        return out;
+    }
+    for side in [&t.egress, &t.ingress] {
+        if !side.allowed {
+            out.push(blocked_cause(ix, t, side));
+        }
+        if !side.certain() {
+            out.push(RootCause {
+                code: RootCauseCode::PolicyUnreadable,
+                summary: format!("The {} side depends on a policy that could not be read, so the verdict is inconclusive.", side.direction.as_str()),
+                policies: Vec::new(),
+                evidence: side.uncertain.clone(),
+                suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -o yaml) and run the diagnosis again.".into(),
+            });
+        }
+    }
+    if t.egress.allowed && t.ingress.allowed {
+        if let Some(rc) = policytypes_omitted(ix, t) {
+            out.push(rc);
+        }
+        let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress].into_iter().filter(|s| s.isolated()).collect();
+        if isolated.is_empty() {
+            out.push(RootCause {
+                code: RootCauseCode::AllowedNoPolicy,
+                summary: "No NetworkPolicy isolates the source's egress or the destination's ingress, so the traffic is allowed.".into(),
+                policies: Vec::new(),
+                evidence: [&t.egress, &t.ingress].iter().filter_map(|s| s.not_applicable.clone()).collect(),
+                suggestion: "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.".into(),
+            });
+        } else {
+            let mut policies = Vec::new();
+            let mut evidence = Vec::new();
+            for s in &isolated {
+                let allowing: Vec<&RuleTrace> = s.rules.iter().filter(|r| r.allows()).collect();
+                for r in &allowing {
+                    let key = ix.policies[r.policy].key();
+                    evidence.push(format!("{} rule spec.{}[{}] of {key} allows it", s.direction.as_str(), s.direction.as_str(), r.rule_index));
+                    policies.push(key);
+                }
+            }
+            policies.sort();
+            policies.dedup();
+            out.push(RootCause {
+                code: RootCauseCode::AllowedByPolicy,
+                summary: "Every isolated side has a rule that allows this traffic.".into(),
+                policies,
+                evidence,
+                suggestion: "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.".into(),
+            });
+            out.extend(or_confusion_when_allowed(ix, t));
+        }
+    }
+    out
+}
+
+/// The source is selected by a policy without policyTypes and without an egress section,
+/// often written as a "deny all" that only denies ingress.
+fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
+    let Endpoint::Pod(src) = t.flow.src else { return None };
+    if t.egress.isolated() || ix.pod(src).host_network {
+        return None;
+    }
+    let pod = ix.pod(src);
+    let mut names: Vec<String> = ix
+        .policies_in(&pod.namespace)
+        .iter()
+        .map(|&id| &ix.policies[id])
+        .filter(|p| !p.policy_types_declared && !p.has_egress_section && p.target.matches(&pod.labels))
+        .map(|p| p.key())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    names.sort();
+    Some(RootCause {
+        code: RootCauseCode::PolicytypesOmittedEgressOpen,
+        summary: format!(
+            "{} selects the source but omits policyTypes and has no egress section, so it isolates ingress only: the source's egress stays open.",
+            names.join(", ")
+        ),
+        evidence: vec![
+            format!("source {} is selected by {}", pod.key(), names.join(", ")),
+            "policyTypes omitted = [Ingress], plus Egress only when the policy has an egress section".into(),
+        ],
+        policies: names,
+        suggestion: "If egress was meant to be denied, the policy needs policyTypes: [Ingress, Egress] (an egress list that is empty then denies all egress).".into(),
+    })
+}
+
+fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCause {
+    let dir = side.direction;
+    let policies: Vec<String> = side.isolating.iter().map(|&p| ix.policies[p].key()).collect();
+    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
+    let peer_ep = match dir {
+        Direction::Egress => t.flow.dst,
+        Direction::Ingress => t.flow.src,
+    };
+    let peer_name = endpoint_name(ix, peer_ep);
+    let (code_default, code_nomatch) = match dir {
+        Direction::Ingress => (RootCauseCode::DefaultDenyIngress, RootCauseCode::IngressNoMatchingRule),
+        Direction::Egress => (RootCauseCode::DefaultDenyEgress, RootCauseCode::EgressNoMatchingRule),
+    };
+    let mut evidence: Vec<String> = side
+        .isolating
+        .iter()
+        .map(|&p| {
+            let pol = &ix.policies[p];
+            format!(
+                "{} selects {subject} (podSelector {}) and isolates {} with {} rule(s)",
+                pol.key(),
+                pol.target,
+                dir.as_str(),
+                pol.rules(dir).map(<[_]>::len).unwrap_or(0)
+            )
+        })
+        .collect();
+    let rule_lines = |evidence: &mut Vec<String>| {
+        for r in side.rules.iter().take(8) {
+            if let Some(c) = failed_clause(dir, r) {
+                evidence.push(format!("{} {}: {}", ix.policies[r.policy].key(), c.field, c.reasons.join("; ")));
+            }
+        }
+    };
+    let what = match dir {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    };
+
+    if side.rules.is_empty() {
+        return RootCause {
+            code: code_default,
+            summary: format!(
+                "{subject} is selected by {} that isolate{} {what} and allow{} nothing: default deny.",
+                policies.join(", "),
+                if policies.len() == 1 { "s" } else { "" },
+                if policies.len() == 1 { "s" } else { "" }
+            ),
+            policies,
+            evidence,
+            suggestion: format!(
+                "Add a NetworkPolicy that selects {subject} and allows {what} {} {peer_name} on the needed port (policies are additive; the default deny stays).",
+                if dir == Direction::Ingress { "from" } else { "to" }
+            ),
+        };
+    }
+    rule_lines(&mut evidence);
+
+    // Nearest misses, most specific first.
+    let peers_ok_ports_fail: Vec<&RuleTrace> = side.rules.iter().filter(|r| r.peer_failures.is_empty() && r.port_failure.is_some()).collect();
+    if let Some(r) = peers_ok_ports_fail.iter().find(|r| r.port_failure.as_ref().is_some_and(|p| !p.unresolved_named.is_empty())) {
+        let pf = r.port_failure.as_ref().expect("filtered on port failure");
+        let dst = match t.flow.dst {
+            Endpoint::Pod(id) => Some(ix.pod(id)),
+            Endpoint::Ip(_) => None,
+        };
+        let declared: Vec<String> = dst
+            .map(|p| p.ports.iter().map(|cp| format!("{}{} {}", cp.name.as_deref().map(|n| format!("{n}=")).unwrap_or_default(), cp.protocol, cp.port)).collect())
+            .unwrap_or_default();
+        evidence.push(format!(
+            "destination {} declares container ports: {}",
+            endpoint_name(ix, t.flow.dst),
+            if declared.is_empty() { "none".into() } else { declared.join(", ") }
+        ));
+        return RootCause {
+            code: RootCauseCode::NamedPortUnresolved,
+            summary: format!(
+                "{} rule spec.{what}[{}] allows the named port {}, which the destination pod does not declare, so that port matches nothing.",
+                ix.policies[r.policy].key(),
+                r.rule_index,
+                pf.unresolved_named.join(", ")
+            ),
+            policies: vec![ix.policies[r.policy].key()],
+            evidence,
+            suggestion: format!(
+                "Name the container port {:?} in the destination pod's spec (containers[].ports[].name), or use the numeric port in the policy.",
+                pf.unresolved_named[0]
+            ),
+        };
+    }
+    if let Some(r) = peers_ok_ports_fail.first() {
+        let pf = r.port_failure.as_ref().expect("filtered on port failure");
+        if let Endpoint::Pod(id) = t.flow.dst {
+            let p = ix.pod(id);
+            if !p.ports.is_empty() {
+                evidence.push(format!(
+                    "destination {} declares container ports: {}",
+                    p.key(),
+                    p.ports.iter().map(|cp| format!("{} {}", cp.protocol, cp.port)).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        return RootCause {
+            code: RootCauseCode::PortNotAllowed,
+            summary: format!(
+                "{} rule spec.{what}[{}] matches {peer_name} but not the port: {}.",
+                ix.policies[r.policy].key(),
+                r.rule_index,
+                port_failure_text(pf)
+            ),
+            policies: vec![ix.policies[r.policy].key()],
+            evidence,
+            suggestion: format!("Allow {} in that rule's ports (or send the traffic to a port the rule allows).", pf.wanted),
+        };
+    }
+    let all_failures = || side.rules.iter().flat_map(|r| r.peer_failures.iter().map(move |(i, f)| (r, *i, f)));
+    if let Some((r, i, PeerFailure::Excepted { cidr, except, ip })) = all_failures().find(|(_, _, f)| matches!(f, PeerFailure::Excepted { .. })) {
+        return RootCause {
+            code: RootCauseCode::IpblockExcept,
+            summary: format!(
+                "{} rule spec.{what}[{}].{}[{i}] allows {cidr} but its except {except} removes {ip}.",
+                ix.policies[r.policy].key(),
+                r.rule_index,
+                peers_word(dir)
+            ),
+            policies: vec![ix.policies[r.policy].key()],
+            evidence,
+            suggestion: format!("Narrow or remove the except block {except}, or add a rule that allows {ip} explicitly."),
+        };
+    }
+    let ns_miss = all_failures().find_map(|(r, i, f)| match f {
+        PeerFailure::NamespaceLabels { namespace, missing_labels, pod_selector_matches, and_element, .. } => {
+            let useful: Vec<&(String, String)> = missing_labels.iter().filter(|(k, _)| k != NAMESPACE_NAME_LABEL).collect();
+            (!useful.is_empty() && (*pod_selector_matches || !*and_element) && r.port_failure.is_none())
+                .then(|| (r, i, namespace.clone(), useful.iter().map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>()))
+        }
+        _ => None,
+    });
+    if let Some((r, i, namespace, labels)) = ns_miss {
+        return RootCause {
+            code: RootCauseCode::NamespaceLabelMissing,
+            summary: format!(
+                "{} rule spec.{what}[{}].{}[{i}] would match if namespace {namespace} had the label {}.",
+                ix.policies[r.policy].key(),
+                r.rule_index,
+                peers_word(dir),
+                labels.join(",")
+            ),
+            policies: vec![ix.policies[r.policy].key()],
+            evidence: {
+                evidence.push(format!("namespace {namespace} has labels: {}", label_list(&ix.namespace_labels(&namespace))));
+                evidence
+            },
+            suggestion: format!(
+                "Label the namespace (kubectl label namespace {namespace} {}) or change the namespaceSelector; a person decides which is right.",
+                labels.iter().map(|l| if l.contains('=') { l.clone() } else { format!("{l}=<value>") }).collect::<Vec<_>>().join(" ")
+            ),
+        };
+    }
+    if let Some((r, i, f)) = all_failures().find(|(r, _, f)| {
+        r.port_failure.is_none()
+            && matches!(f,
+                PeerFailure::PodLabels { and_element: true, .. }
+                | PeerFailure::NamespaceLabels { and_element: true, pod_selector_matches: true, .. })
+    }) {
+        let half = match f {
+            PeerFailure::PodLabels { .. } => "its namespaceSelector matches but its podSelector does not",
+            _ => "its podSelector matches but its namespaceSelector does not",
+        };
+        return RootCause {
+            code: RootCauseCode::SelectorAndOrConfusion,
+            summary: format!(
+                "{} rule spec.{what}[{}].{}[{i}] puts namespaceSelector and podSelector in ONE element (AND): {half}. As two separate elements (OR) it would match.",
+                ix.policies[r.policy].key(),
+                r.rule_index,
+                peers_word(dir)
+            ),
+            policies: vec![ix.policies[r.policy].key()],
+            evidence,
+            suggestion: "Check the intent: in one list element both selectors must match (AND); as two elements (a second '-') either one suffices (OR).".into(),
+        };
+    }
+    if dir == Direction::Egress
+        && let (Endpoint::Pod(s), Endpoint::Pod(d)) = (t.flow.src, t.flow.dst)
+        && ix.pod(s).namespace != ix.pod(d).namespace
+        && side.rules.iter().any(|r| r.port_failure.is_none())
+    {
+        let dst_ns = &ix.pod(d).namespace;
+        return RootCause {
+            code: RootCauseCode::CrossNamespaceEgressBlocked,
+            summary: format!(
+                "The source's egress policies ({}) allow no traffic to namespace {dst_ns}: the connection is blocked at the source, before the destination's ingress is considered.",
+                policies.join(", ")
+            ),
+            policies,
+            evidence,
+            suggestion: format!(
+                "Allow egress from {subject} to namespace {dst_ns} (a `to` element with a namespaceSelector matching kubernetes.io/metadata.name={dst_ns}, plus a podSelector for the destination) on the needed port; both sides must allow cross-namespace traffic."
+            ),
+        };
+    }
+    RootCause {
+        code: code_nomatch,
+        summary: format!(
+            "{subject} is isolated for {what} by {}, and no rule matches {peer_name}{}.",
+            policies.join(", "),
+            t.flow.port.map(|p| format!(" on {} {p}", t.flow.protocol)).unwrap_or_default()
+        ),
+        policies,
+        evidence,
+        suggestion: format!(
+            "Add a rule (or a policy) allowing {what} {} {peer_name}; the evidence names the clause of each rule that fails.",
+            if dir == Direction::Ingress { "from" } else { "to" }
+        ),
+    }
+}
+
+/// Allowed through a namespaceSelector-only element that has a podSelector-only sibling: a
+/// classic misplaced '-' that allows a whole namespace where one AND element was meant.
+fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
+    for side in [&t.egress, &t.ingress] {
+        for r in side.rules.iter().filter(|r| r.allows()) {
+            let pol = &ix.policies[r.policy];
+            let rule = pol.rules(side.direction)?.iter().find(|x| x.index == r.rule_index)?;
+            let peers = rule.peers.as_ref()?;
+            let ns_only = peers.iter().position(|p| matches!(p, Peer::Pods { namespaces: NamespaceScope::Matching(_), pod_selector_set: false, .. }));
+            let pod_only = peers.iter().find_map(|p| match p {
+                Peer::Pods { namespaces: NamespaceScope::Same(_), pods, pod_selector_set: true } => Some(pods),
+                _ => None,
+            });
+            let peer_ep = if side.direction == Direction::Ingress { t.flow.src } else { t.flow.dst };
+            let (Some(i), Some(pods), Endpoint::Pod(peer)) = (ns_only, pod_only, peer_ep) else { continue };
+            let peer_pod = ix.pod(peer);
+            if pods.matches(&peer_pod.labels) {
+                continue;
+            }
+            return Some(RootCause {
+                code: RootCauseCode::SelectorAndOrConfusion,
+                summary: format!(
+                    "{} rule spec.{}[{}] allows this through {}[{i}], a namespaceSelector with no podSelector, next to a separate podSelector element ({pods}): as separate elements they are OR, so every pod of the namespace is allowed.",
+                    pol.key(),
+                    side.direction.as_str(),
+                    r.rule_index,
+                    peers_word(side.direction)
+                ),
+                policies: vec![pol.key()],
+                evidence: vec![format!("{} does not match podSelector {pods}, but its namespace matches the separate namespaceSelector", peer_pod.key())],
+                suggestion: "If only the selected pods of those namespaces were meant, put namespaceSelector and podSelector in ONE element (AND).".into(),
+            });
+        }
+    }
+    None
+}
+
+fn label_list(l: &crate::policy::Labels) -> String {
+    l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}

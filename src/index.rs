@@ -1,0 +1,517 @@
+//! Lookups built once per snapshot: namespaces with their labels, pods (real ones and those a
+//! workload stands for), policies lowered once and indexed by namespace, nodes and services.
+//!
+//! Invariant: built once, read many times; nothing here is recomputed per query. Queries touch
+//! only the policies of the namespaces involved.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+use crate::policy::{Direction, Labels, Policy, Protocol};
+use crate::snapshot::{ClusterSnapshot, LoadWarning};
+
+/// The label every namespace carries, declared or not.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Options that change semantics where the Kubernetes API leaves them open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Semantics {
+    /// Whether an ipBlock matches a pod's IP. Implementation-defined upstream; the Kubernetes
+    /// e2e conformance tests expect it to (a pod IP inside the CIDR matches), so that is the default.
+    pub ipblock_matches_pods: bool,
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Semantics {
+            ipblock_matches_pods: true,
+        }
+    }
+}
+
+pub type PodId = usize;
+pub type PolicyId = usize;
+
+#[derive(Debug, Clone)]
+pub struct NamespaceInfo {
+    pub name: String,
+    pub labels: Labels,
+    /// A Namespace object was in the snapshot (false: inferred from objects that use it).
+    pub declared: bool,
+}
+
+/// A container port a named port can resolve to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPortInfo {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+/// The workload a pod belongs to (its top owner known from the snapshot).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Owner {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PodInfo {
+    pub namespace: String,
+    pub name: String,
+    pub labels: Labels,
+    pub ips: Vec<IpAddr>,
+    pub host_network: bool,
+    pub node: Option<String>,
+    pub phase: Option<String>,
+    pub ports: Vec<ContainerPortInfo>,
+    pub owner: Option<Owner>,
+    /// Stands for a workload that had no pods in the snapshot (built from its template).
+    pub from_template: bool,
+}
+
+impl PodInfo {
+    /// `ns/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// `ns/owner[Kind]` for a pod with an owner, `ns/name[Pod]` otherwise.
+    pub fn workload_name(&self) -> String {
+        match &self.owner {
+            Some(o) => format!("{}/{}[{}]", self.namespace, o.name, o.kind),
+            None => format!("{}/{}[Pod]", self.namespace, self.name),
+        }
+    }
+
+    /// The port number a named port resolves to on this pod, for a protocol.
+    pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
+        self.ports
+            .iter()
+            .find(|p| p.name.as_deref() == Some(name) && p.protocol == protocol)
+            .map(|p| p.port)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub name: String,
+    pub ips: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePortInfo {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Numeric target port, or a named one resolved per pod.
+    pub target: TargetPort,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetPort {
+    Number(u16),
+    Named(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceInfo {
+    pub namespace: String,
+    pub name: String,
+    /// `None`: no selector (endpoints are managed by hand).
+    pub selector: Option<Labels>,
+    pub ports: Vec<ServicePortInfo>,
+    pub cluster_ips: Vec<IpAddr>,
+}
+
+/// Everything a query needs, built once.
+#[derive(Debug, Clone)]
+pub struct ClusterIndex {
+    pub semantics: Semantics,
+    pub namespaces: Vec<NamespaceInfo>,
+    ns_by_name: HashMap<String, usize>,
+    pub pods: Vec<PodInfo>,
+    pod_by_key: HashMap<(String, String), PodId>,
+    pods_by_ip: HashMap<IpAddr, Vec<PodId>>,
+    pods_by_ns: HashMap<String, Vec<PodId>>,
+    pub policies: Vec<Policy>,
+    policies_by_ns: HashMap<String, Vec<PolicyId>>,
+    pub nodes: Vec<NodeInfo>,
+    pub services: Vec<ServiceInfo>,
+    /// NetworkPolicies present but unreadable, by namespace.
+    pub unreadable_policies: BTreeMap<String, Vec<String>>,
+    pub warnings: Vec<LoadWarning>,
+}
+
+impl ClusterIndex {
+    pub fn build(snap: &ClusterSnapshot, semantics: Semantics) -> ClusterIndex {
+        let mut b = Builder::default();
+        b.warnings.extend(snap.warnings.iter().cloned());
+
+        for ns in &snap.namespaces {
+            let name = ns.metadata.name.clone().unwrap_or_default();
+            if b.ns_by_name.contains_key(&name) {
+                b.warnings.push(warn(format!("Namespace {name}"), "declared twice; the first one is used"));
+                continue;
+            }
+            let mut labels = ns.metadata.labels.clone().unwrap_or_default();
+            labels.entry(NAMESPACE_NAME_LABEL.into()).or_insert_with(|| name.clone());
+            b.ns_by_name.insert(name.clone(), b.namespaces.len());
+            b.namespaces.push(NamespaceInfo { name, labels, declared: true });
+        }
+
+        // Owners known from workload objects, to walk a pod's owner chain upward.
+        let mut workload_owner: HashMap<(String, String, String), Option<Owner>> = HashMap::new();
+        for w in &snap.workloads {
+            let ns = namespace_of(&w.metadata);
+            let name = w.metadata.name.clone().unwrap_or_default();
+            workload_owner.insert(
+                (ns, w.kind.as_str().to_string(), name),
+                controller_owner(w.metadata.owner_references.as_deref()),
+            );
+        }
+        let top_owner = |ns: &str, first: Option<Owner>| -> Option<Owner> {
+            let mut cur = first?;
+            for _ in 0..8 {
+                match workload_owner.get(&(ns.to_string(), cur.kind.clone(), cur.name.clone())) {
+                    Some(Some(up)) => cur = up.clone(),
+                    _ => break,
+                }
+            }
+            Some(cur)
+        };
+
+        let mut seen_pods = std::collections::HashSet::new();
+        for pod in &snap.pods {
+            let ns = namespace_of(&pod.metadata);
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            if !seen_pods.insert((ns.clone(), name.clone())) {
+                b.warnings.push(warn(format!("Pod {ns}/{name}"), "appears twice; the first one is used"));
+                continue;
+            }
+            let spec = pod.spec.clone().unwrap_or_default();
+            let status = pod.status.clone().unwrap_or_default();
+            let mut ips: Vec<IpAddr> = Vec::new();
+            for ip in status.pod_ips.iter().flatten().map(|p| p.ip.as_str()).chain(status.pod_ip.as_deref()) {
+                match ip.parse::<IpAddr>() {
+                    Ok(a) if !ips.contains(&a) => ips.push(a),
+                    Ok(_) => {}
+                    Err(_) => b.warnings.push(warn(format!("Pod {ns}/{name}"), &format!("status.podIP {ip:?} is not an IP address; ignored"))),
+                }
+            }
+            let owner = top_owner(&ns, controller_owner(pod.metadata.owner_references.as_deref()));
+            b.add_pod(PodInfo {
+                namespace: ns,
+                name,
+                labels: pod.metadata.labels.clone().unwrap_or_default(),
+                ips,
+                host_network: spec.host_network.unwrap_or(false),
+                node: spec.node_name.clone(),
+                phase: status.phase.clone(),
+                ports: container_ports(&spec.containers),
+                owner,
+                from_template: false,
+            });
+        }
+
+        // A workload with no pods in the snapshot stands for its pods (a repo of manifests).
+        let owners_with_pods: std::collections::HashSet<(String, Owner)> = b
+            .pods
+            .iter()
+            .filter_map(|p| p.owner.clone().map(|o| (p.namespace.clone(), o)))
+            .collect();
+        for w in &snap.workloads {
+            let ns = namespace_of(&w.metadata);
+            let name = w.metadata.name.clone().unwrap_or_default();
+            // A ReplicaSet of a Deployment (or a Job of a CronJob) that is itself in the snapshot
+            // is represented by that owner.
+            let parent = controller_owner(w.metadata.owner_references.as_deref());
+            if let Some(p) = &parent
+                && workload_owner.contains_key(&(ns.clone(), p.kind.clone(), p.name.clone()))
+            {
+                continue;
+            }
+            let owner = top_owner(&ns, Some(Owner { kind: w.kind.as_str().into(), name: name.clone() }));
+            let Some(owner) = owner else { continue };
+            if owners_with_pods.contains(&(ns.clone(), owner.clone())) {
+                continue;
+            }
+            let spec: PodSpec = w.template.spec.clone().unwrap_or_default();
+            let labels = w.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+            let pod_name = name.clone();
+            if b.pod_by_key.contains_key(&(ns.clone(), pod_name.clone())) {
+                continue;
+            }
+            b.add_pod(PodInfo {
+                namespace: ns,
+                name: pod_name,
+                labels,
+                ips: Vec::new(),
+                host_network: spec.host_network.unwrap_or(false),
+                node: None,
+                phase: None,
+                ports: container_ports(&spec.containers),
+                owner: Some(owner),
+                from_template: true,
+            });
+        }
+
+        let mut seen_policies = std::collections::HashSet::new();
+        for np in &snap.network_policies {
+            let ns = namespace_of(&np.metadata);
+            let name = np.metadata.name.clone().unwrap_or_default();
+            if !seen_policies.insert((ns.clone(), name.clone())) {
+                b.warnings.push(warn(format!("NetworkPolicy {ns}/{name}"), "appears twice; the first one is used"));
+                continue;
+            }
+            let lowered = Policy::lower(np, &ns);
+            for issue in &lowered.issues {
+                b.warnings.push(warn(
+                    format!("NetworkPolicy {ns}/{name}"),
+                    &format!("{}: {} (this part matches nothing)", issue.field, issue.message),
+                ));
+            }
+            b.ensure_namespace(&ns);
+            b.policies_by_ns.entry(ns).or_default().push(b.policies.len());
+            b.policies.push(lowered);
+        }
+        for key in &snap.unreadable_policies {
+            let ns = key.split('/').next().unwrap_or_default().to_string();
+            b.unreadable_policies.entry(ns).or_default().push(key.clone());
+        }
+
+        for n in &snap.nodes {
+            let ips = n
+                .status
+                .as_ref()
+                .and_then(|s| s.addresses.as_ref())
+                .into_iter()
+                .flatten()
+                .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
+                .filter_map(|a| a.address.parse().ok())
+                .collect();
+            b.nodes.push(NodeInfo { name: n.metadata.name.clone().unwrap_or_default(), ips });
+        }
+
+        for svc in &snap.services {
+            let ns = namespace_of(&svc.metadata);
+            let spec = svc.spec.clone().unwrap_or_default();
+            let ports = spec
+                .ports
+                .iter()
+                .flatten()
+                .filter_map(|p| {
+                    let protocol = Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?;
+                    let port = u16::try_from(p.port).ok()?;
+                    let target = match &p.target_port {
+                        None => TargetPort::Number(port),
+                        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n)) => {
+                            TargetPort::Number(u16::try_from(*n).ok()?)
+                        }
+                        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => {
+                            match s.parse::<u16>() {
+                                Ok(n) => TargetPort::Number(n),
+                                Err(_) => TargetPort::Named(s.clone()),
+                            }
+                        }
+                    };
+                    Some(ServicePortInfo { name: p.name.clone(), port, protocol, target })
+                })
+                .collect();
+            let cluster_ips = spec
+                .cluster_ips
+                .iter()
+                .flatten()
+                .chain(spec.cluster_ip.iter())
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            b.ensure_namespace(&ns);
+            b.services.push(ServiceInfo {
+                namespace: ns,
+                name: svc.metadata.name.clone().unwrap_or_default(),
+                selector: spec.selector.clone().filter(|s| !s.is_empty()),
+                ports,
+                cluster_ips,
+            });
+        }
+
+        b.finish(semantics)
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {
+        self.ns_by_name.get(name).map(|&i| &self.namespaces[i])
+    }
+
+    pub fn pod(&self, id: PodId) -> &PodInfo {
+        &self.pods[id]
+    }
+
+    pub fn pod_by_name(&self, ns: &str, name: &str) -> Option<PodId> {
+        self.pod_by_key.get(&(ns.to_string(), name.to_string())).copied()
+    }
+
+    pub fn pods_by_ip(&self, ip: IpAddr) -> &[PodId] {
+        self.pods_by_ip.get(&ip).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn pods_in(&self, ns: &str) -> &[PodId] {
+        self.pods_by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Labels of a namespace; an unknown namespace has just its name label.
+    pub fn namespace_labels(&self, ns: &str) -> Labels {
+        match self.namespace(ns) {
+            Some(n) => n.labels.clone(),
+            None => [(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into(),
+        }
+    }
+
+    /// The policies of a namespace, in snapshot order.
+    pub fn policies_in(&self, ns: &str) -> &[PolicyId] {
+        self.policies_by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Policies that select `pod` and isolate it in `dir`, sorted by name.
+    /// hostNetwork pods are never selected.
+    pub fn isolating_policies(&self, pod: PodId, dir: Direction) -> Vec<PolicyId> {
+        let p = &self.pods[pod];
+        if p.host_network {
+            return Vec::new();
+        }
+        let mut ids: Vec<PolicyId> = self
+            .policies_in(&p.namespace)
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let pol = &self.policies[id];
+                pol.rules(dir).is_some() && pol.target.matches(&p.labels)
+            })
+            .collect();
+        ids.sort_by(|a, b| self.policies[*a].name.cmp(&self.policies[*b].name));
+        ids
+    }
+
+    /// Policies of the pod's namespace whose target selector could not be read: we cannot
+    /// tell whether they select the pod.
+    pub fn uncertain_policies(&self, pod: PodId, dir: Direction) -> Vec<PolicyId> {
+        let p = &self.pods[pod];
+        if p.host_network {
+            return Vec::new();
+        }
+        self.policies_in(&p.namespace)
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let pol = &self.policies[id];
+                pol.target_uncertain() && pol.rules(dir).is_some()
+            })
+            .collect()
+    }
+
+    /// The node an IP belongs to.
+    pub fn node_by_ip(&self, ip: IpAddr) -> Option<&NodeInfo> {
+        self.nodes.iter().find(|n| n.ips.contains(&ip))
+    }
+
+    pub fn service(&self, ns: &str, name: &str) -> Option<&ServiceInfo> {
+        self.services.iter().find(|s| s.namespace == ns && s.name == name)
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    namespaces: Vec<NamespaceInfo>,
+    ns_by_name: HashMap<String, usize>,
+    pods: Vec<PodInfo>,
+    pod_by_key: HashMap<(String, String), PodId>,
+    policies: Vec<Policy>,
+    policies_by_ns: HashMap<String, Vec<PolicyId>>,
+    nodes: Vec<NodeInfo>,
+    services: Vec<ServiceInfo>,
+    unreadable_policies: BTreeMap<String, Vec<String>>,
+    warnings: Vec<LoadWarning>,
+}
+
+impl Builder {
+    fn ensure_namespace(&mut self, ns: &str) {
+        if self.ns_by_name.contains_key(ns) {
+            return;
+        }
+        self.warnings.push(warn(
+            format!("Namespace {ns}"),
+            &format!("used by objects but not in the snapshot; assumed to exist with only the label {NAMESPACE_NAME_LABEL}={ns}"),
+        ));
+        self.ns_by_name.insert(ns.to_string(), self.namespaces.len());
+        self.namespaces.push(NamespaceInfo {
+            name: ns.to_string(),
+            labels: [(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into(),
+            declared: false,
+        });
+    }
+
+    fn add_pod(&mut self, pod: PodInfo) {
+        self.ensure_namespace(&pod.namespace);
+        self.pod_by_key.insert((pod.namespace.clone(), pod.name.clone()), self.pods.len());
+        self.pods.push(pod);
+    }
+
+    fn finish(self, semantics: Semantics) -> ClusterIndex {
+        let mut pods_by_ip: HashMap<IpAddr, Vec<PodId>> = HashMap::new();
+        let mut pods_by_ns: HashMap<String, Vec<PodId>> = HashMap::new();
+        for (id, p) in self.pods.iter().enumerate() {
+            for ip in &p.ips {
+                pods_by_ip.entry(*ip).or_default().push(id);
+            }
+            pods_by_ns.entry(p.namespace.clone()).or_default().push(id);
+        }
+        ClusterIndex {
+            semantics,
+            namespaces: self.namespaces,
+            ns_by_name: self.ns_by_name,
+            pods: self.pods,
+            pod_by_key: self.pod_by_key,
+            pods_by_ip,
+            pods_by_ns,
+            policies: self.policies,
+            policies_by_ns: self.policies_by_ns,
+            nodes: self.nodes,
+            services: self.services,
+            unreadable_policies: self.unreadable_policies,
+            warnings: self.warnings,
+        }
+    }
+}
+
+fn warn(object: String, message: &str) -> LoadWarning {
+    LoadWarning { location: None, object: Some(object), message: message.to_string() }
+}
+
+/// The namespace of a namespaced object; absent means `default`, as kubectl applies it.
+fn namespace_of(meta: &ObjectMeta) -> String {
+    meta.namespace.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into())
+}
+
+/// The owner reference marked `controller: true` (Node owners of static pods are ignored).
+fn controller_owner(refs: Option<&[OwnerReference]>) -> Option<Owner> {
+    refs?
+        .iter()
+        .find(|r| r.controller == Some(true) && r.kind != "Node")
+        .map(|r| Owner { kind: if r.kind.is_empty() { "Pod".into() } else { r.kind.clone() }, name: r.name.clone() })
+}
+
+fn container_ports(containers: &[Container]) -> Vec<ContainerPortInfo> {
+    containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            Some(ContainerPortInfo {
+                name: p.name.clone(),
+                port: u16::try_from(p.container_port).ok().filter(|&n| n > 0)?,
+                protocol: Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,11 @@
+//! netpol-debug: finds out why Kubernetes traffic is blocked by NetworkPolicy.
+pub mod diagnose;
+pub mod engine;
+pub mod error;
+pub mod index;
+pub mod matrix;
+pub mod policy;
+pub mod query;
+pub mod render;
+pub mod report;
+pub mod snapshot;

@@ -1,0 +1,317 @@
+//! NetworkPolicy lowered once into target, peer and port matchers.
+//!
+//! Invariant: lowering never fails and never panics. A malformed construct (a bad CIDR, an
+//! `endPort` below `port`, an unknown protocol) becomes an [`Issue`] on the policy plus a
+//! matcher that matches nothing, so the engine stays total and the diagnosis can say that
+//! its answer depends on something it could not read.
+
+pub mod peer;
+pub mod port;
+pub mod selector;
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort,
+};
+
+pub use peer::{NamespaceScope, Peer};
+pub use port::{PortSpec, PortValue, Protocol};
+pub use selector::{Labels, Op, Requirement, Selector};
+
+/// Traffic direction, seen from the pod a policy selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+/// A construct of a policy that could not be lowered faithfully.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// JSON-path-like location inside the policy, e.g. `spec.ingress[0].from[1].ipBlock.cidr`.
+    pub field: String,
+    pub message: String,
+    /// The issue touches the target selector: we cannot tell which pods the policy selects.
+    pub affects_target: bool,
+}
+
+/// One rule of an `ingress` or `egress` list.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Index in the policy's `ingress`/`egress` list.
+    pub index: usize,
+    /// `None`: `from`/`to` absent or empty, every peer matches.
+    pub peers: Option<Vec<Peer>>,
+    /// `None`: `ports` absent or empty, every port and protocol matches.
+    pub ports: Option<Vec<PortSpec>>,
+}
+
+/// A NetworkPolicy after lowering.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.podSelector` (absent or `{}` selects every pod of the namespace).
+    pub target: Selector,
+    /// `Some(rules)` when the policy isolates ingress; an empty list denies all ingress.
+    pub ingress: Option<Vec<Rule>>,
+    /// `Some(rules)` when the policy isolates egress; an empty list denies all egress.
+    pub egress: Option<Vec<Rule>>,
+    /// `spec.policyTypes` was set (false: the types were inferred from the sections present).
+    pub policy_types_declared: bool,
+    /// The policy has an `egress` section (present, even if empty).
+    pub has_egress_section: bool,
+    pub issues: Vec<Issue>,
+}
+
+impl Policy {
+    /// `ns/name`, the way reports name a policy.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn rules(&self, dir: Direction) -> Option<&[Rule]> {
+        match dir {
+            Direction::Ingress => self.ingress.as_deref(),
+            Direction::Egress => self.egress.as_deref(),
+        }
+    }
+
+    /// Issues inside the rules of one direction (not the target).
+    pub fn has_rule_issues(&self, dir: Direction) -> bool {
+        let prefix = match dir {
+            Direction::Ingress => "spec.ingress",
+            Direction::Egress => "spec.egress",
+        };
+        self.issues.iter().any(|i| i.field.starts_with(prefix))
+    }
+
+    pub fn target_uncertain(&self) -> bool {
+        self.issues.iter().any(|i| i.affects_target)
+    }
+
+    /// Lowers a parsed NetworkPolicy. `namespace` is the policy's namespace after defaulting.
+    pub fn lower(np: &NetworkPolicy, namespace: &str) -> Policy {
+        let name = np.metadata.name.clone().unwrap_or_default();
+        let mut issues = Vec::new();
+        let spec = np.spec.clone().unwrap_or_default();
+
+        let target = Selector::lower(spec.pod_selector.as_ref());
+        if let Some(reason) = &target.invalid {
+            issues.push(Issue {
+                field: "spec.podSelector".into(),
+                message: reason.clone(),
+                affects_target: true,
+            });
+        }
+
+        // policyTypes: listed types are isolated. Omitted: Ingress always, Egress only when
+        // the policy has an egress section (the API server defaults it this way).
+        let declared = spec.policy_types.as_ref().filter(|t| !t.is_empty());
+        let has_egress_section = spec.egress.is_some();
+        let (isolates_in, isolates_eg) = match declared {
+            Some(types) => {
+                for (i, t) in types.iter().enumerate() {
+                    if t != "Ingress" && t != "Egress" {
+                        issues.push(Issue {
+                            field: format!("spec.policyTypes[{i}]"),
+                            message: format!("unknown policy type {t:?} (accepted: Ingress, Egress); ignored"),
+                            affects_target: false,
+                        });
+                    }
+                }
+                (
+                    types.iter().any(|t| t == "Ingress"),
+                    types.iter().any(|t| t == "Egress"),
+                )
+            }
+            None => (true, has_egress_section),
+        };
+
+        let ingress = isolates_in.then(|| {
+            spec.ingress
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, r)| lower_ingress_rule(i, r, namespace, &mut issues))
+                .collect()
+        });
+        let egress = isolates_eg.then(|| {
+            spec.egress
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, r)| lower_egress_rule(i, r, namespace, &mut issues))
+                .collect()
+        });
+
+        Policy {
+            namespace: namespace.to_string(),
+            name,
+            target,
+            ingress,
+            egress,
+            policy_types_declared: declared.is_some(),
+            has_egress_section,
+            issues,
+        }
+    }
+}
+
+fn lower_ingress_rule(
+    index: usize,
+    rule: &NetworkPolicyIngressRule,
+    ns: &str,
+    issues: &mut Vec<Issue>,
+) -> Rule {
+    let base = format!("spec.ingress[{index}]");
+    Rule {
+        index,
+        peers: lower_peers(rule.from.as_deref(), &format!("{base}.from"), ns, issues),
+        ports: lower_ports(rule.ports.as_deref(), &format!("{base}.ports"), issues),
+    }
+}
+
+fn lower_egress_rule(
+    index: usize,
+    rule: &NetworkPolicyEgressRule,
+    ns: &str,
+    issues: &mut Vec<Issue>,
+) -> Rule {
+    let base = format!("spec.egress[{index}]");
+    Rule {
+        index,
+        peers: lower_peers(rule.to.as_deref(), &format!("{base}.to"), ns, issues),
+        ports: lower_ports(rule.ports.as_deref(), &format!("{base}.ports"), issues),
+    }
+}
+
+fn lower_peers(
+    peers: Option<&[NetworkPolicyPeer]>,
+    field: &str,
+    ns: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<Vec<Peer>> {
+    let peers = peers.filter(|p| !p.is_empty())?;
+    Some(
+        peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let peer = Peer::lower(p, ns);
+                if let Peer::Invalid { reason } = &peer {
+                    issues.push(Issue {
+                        field: format!("{field}[{i}]"),
+                        message: reason.clone(),
+                        affects_target: false,
+                    });
+                }
+                peer
+            })
+            .collect(),
+    )
+}
+
+fn lower_ports(
+    ports: Option<&[NetworkPolicyPort]>,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<Vec<PortSpec>> {
+    let ports = ports.filter(|p| !p.is_empty())?;
+    Some(
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let spec = PortSpec::lower(p);
+                if let PortValue::Invalid(reason) = &spec.value {
+                    issues.push(Issue {
+                        field: format!("{field}[{i}]"),
+                        message: reason.clone(),
+                        affects_target: false,
+                    });
+                }
+                spec
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(yaml: &str) -> Policy {
+        let np: NetworkPolicy = yaml_serde::from_str(yaml).expect("test policy parses");
+        Policy::lower(&np, "default")
+    }
+
+    #[test]
+    fn policy_types_omitted_with_only_ingress_isolates_ingress_only() {
+        // The trap: no policyTypes and no egress section -> egress stays open.
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  ingress: []\n");
+        assert!(p.ingress.is_some());
+        assert!(p.egress.is_none());
+        assert!(!p.policy_types_declared);
+    }
+
+    #[test]
+    fn policy_types_omitted_with_egress_section_isolates_both() {
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  egress: []\n");
+        assert!(p.ingress.is_some(), "Ingress is always implied when policyTypes is omitted");
+        assert_eq!(p.egress.as_ref().map(Vec::len), Some(0));
+    }
+
+    #[test]
+    fn policy_types_listed_are_isolated_even_without_sections() {
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n");
+        assert!(p.ingress.is_none(), "Ingress not listed: ingress not isolated");
+        assert_eq!(p.egress.as_ref().map(Vec::len), Some(0), "Egress listed, no rules: deny all");
+    }
+
+    #[test]
+    fn policy_types_listed_ignore_sections_of_other_types() {
+        let p = policy(
+            "metadata: {name: p}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n",
+        );
+        assert!(p.egress.is_none(), "an egress section without Egress in policyTypes isolates nothing");
+    }
+
+    #[test]
+    fn empty_from_and_ports_mean_all() {
+        let p = policy(
+            "metadata: {name: p}\nspec:\n  podSelector: {}\n  ingress: [{from: [], ports: []}]\n",
+        );
+        let r = &p.ingress.unwrap()[0];
+        assert!(r.peers.is_none() && r.ports.is_none());
+    }
+
+    #[test]
+    fn absent_pod_selector_selects_all() {
+        let p = policy("metadata: {name: p}\nspec:\n  policyTypes: [Ingress]\n");
+        assert!(p.target.is_everything());
+    }
+
+    #[test]
+    fn malformed_constructs_become_issues_not_panics() {
+        let p = policy(
+            "metadata: {name: p}\nspec:\n  podSelector: {matchExpressions: [{key: a, operator: Foo}]}\n  ingress:\n  - from: [{ipBlock: {cidr: not-a-cidr}}]\n    ports: [{port: 80, endPort: 10}]\n",
+        );
+        let fields: Vec<&str> = p.issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec!["spec.podSelector", "spec.ingress[0].from[0]", "spec.ingress[0].ports[0]"]
+        );
+        assert!(p.target_uncertain());
+        assert!(p.has_rule_issues(Direction::Ingress));
+    }
+}

@@ -1,0 +1,308 @@
+//! Queries as users write them (`ns/pod`, `ns/deploy/name`, `ns/svc/name`, an IP) resolved
+//! against the index. Two phases, as ripgrep parses flags: parse the raw text, then resolve.
+//!
+//! Invariant: an unknown pod, namespace or service is a [`QueryError`] with did-you-mean
+//! suggestions, never a panic; resolution never changes the index.
+
+use std::net::IpAddr;
+
+use crate::engine::Endpoint;
+use crate::index::{ClusterIndex, PodId, TargetPort};
+use crate::policy::Protocol;
+use crate::snapshot::WorkloadKind;
+
+/// An endpoint as written by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointSpec {
+    Pod { namespace: String, name: String },
+    Workload { namespace: String, kind: WorkloadKind, name: String },
+    Service { namespace: String, name: String },
+    Ip(IpAddr),
+}
+
+/// A port as written by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortArg {
+    Number(u16),
+    Name(String),
+}
+
+/// A bad or unresolvable query: what was wrong, and what the user may have meant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryError {
+    /// Which argument: `from`, `to`, `port`, `protocol`.
+    pub argument: String,
+    pub message: String,
+    pub suggestions: Vec<String>,
+}
+
+impl QueryError {
+    fn new(argument: &str, message: String) -> Self {
+        QueryError { argument: argument.into(), message, suggestions: Vec::new() }
+    }
+}
+
+impl EndpointSpec {
+    /// Parses `NS/NAME`, `NS/KIND/NAME` (kubectl kinds and short names) or an IP literal.
+    pub fn parse(argument: &str, s: &str) -> Result<EndpointSpec, QueryError> {
+        let s = s.trim();
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(EndpointSpec::Ip(ip));
+        }
+        let parts: Vec<&str> = s.split('/').collect();
+        let bad = || {
+            QueryError::new(
+                argument,
+                format!("--{argument} {s:?}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME (kinds: pod, deploy, sts, ds, rs, job, cronjob, rc, svc) or an IP address"),
+            )
+        };
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(bad());
+        }
+        match parts.as_slice() {
+            [ns, name] => Ok(EndpointSpec::Pod { namespace: ns.to_string(), name: name.to_string() }),
+            [ns, kind, name] => {
+                let k = kind.to_ascii_lowercase();
+                if matches!(k.as_str(), "pod" | "pods" | "po") {
+                    Ok(EndpointSpec::Pod { namespace: ns.to_string(), name: name.to_string() })
+                } else if matches!(k.as_str(), "svc" | "service" | "services") {
+                    Ok(EndpointSpec::Service { namespace: ns.to_string(), name: name.to_string() })
+                } else if let Some(kind) = WorkloadKind::from_cli(&k) {
+                    Ok(EndpointSpec::Workload { namespace: ns.to_string(), kind, name: name.to_string() })
+                } else {
+                    let mut e = bad();
+                    e.message = format!("--{argument} {s:?}: unknown kind {kind:?}; accepted: pod, deploy, sts, ds, rs, job, cronjob, rc, svc");
+                    Err(e)
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl PortArg {
+    pub fn parse(s: &str) -> Result<PortArg, QueryError> {
+        let s = s.trim();
+        match s.parse::<i64>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(PortArg::Number(n as u16)),
+            Ok(n) => Err(QueryError::new("port", format!("--port {n}: a port is a number from 1 to 65535 or a port name"))),
+            Err(_) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+                Ok(PortArg::Name(s.to_string()))
+            }
+            Err(_) => Err(QueryError::new("port", format!("--port {s:?}: a port is a number from 1 to 65535 or a port name (letters, digits, '-')"))),
+        }
+    }
+}
+
+/// Parses a protocol argument (`TCP`, `UDP`, `SCTP`, any case).
+pub fn parse_protocol(s: &str) -> Result<Protocol, QueryError> {
+    Protocol::parse(s).ok_or_else(|| QueryError::new("protocol", format!("--protocol {s:?}: accepted: TCP, UDP, SCTP")))
+}
+
+/// One resolved end of a query.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The user's text.
+    pub input: String,
+    pub spec: EndpointSpec,
+    /// Pods (or the IP) the endpoint stands for, sorted; never empty.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// Resolves an endpoint; a name that matches nothing is an error with suggestions.
+pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolved, QueryError> {
+    let spec = EndpointSpec::parse(argument, input)?;
+    let endpoints = match &spec {
+        EndpointSpec::Ip(ip) => match ix.pods_by_ip(*ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
+            Some(id) => vec![Endpoint::Pod(id)],
+            None => vec![Endpoint::Ip(*ip)],
+        },
+        EndpointSpec::Pod { namespace, name } => {
+            check_namespace(ix, argument, namespace)?;
+            match ix.pod_by_name(namespace, name) {
+                Some(id) => vec![Endpoint::Pod(id)],
+                None => {
+                    // A workload name given where a pod was expected: take its pods.
+                    let pods = pods_of_owner(ix, namespace, None, name);
+                    if pods.is_empty() {
+                        let candidates = ix.pods_in(namespace).iter().map(|&id| {
+                            let p = ix.pod(id);
+                            (p.name.clone(), format!("{namespace}/{}", p.name))
+                        });
+                        return Err(not_found(argument, &format!("pod {namespace}/{name}"), name, candidates));
+                    }
+                    pods.into_iter().map(Endpoint::Pod).collect()
+                }
+            }
+        }
+        EndpointSpec::Workload { namespace, kind, name } => {
+            check_namespace(ix, argument, namespace)?;
+            let pods = pods_of_owner(ix, namespace, Some(kind.as_str()), name);
+            if pods.is_empty() {
+                let mut owners: Vec<(String, String)> = ix
+                    .pods_in(namespace)
+                    .iter()
+                    .filter_map(|&id| ix.pod(id).owner.clone())
+                    .map(|o| (o.name.clone(), format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name)))
+                    .collect();
+                owners.dedup();
+                return Err(not_found(argument, &format!("{} {namespace}/{name}", kind.as_str()), name, owners.into_iter()));
+            }
+            pods.into_iter().map(Endpoint::Pod).collect()
+        }
+        EndpointSpec::Service { namespace, name } => {
+            check_namespace(ix, argument, namespace)?;
+            let Some(svc) = ix.service(namespace, name) else {
+                let candidates = ix
+                    .services
+                    .iter()
+                    .filter(|s| s.namespace == *namespace)
+                    .map(|s| (s.name.clone(), format!("{namespace}/svc/{}", s.name)));
+                return Err(not_found(argument, &format!("service {namespace}/{name}"), name, candidates));
+            };
+            let Some(selector) = &svc.selector else {
+                return Err(QueryError::new(
+                    argument,
+                    format!("service {namespace}/{name} has no selector: its endpoints are managed by hand; name a backing pod or IP instead"),
+                ));
+            };
+            let pods: Vec<Endpoint> = ix
+                .pods_in(namespace)
+                .iter()
+                .copied()
+                .filter(|&id| selector.iter().all(|(k, v)| ix.pod(id).labels.get(k) == Some(v)))
+                .map(Endpoint::Pod)
+                .collect();
+            if pods.is_empty() {
+                return Err(QueryError::new(
+                    argument,
+                    format!("service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem", selector.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
+                ));
+            }
+            pods
+        }
+    };
+    Ok(Resolved { input: input.to_string(), spec, endpoints })
+}
+
+fn check_namespace(ix: &ClusterIndex, argument: &str, ns: &str) -> Result<(), QueryError> {
+    if ix.namespace(ns).is_some() {
+        return Ok(());
+    }
+    let candidates = ix.namespaces.iter().map(|n| (n.name.clone(), n.name.clone()));
+    Err(not_found(argument, &format!("namespace {ns}"), ns, candidates))
+}
+
+fn pods_of_owner(ix: &ClusterIndex, ns: &str, kind: Option<&str>, name: &str) -> Vec<PodId> {
+    let mut pods: Vec<PodId> = ix
+        .pods_in(ns)
+        .iter()
+        .copied()
+        .filter(|&id| {
+            ix.pod(id).owner.as_ref().is_some_and(|o| o.name == name && kind.is_none_or(|k| o.kind == k))
+        })
+        .collect();
+    pods.sort_by(|a, b| ix.pod(*a).name.cmp(&ix.pod(*b).name));
+    pods
+}
+
+/// "not found" with up to three closest names (Jaro-Winkler similarity, then prefix).
+fn not_found(argument: &str, what: &str, wanted: &str, candidates: impl Iterator<Item = (String, String)>) -> QueryError {
+    let mut scored: Vec<(f64, String)> = candidates
+        .map(|(name, display)| {
+            let mut score = strsim::jaro_winkler(wanted, &name);
+            if name.starts_with(wanted) || wanted.starts_with(&name) {
+                score += 0.2;
+            }
+            (score, display)
+        })
+        .filter(|(s, _)| *s >= 0.7)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    let suggestions: Vec<String> = scored.into_iter().take(3).map(|(_, d)| d).collect();
+    let mut message = format!("--{argument}: {what} not found in the snapshot");
+    if !suggestions.is_empty() {
+        message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
+    }
+    QueryError { argument: argument.into(), message, suggestions }
+}
+
+/// The port each destination pod receives on, for a query port and a destination.
+/// Service ports map to their targetPort; names resolve on the pod.
+pub fn port_for(ix: &ClusterIndex, dst: &Resolved, dst_endpoint: Endpoint, port: &PortArg, protocol: Protocol) -> Result<(u16, Option<String>), QueryError> {
+    let pod = match dst_endpoint {
+        Endpoint::Pod(id) => Some(ix.pod(id)),
+        Endpoint::Ip(_) => None,
+    };
+    if let EndpointSpec::Service { namespace, name } = &dst.spec
+        && let Some(svc) = ix.service(namespace, name)
+        && let Some(sp) = svc.ports.iter().find(|sp| {
+            sp.protocol == protocol
+                && match port {
+                    PortArg::Number(n) => sp.port == *n,
+                    PortArg::Name(s) => sp.name.as_deref() == Some(s),
+                }
+        })
+    {
+        let target = match &sp.target {
+            TargetPort::Number(n) => Some(*n),
+            TargetPort::Named(t) => pod.and_then(|p| p.resolve_named_port(t, protocol)),
+        };
+        return match target {
+            Some(t) => Ok((t, Some(format!("service {namespace}/{name} port {} maps to targetPort {t} on the pod", sp.port)))),
+            None => Err(QueryError::new("port", format!("service {namespace}/{name} port {}: targetPort {:?} is not declared by the backing pod", sp.port, sp.target))),
+        };
+    }
+    match port {
+        PortArg::Number(n) => Ok((*n, None)),
+        PortArg::Name(name) => match pod.and_then(|p| p.resolve_named_port(name, protocol)) {
+            Some(n) => Ok((n, Some(format!("port name {name:?} resolves to {protocol} {n} on the destination pod")))),
+            None => {
+                let declared: Vec<String> = pod
+                    .map(|p| p.ports.iter().filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port))).collect())
+                    .unwrap_or_default();
+                let mut e = QueryError::new(
+                    "port",
+                    format!(
+                        "--port {name}: the destination declares no {protocol} container port named {name:?} (declared: {})",
+                        if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                    ),
+                );
+                e.suggestions = declared;
+                Err(e)
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_syntax() {
+        assert_eq!(EndpointSpec::parse("from", "web/api-0").unwrap(), EndpointSpec::Pod { namespace: "web".into(), name: "api-0".into() });
+        assert_eq!(
+            EndpointSpec::parse("from", "web/deploy/api").unwrap(),
+            EndpointSpec::Workload { namespace: "web".into(), kind: WorkloadKind::Deployment, name: "api".into() }
+        );
+        assert_eq!(EndpointSpec::parse("to", "web/svc/api").unwrap(), EndpointSpec::Service { namespace: "web".into(), name: "api".into() });
+        assert_eq!(EndpointSpec::parse("to", "10.0.0.1").unwrap(), EndpointSpec::Ip("10.0.0.1".parse().unwrap()));
+        assert!(EndpointSpec::parse("to", "a/b/c/d").is_err());
+        assert!(EndpointSpec::parse("to", "web/foo/api").unwrap_err().message.contains("unknown kind"));
+        assert!(EndpointSpec::parse("to", "/api").is_err());
+    }
+
+    #[test]
+    fn port_syntax() {
+        assert_eq!(PortArg::parse("8080").unwrap(), PortArg::Number(8080));
+        assert_eq!(PortArg::parse("http").unwrap(), PortArg::Name("http".into()));
+        assert!(PortArg::parse("0").is_err());
+        assert!(PortArg::parse("70000").is_err());
+        assert!(PortArg::parse("a b").is_err());
+        assert!(parse_protocol("icmp").is_err());
+        assert_eq!(parse_protocol("udp").unwrap(), Protocol::Udp);
+    }
+}

@@ -1,0 +1,11 @@
+//! The integration test binary. Index:
+//! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks.
+//! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
+//! - `netpol_analyzer`: our `matrix` against the netpol-analyzer corpus in ../shared/conformance.
+//! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
+//! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
+
+#[path = "suite/common.rs"]
+mod common;
+#[path = "suite/rules.rs"]
+mod rules;
