@@ -80,7 +80,12 @@ pub enum Command {
 
 fn load(source: &SourceArgs) -> anyhow::Result<ClusterIndex> {
     let snap = snapshot::load_paths(&source.snapshot).context("cannot load the snapshot")?;
-    let ix = ClusterIndex::build(&snap, Semantics { ipblock_matches_pods: source.ipblock_matches_pods });
+    let ix = ClusterIndex::build(
+        &snap,
+        Semantics {
+            ipblock_matches_pods: source.ipblock_matches_pods,
+        },
+    );
     for w in &ix.warnings {
         tracing::warn!("{w}");
     }
@@ -100,7 +105,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn print_query_error(e: &QueryError, output: Output) -> u8 {
-    let report = QueryErrorReport { error: e.message.clone(), argument: e.argument.clone(), suggestions: e.suggestions.clone() };
+    let report = QueryErrorReport {
+        error: e.message.clone(),
+        argument: e.argument.clone(),
+        suggestions: e.suggestions.clone(),
+    };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
         Output::Text => eprint!("{}", render::query_error_text(&report)),
@@ -110,7 +119,14 @@ fn print_query_error(e: &QueryError, output: Output) -> u8 {
 
 fn run_inner(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Diagnose { source, from, to, port, protocol, output } => {
+        Command::Diagnose {
+            source,
+            from,
+            to,
+            port,
+            protocol,
+            output,
+        } => {
             // Validate the arguments before reading anything.
             let parsed = (|| -> Result<Query, QueryError> {
                 Ok(Query {
@@ -136,7 +152,11 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                 Err(e) => Ok(print_query_error(&e, output)),
             }
         }
-        Command::Matrix { source, namespace, output } => {
+        Command::Matrix {
+            source,
+            namespace,
+            output,
+        } => {
             let ix = load(&source)?;
             for ns in &namespace {
                 if ix.namespace(ns).is_none() {

@@ -4,8 +4,8 @@
 //! certain, `allowed` only when both sides allow for certain; anything else is `inconclusive`.
 
 use crate::engine::{self, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace};
-use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL};
-use crate::policy::{Direction, NamespaceScope, Peer, Protocol};
+use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, TargetPort};
+use crate::policy::{Direction, NamespaceScope, Peer, PortValue, Protocol};
 use crate::query::{self, PortArg, QueryError, Resolved};
 use crate::report::*;
 
@@ -27,10 +27,13 @@ pub struct Query {
 pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
     let src = query::resolve(ix, "from", &q.from)?;
     let dst = query::resolve(ix, "to", &q.to)?;
-    if src.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_))) && dst.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_))) {
+    if src.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)))
+        && dst.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)))
+    {
         return Err(QueryError {
             argument: "to".into(),
-            message: "neither endpoint is a pod of the snapshot: NetworkPolicy only governs traffic to or from pods".into(),
+            message: "neither endpoint is a pod of the snapshot: NetworkPolicy only governs traffic to or from pods"
+                .into(),
             suggestions: Vec::new(),
         });
     }
@@ -44,7 +47,12 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
         None => (None, None),
     };
     warnings.extend(port_note);
-    let flow = Flow { src: rep_src, dst: rep_dst, protocol: q.protocol, port };
+    let flow = Flow {
+        src: rep_src,
+        dst: rep_dst,
+        protocol: q.protocol,
+        port,
+    };
     let trace = engine::evaluate(ix, flow);
     let mut verdict = verdict_of(&trace);
 
@@ -65,9 +73,22 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
                 },
                 None => None,
             };
-            let v = verdict_of(&engine::evaluate(ix, Flow { src: s, dst: d, protocol: q.protocol, port }));
+            let v = verdict_of(&engine::evaluate(
+                ix,
+                Flow {
+                    src: s,
+                    dst: d,
+                    protocol: q.protocol,
+                    port,
+                },
+            ));
             if v != verdict {
-                differing.push(format!("{} -> {}: {}", endpoint_name(ix, s), endpoint_name(ix, d), v.as_str()));
+                differing.push(format!(
+                    "{} -> {}: {}",
+                    endpoint_name(ix, s),
+                    endpoint_name(ix, d),
+                    v.as_str()
+                ));
                 if differing.len() >= 5 {
                     break 'pairs;
                 }
@@ -101,7 +122,11 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
     warnings.sort();
     warnings.dedup();
 
-    let blocked_direction = match (trace.always_allowed.is_some(), trace.egress.allowed, trace.ingress.allowed) {
+    let blocked_direction = match (
+        trace.always_allowed.is_some(),
+        trace.egress.allowed,
+        trace.ingress.allowed,
+    ) {
         (true, _, _) | (false, true, true) => None,
         (false, false, true) => Some(BlockedDirection::Egress),
         (false, true, false) => Some(BlockedDirection::Ingress),
@@ -122,7 +147,11 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
             destination: endpoint_report(ix, &dst, rep_dst),
         },
         verdict,
-        blocked_direction: if verdict == Verdict::Allowed { None } else { blocked_direction },
+        blocked_direction: if verdict == Verdict::Allowed {
+            None
+        } else {
+            blocked_direction
+        },
         root_causes,
         allowed_connections: conns.to_string(),
         egress: side_report(ix, &trace.egress),
@@ -173,7 +202,11 @@ fn endpoint_report(ix: &ClusterIndex, r: &Resolved, e: Endpoint) -> EndpointRepo
                 workload: Some(p.workload_name()),
                 ips: p.ips.iter().map(|i| i.to_string()).collect(),
                 labels: p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-                namespace_labels: ix.namespace_labels(&p.namespace).iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                namespace_labels: ix
+                    .namespace_labels(&p.namespace)
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
                 pods_total: r.endpoints.len() as i64,
             }
         }
@@ -185,17 +218,30 @@ fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: &str) -> Vec<String> 
     let p = ix.pod(id);
     let mut w = Vec::new();
     if p.from_template {
-        w.push(format!("{role} {} stands for the pods of {} (built from its pod template; no running pod in the snapshot)", p.key(), p.workload_name()));
+        w.push(format!(
+            "{role} {} stands for the pods of {} (built from its pod template; no running pod in the snapshot)",
+            p.key(),
+            p.workload_name()
+        ));
     } else {
         if p.ips.is_empty() {
-            w.push(format!("{role} pod {} has no IP yet: the verdict is what policy does once it runs", p.key()));
+            w.push(format!(
+                "{role} pod {} has no IP yet: the verdict is what policy does once it runs",
+                p.key()
+            ));
         }
         if let Some(phase) = p.phase.as_deref().filter(|ph| *ph != "Running") {
-            w.push(format!("{role} pod {} is {phase}, not Running: no traffic flows until it runs", p.key()));
+            w.push(format!(
+                "{role} pod {} is {phase}, not Running: no traffic flows until it runs",
+                p.key()
+            ));
         }
     }
     if p.host_network {
-        w.push(format!("{role} pod {} uses the host network: NetworkPolicy does not select it; its traffic carries the node's IP", p.key()));
+        w.push(format!(
+            "{role} pod {} uses the host network: NetworkPolicy does not select it; its traffic carries the node's IP",
+            p.key()
+        ));
     }
     w
 }
@@ -216,14 +262,23 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         isolated: s.isolated(),
         allowed: s.allowed,
         note: s.not_applicable.clone().or_else(|| {
-            (!s.isolated()).then(|| format!("no NetworkPolicy selects this pod for {}: {} is not isolated", s.direction.as_str(), s.direction.as_str()))
+            (!s.isolated()).then(|| {
+                format!(
+                    "no NetworkPolicy selects this pod for {}: {} is not isolated",
+                    s.direction.as_str(),
+                    s.direction.as_str()
+                )
+            })
         }),
         isolating_policies: s.isolating.iter().map(|&p| ix.policies[p].key()).collect(),
         allowed_by: s
             .rules
             .iter()
             .filter(|r| r.allows())
-            .map(|r| RuleRef { policy: ix.policies[r.policy].key(), rule: r.rule_index as i64 })
+            .map(|r| RuleRef {
+                policy: ix.policies[r.policy].key(),
+                rule: r.rule_index as i64,
+            })
             .collect(),
         rules_total: s.rules.len() as i64,
         rules,
@@ -244,10 +299,17 @@ fn failed_clause(dir: Direction, r: &RuleTrace) -> Option<FailedClause> {
     if !r.peer_failures.is_empty() {
         return Some(FailedClause {
             field: format!("{base}.{}", peers_word(dir)),
-            reasons: r.peer_failures.iter().map(|(i, f)| format!("{}[{i}]: {}", peers_word(dir), peer_failure_text(f))).collect(),
+            reasons: r
+                .peer_failures
+                .iter()
+                .map(|(i, f)| format!("{}[{i}]: {}", peers_word(dir), peer_failure_text(f)))
+                .collect(),
         });
     }
-    r.port_failure.as_ref().map(|p| FailedClause { field: format!("{base}.ports"), reasons: vec![port_failure_text(p)] })
+    r.port_failure.as_ref().map(|p| FailedClause {
+        field: format!("{base}.ports"),
+        reasons: vec![port_failure_text(p)],
+    })
 }
 
 pub fn peer_failure_text(f: &PeerFailure) -> String {
@@ -278,7 +340,11 @@ fn port_failure_text(p: &PortFailure) -> String {
     if !p.unresolved_named.is_empty() {
         s.push_str(&format!(
             "; named port {} is not declared by the destination pod",
-            p.unresolved_named.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+            p.unresolved_named
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     s
@@ -301,20 +367,24 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         });
         return out;
     }
+    // Most important first: a side that blocks for certain (that is the verdict), then what makes
+    // a blocking side uncertain (that is why the verdict is inconclusive) followed by what that
+    // side would be without the unreadable policy, then doubts about sides that look open.
+    let (mut certain_blocks, mut unsure_blocks, mut unsure_open) = (Vec::new(), Vec::new(), Vec::new());
     for side in [&t.egress, &t.ingress] {
-        if !side.allowed {
-            out.push(blocked_cause(ix, t, side));
-        }
-        if !side.certain() {
-            out.push(RootCause {
-                code: RootCauseCode::PolicyUnreadable,
-                summary: format!("The {} side depends on a policy that could not be read, so the verdict is inconclusive.", side.direction.as_str()),
-                policies: Vec::new(),
-                evidence: side.uncertain.clone(),
-                suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -o yaml) and run the diagnosis again.".into(),
-            });
+        match (side.allowed, side.certain()) {
+            (false, true) => certain_blocks.push(blocked_cause(ix, t, side)),
+            (false, false) => {
+                unsure_blocks.push(unreadable_cause(ix, side));
+                unsure_blocks.push(blocked_cause(ix, t, side));
+            }
+            (true, false) => unsure_open.push(unreadable_cause(ix, side)),
+            (true, true) => {}
         }
     }
+    out.extend(certain_blocks);
+    out.extend(unsure_blocks);
+    out.extend(unsure_open);
     if t.egress.allowed && t.ingress.allowed {
         if let Some(rc) = policytypes_omitted(ix, t) {
             out.push(rc);
@@ -335,7 +405,12 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
                 let allowing: Vec<&RuleTrace> = s.rules.iter().filter(|r| r.allows()).collect();
                 for r in &allowing {
                     let key = ix.policies[r.policy].key();
-                    evidence.push(format!("{} rule spec.{}[{}] of {key} allows it", s.direction.as_str(), s.direction.as_str(), r.rule_index));
+                    evidence.push(format!(
+                        "{} rule spec.{}[{}] of {key} allows it",
+                        s.direction.as_str(),
+                        s.direction.as_str(),
+                        r.rule_index
+                    ));
                     policies.push(key);
                 }
             }
@@ -352,6 +427,64 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         }
     }
     out
+}
+
+/// Policies that could not be read (or only partly) and may change `side`: the unreadable ones
+/// of the subject's namespace, those whose podSelector is invalid, and isolating policies with
+/// unreadable rules. Mirrors what the engine lists in `side.uncertain`.
+fn unreadable_policies(ix: &ClusterIndex, side: &SideTrace) -> Vec<String> {
+    let Some(subject) = side.subject else { return Vec::new() };
+    let pod = ix.pod(subject);
+    let mut out: Vec<String> = ix
+        .unreadable_policies
+        .get(&pod.namespace)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    out.extend(
+        ix.uncertain_policies(subject, side.direction)
+            .into_iter()
+            .map(|id| ix.policies[id].key()),
+    );
+    out.extend(
+        side.isolating
+            .iter()
+            .filter(|&&id| ix.policies[id].has_rule_issues(side.direction))
+            .map(|&id| ix.policies[id].key()),
+    );
+    // Keep only those the engine actually named (it skips some when the side is certainly allowed).
+    out.retain(|k| side.uncertain.iter().any(|u| u.contains(k.as_str())));
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
+    let dir = side.direction.as_str();
+    let policies = unreadable_policies(ix, side);
+    let named = if policies.is_empty() {
+        "a policy that could not be read".to_string()
+    } else {
+        policies.join(", ")
+    };
+    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
+    let summary = if side.allowed {
+        format!(
+            "{subject}'s {dir} looks allowed, but {named} could not be read and may select it and change that, so the verdict is not certain."
+        )
+    } else {
+        format!(
+            "{subject}'s {dir} is not allowed by any readable rule, and {named} could not be read and may allow it: the verdict is inconclusive."
+        )
+    };
+    RootCause {
+        code: RootCauseCode::PolicyUnreadable,
+        summary,
+        policies,
+        evidence: side.uncertain.clone(),
+        suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
+    }
 }
 
 /// The source is selected by a policy without policyTypes and without an egress section,
@@ -418,7 +551,12 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
     let rule_lines = |evidence: &mut Vec<String>| {
         for r in side.rules.iter().take(8) {
             if let Some(c) = failed_clause(dir, r) {
-                evidence.push(format!("{} {}: {}", ix.policies[r.policy].key(), c.field, c.reasons.join("; ")));
+                evidence.push(format!(
+                    "{} {}: {}",
+                    ix.policies[r.policy].key(),
+                    c.field,
+                    c.reasons.join("; ")
+                ));
             }
         }
     };
@@ -439,28 +577,52 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             policies,
             evidence,
             suggestion: format!(
-                "Add a NetworkPolicy that selects {subject} and allows {what} {} {peer_name} on the needed port (policies are additive; the default deny stays).",
-                if dir == Direction::Ingress { "from" } else { "to" }
+                "Add a NetworkPolicy that selects {subject} and allows {what} {} {peer_name} {} (policies are additive; the default deny stays).",
+                if dir == Direction::Ingress { "from" } else { "to" },
+                on_port(t)
             ),
         };
     }
     rule_lines(&mut evidence);
 
     // Nearest misses, most specific first.
-    let peers_ok_ports_fail: Vec<&RuleTrace> = side.rules.iter().filter(|r| r.peer_failures.is_empty() && r.port_failure.is_some()).collect();
-    if let Some(r) = peers_ok_ports_fail.iter().find(|r| r.port_failure.as_ref().is_some_and(|p| !p.unresolved_named.is_empty())) {
+    let peers_ok_ports_fail: Vec<&RuleTrace> = side
+        .rules
+        .iter()
+        .filter(|r| r.peer_failures.is_empty() && r.port_failure.is_some())
+        .collect();
+    if let Some(r) = peers_ok_ports_fail
+        .iter()
+        .find(|r| r.port_failure.as_ref().is_some_and(|p| !p.unresolved_named.is_empty()))
+    {
         let pf = r.port_failure.as_ref().expect("filtered on port failure");
         let dst = match t.flow.dst {
             Endpoint::Pod(id) => Some(ix.pod(id)),
             Endpoint::Ip(_) => None,
         };
         let declared: Vec<String> = dst
-            .map(|p| p.ports.iter().map(|cp| format!("{}{} {}", cp.name.as_deref().map(|n| format!("{n}=")).unwrap_or_default(), cp.protocol, cp.port)).collect())
+            .map(|p| {
+                p.ports
+                    .iter()
+                    .map(|cp| {
+                        format!(
+                            "{}{} {}",
+                            cp.name.as_deref().map(|n| format!("{n}=")).unwrap_or_default(),
+                            cp.protocol,
+                            cp.port
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         evidence.push(format!(
             "destination {} declares container ports: {}",
             endpoint_name(ix, t.flow.dst),
-            if declared.is_empty() { "none".into() } else { declared.join(", ") }
+            if declared.is_empty() {
+                "none".into()
+            } else {
+                declared.join(", ")
+            }
         ));
         return RootCause {
             code: RootCauseCode::NamedPortUnresolved,
@@ -486,8 +648,54 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
                 evidence.push(format!(
                     "destination {} declares container ports: {}",
                     p.key(),
-                    p.ports.iter().map(|cp| format!("{} {}", cp.protocol, cp.port)).collect::<Vec<_>>().join(", ")
+                    p.ports
+                        .iter()
+                        .map(|cp| format!(
+                            "{}{} {}",
+                            cp.name.as_deref().map(|n| format!("{n}=")).unwrap_or_default(),
+                            cp.protocol,
+                            cp.port
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
+            }
+        }
+        if let (Endpoint::Pod(id), Some(wanted)) = (t.flow.dst, t.flow.port) {
+            let p = ix.pod(id);
+            let rule = ix.policies[r.policy]
+                .rules(dir)
+                .and_then(|rs| rs.iter().find(|x| x.index == r.rule_index));
+            let rule_allows = |port: u16| {
+                rule.and_then(|x| x.ports.as_ref()).is_some_and(|ps| {
+                    ps.iter().any(|ps| {
+                        ps.protocol == t.flow.protocol
+                            && matches!(ps.value, PortValue::Range(lo, hi) if lo <= port && port <= hi)
+                    })
+                })
+            };
+            for svc in ix.services.iter().filter(|s| {
+                s.namespace == p.namespace
+                    && s.selector
+                        .as_ref()
+                        .is_some_and(|sel| sel.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+            }) {
+                for sp in svc
+                    .ports
+                    .iter()
+                    .filter(|sp| sp.protocol == t.flow.protocol && sp.port != wanted && rule_allows(sp.port))
+                {
+                    let target = match &sp.target {
+                        TargetPort::Number(n) => Some(*n),
+                        TargetPort::Named(name) => p.resolve_named_port(name, sp.protocol),
+                    };
+                    if target == Some(wanted) {
+                        evidence.push(format!(
+                            "the rule allows {} {}, the port of Service {}/{}, but a Service port is translated to the pod's targetPort {wanted} before NetworkPolicy applies: policies must name the pod port",
+                            sp.protocol, sp.port, svc.namespace, svc.name
+                        ));
+                    }
+                }
             }
         }
         return RootCause {
@@ -500,11 +708,20 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             ),
             policies: vec![ix.policies[r.policy].key()],
             evidence,
-            suggestion: format!("Allow {} in that rule's ports (or send the traffic to a port the rule allows).", pf.wanted),
+            suggestion: format!(
+                "Allow {} in that rule's ports (or send the traffic to a port the rule allows).",
+                pf.wanted
+            ),
         };
     }
-    let all_failures = || side.rules.iter().flat_map(|r| r.peer_failures.iter().map(move |(i, f)| (r, *i, f)));
-    if let Some((r, i, PeerFailure::Excepted { cidr, except, ip })) = all_failures().find(|(_, _, f)| matches!(f, PeerFailure::Excepted { .. })) {
+    let all_failures = || {
+        side.rules
+            .iter()
+            .flat_map(|r| r.peer_failures.iter().map(move |(i, f)| (r, *i, f)))
+    };
+    if let Some((r, i, PeerFailure::Excepted { cidr, except, ip })) =
+        all_failures().find(|(_, _, f)| matches!(f, PeerFailure::Excepted { .. }))
+    {
         return RootCause {
             code: RootCauseCode::IpblockExcept,
             summary: format!(
@@ -515,14 +732,34 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             ),
             policies: vec![ix.policies[r.policy].key()],
             evidence,
-            suggestion: format!("Narrow or remove the except block {except}, or add a rule that allows {ip} explicitly."),
+            suggestion: format!(
+                "Narrow or remove the except block {except}, or add a rule that allows {ip} explicitly."
+            ),
         };
     }
     let ns_miss = all_failures().find_map(|(r, i, f)| match f {
-        PeerFailure::NamespaceLabels { namespace, missing_labels, pod_selector_matches, and_element, .. } => {
-            let useful: Vec<&(String, String)> = missing_labels.iter().filter(|(k, _)| k != NAMESPACE_NAME_LABEL).collect();
-            (!useful.is_empty() && (*pod_selector_matches || !*and_element) && r.port_failure.is_none())
-                .then(|| (r, i, namespace.clone(), useful.iter().map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>()))
+        PeerFailure::NamespaceLabels {
+            namespace,
+            missing_labels,
+            pod_selector_matches,
+            and_element,
+            ..
+        } => {
+            let useful: Vec<&(String, String)> = missing_labels
+                .iter()
+                .filter(|(k, _)| k != NAMESPACE_NAME_LABEL)
+                .collect();
+            (!useful.is_empty() && (*pod_selector_matches || !*and_element) && r.port_failure.is_none()).then(|| {
+                (
+                    r,
+                    i,
+                    namespace.clone(),
+                    useful
+                        .iter()
+                        .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+                        .collect::<Vec<_>>(),
+                )
+            })
         }
         _ => None,
     });
@@ -538,20 +775,37 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             ),
             policies: vec![ix.policies[r.policy].key()],
             evidence: {
-                evidence.push(format!("namespace {namespace} has labels: {}", label_list(&ix.namespace_labels(&namespace))));
+                evidence.push(format!(
+                    "namespace {namespace} has labels: {}",
+                    label_list(&ix.namespace_labels(&namespace))
+                ));
                 evidence
             },
             suggestion: format!(
                 "Label the namespace (kubectl label namespace {namespace} {}) or change the namespaceSelector; a person decides which is right.",
-                labels.iter().map(|l| if l.contains('=') { l.clone() } else { format!("{l}=<value>") }).collect::<Vec<_>>().join(" ")
+                labels
+                    .iter()
+                    .map(|l| if l.contains('=') {
+                        l.clone()
+                    } else {
+                        format!("{l}=<value>")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         };
     }
     if let Some((r, i, f)) = all_failures().find(|(r, _, f)| {
         r.port_failure.is_none()
-            && matches!(f,
+            && matches!(
+                f,
                 PeerFailure::PodLabels { and_element: true, .. }
-                | PeerFailure::NamespaceLabels { and_element: true, pod_selector_matches: true, .. })
+                    | PeerFailure::NamespaceLabels {
+                        and_element: true,
+                        pod_selector_matches: true,
+                        ..
+                    }
+            )
     }) {
         let half = match f {
             PeerFailure::PodLabels { .. } => "its namespaceSelector matches but its podSelector does not",
@@ -576,6 +830,28 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
         && side.rules.iter().any(|r| r.port_failure.is_none())
     {
         let dst_ns = &ix.pod(d).namespace;
+        evidence.push(if !t.ingress.isolated() {
+            format!(
+                "ingress at the destination {} is not isolated: only the source's egress blocks",
+                ix.pod(d).key()
+            )
+        } else if t.ingress.allowed {
+            format!(
+                "ingress at the destination is allowed by {}: only the source's egress blocks",
+                t.ingress
+                    .rules
+                    .iter()
+                    .filter(|r| r.allows())
+                    .map(|r| format!("{} spec.ingress[{}]", ix.policies[r.policy].key(), r.rule_index))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!(
+                "ingress at the destination {} blocks too (see the ingress root cause)",
+                ix.pod(d).key()
+            )
+        });
         return RootCause {
             code: RootCauseCode::CrossNamespaceEgressBlocked,
             summary: format!(
@@ -585,23 +861,81 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             policies,
             evidence,
             suggestion: format!(
-                "Allow egress from {subject} to namespace {dst_ns} (a `to` element with a namespaceSelector matching kubernetes.io/metadata.name={dst_ns}, plus a podSelector for the destination) on the needed port; both sides must allow cross-namespace traffic."
+                "Allow egress from {subject} to namespace {dst_ns} (a `to` element with a namespaceSelector matching kubernetes.io/metadata.name={dst_ns}, plus a podSelector for the destination) {}; both sides must allow cross-namespace traffic.",
+                on_port(t)
             ),
         };
     }
+    if let Endpoint::Pod(peer) = peer_ep {
+        let p = ix.pod(peer);
+        evidence.push(format!(
+            "{} {peer_name} has labels: {}; its namespace {} has labels: {}",
+            if dir == Direction::Ingress {
+                "source"
+            } else {
+                "destination"
+            },
+            if p.labels.is_empty() {
+                "none".into()
+            } else {
+                label_list(&p.labels)
+            },
+            p.namespace,
+            label_list(&ix.namespace_labels(&p.namespace))
+        ));
+    }
+    let same_ns_only = all_failures().find_map(|(r, i, f)| match f {
+        PeerFailure::OtherNamespace {
+            policy_namespace,
+            peer_namespace,
+        } if r.port_failure.is_none() => {
+            let Endpoint::Pod(peer) = peer_ep else { return None };
+            let rule = ix.policies[r.policy]
+                .rules(dir)?
+                .iter()
+                .find(|x| x.index == r.rule_index)?;
+            match rule.peers.as_ref()?.get(i)? {
+                Peer::Pods { pods, .. } if pods.matches(&ix.pod(peer).labels) => {
+                    Some((r, i, policy_namespace.clone(), peer_namespace.clone()))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    });
+    let suggestion = match &same_ns_only {
+        Some((r, i, policy_ns, peer_ns)) => format!(
+            "{} spec.{what}[{}].{}[{i}] has a podSelector that matches {peer_name} but no namespaceSelector, so it only selects pods of {policy_ns}: to admit pods of {peer_ns}, add a namespaceSelector (e.g. {NAMESPACE_NAME_LABEL}={peer_ns}) in the SAME element as the podSelector.",
+            ix.policies[r.policy].key(),
+            r.rule_index,
+            peers_word(dir)
+        ),
+        None => format!(
+            "Add a rule (or a policy) allowing {what} {} {peer_name}; the evidence names the clause of each rule that fails.",
+            if dir == Direction::Ingress { "from" } else { "to" }
+        ),
+    };
     RootCause {
         code: code_nomatch,
         summary: format!(
             "{subject} is isolated for {what} by {}, and no rule matches {peer_name}{}.",
             policies.join(", "),
-            t.flow.port.map(|p| format!(" on {} {p}", t.flow.protocol)).unwrap_or_default()
+            t.flow
+                .port
+                .map(|p| format!(" on {} {p}", t.flow.protocol))
+                .unwrap_or_default()
         ),
         policies,
         evidence,
-        suggestion: format!(
-            "Add a rule (or a policy) allowing {what} {} {peer_name}; the evidence names the clause of each rule that fails.",
-            if dir == Direction::Ingress { "from" } else { "to" }
-        ),
+        suggestion,
+    }
+}
+
+/// `on TCP 8080`, or `on the needed port` when the query named none.
+fn on_port(t: &FlowTrace) -> String {
+    match t.flow.port {
+        Some(p) => format!("on {} {p}", t.flow.protocol),
+        None => "on the needed port".into(),
     }
 }
 
@@ -613,13 +947,32 @@ fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCau
             let pol = &ix.policies[r.policy];
             let rule = pol.rules(side.direction)?.iter().find(|x| x.index == r.rule_index)?;
             let peers = rule.peers.as_ref()?;
-            let ns_only = peers.iter().position(|p| matches!(p, Peer::Pods { namespaces: NamespaceScope::Matching(_), pod_selector_set: false, .. }));
+            let ns_only = peers.iter().position(|p| {
+                matches!(
+                    p,
+                    Peer::Pods {
+                        namespaces: NamespaceScope::Matching(_),
+                        pod_selector_set: false,
+                        ..
+                    }
+                )
+            });
             let pod_only = peers.iter().find_map(|p| match p {
-                Peer::Pods { namespaces: NamespaceScope::Same(_), pods, pod_selector_set: true } => Some(pods),
+                Peer::Pods {
+                    namespaces: NamespaceScope::Same(_),
+                    pods,
+                    pod_selector_set: true,
+                } => Some(pods),
                 _ => None,
             });
-            let peer_ep = if side.direction == Direction::Ingress { t.flow.src } else { t.flow.dst };
-            let (Some(i), Some(pods), Endpoint::Pod(peer)) = (ns_only, pod_only, peer_ep) else { continue };
+            let peer_ep = if side.direction == Direction::Ingress {
+                t.flow.src
+            } else {
+                t.flow.dst
+            };
+            let (Some(i), Some(pods), Endpoint::Pod(peer)) = (ns_only, pod_only, peer_ep) else {
+                continue;
+            };
             let peer_pod = ix.pod(peer);
             if pods.matches(&peer_pod.labels) {
                 continue;

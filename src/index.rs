@@ -154,13 +154,22 @@ impl ClusterIndex {
         for ns in &snap.namespaces {
             let name = ns.metadata.name.clone().unwrap_or_default();
             if b.ns_by_name.contains_key(&name) {
-                b.warnings.push(warn(format!("Namespace {name}"), "declared twice; the first one is used"));
+                b.warnings.push(warn(
+                    format!("Namespace {name}"),
+                    "declared twice; the first one is used",
+                ));
                 continue;
             }
             let mut labels = ns.metadata.labels.clone().unwrap_or_default();
-            labels.entry(NAMESPACE_NAME_LABEL.into()).or_insert_with(|| name.clone());
+            labels
+                .entry(NAMESPACE_NAME_LABEL.into())
+                .or_insert_with(|| name.clone());
             b.ns_by_name.insert(name.clone(), b.namespaces.len());
-            b.namespaces.push(NamespaceInfo { name, labels, declared: true });
+            b.namespaces.push(NamespaceInfo {
+                name,
+                labels,
+                declared: true,
+            });
         }
 
         // Owners known from workload objects, to walk a pod's owner chain upward.
@@ -189,17 +198,27 @@ impl ClusterIndex {
             let ns = namespace_of(&pod.metadata);
             let name = pod.metadata.name.clone().unwrap_or_default();
             if !seen_pods.insert((ns.clone(), name.clone())) {
-                b.warnings.push(warn(format!("Pod {ns}/{name}"), "appears twice; the first one is used"));
+                b.warnings
+                    .push(warn(format!("Pod {ns}/{name}"), "appears twice; the first one is used"));
                 continue;
             }
             let spec = pod.spec.clone().unwrap_or_default();
             let status = pod.status.clone().unwrap_or_default();
             let mut ips: Vec<IpAddr> = Vec::new();
-            for ip in status.pod_ips.iter().flatten().map(|p| p.ip.as_str()).chain(status.pod_ip.as_deref()) {
+            for ip in status
+                .pod_ips
+                .iter()
+                .flatten()
+                .map(|p| p.ip.as_str())
+                .chain(status.pod_ip.as_deref())
+            {
                 match ip.parse::<IpAddr>() {
                     Ok(a) if !ips.contains(&a) => ips.push(a),
                     Ok(_) => {}
-                    Err(_) => b.warnings.push(warn(format!("Pod {ns}/{name}"), &format!("status.podIP {ip:?} is not an IP address; ignored"))),
+                    Err(_) => b.warnings.push(warn(
+                        format!("Pod {ns}/{name}"),
+                        &format!("status.podIP {ip:?} is not an IP address; ignored"),
+                    )),
                 }
             }
             let owner = top_owner(&ns, controller_owner(pod.metadata.owner_references.as_deref()));
@@ -234,13 +253,24 @@ impl ClusterIndex {
             {
                 continue;
             }
-            let owner = top_owner(&ns, Some(Owner { kind: w.kind.as_str().into(), name: name.clone() }));
+            let owner = top_owner(
+                &ns,
+                Some(Owner {
+                    kind: w.kind.as_str().into(),
+                    name: name.clone(),
+                }),
+            );
             let Some(owner) = owner else { continue };
             if owners_with_pods.contains(&(ns.clone(), owner.clone())) {
                 continue;
             }
             let spec: PodSpec = w.template.spec.clone().unwrap_or_default();
-            let labels = w.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+            let labels = w
+                .template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
             let pod_name = name.clone();
             if b.pod_by_key.contains_key(&(ns.clone(), pod_name.clone())) {
                 continue;
@@ -264,7 +294,10 @@ impl ClusterIndex {
             let ns = namespace_of(&np.metadata);
             let name = np.metadata.name.clone().unwrap_or_default();
             if !seen_policies.insert((ns.clone(), name.clone())) {
-                b.warnings.push(warn(format!("NetworkPolicy {ns}/{name}"), "appears twice; the first one is used"));
+                b.warnings.push(warn(
+                    format!("NetworkPolicy {ns}/{name}"),
+                    "appears twice; the first one is used",
+                ));
                 continue;
             }
             let lowered = Policy::lower(np, &ns);
@@ -293,7 +326,10 @@ impl ClusterIndex {
                 .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
                 .filter_map(|a| a.address.parse().ok())
                 .collect();
-            b.nodes.push(NodeInfo { name: n.metadata.name.clone().unwrap_or_default(), ips });
+            b.nodes.push(NodeInfo {
+                name: n.metadata.name.clone().unwrap_or_default(),
+                ips,
+            });
         }
 
         for svc in &snap.services {
@@ -318,7 +354,12 @@ impl ClusterIndex {
                             }
                         }
                     };
-                    Some(ServicePortInfo { name: p.name.clone(), port, protocol, target })
+                    Some(ServicePortInfo {
+                        name: p.name.clone(),
+                        port,
+                        protocol,
+                        target,
+                    })
                 })
                 .collect();
             let cluster_ips = spec
@@ -454,7 +495,8 @@ impl Builder {
 
     fn add_pod(&mut self, pod: PodInfo) {
         self.ensure_namespace(&pod.namespace);
-        self.pod_by_key.insert((pod.namespace.clone(), pod.name.clone()), self.pods.len());
+        self.pod_by_key
+            .insert((pod.namespace.clone(), pod.name.clone()), self.pods.len());
         self.pods.push(pod);
     }
 
@@ -486,12 +528,19 @@ impl Builder {
 }
 
 fn warn(object: String, message: &str) -> LoadWarning {
-    LoadWarning { location: None, object: Some(object), message: message.to_string() }
+    LoadWarning {
+        location: None,
+        object: Some(object),
+        message: message.to_string(),
+    }
 }
 
 /// The namespace of a namespaced object; absent means `default`, as kubectl applies it.
 fn namespace_of(meta: &ObjectMeta) -> String {
-    meta.namespace.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into())
+    meta.namespace
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into())
 }
 
 /// The owner reference marked `controller: true` (Node owners of static pods are ignored).
@@ -499,7 +548,14 @@ fn controller_owner(refs: Option<&[OwnerReference]>) -> Option<Owner> {
     refs?
         .iter()
         .find(|r| r.controller == Some(true) && r.kind != "Node")
-        .map(|r| Owner { kind: if r.kind.is_empty() { "Pod".into() } else { r.kind.clone() }, name: r.name.clone() })
+        .map(|r| Owner {
+            kind: if r.kind.is_empty() {
+                "Pod".into()
+            } else {
+                r.kind.clone()
+            },
+            name: r.name.clone(),
+        })
 }
 
 fn container_ports(containers: &[Container]) -> Vec<ContainerPortInfo> {

@@ -14,9 +14,19 @@ use crate::snapshot::WorkloadKind;
 /// An endpoint as written by the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndpointSpec {
-    Pod { namespace: String, name: String },
-    Workload { namespace: String, kind: WorkloadKind, name: String },
-    Service { namespace: String, name: String },
+    Pod {
+        namespace: String,
+        name: String,
+    },
+    Workload {
+        namespace: String,
+        kind: WorkloadKind,
+        name: String,
+    },
+    Service {
+        namespace: String,
+        name: String,
+    },
     Ip(IpAddr),
 }
 
@@ -39,7 +49,11 @@ pub struct QueryError {
 
 impl QueryError {
     fn new(argument: &str, message: String) -> Self {
-        QueryError { argument: argument.into(), message, suggestions: Vec::new() }
+        QueryError {
+            argument: argument.into(),
+            message,
+            suggestions: Vec::new(),
+        }
     }
 }
 
@@ -54,25 +68,42 @@ impl EndpointSpec {
         let bad = || {
             QueryError::new(
                 argument,
-                format!("--{argument} {s:?}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME (kinds: pod, deploy, sts, ds, rs, job, cronjob, rc, svc) or an IP address"),
+                format!(
+                    "--{argument} {s:?}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME (kinds: pod, deploy, sts, ds, rs, job, cronjob, rc, svc) or an IP address"
+                ),
             )
         };
         if parts.iter().any(|p| p.is_empty()) {
             return Err(bad());
         }
         match parts.as_slice() {
-            [ns, name] => Ok(EndpointSpec::Pod { namespace: ns.to_string(), name: name.to_string() }),
+            [ns, name] => Ok(EndpointSpec::Pod {
+                namespace: ns.to_string(),
+                name: name.to_string(),
+            }),
             [ns, kind, name] => {
                 let k = kind.to_ascii_lowercase();
                 if matches!(k.as_str(), "pod" | "pods" | "po") {
-                    Ok(EndpointSpec::Pod { namespace: ns.to_string(), name: name.to_string() })
+                    Ok(EndpointSpec::Pod {
+                        namespace: ns.to_string(),
+                        name: name.to_string(),
+                    })
                 } else if matches!(k.as_str(), "svc" | "service" | "services") {
-                    Ok(EndpointSpec::Service { namespace: ns.to_string(), name: name.to_string() })
+                    Ok(EndpointSpec::Service {
+                        namespace: ns.to_string(),
+                        name: name.to_string(),
+                    })
                 } else if let Some(kind) = WorkloadKind::from_cli(&k) {
-                    Ok(EndpointSpec::Workload { namespace: ns.to_string(), kind, name: name.to_string() })
+                    Ok(EndpointSpec::Workload {
+                        namespace: ns.to_string(),
+                        kind,
+                        name: name.to_string(),
+                    })
                 } else {
                     let mut e = bad();
-                    e.message = format!("--{argument} {s:?}: unknown kind {kind:?}; accepted: pod, deploy, sts, ds, rs, job, cronjob, rc, svc");
+                    e.message = format!(
+                        "--{argument} {s:?}: unknown kind {kind:?}; accepted: pod, deploy, sts, ds, rs, job, cronjob, rc, svc"
+                    );
                     Err(e)
                 }
             }
@@ -86,11 +117,17 @@ impl PortArg {
         let s = s.trim();
         match s.parse::<i64>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(PortArg::Number(n as u16)),
-            Ok(n) => Err(QueryError::new("port", format!("--port {n}: a port is a number from 1 to 65535 or a port name"))),
+            Ok(n) => Err(QueryError::new(
+                "port",
+                format!("--port {n}: a port is a number from 1 to 65535 or a port name"),
+            )),
             Err(_) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
                 Ok(PortArg::Name(s.to_string()))
             }
-            Err(_) => Err(QueryError::new("port", format!("--port {s:?}: a port is a number from 1 to 65535 or a port name (letters, digits, '-')"))),
+            Err(_) => Err(QueryError::new(
+                "port",
+                format!("--port {s:?}: a port is a number from 1 to 65535 or a port name (letters, digits, '-')"),
+            )),
         }
     }
 }
@@ -130,7 +167,12 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                             let p = ix.pod(id);
                             (p.name.clone(), format!("{namespace}/{}", p.name))
                         });
-                        return Err(not_found(argument, &format!("pod {namespace}/{name}"), name, candidates));
+                        return Err(not_found(
+                            argument,
+                            &format!("pod {namespace}/{name}"),
+                            name,
+                            candidates,
+                        ));
                     }
                     pods.into_iter().map(Endpoint::Pod).collect()
                 }
@@ -144,10 +186,20 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                     .pods_in(namespace)
                     .iter()
                     .filter_map(|&id| ix.pod(id).owner.clone())
-                    .map(|o| (o.name.clone(), format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name)))
+                    .map(|o| {
+                        (
+                            o.name.clone(),
+                            format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name),
+                        )
+                    })
                     .collect();
                 owners.dedup();
-                return Err(not_found(argument, &format!("{} {namespace}/{name}", kind.as_str()), name, owners.into_iter()));
+                return Err(not_found(
+                    argument,
+                    &format!("{} {namespace}/{name}", kind.as_str()),
+                    name,
+                    owners.into_iter(),
+                ));
             }
             pods.into_iter().map(Endpoint::Pod).collect()
         }
@@ -159,12 +211,19 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                     .iter()
                     .filter(|s| s.namespace == *namespace)
                     .map(|s| (s.name.clone(), format!("{namespace}/svc/{}", s.name)));
-                return Err(not_found(argument, &format!("service {namespace}/{name}"), name, candidates));
+                return Err(not_found(
+                    argument,
+                    &format!("service {namespace}/{name}"),
+                    name,
+                    candidates,
+                ));
             };
             let Some(selector) = &svc.selector else {
                 return Err(QueryError::new(
                     argument,
-                    format!("service {namespace}/{name} has no selector: its endpoints are managed by hand; name a backing pod or IP instead"),
+                    format!(
+                        "service {namespace}/{name} has no selector: its endpoints are managed by hand; name a backing pod or IP instead"
+                    ),
                 ));
             };
             let pods: Vec<Endpoint> = ix
@@ -177,13 +236,24 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
             if pods.is_empty() {
                 return Err(QueryError::new(
                     argument,
-                    format!("service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem", selector.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
+                    format!(
+                        "service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem",
+                        selector
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
                 ));
             }
             pods
         }
     };
-    Ok(Resolved { input: input.to_string(), spec, endpoints })
+    Ok(Resolved {
+        input: input.to_string(),
+        spec,
+        endpoints,
+    })
 }
 
 fn check_namespace(ix: &ClusterIndex, argument: &str, ns: &str) -> Result<(), QueryError> {
@@ -200,7 +270,10 @@ fn pods_of_owner(ix: &ClusterIndex, ns: &str, kind: Option<&str>, name: &str) ->
         .iter()
         .copied()
         .filter(|&id| {
-            ix.pod(id).owner.as_ref().is_some_and(|o| o.name == name && kind.is_none_or(|k| o.kind == k))
+            ix.pod(id)
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.name == name && kind.is_none_or(|k| o.kind == k))
         })
         .collect();
     pods.sort_by(|a, b| ix.pod(*a).name.cmp(&ix.pod(*b).name));
@@ -208,7 +281,12 @@ fn pods_of_owner(ix: &ClusterIndex, ns: &str, kind: Option<&str>, name: &str) ->
 }
 
 /// "not found" with up to three closest names (Jaro-Winkler similarity, then prefix).
-fn not_found(argument: &str, what: &str, wanted: &str, candidates: impl Iterator<Item = (String, String)>) -> QueryError {
+fn not_found(
+    argument: &str,
+    what: &str,
+    wanted: &str,
+    candidates: impl Iterator<Item = (String, String)>,
+) -> QueryError {
     let mut scored: Vec<(f64, String)> = candidates
         .map(|(name, display)| {
             let mut score = strsim::jaro_winkler(wanted, &name);
@@ -226,12 +304,22 @@ fn not_found(argument: &str, what: &str, wanted: &str, candidates: impl Iterator
     if !suggestions.is_empty() {
         message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
     }
-    QueryError { argument: argument.into(), message, suggestions }
+    QueryError {
+        argument: argument.into(),
+        message,
+        suggestions,
+    }
 }
 
 /// The port each destination pod receives on, for a query port and a destination.
 /// Service ports map to their targetPort; names resolve on the pod.
-pub fn port_for(ix: &ClusterIndex, dst: &Resolved, dst_endpoint: Endpoint, port: &PortArg, protocol: Protocol) -> Result<(u16, Option<String>), QueryError> {
+pub fn port_for(
+    ix: &ClusterIndex,
+    dst: &Resolved,
+    dst_endpoint: Endpoint,
+    port: &PortArg,
+    protocol: Protocol,
+) -> Result<(u16, Option<String>), QueryError> {
     let pod = match dst_endpoint {
         Endpoint::Pod(id) => Some(ix.pod(id)),
         Endpoint::Ip(_) => None,
@@ -251,23 +339,49 @@ pub fn port_for(ix: &ClusterIndex, dst: &Resolved, dst_endpoint: Endpoint, port:
             TargetPort::Named(t) => pod.and_then(|p| p.resolve_named_port(t, protocol)),
         };
         return match target {
-            Some(t) => Ok((t, Some(format!("service {namespace}/{name} port {} maps to targetPort {t} on the pod", sp.port)))),
-            None => Err(QueryError::new("port", format!("service {namespace}/{name} port {}: targetPort {:?} is not declared by the backing pod", sp.port, sp.target))),
+            Some(t) => Ok((
+                t,
+                Some(format!(
+                    "service {namespace}/{name} port {} maps to targetPort {t} on the pod",
+                    sp.port
+                )),
+            )),
+            None => Err(QueryError::new(
+                "port",
+                format!(
+                    "service {namespace}/{name} port {}: targetPort {:?} is not declared by the backing pod",
+                    sp.port, sp.target
+                ),
+            )),
         };
     }
     match port {
         PortArg::Number(n) => Ok((*n, None)),
         PortArg::Name(name) => match pod.and_then(|p| p.resolve_named_port(name, protocol)) {
-            Some(n) => Ok((n, Some(format!("port name {name:?} resolves to {protocol} {n} on the destination pod")))),
+            Some(n) => Ok((
+                n,
+                Some(format!(
+                    "port name {name:?} resolves to {protocol} {n} on the destination pod"
+                )),
+            )),
             None => {
                 let declared: Vec<String> = pod
-                    .map(|p| p.ports.iter().filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port))).collect())
+                    .map(|p| {
+                        p.ports
+                            .iter()
+                            .filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port)))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let mut e = QueryError::new(
                     "port",
                     format!(
                         "--port {name}: the destination declares no {protocol} container port named {name:?} (declared: {})",
-                        if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                        if declared.is_empty() {
+                            "none".to_string()
+                        } else {
+                            declared.join(", ")
+                        }
                     ),
                 );
                 e.suggestions = declared;
@@ -283,15 +397,39 @@ mod tests {
 
     #[test]
     fn endpoint_syntax() {
-        assert_eq!(EndpointSpec::parse("from", "web/api-0").unwrap(), EndpointSpec::Pod { namespace: "web".into(), name: "api-0".into() });
+        assert_eq!(
+            EndpointSpec::parse("from", "web/api-0").unwrap(),
+            EndpointSpec::Pod {
+                namespace: "web".into(),
+                name: "api-0".into()
+            }
+        );
         assert_eq!(
             EndpointSpec::parse("from", "web/deploy/api").unwrap(),
-            EndpointSpec::Workload { namespace: "web".into(), kind: WorkloadKind::Deployment, name: "api".into() }
+            EndpointSpec::Workload {
+                namespace: "web".into(),
+                kind: WorkloadKind::Deployment,
+                name: "api".into()
+            }
         );
-        assert_eq!(EndpointSpec::parse("to", "web/svc/api").unwrap(), EndpointSpec::Service { namespace: "web".into(), name: "api".into() });
-        assert_eq!(EndpointSpec::parse("to", "10.0.0.1").unwrap(), EndpointSpec::Ip("10.0.0.1".parse().unwrap()));
+        assert_eq!(
+            EndpointSpec::parse("to", "web/svc/api").unwrap(),
+            EndpointSpec::Service {
+                namespace: "web".into(),
+                name: "api".into()
+            }
+        );
+        assert_eq!(
+            EndpointSpec::parse("to", "10.0.0.1").unwrap(),
+            EndpointSpec::Ip("10.0.0.1".parse().unwrap())
+        );
         assert!(EndpointSpec::parse("to", "a/b/c/d").is_err());
-        assert!(EndpointSpec::parse("to", "web/foo/api").unwrap_err().message.contains("unknown kind"));
+        assert!(
+            EndpointSpec::parse("to", "web/foo/api")
+                .unwrap_err()
+                .message
+                .contains("unknown kind")
+        );
         assert!(EndpointSpec::parse("to", "/api").is_err());
     }
 

@@ -29,9 +29,20 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
         Verdict::NotEnforced => "NOT ENFORCED".to_string(),
         Verdict::Inconclusive => "INCONCLUSIVE".to_string(),
     };
-    let _ = writeln!(s, "{verdict}: {} -> {} on {port}", endpoint(&q.source), endpoint(&q.destination));
+    let _ = writeln!(
+        s,
+        "{verdict}: {} -> {} on {port}",
+        endpoint(&q.source),
+        endpoint(&q.destination)
+    );
     for (i, rc) in d.root_causes.iter().enumerate() {
-        let _ = writeln!(s, "{} {}: {}", if i == 0 { "cause" } else { "also " }, rc.code_str(), rc.summary);
+        let _ = writeln!(
+            s,
+            "{} {}: {}",
+            if i == 0 { "cause" } else { "also " },
+            rc.code_str(),
+            rc.summary
+        );
         if !rc.policies.is_empty() {
             let _ = writeln!(s, "      policies: {}", rc.policies.join(", "));
         }
@@ -73,7 +84,11 @@ fn side(s: &SideReport) -> String {
     let by = if s.allowed {
         format!(
             "allowed by {}",
-            s.allowed_by.iter().map(|r| format!("{} rule {}", r.policy, r.rule)).collect::<Vec<_>>().join(", ")
+            s.allowed_by
+                .iter()
+                .map(|r| format!("{} rule {}", r.policy, r.rule))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     } else {
         "no rule matches".to_string()
@@ -92,6 +107,9 @@ pub fn query_error_text(e: &QueryErrorReport) -> String {
 impl crate::report::RootCause {
     /// The code as it appears in JSON (`DEFAULT_DENY_INGRESS`).
     pub fn code_str(&self) -> String {
-        serde_json::to_value(self.code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::to_value(self.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 }

@@ -5,7 +5,15 @@
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
 
+#[path = "suite/cli.rs"]
+mod cli;
 #[path = "suite/common.rs"]
 mod common;
+#[path = "suite/e2e.rs"]
+mod e2e;
+#[path = "suite/examples.rs"]
+mod examples;
+#[path = "suite/netpol_analyzer.rs"]
+mod netpol_analyzer;
 #[path = "suite/rules.rs"]
 mod rules;

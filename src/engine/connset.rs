@@ -23,7 +23,9 @@ impl ConnSet {
 
     pub fn all() -> Self {
         let full = vec![(MIN_PORT, MAX_PORT)];
-        ConnSet { ranges: [full.clone(), full.clone(), full] }
+        ConnSet {
+            ranges: [full.clone(), full.clone(), full],
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,7 +87,9 @@ impl ConnSet {
     }
 
     pub fn contains(&self, proto: Protocol, port: u16) -> bool {
-        self.ranges[proto.index()].iter().any(|&(lo, hi)| lo <= port && port <= hi)
+        self.ranges[proto.index()]
+            .iter()
+            .any(|&(lo, hi)| lo <= port && port <= hi)
     }
 
     /// True when any port of the protocol is allowed.

@@ -47,7 +47,10 @@ pub enum AlwaysAllowed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerFailure {
     /// podSelector alone covers the policy's own namespace only.
-    OtherNamespace { policy_namespace: String, peer_namespace: String },
+    OtherNamespace {
+        policy_namespace: String,
+        peer_namespace: String,
+    },
     /// The peer's namespace fails the namespaceSelector.
     NamespaceLabels {
         namespace: String,
@@ -173,7 +176,12 @@ impl<'a> PeerView<'a> {
                     ips: p.ips.clone(),
                 }
             }
-            Endpoint::Ip(ip) => PeerView { pod: None, host_network: false, ns_labels: Labels::new(), ips: vec![ip] },
+            Endpoint::Ip(ip) => PeerView {
+                pod: None,
+                host_network: false,
+                ns_labels: Labels::new(),
+                ips: vec![ip],
+            },
         }
     }
 }
@@ -226,8 +234,12 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     let subject_id = match subject {
         Endpoint::Ip(_) => {
             trace.not_applicable = Some(match dir {
-                Direction::Egress => "the source is outside the cluster's pods: no NetworkPolicy restricts its egress".into(),
-                Direction::Ingress => "the destination is outside the cluster's pods: no NetworkPolicy restricts its ingress".into(),
+                Direction::Egress => {
+                    "the source is outside the cluster's pods: no NetworkPolicy restricts its egress".into()
+                }
+                Direction::Ingress => {
+                    "the destination is outside the cluster's pods: no NetworkPolicy restricts its ingress".into()
+                }
             });
             return trace;
         }
@@ -248,7 +260,9 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     for &pid in &trace.isolating {
         let pol = &ix.policies[pid];
         for rule in pol.rules(dir).unwrap_or_default() {
-            trace.rules.push(evaluate_rule(ix, pid, rule, &peer_view, dst_pod, flow));
+            trace
+                .rules
+                .push(evaluate_rule(ix, pid, rule, &peer_view, dst_pod, flow));
         }
     }
     trace.allowed = !trace.isolated() || trace.rules.iter().any(RuleTrace::allows);
@@ -258,7 +272,10 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     let certainly_allowed = trace.isolated() && trace.allowed;
     if !certainly_allowed {
         for key in ix.unreadable_policies.get(&subject_pod.namespace).into_iter().flatten() {
-            trace.uncertain.push(format!("NetworkPolicy {key} could not be read; it may select {} and change this side", subject_pod.key()));
+            trace.uncertain.push(format!(
+                "NetworkPolicy {key} could not be read; it may select {} and change this side",
+                subject_pod.key()
+            ));
         }
         for pid in ix.uncertain_policies(subject_id, dir) {
             trace.uncertain.push(format!(
@@ -323,9 +340,17 @@ fn evaluate_rule(
 fn match_peer(ix: &ClusterIndex, peer: &Peer, pv: &PeerView<'_>) -> Result<bool, PeerFailure> {
     match peer {
         Peer::Invalid { reason } => Err(PeerFailure::Invalid { reason: reason.clone() }),
-        Peer::Pods { namespaces, pods, pod_selector_set } => {
+        Peer::Pods {
+            namespaces,
+            pods,
+            pod_selector_set,
+        } => {
             let Some(pod) = pv.pod else {
-                return Err(if pv.host_network { PeerFailure::HostNetworkPeer } else { PeerFailure::NotAPod });
+                return Err(if pv.host_network {
+                    PeerFailure::HostNetworkPeer
+                } else {
+                    PeerFailure::NotAPod
+                });
             };
             match namespaces {
                 NamespaceScope::Same(ns) if *ns != pod.namespace => {
@@ -373,15 +398,27 @@ fn match_peer(ix: &ClusterIndex, peer: &Peer, pv: &PeerView<'_>) -> Result<bool,
                 }
             }
             Err(match excepted {
-                Some((except, ip)) => PeerFailure::Excepted { cidr: cidr.to_string(), except, ip },
-                None => PeerFailure::OutsideCidr { cidr: cidr.to_string(), ip: pv.ips.first().copied() },
+                Some((except, ip)) => PeerFailure::Excepted {
+                    cidr: cidr.to_string(),
+                    except,
+                    ip,
+                },
+                None => PeerFailure::OutsideCidr {
+                    cidr: cidr.to_string(),
+                    ip: pv.ips.first().copied(),
+                },
             })
         }
     }
 }
 
 /// Checks a rule's ports against the flow; named ports resolve on the destination pod.
-fn match_ports(ports: Option<&[PortSpec]>, proto: Protocol, port: Option<u16>, dst: Option<&PodInfo>) -> Result<(), PortFailure> {
+fn match_ports(
+    ports: Option<&[PortSpec]>,
+    proto: Protocol,
+    port: Option<u16>,
+    dst: Option<&PodInfo>,
+) -> Result<(), PortFailure> {
     let Some(ports) = ports else { return Ok(()) };
     let mut allowed = Vec::new();
     let mut unresolved_named = Vec::new();
@@ -434,7 +471,9 @@ fn match_ports(ports: Option<&[PortSpec]>, proto: Protocol, port: Option<u16>, d
 
 /// The connections a rule admits toward `dst` (named ports resolved on it).
 fn rule_conns(rule: &Rule, dst: Option<&PodInfo>) -> ConnSet {
-    let Some(ports) = &rule.ports else { return ConnSet::all() };
+    let Some(ports) = &rule.ports else {
+        return ConnSet::all();
+    };
     let mut c = ConnSet::none();
     for spec in ports {
         match &spec.value {
@@ -460,7 +499,15 @@ impl Selection {
     pub fn compute(ix: &ClusterIndex) -> Selection {
         Selection {
             per_pod: (0..ix.pods.len())
-                .map(|id| (id, [ix.isolating_policies(id, Direction::Ingress), ix.isolating_policies(id, Direction::Egress)]))
+                .map(|id| {
+                    (
+                        id,
+                        [
+                            ix.isolating_policies(id, Direction::Ingress),
+                            ix.isolating_policies(id, Direction::Egress),
+                        ],
+                    )
+                })
                 .collect(),
         }
     }
@@ -470,7 +517,13 @@ impl Selection {
         let mut per_pod = HashMap::new();
         for e in [a, b] {
             if let Endpoint::Pod(id) = e {
-                per_pod.insert(id, [ix.isolating_policies(id, Direction::Ingress), ix.isolating_policies(id, Direction::Egress)]);
+                per_pod.insert(
+                    id,
+                    [
+                        ix.isolating_policies(id, Direction::Ingress),
+                        ix.isolating_policies(id, Direction::Egress),
+                    ],
+                );
             }
         }
         Selection { per_pod }
@@ -502,8 +555,17 @@ pub fn allowed_conns(ix: &ClusterIndex, sel: &Selection, src: Endpoint, dst: End
 
 /// What one side (egress of `subject` toward `peer`, or ingress of `subject` from `peer`)
 /// lets through; an endpoint outside the pods lets everything through.
-pub fn side_conns(ix: &ClusterIndex, sel: &Selection, subject: Endpoint, peer: Endpoint, dir: Direction, dst_pod: Option<&PodInfo>) -> ConnSet {
-    let Endpoint::Pod(id) = subject else { return ConnSet::all() };
+pub fn side_conns(
+    ix: &ClusterIndex,
+    sel: &Selection,
+    subject: Endpoint,
+    peer: Endpoint,
+    dir: Direction,
+    dst_pod: Option<&PodInfo>,
+) -> ConnSet {
+    let Endpoint::Pod(id) = subject else {
+        return ConnSet::all();
+    };
     let isolating = sel.isolating(id, dir);
     if isolating.is_empty() {
         return ConnSet::all();

@@ -10,8 +10,7 @@ pub mod port;
 pub mod selector;
 
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
-    NetworkPolicyPort,
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
 };
 
 pub use peer::{NamespaceScope, Peer};
@@ -167,12 +166,7 @@ impl Policy {
     }
 }
 
-fn lower_ingress_rule(
-    index: usize,
-    rule: &NetworkPolicyIngressRule,
-    ns: &str,
-    issues: &mut Vec<Issue>,
-) -> Rule {
+fn lower_ingress_rule(index: usize, rule: &NetworkPolicyIngressRule, ns: &str, issues: &mut Vec<Issue>) -> Rule {
     let base = format!("spec.ingress[{index}]");
     Rule {
         index,
@@ -181,12 +175,7 @@ fn lower_ingress_rule(
     }
 }
 
-fn lower_egress_rule(
-    index: usize,
-    rule: &NetworkPolicyEgressRule,
-    ns: &str,
-    issues: &mut Vec<Issue>,
-) -> Rule {
+fn lower_egress_rule(index: usize, rule: &NetworkPolicyEgressRule, ns: &str, issues: &mut Vec<Issue>) -> Rule {
     let base = format!("spec.egress[{index}]");
     Rule {
         index,
@@ -221,11 +210,7 @@ fn lower_peers(
     )
 }
 
-fn lower_ports(
-    ports: Option<&[NetworkPolicyPort]>,
-    field: &str,
-    issues: &mut Vec<Issue>,
-) -> Option<Vec<PortSpec>> {
+fn lower_ports(ports: Option<&[NetworkPolicyPort]>, field: &str, issues: &mut Vec<Issue>) -> Option<Vec<PortSpec>> {
     let ports = ports.filter(|p| !p.is_empty())?;
     Some(
         ports
@@ -267,7 +252,10 @@ mod tests {
     #[test]
     fn policy_types_omitted_with_egress_section_isolates_both() {
         let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  egress: []\n");
-        assert!(p.ingress.is_some(), "Ingress is always implied when policyTypes is omitted");
+        assert!(
+            p.ingress.is_some(),
+            "Ingress is always implied when policyTypes is omitted"
+        );
         assert_eq!(p.egress.as_ref().map(Vec::len), Some(0));
     }
 
@@ -275,22 +263,25 @@ mod tests {
     fn policy_types_listed_are_isolated_even_without_sections() {
         let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n");
         assert!(p.ingress.is_none(), "Ingress not listed: ingress not isolated");
-        assert_eq!(p.egress.as_ref().map(Vec::len), Some(0), "Egress listed, no rules: deny all");
+        assert_eq!(
+            p.egress.as_ref().map(Vec::len),
+            Some(0),
+            "Egress listed, no rules: deny all"
+        );
     }
 
     #[test]
     fn policy_types_listed_ignore_sections_of_other_types() {
-        let p = policy(
-            "metadata: {name: p}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n",
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n");
+        assert!(
+            p.egress.is_none(),
+            "an egress section without Egress in policyTypes isolates nothing"
         );
-        assert!(p.egress.is_none(), "an egress section without Egress in policyTypes isolates nothing");
     }
 
     #[test]
     fn empty_from_and_ports_mean_all() {
-        let p = policy(
-            "metadata: {name: p}\nspec:\n  podSelector: {}\n  ingress: [{from: [], ports: []}]\n",
-        );
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  ingress: [{from: [], ports: []}]\n");
         let r = &p.ingress.unwrap()[0];
         assert!(r.peers.is_none() && r.ports.is_none());
     }
@@ -309,7 +300,11 @@ mod tests {
         let fields: Vec<&str> = p.issues.iter().map(|i| i.field.as_str()).collect();
         assert_eq!(
             fields,
-            vec!["spec.podSelector", "spec.ingress[0].from[0]", "spec.ingress[0].ports[0]"]
+            vec![
+                "spec.podSelector",
+                "spec.ingress[0].from[0]",
+                "spec.ingress[0].ports[0]"
+            ]
         );
         assert!(p.target_uncertain());
         assert!(p.has_rule_issues(Direction::Ingress));

@@ -48,14 +48,20 @@ impl Peer {
             }
             let cidr = match parse_cidr(&block.cidr) {
                 Ok(c) => c,
-                Err(reason) => return Peer::Invalid { reason: format!("ipBlock.cidr: {reason}") },
+                Err(reason) => {
+                    return Peer::Invalid {
+                        reason: format!("ipBlock.cidr: {reason}"),
+                    };
+                }
             };
             let mut except = Vec::new();
             for (i, e) in block.except.iter().flatten().enumerate() {
                 let ex = match parse_cidr(e) {
                     Ok(x) => x,
                     Err(reason) => {
-                        return Peer::Invalid { reason: format!("ipBlock.except[{i}]: {reason}") };
+                        return Peer::Invalid {
+                            reason: format!("ipBlock.except[{i}]: {reason}"),
+                        };
                     }
                 };
                 if !cidr.contains(&ex) || ex.prefix_len() == cidr.prefix_len() {
@@ -120,7 +126,11 @@ mod tests {
     #[test]
     fn pod_selector_alone_means_the_policys_own_namespace() {
         match peer("podSelector: {matchLabels: {role: fe}}") {
-            Peer::Pods { namespaces, pod_selector_set, .. } => {
+            Peer::Pods {
+                namespaces,
+                pod_selector_set,
+                ..
+            } => {
                 assert_eq!(namespaces, NamespaceScope::Same("app".into()));
                 assert!(pod_selector_set);
             }
@@ -131,7 +141,11 @@ mod tests {
     #[test]
     fn namespace_selector_alone_means_all_pods_of_matching_namespaces() {
         match peer("namespaceSelector: {}") {
-            Peer::Pods { namespaces: NamespaceScope::Matching(s), pods, pod_selector_set } => {
+            Peer::Pods {
+                namespaces: NamespaceScope::Matching(s),
+                pods,
+                pod_selector_set,
+            } => {
                 assert!(s.is_everything(), "{{}} selects every namespace");
                 assert!(pods.is_everything() && !pod_selector_set);
             }
@@ -151,7 +165,9 @@ mod tests {
 
     #[test]
     fn ip_block_host_bits_are_cleared() {
-        let Peer::IpBlock { cidr, .. } = peer("ipBlock: {cidr: 10.1.0.1/4}") else { panic!() };
+        let Peer::IpBlock { cidr, .. } = peer("ipBlock: {cidr: 10.1.0.1/4}") else {
+            panic!()
+        };
         assert_eq!(cidr.to_string(), "0.0.0.0/4");
     }
 
@@ -159,10 +175,16 @@ mod tests {
     fn invalid_elements_match_nothing_and_say_why() {
         for (yaml, needle) in [
             ("ipBlock: {cidr: 300.0.0.0/8}", "not a CIDR"),
-            ("ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}", "not strictly inside"),
+            (
+                "ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/16]}",
+                "not strictly inside",
+            ),
             ("ipBlock: {cidr: 10.0.0.0/8}\npodSelector: {}", "cannot be combined"),
             ("{}", "sets none"),
-            ("podSelector: {matchExpressions: [{key: a, operator: Nope}]}", "unknown operator"),
+            (
+                "podSelector: {matchExpressions: [{key: a, operator: Nope}]}",
+                "unknown operator",
+            ),
         ] {
             match peer(yaml) {
                 Peer::Invalid { reason } => assert!(reason.contains(needle), "{yaml}: {reason}"),

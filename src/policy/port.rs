@@ -79,9 +79,7 @@ impl PortSpec {
                 other => {
                     return PortSpec {
                         protocol: Protocol::Tcp,
-                        value: PortValue::Invalid(format!(
-                            "protocol {other:?} is not one of TCP, UDP, SCTP"
-                        )),
+                        value: PortValue::Invalid(format!("protocol {other:?} is not one of TCP, UDP, SCTP")),
                     };
                 }
             },
@@ -92,9 +90,9 @@ impl PortSpec {
             (Some(IntOrString::Int(n)), end) => numeric(*n, end),
             (Some(IntOrString::String(s)), end) => match s.parse::<i32>() {
                 Ok(n) => numeric(n, end),
-                Err(_) if end.is_some() => PortValue::Invalid(format!(
-                    "endPort cannot be used with the named port {s:?}"
-                )),
+                Err(_) if end.is_some() => {
+                    PortValue::Invalid(format!("endPort cannot be used with the named port {s:?}"))
+                }
                 Err(_) if s.is_empty() => PortValue::Invalid("port is an empty string".into()),
                 Err(_) => PortValue::Named(s.clone()),
             },
@@ -109,9 +107,7 @@ fn numeric(port: i32, end: Option<i32>) -> PortValue {
     }
     match end {
         None => PortValue::Range(port as u16, port as u16),
-        Some(e) if e < port => {
-            PortValue::Invalid(format!("endPort {e} is below port {port}"))
-        }
+        Some(e) if e < port => PortValue::Invalid(format!("endPort {e} is below port {port}")),
         Some(e) if e > 65535 => PortValue::Invalid(format!("endPort {e} is above 65535")),
         Some(e) => PortValue::Range(port as u16, e as u16),
     }
@@ -143,13 +139,62 @@ mod tests {
     #[test]
     fn port_semantics_table() {
         let rows: Vec<(&str, &str, PortSpec)> = vec![
-            ("protocol defaults to TCP", "port: 80", PortSpec { protocol: Protocol::Tcp, value: PortValue::Range(80, 80) }),
-            ("UDP is kept", "{protocol: UDP, port: 53}", PortSpec { protocol: Protocol::Udp, value: PortValue::Range(53, 53) }),
-            ("SCTP is kept", "{protocol: SCTP, port: 9000}", PortSpec { protocol: Protocol::Sctp, value: PortValue::Range(9000, 9000) }),
-            ("a protocol without port means all its ports", "protocol: UDP", PortSpec { protocol: Protocol::Udp, value: PortValue::Any }),
-            ("endPort makes an inclusive range", "{port: 8000, endPort: 8100}", PortSpec { protocol: Protocol::Tcp, value: PortValue::Range(8000, 8100) }),
-            ("endPort equal to port is one port", "{port: 80, endPort: 80}", PortSpec { protocol: Protocol::Tcp, value: PortValue::Range(80, 80) }),
-            ("a named port is resolved later", "port: http", PortSpec { protocol: Protocol::Tcp, value: PortValue::Named("http".into()) }),
+            (
+                "protocol defaults to TCP",
+                "port: 80",
+                PortSpec {
+                    protocol: Protocol::Tcp,
+                    value: PortValue::Range(80, 80),
+                },
+            ),
+            (
+                "UDP is kept",
+                "{protocol: UDP, port: 53}",
+                PortSpec {
+                    protocol: Protocol::Udp,
+                    value: PortValue::Range(53, 53),
+                },
+            ),
+            (
+                "SCTP is kept",
+                "{protocol: SCTP, port: 9000}",
+                PortSpec {
+                    protocol: Protocol::Sctp,
+                    value: PortValue::Range(9000, 9000),
+                },
+            ),
+            (
+                "a protocol without port means all its ports",
+                "protocol: UDP",
+                PortSpec {
+                    protocol: Protocol::Udp,
+                    value: PortValue::Any,
+                },
+            ),
+            (
+                "endPort makes an inclusive range",
+                "{port: 8000, endPort: 8100}",
+                PortSpec {
+                    protocol: Protocol::Tcp,
+                    value: PortValue::Range(8000, 8100),
+                },
+            ),
+            (
+                "endPort equal to port is one port",
+                "{port: 80, endPort: 80}",
+                PortSpec {
+                    protocol: Protocol::Tcp,
+                    value: PortValue::Range(80, 80),
+                },
+            ),
+            (
+                "a named port is resolved later",
+                "port: http",
+                PortSpec {
+                    protocol: Protocol::Tcp,
+                    value: PortValue::Named("http".into()),
+                },
+            ),
         ];
         for (rule, yaml, want) in rows {
             assert_eq!(spec(yaml), want, "{rule}");

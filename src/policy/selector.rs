@@ -148,10 +148,7 @@ impl Selector {
 
     /// The requirements that `labels` fail, in declaration order (empty when it matches).
     pub fn failures<'a>(&'a self, labels: &Labels) -> Vec<&'a Requirement> {
-        self.requirements
-            .iter()
-            .filter(|r| !r.matches(labels))
-            .collect()
+        self.requirements.iter().filter(|r| !r.matches(labels)).collect()
     }
 }
 
@@ -175,10 +172,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelectorRequirement {
@@ -207,23 +201,87 @@ mod tests {
         let rows: Vec<(&str, Selector, bool)> = vec![
             ("an empty selector {} matches all objects", sel(&[], vec![]), true),
             ("an absent selector matches all objects", Selector::lower(None), true),
-            ("matchLabels: every pair must be present", sel(&[("app", "web")], vec![]), true),
-            ("matchLabels: a differing value fails", sel(&[("app", "db")], vec![]), false),
+            (
+                "matchLabels: every pair must be present",
+                sel(&[("app", "web")], vec![]),
+                true,
+            ),
+            (
+                "matchLabels: a differing value fails",
+                sel(&[("app", "db")], vec![]),
+                false,
+            ),
             ("matchLabels: a missing key fails", sel(&[("team", "a")], vec![]), false),
-            ("In: the value is one of the set", sel(&[], vec![expr("app", "In", &["db", "web"])]), true),
-            ("In: a missing key fails", sel(&[], vec![expr("team", "In", &["a"])]), false),
-            ("NotIn: the value is not in the set", sel(&[], vec![expr("app", "NotIn", &["db"])]), true),
-            ("NotIn: a missing key satisfies NotIn", sel(&[], vec![expr("team", "NotIn", &["a"])]), true),
-            ("NotIn: a value in the set fails", sel(&[], vec![expr("app", "NotIn", &["web"])]), false),
-            ("Exists: the key is present", sel(&[], vec![expr("tier", "Exists", &[])]), true),
-            ("Exists: the key is absent", sel(&[], vec![expr("team", "Exists", &[])]), false),
-            ("DoesNotExist: the key is absent", sel(&[], vec![expr("team", "DoesNotExist", &[])]), true),
-            ("DoesNotExist: the key is present", sel(&[], vec![expr("app", "DoesNotExist", &[])]), false),
-            ("matchLabels AND matchExpressions must both hold", sel(&[("app", "web")], vec![expr("tier", "In", &["back"])]), false),
-            ("matchLabels AND matchExpressions: both hold", sel(&[("app", "web")], vec![expr("tier", "In", &["front"])]), true),
-            ("an unknown operator makes the selector invalid: matches nothing", sel(&[], vec![expr("app", "Equals", &["web"])]), false),
-            ("In without values is invalid: matches nothing", sel(&[], vec![expr("app", "In", &[])]), false),
-            ("Exists with values is invalid: matches nothing", sel(&[], vec![expr("app", "Exists", &["web"])]), false),
+            (
+                "In: the value is one of the set",
+                sel(&[], vec![expr("app", "In", &["db", "web"])]),
+                true,
+            ),
+            (
+                "In: a missing key fails",
+                sel(&[], vec![expr("team", "In", &["a"])]),
+                false,
+            ),
+            (
+                "NotIn: the value is not in the set",
+                sel(&[], vec![expr("app", "NotIn", &["db"])]),
+                true,
+            ),
+            (
+                "NotIn: a missing key satisfies NotIn",
+                sel(&[], vec![expr("team", "NotIn", &["a"])]),
+                true,
+            ),
+            (
+                "NotIn: a value in the set fails",
+                sel(&[], vec![expr("app", "NotIn", &["web"])]),
+                false,
+            ),
+            (
+                "Exists: the key is present",
+                sel(&[], vec![expr("tier", "Exists", &[])]),
+                true,
+            ),
+            (
+                "Exists: the key is absent",
+                sel(&[], vec![expr("team", "Exists", &[])]),
+                false,
+            ),
+            (
+                "DoesNotExist: the key is absent",
+                sel(&[], vec![expr("team", "DoesNotExist", &[])]),
+                true,
+            ),
+            (
+                "DoesNotExist: the key is present",
+                sel(&[], vec![expr("app", "DoesNotExist", &[])]),
+                false,
+            ),
+            (
+                "matchLabels AND matchExpressions must both hold",
+                sel(&[("app", "web")], vec![expr("tier", "In", &["back"])]),
+                false,
+            ),
+            (
+                "matchLabels AND matchExpressions: both hold",
+                sel(&[("app", "web")], vec![expr("tier", "In", &["front"])]),
+                true,
+            ),
+            (
+                "an unknown operator makes the selector invalid: matches nothing",
+                sel(&[], vec![expr("app", "Equals", &["web"])]),
+                false,
+            ),
+            (
+                "In without values is invalid: matches nothing",
+                sel(&[], vec![expr("app", "In", &[])]),
+                false,
+            ),
+            (
+                "Exists with values is invalid: matches nothing",
+                sel(&[], vec![expr("app", "Exists", &["web"])]),
+                false,
+            ),
         ];
         for (rule, s, want) in rows {
             assert_eq!(s.matches(&pod), want, "{rule}: selector {s}");
@@ -237,6 +295,11 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].to_string(), "team");
         assert_eq!(s.to_string(), "app=web,team");
-        assert!(sel(&[], vec![expr("x", "Bogus", &[])]).invalid.unwrap().contains("unknown operator"));
+        assert!(
+            sel(&[], vec![expr("x", "Bogus", &[])])
+                .invalid
+                .unwrap()
+                .contains("unknown operator")
+        );
     }
 }

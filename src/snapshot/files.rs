@@ -24,11 +24,9 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<ClusterSnapshot, LoadError> {
     for path in paths {
         if path.as_os_str() == "-" {
             let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|source| {
-                LoadError::Io {
-                    path: path.clone(),
-                    source,
-                }
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
             })?;
             load_bytes(&mut snap, Path::new("<stdin>"), &buf)?;
             continue;
@@ -73,10 +71,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     for p in entries {
         if p.is_dir() {
             collect_dir(&p, out)?;
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
             out.push(p);
         }
     }
@@ -122,10 +117,7 @@ fn load_text(snap: &mut ClusterSnapshot, path: &Path, text: &str) -> Result<(), 
     }
     for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let value = <Value as serde::Deserialize>::deserialize(doc).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
+            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
             LoadError::Yaml {
                 path: path.to_path_buf(),
                 line,
@@ -164,7 +156,7 @@ fn add_value(snap: &mut ClusterSnapshot, location: &str, value: Value) {
                 }
                 if !o.contains_key("apiVersion")
                     && let Some(av) = map.get("apiVersion")
-                    && item_kind != ""
+                    && !item_kind.is_empty()
                 {
                     o.insert("apiVersion".into(), av.clone());
                 }
@@ -222,18 +214,18 @@ fn add_value(snap: &mut ClusterSnapshot, location: &str, value: Value) {
                 snap.unreadable_policies.push(format!("{ns}/{name}"));
             }
         }
-        ("apps" | "", "Deployment") => workload::<Deployment>(snap, &ctx, WorkloadKind::Deployment, |d| {
-            d.spec.map(|s| s.template)
-        }),
+        ("apps" | "", "Deployment") => {
+            workload::<Deployment>(snap, &ctx, WorkloadKind::Deployment, |d| d.spec.map(|s| s.template))
+        }
         ("apps" | "", "ReplicaSet") => workload::<ReplicaSet>(snap, &ctx, WorkloadKind::ReplicaSet, |d| {
             d.spec.and_then(|s| s.template)
         }),
-        ("apps" | "", "StatefulSet") => workload::<StatefulSet>(snap, &ctx, WorkloadKind::StatefulSet, |d| {
-            d.spec.map(|s| s.template)
-        }),
-        ("apps" | "", "DaemonSet") => workload::<DaemonSet>(snap, &ctx, WorkloadKind::DaemonSet, |d| {
-            d.spec.map(|s| s.template)
-        }),
+        ("apps" | "", "StatefulSet") => {
+            workload::<StatefulSet>(snap, &ctx, WorkloadKind::StatefulSet, |d| d.spec.map(|s| s.template))
+        }
+        ("apps" | "", "DaemonSet") => {
+            workload::<DaemonSet>(snap, &ctx, WorkloadKind::DaemonSet, |d| d.spec.map(|s| s.template))
+        }
         ("batch" | "", "Job") => workload::<Job>(snap, &ctx, WorkloadKind::Job, |d| d.spec.map(|s| s.template)),
         ("batch" | "", "CronJob") => workload::<CronJob>(snap, &ctx, WorkloadKind::CronJob, |d| {
             d.spec.and_then(|s| s.job_template.spec).map(|s| s.template)
@@ -277,10 +269,7 @@ impl Ctx<'_> {
                 snap.warnings.push(LoadWarning {
                     location: Some(self.location.to_string()),
                     object: Some(self.object()),
-                    message: format!(
-                        "does not parse at field `{field}`: {}; object skipped",
-                        e.inner()
-                    ),
+                    message: format!("does not parse at field `{field}`: {}; object skipped", e.inner()),
                 });
                 None
             }
@@ -307,7 +296,9 @@ fn push<T: DeserializeOwned>(
     }
 }
 
-fn workload<T: DeserializeOwned + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>>(
+fn workload<
+    T: DeserializeOwned + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+>(
     snap: &mut ClusterSnapshot,
     ctx: &Ctx<'_>,
     kind: WorkloadKind,
@@ -368,7 +359,11 @@ items:
 
     #[test]
     fn json_objects_and_arrays_load() {
-        let s = load_str("t.json", r#"[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}]"#).unwrap();
+        let s = load_str(
+            "t.json",
+            r#"[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}]"#,
+        )
+        .unwrap();
         assert_eq!(s.pods.len(), 1);
     }
 
@@ -396,7 +391,12 @@ metadata: {name: p, namespace: a}
         assert_eq!(s.pods.len(), 1);
         assert_eq!(s.unreadable_policies, vec!["a/broken".to_string()]);
         let w = s.warnings[0].to_string();
-        assert!(w.contains("t.yaml#1") && w.contains("NetworkPolicy a/broken") && w.contains("spec.ingress[0].ports[0].port"), "{w}");
+        assert!(
+            w.contains("t.yaml#1")
+                && w.contains("NetworkPolicy a/broken")
+                && w.contains("spec.ingress[0].ports[0].port"),
+            "{w}"
+        );
     }
 
     #[test]

@@ -59,9 +59,7 @@ impl WorkloadKind {
             "ds" | "daemonset" | "daemonsets" => WorkloadKind::DaemonSet,
             "job" | "jobs" => WorkloadKind::Job,
             "cj" | "cronjob" | "cronjobs" => WorkloadKind::CronJob,
-            "rc" | "replicationcontroller" | "replicationcontrollers" => {
-                WorkloadKind::ReplicationController
-            }
+            "rc" | "replicationcontroller" | "replicationcontrollers" => WorkloadKind::ReplicationController,
             _ => return None,
         })
     }

@@ -1,0 +1,242 @@
+//! The real binary: exit codes, JSON shape, and errors that name the file, object or field.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netpol-debug"))
+}
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .join("cluster.yaml")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpol-debug-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const UNREADABLE: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: ns, labels: {app: a}}
+status: {podIP: 10.0.0.1, phase: Running}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: ns, labels: {app: b}}
+status: {podIP: 10.0.0.2, phase: Running}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: broken, namespace: ns}
+spec: {podSelector: {}, ingress: [{ports: [{port: {bad: 1}}]}]}
+";
+
+#[test]
+fn cli_diagnose_blocked_exits_1_with_the_root_cause() {
+    let snap = example("01-default-deny-ingress");
+    let out = run(&[
+        "diagnose",
+        "-s",
+        snap.to_str().unwrap(),
+        "--from",
+        "shop/frontend-7d9f",
+        "--to",
+        "shop/api-5c6b",
+        "--port",
+        "8080",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("BLOCKED (ingress"), "{text}");
+    assert!(
+        text.contains("DEFAULT_DENY_INGRESS") && text.contains("shop/default-deny-ingress"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cli_diagnose_json_has_the_contract_fields() {
+    let snap = example("01-default-deny-ingress");
+    let out = run(&[
+        "diagnose",
+        "-s",
+        snap.to_str().unwrap(),
+        "--from",
+        "shop/frontend-7d9f",
+        "--to",
+        "shop/api-5c6b",
+        "--port",
+        "http",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    for key in [
+        "query",
+        "verdict",
+        "blocked_direction",
+        "root_causes",
+        "egress",
+        "ingress",
+        "warnings",
+        "scope",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["verdict"], "blocked");
+    assert_eq!(v["blocked_direction"], "ingress");
+    assert_eq!(v["root_causes"][0]["code"], "DEFAULT_DENY_INGRESS");
+    assert_eq!(
+        v["query"]["resolved_port"], 8080,
+        "the named port resolves on the destination pod"
+    );
+    for side in ["egress", "ingress"] {
+        for key in ["isolated", "isolating_policies", "allowed_by", "rules"] {
+            assert!(v[side].get(key).is_some(), "{side}.{key} missing");
+        }
+    }
+}
+
+#[test]
+fn cli_unknown_pod_exits_2_with_suggestions() {
+    let snap = example("01-default-deny-ingress");
+    let out = run(&[
+        "diagnose",
+        "-s",
+        snap.to_str().unwrap(),
+        "--from",
+        "shop/frontend",
+        "--to",
+        "shop/api-5c6b",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("did you mean shop/frontend-7d9f"), "{err}");
+}
+
+#[test]
+fn cli_bad_arguments_exit_2_naming_the_argument() {
+    let snap = example("01-default-deny-ingress");
+    let s = snap.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--port", "70000"], "--port"),
+        (vec!["--port", "0"], "--port"),
+        (vec!["--protocol", "ICMP"], "--protocol"),
+    ] {
+        let mut all = vec![
+            "diagnose",
+            "-s",
+            s,
+            "--from",
+            "shop/frontend-7d9f",
+            "--to",
+            "shop/api-5c6b",
+        ];
+        all.extend(args);
+        let out = run(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(needle), "{all:?}");
+    }
+    let out = run(&["diagnose", "-s", s, "--from", "shop/a/b/c", "--to", "shop/api-5c6b"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn cli_missing_file_and_yaml_syntax_error_name_the_file() {
+    let out = run(&[
+        "diagnose",
+        "-s",
+        "/nonexistent/cluster.yaml",
+        "--from",
+        "a/b",
+        "--to",
+        "a/c",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/cluster.yaml"));
+
+    let bad = temp_file("syntax.yaml", "kind: Pod\nmetadata:\n  name: [oops\n");
+    let out = run(&["matrix", "-s", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("syntax.yaml:") && err.contains("YAML syntax error"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_unreadable_policy_is_inconclusive_exit_3_and_warns_on_stderr() {
+    let f = temp_file("unreadable.yaml", UNREADABLE);
+    let out = run(&[
+        "diagnose",
+        "-s",
+        f.to_str().unwrap(),
+        "--from",
+        "ns/a",
+        "--to",
+        "ns/b",
+        "--port",
+        "80",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "inconclusive");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("NetworkPolicy ns/broken") && err.contains("spec.ingress[0].ports[0].port"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_reads_a_snapshot_from_stdin() {
+    let mut child = bin()
+        .args(["matrix", "-s", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(UNREADABLE.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("ns/a[Pod] => ns/b[Pod] : All Connections"), "{text}");
+}
+
+#[test]
+fn cli_matrix_json_is_an_object_with_connections() {
+    let snap = example("01-default-deny-ingress");
+    let out = run(&["matrix", "-s", snap.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conns = v["connections"].as_array().unwrap();
+    assert!(
+        conns
+            .iter()
+            .all(|c| c["src"].is_string() && c["dst"].is_string() && c["conn"].is_string())
+    );
+    assert!(
+        !conns
+            .iter()
+            .any(|c| c["dst"] == "shop/api-5c6b[Pod]" && c["src"] == "shop/frontend-7d9f[Pod]"),
+        "default deny ingress: no line into api"
+    );
+}
