@@ -110,6 +110,7 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
     let root_causes = root_causes(ix, &trace);
     warnings.extend(endpoint_warnings(ix, rep_src, "source"));
     warnings.extend(endpoint_warnings(ix, rep_dst, "destination"));
+    warnings.extend(policy_warnings(ix, &trace));
     for side in [&trace.egress, &trace.ingress] {
         for r in side.rules.iter().filter(|r| r.allows() && r.matched_pod_ip_by_ipblock) {
             warnings.push(format!(
@@ -199,7 +200,7 @@ fn endpoint_report(ix: &ClusterIndex, r: &Resolved, e: Endpoint) -> EndpointRepo
             EndpointReport {
                 kind: "pod".into(),
                 name: p.key(),
-                workload: Some(p.workload_name()),
+                workload: Some(p.top_workload_name()),
                 ips: p.ips.iter().map(|i| i.to_string()).collect(),
                 labels: p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
                 namespace_labels: ix
@@ -213,6 +214,25 @@ fn endpoint_report(ix: &ClusterIndex, r: &Resolved, e: Endpoint) -> EndpointRepo
     }
 }
 
+/// Parts of the isolating policies that could not be read: they match nothing.
+fn policy_warnings(ix: &ClusterIndex, t: &FlowTrace) -> Vec<String> {
+    let mut out = Vec::new();
+    for side in [&t.egress, &t.ingress] {
+        for &pid in &side.isolating {
+            let pol = &ix.policies[pid];
+            for issue in &pol.issues {
+                out.push(format!(
+                    "NetworkPolicy {}: {}: {} (this part matches nothing)",
+                    pol.key(),
+                    issue.field,
+                    issue.message
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: &str) -> Vec<String> {
     let Endpoint::Pod(id) = e else { return Vec::new() };
     let p = ix.pod(id);
@@ -221,7 +241,7 @@ fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: &str) -> Vec<String> 
         w.push(format!(
             "{role} {} stands for the pods of {} (built from its pod template; no running pod in the snapshot)",
             p.key(),
-            p.workload_name()
+            p.top_workload_name()
         ));
     } else {
         if p.ips.is_empty() {
@@ -236,6 +256,12 @@ fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: &str) -> Vec<String> 
                 p.key()
             ));
         }
+    }
+    if ix.namespace(&p.namespace).is_some_and(|n| !n.declared) {
+        w.push(format!(
+            "namespace {} of the {role} is not in the snapshot: its labels are assumed to be only {NAMESPACE_NAME_LABEL}={}; namespaceSelectors on other labels cannot match it here",
+            p.namespace, p.namespace
+        ));
     }
     if p.host_network {
         w.push(format!(
@@ -782,7 +808,7 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
                 evidence
             },
             suggestion: format!(
-                "Label the namespace (kubectl label namespace {namespace} {}) or change the namespaceSelector; a person decides which is right.",
+                "Either namespace {namespace} gets the label {} or the namespaceSelector changes; a person who owns them decides which is right.",
                 labels
                     .iter()
                     .map(|l| if l.contains('=') {
@@ -791,7 +817,7 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
                         format!("{l}=<value>")
                     })
                     .collect::<Vec<_>>()
-                    .join(" ")
+                    .join(", ")
             ),
         };
     }

@@ -87,6 +87,27 @@ impl PodInfo {
         }
     }
 
+    /// The Deployment a pod most likely belongs to: its owner is a ReplicaSet named
+    /// `<deployment>-<pod-template-hash>` and the pod carries that `pod-template-hash` label
+    /// (the ReplicaSet object itself is often not in a snapshot).
+    pub fn inferred_deployment(&self) -> Option<&str> {
+        let o = self.owner.as_ref().filter(|o| o.kind == "ReplicaSet")?;
+        let hash = self.labels.get("pod-template-hash")?;
+        o.name
+            .strip_suffix(hash.as_str())?
+            .strip_suffix('-')
+            .filter(|d| !d.is_empty())
+    }
+
+    /// `ns/name[Deployment]` where the Deployment can be inferred, else [`Self::workload_name`]:
+    /// the clearer name for people. The map keeps `workload_name` (the connlist convention).
+    pub fn top_workload_name(&self) -> String {
+        match self.inferred_deployment() {
+            Some(d) => format!("{}/{d}[Deployment]", self.namespace),
+            None => self.workload_name(),
+        }
+    }
+
     /// The port number a named port resolves to on this pod, for a protocol.
     pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
         self.ports
@@ -273,6 +294,10 @@ impl ClusterIndex {
                 .unwrap_or_default();
             let pod_name = name.clone();
             if b.pod_by_key.contains_key(&(ns.clone(), pod_name.clone())) {
+                b.warnings.push(warn(
+                    format!("{} {ns}/{name}", w.kind.as_str()),
+                    &format!("has no pods in the snapshot, and the pod it would stand for is named like the existing pod {ns}/{pod_name}; the workload is not represented"),
+                ));
                 continue;
             }
             b.add_pod(PodInfo {
@@ -570,4 +595,69 @@ fn container_ports(containers: &[Container]) -> Vec<ContainerPortInfo> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ix(yaml: &str) -> ClusterIndex {
+        ClusterIndex::build(
+            &crate::snapshot::load_str("t.yaml", yaml).unwrap(),
+            Semantics::default(),
+        )
+    }
+
+    const RS_POD: &str = "
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-5c6b8d9f7-x2kqp
+  namespace: shop
+  labels: {app: api, pod-template-hash: 5c6b8d9f7}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-5c6b8d9f7, uid: u1, controller: true}]
+";
+
+    #[test]
+    fn a_replicaset_pod_with_its_template_hash_belongs_to_the_deployment() {
+        let ix = ix(RS_POD);
+        let p = ix.pod(0);
+        assert_eq!(
+            p.workload_name(),
+            "shop/api-5c6b8d9f7[ReplicaSet]",
+            "the map keeps the connlist convention"
+        );
+        assert_eq!(p.top_workload_name(), "shop/api[Deployment]");
+    }
+
+    #[test]
+    fn owners_present_in_the_snapshot_are_walked_upward() {
+        let ix = ix(&format!(
+            "{RS_POD}---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: api-5c6b8d9f7\n  namespace: shop\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: api, uid: u2, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template: {{metadata: {{labels: {{app: api}}}}, spec: {{containers: [{{name: c}}]}}}}\n"
+        ));
+        assert_eq!(
+            ix.pods.len(),
+            1,
+            "the ReplicaSet has a pod: no pod is built from its template"
+        );
+        assert_eq!(ix.pod(0).workload_name(), "shop/api[Deployment]");
+    }
+
+    #[test]
+    fn a_workload_without_pods_stands_for_its_pods_and_namespaces_get_the_name_label() {
+        let ix = ix(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}\n",
+        );
+        let p = ix.pod(0);
+        assert!(p.from_template);
+        assert_eq!(p.workload_name(), "shop/web[Deployment]");
+        assert_eq!(p.resolve_named_port("http", Protocol::Tcp), Some(8080));
+        let ns = ix.namespace("shop").unwrap();
+        assert!(!ns.declared);
+        assert_eq!(ns.labels.get(NAMESPACE_NAME_LABEL).map(String::as_str), Some("shop"));
+        assert!(
+            ix.warnings.iter().any(|w| w.to_string().contains("Namespace shop")),
+            "an undeclared namespace is a warning"
+        );
+    }
 }

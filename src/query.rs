@@ -185,14 +185,21 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                 let mut owners: Vec<(String, String)> = ix
                     .pods_in(namespace)
                     .iter()
-                    .filter_map(|&id| ix.pod(id).owner.clone())
-                    .map(|o| {
-                        (
-                            o.name.clone(),
-                            format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name),
-                        )
+                    .flat_map(|&id| {
+                        let p = ix.pod(id);
+                        let inferred = p
+                            .inferred_deployment()
+                            .map(|d| (d.to_string(), format!("{namespace}/deploy/{d}")));
+                        let owner = p.owner.as_ref().map(|o| {
+                            (
+                                o.name.clone(),
+                                format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name),
+                            )
+                        });
+                        inferred.into_iter().chain(owner)
                     })
                     .collect();
+                owners.sort();
                 owners.dedup();
                 return Err(not_found(
                     argument,
@@ -270,10 +277,11 @@ fn pods_of_owner(ix: &ClusterIndex, ns: &str, kind: Option<&str>, name: &str) ->
         .iter()
         .copied()
         .filter(|&id| {
-            ix.pod(id)
-                .owner
+            let p = ix.pod(id);
+            p.owner
                 .as_ref()
                 .is_some_and(|o| o.name == name && kind.is_none_or(|k| o.kind == k))
+                || (p.inferred_deployment() == Some(name) && kind.is_none_or(|k| k == "Deployment"))
         })
         .collect();
     pods.sort_by(|a, b| ix.pod(*a).name.cmp(&ix.pod(*b).name));
