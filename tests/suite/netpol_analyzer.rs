@@ -1,7 +1,7 @@
 //! Our connectivity map (`matrix`) against the netpol-analyzer corpus in
 //! ../shared/conformance/netpol-analyzer (np-guard/netpol-analyzer, see COMMIT there).
 //!
-//! Facts about the corpus are in /work/notes/conformance-notes.md (it overrides the corpus README).
+//! Facts about the corpus output are summarized in CONFORMANCE.md (they override the corpus README).
 //! Compared as sets of lines: `SRC => DST : CONNS`.
 //! - Class A (only namespaces, pods, workloads, NetworkPolicies): every line.
 //! - Class C (Routes / Ingresses): only the lines whose source is not `{ingress-controller}`
