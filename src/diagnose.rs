@@ -120,6 +120,11 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
             ));
         }
     }
+    if !(trace.egress.certain() && trace.ingress.certain()) {
+        warnings.push(
+            "allowed_connections counts only the policies that could be read; the unreadable ones may change it".into(),
+        );
+    }
     warnings.sort();
     warnings.dedup();
 
@@ -308,7 +313,7 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
             .collect(),
         rules_total: s.rules.len() as i64,
         rules,
-        uncertain: s.uncertain.clone(),
+        uncertain: s.uncertain.iter().map(|u| u.reason.clone()).collect(),
     }
 }
 
@@ -455,32 +460,9 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
     out
 }
 
-/// Policies that could not be read (or only partly) and may change `side`: the unreadable ones
-/// of the subject's namespace, those whose podSelector is invalid, and isolating policies with
-/// unreadable rules. Mirrors what the engine lists in `side.uncertain`.
-fn unreadable_policies(ix: &ClusterIndex, side: &SideTrace) -> Vec<String> {
-    let Some(subject) = side.subject else { return Vec::new() };
-    let pod = ix.pod(subject);
-    let mut out: Vec<String> = ix
-        .unreadable_policies
-        .get(&pod.namespace)
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    out.extend(
-        ix.uncertain_policies(subject, side.direction)
-            .into_iter()
-            .map(|id| ix.policies[id].key()),
-    );
-    out.extend(
-        side.isolating
-            .iter()
-            .filter(|&&id| ix.policies[id].has_rule_issues(side.direction))
-            .map(|&id| ix.policies[id].key()),
-    );
-    // Keep only those the engine actually named (it skips some when the side is certainly allowed).
-    out.retain(|k| side.uncertain.iter().any(|u| u.contains(k.as_str())));
+/// The policies that make `side` uncertain, as the engine named them.
+fn unreadable_policies(side: &SideTrace) -> Vec<String> {
+    let mut out: Vec<String> = side.uncertain.iter().map(|u| u.policy.clone()).collect();
     out.sort();
     out.dedup();
     out
@@ -488,7 +470,7 @@ fn unreadable_policies(ix: &ClusterIndex, side: &SideTrace) -> Vec<String> {
 
 fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
     let dir = side.direction.as_str();
-    let policies = unreadable_policies(ix, side);
+    let policies = unreadable_policies(side);
     let named = if policies.is_empty() {
         "a policy that could not be read".to_string()
     } else {
@@ -508,9 +490,16 @@ fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
         code: RootCauseCode::PolicyUnreadable,
         summary,
         policies,
-        evidence: side.uncertain.clone(),
+        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
         suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
     }
+}
+
+/// A policy written as a "deny all": no ingress rule, or "deny" in its name. Only those make
+/// the omitted-policyTypes trap worth reporting; an ordinary ingress allow-list without
+/// policyTypes is the common, intended way to write a policy.
+fn looks_like_deny_all(p: &crate::policy::Policy) -> bool {
+    p.ingress.as_ref().is_some_and(Vec::is_empty) || p.name.to_ascii_lowercase().contains("deny")
 }
 
 /// The source is selected by a policy without policyTypes and without an egress section,
@@ -525,7 +514,9 @@ fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
         .policies_in(&pod.namespace)
         .iter()
         .map(|&id| &ix.policies[id])
-        .filter(|p| !p.policy_types_declared && !p.has_egress_section && p.target.matches(&pod.labels))
+        .filter(|p| {
+            !p.policy_types_declared && !p.has_egress_section && p.target.matches(&pod.labels) && looks_like_deny_all(p)
+        })
         .map(|p| p.key())
         .collect();
     if names.is_empty() {
@@ -622,32 +613,12 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
         .find(|r| r.port_failure.as_ref().is_some_and(|p| !p.unresolved_named.is_empty()))
     {
         let pf = r.port_failure.as_ref().expect("filtered on port failure");
-        let dst = match t.flow.dst {
-            Endpoint::Pod(id) => Some(ix.pod(id)),
-            Endpoint::Ip(_) => None,
-        };
-        let declared: Vec<String> = dst
-            .map(|p| {
-                p.ports
-                    .iter()
-                    .map(|cp| {
-                        format!(
-                            "{}{} {}",
-                            cp.name.as_deref().map(|n| format!("{n}=")).unwrap_or_default(),
-                            cp.protocol,
-                            cp.port
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         evidence.push(format!(
             "destination {} declares container ports: {}",
             endpoint_name(ix, t.flow.dst),
-            if declared.is_empty() {
-                "none".into()
-            } else {
-                declared.join(", ")
+            match t.flow.dst {
+                Endpoint::Pod(id) => ix.pod(id).declared_ports(),
+                Endpoint::Ip(_) => "none (it is not a pod)".into(),
             }
         ));
         return RootCause {
@@ -674,24 +645,13 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
                 evidence.push(format!(
                     "destination {} declares container ports: {}",
                     p.key(),
-                    p.ports
-                        .iter()
-                        .map(|cp| format!(
-                            "{}{} {}",
-                            cp.name.as_deref().map(|n| format!("{n}=")).unwrap_or_default(),
-                            cp.protocol,
-                            cp.port
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    p.declared_ports()
                 ));
             }
         }
         if let (Endpoint::Pod(id), Some(wanted)) = (t.flow.dst, t.flow.port) {
             let p = ix.pod(id);
-            let rule = ix.policies[r.policy]
-                .rules(dir)
-                .and_then(|rs| rs.iter().find(|x| x.index == r.rule_index));
+            let rule = ix.policies[r.policy].rule(dir, r.rule_index);
             let rule_allows = |port: u16| {
                 rule.and_then(|x| x.ports.as_ref()).is_some_and(|ps| {
                     ps.iter().any(|ps| {
@@ -700,12 +660,7 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
                     })
                 })
             };
-            for svc in ix.services.iter().filter(|s| {
-                s.namespace == p.namespace
-                    && s.selector
-                        .as_ref()
-                        .is_some_and(|sel| sel.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
-            }) {
+            for svc in ix.services.iter().filter(|s| s.selects(p)) {
                 for sp in svc
                     .ports
                     .iter()
@@ -916,10 +871,7 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             peer_namespace,
         } if r.port_failure.is_none() => {
             let Endpoint::Pod(peer) = peer_ep else { return None };
-            let rule = ix.policies[r.policy]
-                .rules(dir)?
-                .iter()
-                .find(|x| x.index == r.rule_index)?;
+            let rule = ix.policies[r.policy].rule(dir, r.rule_index)?;
             match rule.peers.as_ref()?.get(i)? {
                 Peer::Pods { pods, .. } if pods.matches(&ix.pod(peer).labels) => {
                     Some((r, i, policy_namespace.clone(), peer_namespace.clone()))
@@ -971,17 +923,25 @@ fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCau
     for side in [&t.egress, &t.ingress] {
         for r in side.rules.iter().filter(|r| r.allows()) {
             let pol = &ix.policies[r.policy];
-            let rule = pol.rules(side.direction)?.iter().find(|x| x.index == r.rule_index)?;
-            let peers = rule.peers.as_ref()?;
-            let ns_only = peers.iter().position(|p| {
-                matches!(
-                    p,
-                    Peer::Pods {
-                        namespaces: NamespaceScope::Matching(_),
-                        pod_selector_set: false,
-                        ..
-                    }
-                )
+            // A rule without peers (all peers) cannot be an AND/OR mix-up: look at the next one.
+            let Some(peers) = pol.rule(side.direction, r.rule_index).and_then(|x| x.peers.as_ref()) else {
+                continue;
+            };
+            let peer_ep = if side.direction == Direction::Ingress {
+                t.flow.src
+            } else {
+                t.flow.dst
+            };
+            let Endpoint::Pod(peer) = peer_ep else { continue };
+            let peer_ns_labels = ix.namespace_labels(&ix.pod(peer).namespace);
+            // The element that let the peer in: a namespaceSelector alone, matching its namespace.
+            let ns_only = peers.iter().position(|p| match p {
+                Peer::Pods {
+                    namespaces: NamespaceScope::Matching(sel),
+                    pod_selector_set: false,
+                    ..
+                } => sel.matches(&peer_ns_labels),
+                _ => false,
             });
             let pod_only = peers.iter().find_map(|p| match p {
                 Peer::Pods {
@@ -991,12 +951,7 @@ fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCau
                 } => Some(pods),
                 _ => None,
             });
-            let peer_ep = if side.direction == Direction::Ingress {
-                t.flow.src
-            } else {
-                t.flow.dst
-            };
-            let (Some(i), Some(pods), Endpoint::Pod(peer)) = (ns_only, pod_only, peer_ep) else {
+            let (Some(i), Some(pods)) = (ns_only, pod_only) else {
                 continue;
             };
             let peer_pod = ix.pod(peer);

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-use crate::policy::{Direction, Labels, Policy, Protocol};
+use crate::policy::{Direction, Labels, Policy, Protocol, Selector};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
 
 /// The label every namespace carries, declared or not.
@@ -49,6 +49,16 @@ pub struct ContainerPortInfo {
     pub name: Option<String>,
     pub port: u16,
     pub protocol: Protocol,
+}
+
+impl std::fmt::Display for ContainerPortInfo {
+    /// `http=TCP 8080`, or `TCP 8080` for an unnamed port.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(n) = &self.name {
+            write!(f, "{n}=")?;
+        }
+        write!(f, "{} {}", self.protocol, self.port)
+    }
 }
 
 /// The workload a pod belongs to (its top owner known from the snapshot).
@@ -108,6 +118,14 @@ impl PodInfo {
         }
     }
 
+    /// The container ports, `http=TCP 8080, TCP 9090`, or `none`.
+    pub fn declared_ports(&self) -> String {
+        if self.ports.is_empty() {
+            return "none".into();
+        }
+        self.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    }
+
     /// The port number a named port resolves to on this pod, for a protocol.
     pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
         self.ports
@@ -148,6 +166,28 @@ pub struct ServiceInfo {
     pub cluster_ips: Vec<IpAddr>,
 }
 
+impl ServiceInfo {
+    /// Whether the Service's selector selects the pod (a Service without selector selects none).
+    pub fn selects(&self, pod: &PodInfo) -> bool {
+        pod.namespace == self.namespace
+            && self
+                .selector
+                .as_ref()
+                .is_some_and(|sel| sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v)))
+    }
+}
+
+/// What is known of a NetworkPolicy that could not be read.
+#[derive(Debug, Clone)]
+pub struct UnreadableInfo {
+    /// `ns/name`.
+    pub key: String,
+    /// Its podSelector, when that part could be read (and is valid).
+    pub target: Option<Selector>,
+    pub may_isolate_ingress: bool,
+    pub may_isolate_egress: bool,
+}
+
 /// Everything a query needs, built once.
 #[derive(Debug, Clone)]
 pub struct ClusterIndex {
@@ -163,7 +203,7 @@ pub struct ClusterIndex {
     pub nodes: Vec<NodeInfo>,
     pub services: Vec<ServiceInfo>,
     /// NetworkPolicies present but unreadable, by namespace.
-    pub unreadable_policies: BTreeMap<String, Vec<String>>,
+    pub unreadable_policies: BTreeMap<String, Vec<UnreadableInfo>>,
     pub warnings: Vec<LoadWarning>,
 }
 
@@ -326,6 +366,12 @@ impl ClusterIndex {
                 continue;
             }
             let lowered = Policy::lower(np, &ns);
+            for (field, port) in named_ports_toward_addresses(&lowered) {
+                b.warnings.push(warn(
+                    format!("NetworkPolicy {ns}/{name}"),
+                    &format!("{field}: named port {port:?} resolves only on destination pods; toward addresses (ipBlock, or all destinations) it matches nothing"),
+                ));
+            }
             for issue in &lowered.issues {
                 b.warnings.push(warn(
                     format!("NetworkPolicy {ns}/{name}"),
@@ -336,9 +382,21 @@ impl ClusterIndex {
             b.policies_by_ns.entry(ns).or_default().push(b.policies.len());
             b.policies.push(lowered);
         }
-        for key in &snap.unreadable_policies {
-            let ns = key.split('/').next().unwrap_or_default().to_string();
-            b.unreadable_policies.entry(ns).or_default().push(key.clone());
+        for u in &snap.unreadable_policies {
+            let target = u
+                .pod_selector
+                .as_ref()
+                .map(|s| Selector::lower(Some(s)))
+                .filter(|s| s.invalid.is_none());
+            b.unreadable_policies
+                .entry(u.namespace.clone())
+                .or_default()
+                .push(UnreadableInfo {
+                    key: u.key(),
+                    target,
+                    may_isolate_ingress: u.may_isolate_ingress,
+                    may_isolate_egress: u.may_isolate_egress,
+                });
         }
 
         for n in &snap.nodes {
@@ -460,21 +518,54 @@ impl ClusterIndex {
         ids
     }
 
-    /// Policies of the pod's namespace whose target selector could not be read: we cannot
-    /// tell whether they select the pod.
-    pub fn uncertain_policies(&self, pod: PodId, dir: Direction) -> Vec<PolicyId> {
+    /// Policies of the pod's namespace that may select it for `dir` but could not be read
+    /// (wholly, or their podSelector): `(ns/name, why)`, sorted. What did parse of them (their
+    /// podSelector, their policyTypes) rules out the ones that cannot matter.
+    pub fn possibly_selecting_unreadable(&self, pod: PodId, dir: Direction) -> Vec<(String, String)> {
         let p = &self.pods[pod];
         if p.host_network {
             return Vec::new();
         }
-        self.policies_in(&p.namespace)
+        let mut out: Vec<(String, String)> = self
+            .policies_in(&p.namespace)
             .iter()
-            .copied()
-            .filter(|&id| {
-                let pol = &self.policies[id];
-                pol.target_uncertain() && pol.rules(dir).is_some()
+            .map(|&id| &self.policies[id])
+            .filter(|pol| pol.target_uncertain() && pol.rules(dir).is_some())
+            .map(|pol| {
+                (
+                    pol.key(),
+                    format!(
+                        "NetworkPolicy {} has an invalid podSelector; it may select {}",
+                        pol.key(),
+                        p.key()
+                    ),
+                )
             })
-            .collect()
+            .collect();
+        for u in self.unreadable_policies.get(&p.namespace).into_iter().flatten() {
+            let may_isolate = match dir {
+                Direction::Ingress => u.may_isolate_ingress,
+                Direction::Egress => u.may_isolate_egress,
+            };
+            let may_select = u.target.as_ref().is_none_or(|t| t.matches(&p.labels));
+            if may_isolate && may_select {
+                out.push((
+                    u.key.clone(),
+                    format!(
+                        "NetworkPolicy {} could not be read; {}, so it may change the {} of {}",
+                        u.key,
+                        match &u.target {
+                            Some(t) => format!("its podSelector {t} selects this pod"),
+                            None => "its podSelector could not be read either".to_string(),
+                        },
+                        dir.as_str(),
+                        p.key()
+                    ),
+                ));
+            }
+        }
+        out.sort();
+        out
     }
 
     /// The node an IP belongs to.
@@ -497,7 +588,7 @@ struct Builder {
     policies_by_ns: HashMap<String, Vec<PolicyId>>,
     nodes: Vec<NodeInfo>,
     services: Vec<ServiceInfo>,
-    unreadable_policies: BTreeMap<String, Vec<String>>,
+    unreadable_policies: BTreeMap<String, Vec<UnreadableInfo>>,
     warnings: Vec<LoadWarning>,
 }
 
@@ -550,6 +641,27 @@ impl Builder {
             warnings: self.warnings,
         }
     }
+}
+
+/// Egress rules whose peers include addresses (an ipBlock, or all peers) and whose ports name a
+/// port: an address has no container ports, so toward it that entry matches nothing.
+fn named_ports_toward_addresses(p: &Policy) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for rule in p.egress.iter().flatten() {
+        let reaches_addresses = rule
+            .peers
+            .as_ref()
+            .is_none_or(|peers| peers.iter().any(|x| matches!(x, crate::policy::Peer::IpBlock { .. })));
+        if !reaches_addresses {
+            continue;
+        }
+        for (i, spec) in rule.ports.iter().flatten().enumerate() {
+            if let crate::policy::PortValue::Named(n) = &spec.value {
+                out.push((format!("spec.egress[{}].ports[{i}]", rule.index), n.clone()));
+            }
+        }
+    }
+    out
 }
 
 fn warn(object: String, message: &str) -> LoadWarning {
@@ -658,6 +770,26 @@ metadata:
         assert!(
             ix.warnings.iter().any(|w| w.to_string().contains("Namespace shop")),
             "an undeclared namespace is a warning"
+        );
+    }
+
+    #[test]
+    fn a_named_port_toward_addresses_is_a_warning() {
+        let ix = ix(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: [{port: https}]}, {to: [{podSelector: {}}], ports: [{port: http}]}]\n",
+        );
+        let w: Vec<String> = ix
+            .warnings
+            .iter()
+            .map(|w| w.to_string())
+            .filter(|w| w.contains("named port"))
+            .collect();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("NetworkPolicy a/p")
+                && w[0].contains("spec.egress[0].ports[0]")
+                && w[0].contains("\"https\""),
+            "{w:?}"
         );
     }
 }

@@ -100,8 +100,8 @@ impl ExternalBlock {
 /// (possible destinations). IPv4 always; IPv6 only when some policy mentions IPv6.
 ///
 /// Each ipBlock contributes the contiguous intervals of `cidr` minus its `except`s (adjacent
-/// excepts merge into one hole), and the result is the coarsest partition of the address space
-/// that refines all of them — as netpol-analyzer computes it.
+/// excepts merge into one hole); the space is cut at the bounds of every such interval, so each
+/// range lies wholly inside or wholly outside every ipBlock (netpol-analyzer cuts the same way).
 pub fn external_blocks(ix: &ClusterIndex) -> (Vec<ExternalBlock>, Vec<ExternalBlock>) {
     let mut blocks: [Vec<(IpNet, Vec<IpNet>)>; 2] = [Vec::new(), Vec::new()];
     for p in &ix.policies {

@@ -237,7 +237,7 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                 .pods_in(namespace)
                 .iter()
                 .copied()
-                .filter(|&id| selector.iter().all(|(k, v)| ix.pod(id).labels.get(k) == Some(v)))
+                .filter(|&id| svc.selects(ix.pod(id)))
                 .map(Endpoint::Pod)
                 .collect();
             if pods.is_empty() {

@@ -190,7 +190,8 @@ pub struct QueryReport {
 pub struct Diagnosis {
     pub query: QueryReport,
     pub verdict: Verdict,
-    /// The blocking side; null unless something blocks.
+    /// The blocking side; null when nothing blocks. For an `inconclusive` verdict: the side that
+    /// blocks by the readable policies.
     pub blocked_direction: Option<BlockedDirection>,
     pub root_causes: Vec<RootCause>,
     /// Everything policy allows from source to destination, e.g. `TCP 8080,UDP 53`.

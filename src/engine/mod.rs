@@ -112,6 +112,14 @@ impl RuleTrace {
     }
 }
 
+/// A policy whose unreadable part may change a side's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncertainty {
+    /// `ns/name`.
+    pub policy: String,
+    pub reason: String,
+}
+
 /// One side (egress at the source or ingress at the destination), evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SideTrace {
@@ -125,8 +133,8 @@ pub struct SideTrace {
     /// Every rule of every isolating policy, in policy then rule order.
     pub rules: Vec<RuleTrace>,
     pub allowed: bool,
-    /// Reasons the answer of this side may be wrong (unreadable or invalid policies).
-    pub uncertain: Vec<String>,
+    /// Policies that may make this side's answer wrong (unreadable or invalid), with why.
+    pub uncertain: Vec<Uncertainty>,
 }
 
 impl SideTrace {
@@ -156,13 +164,20 @@ impl FlowTrace {
 }
 
 /// The other end of a side, as policies see it.
+/// Borrowed, so building one per pair of a map allocates nothing.
 struct PeerView<'a> {
     /// The peer pod, unless it is external or on the host network.
     pod: Option<&'a PodInfo>,
     host_network: bool,
-    ns_labels: Labels,
-    ips: Vec<IpAddr>,
+    /// Labels of the peer pod's namespace (empty for an address).
+    ns_labels: &'a Labels,
+    /// The pod's IPs (a hostNetwork pod's are its node's).
+    pod_ips: &'a [IpAddr],
+    /// The address, when the peer is not a pod.
+    ip: Option<IpAddr>,
 }
+
+static NO_LABELS: Labels = Labels::new();
 
 impl<'a> PeerView<'a> {
     fn of(ix: &'a ClusterIndex, e: Endpoint) -> PeerView<'a> {
@@ -172,17 +187,24 @@ impl<'a> PeerView<'a> {
                 PeerView {
                     pod: (!p.host_network).then_some(p),
                     host_network: p.host_network,
-                    ns_labels: ix.namespace_labels(&p.namespace),
-                    ips: p.ips.clone(),
+                    // Every pod's namespace is in the index (declared or inferred).
+                    ns_labels: ix.namespace(&p.namespace).map_or(&NO_LABELS, |n| &n.labels),
+                    pod_ips: &p.ips,
+                    ip: None,
                 }
             }
             Endpoint::Ip(ip) => PeerView {
                 pod: None,
                 host_network: false,
-                ns_labels: Labels::new(),
-                ips: vec![ip],
+                ns_labels: &NO_LABELS,
+                pod_ips: &[],
+                ip: Some(ip),
             },
         }
+    }
+
+    fn ips(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.pod_ips.iter().copied().chain(self.ip)
     }
 }
 
@@ -271,28 +293,21 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     // allowed whatever else exists (policies are additive); anything else may change.
     let certainly_allowed = trace.isolated() && trace.allowed;
     if !certainly_allowed {
-        for key in ix.unreadable_policies.get(&subject_pod.namespace).into_iter().flatten() {
-            trace.uncertain.push(format!(
-                "NetworkPolicy {key} could not be read; it may select {} and change this side",
-                subject_pod.key()
-            ));
-        }
-        for pid in ix.uncertain_policies(subject_id, dir) {
-            trace.uncertain.push(format!(
-                "NetworkPolicy {} has an invalid podSelector; it may select {}",
-                ix.policies[pid].key(),
-                subject_pod.key()
-            ));
+        for (policy, reason) in ix.possibly_selecting_unreadable(subject_id, dir) {
+            trace.uncertain.push(Uncertainty { policy, reason });
         }
     }
     if !trace.allowed {
         for &pid in &trace.isolating {
             if ix.policies[pid].has_rule_issues(dir) {
-                trace.uncertain.push(format!(
-                    "NetworkPolicy {} has {} rules that could not be read; one of them may allow this traffic",
-                    ix.policies[pid].key(),
-                    dir.as_str()
-                ));
+                trace.uncertain.push(Uncertainty {
+                    policy: ix.policies[pid].key(),
+                    reason: format!(
+                        "NetworkPolicy {} has {} rules that could not be read; one of them may allow this traffic",
+                        ix.policies[pid].key(),
+                        dir.as_str()
+                    ),
+                });
             }
         }
     }
@@ -361,7 +376,7 @@ fn match_peer(ix: &ClusterIndex, peer: &Peer, pv: &PeerView<'_>) -> Result<bool,
                 }
                 NamespaceScope::Same(_) => {}
                 NamespaceScope::Matching(sel) => {
-                    let failed = sel.failures(&pv.ns_labels);
+                    let failed = sel.failures(pv.ns_labels);
                     if !failed.is_empty() {
                         return Err(PeerFailure::NamespaceLabels {
                             namespace: pod.namespace.clone(),
@@ -388,7 +403,7 @@ fn match_peer(ix: &ClusterIndex, peer: &Peer, pv: &PeerView<'_>) -> Result<bool,
                 return Err(PeerFailure::IpBlockIgnoresPods { cidr: cidr.to_string() });
             }
             let mut excepted = None;
-            for &ip in &pv.ips {
+            for ip in pv.ips() {
                 if !cidr.contains(&ip) {
                     continue;
                 }
@@ -405,7 +420,7 @@ fn match_peer(ix: &ClusterIndex, peer: &Peer, pv: &PeerView<'_>) -> Result<bool,
                 },
                 None => PeerFailure::OutsideCidr {
                     cidr: cidr.to_string(),
-                    ip: pv.ips.first().copied(),
+                    ip: pv.ips().next(),
                 },
             })
         }

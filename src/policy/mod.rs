@@ -85,6 +85,11 @@ impl Policy {
         }
     }
 
+    /// Rule `index` of one direction (`spec.ingress[index]` / `spec.egress[index]`).
+    pub fn rule(&self, dir: Direction, index: usize) -> Option<&Rule> {
+        self.rules(dir)?.get(index)
+    }
+
     /// Issues inside the rules of one direction (not the target).
     pub fn has_rule_issues(&self, dir: Direction) -> bool {
         let prefix = match dir {

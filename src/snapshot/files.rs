@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{ClusterSnapshot, LoadWarning, OtherObject, Workload, WorkloadKind};
+use super::{ClusterSnapshot, LoadWarning, OtherObject, UnreadablePolicy, Workload, WorkloadKind};
 use crate::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -209,9 +209,7 @@ fn add_value(snap: &mut ClusterSnapshot, location: &str, value: Value) {
         }
         ("networking.k8s.io" | "", "NetworkPolicy") => {
             if !push(snap, &ctx, |s| &mut s.network_policies) {
-                let ns = meta_str(&value, "namespace").unwrap_or("default");
-                let name = meta_str(&value, "name").unwrap_or("<unnamed>");
-                snap.unreadable_policies.push(format!("{ns}/{name}"));
+                snap.unreadable_policies.push(UnreadablePolicy::from_value(&value));
             }
         }
         ("apps" | "", "Deployment") => {
@@ -389,7 +387,18 @@ metadata: {name: p, namespace: a}
 "#;
         let s = load_str("t.yaml", text).unwrap();
         assert_eq!(s.pods.len(), 1);
-        assert_eq!(s.unreadable_policies, vec!["a/broken".to_string()]);
+        assert_eq!(s.unreadable_policies.len(), 1);
+        let u = &s.unreadable_policies[0];
+        assert_eq!(u.key(), "a/broken");
+        assert_eq!(
+            u.pod_selector,
+            Some(Default::default()),
+            "the podSelector still reads: {{}}"
+        );
+        assert!(
+            u.may_isolate_ingress && !u.may_isolate_egress,
+            "policyTypes omitted, no egress section"
+        );
         let w = s.warnings[0].to_string();
         assert!(
             w.contains("t.yaml#1")

@@ -8,7 +8,7 @@ pub mod files;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 pub use files::{load_paths, load_str};
 
@@ -106,6 +106,58 @@ impl std::fmt::Display for LoadWarning {
     }
 }
 
+/// A NetworkPolicy that did not parse as a whole, with the parts that did: they narrow which
+/// pods and directions it may affect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadablePolicy {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.podSelector` (absent = `{}`); `None` when it could not be read either.
+    pub pod_selector: Option<LabelSelector>,
+    /// Whether the policy may isolate ingress / egress (true when policyTypes could not be read).
+    pub may_isolate_ingress: bool,
+    pub may_isolate_egress: bool,
+}
+
+impl UnreadablePolicy {
+    /// `ns/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// What can still be read of a policy object that does not parse.
+    pub fn from_value(value: &serde_json::Value) -> UnreadablePolicy {
+        let meta = |k: &str| value.get("metadata").and_then(|m| m.get(k)).and_then(|v| v.as_str());
+        let spec = value.get("spec");
+        let field = |k: &str| spec.and_then(|s| s.get(k)).filter(|v| !v.is_null());
+        let pod_selector = match field("podSelector") {
+            None => Some(LabelSelector::default()),
+            Some(v) => serde_json::from_value(v.clone()).ok(),
+        };
+        let (may_isolate_ingress, may_isolate_egress) = match field("policyTypes") {
+            None => (true, field("egress").is_some()),
+            Some(v) => match serde_json::from_value::<Vec<String>>(v.clone()) {
+                Ok(types) if !types.is_empty() => (
+                    types.iter().any(|t| t == "Ingress"),
+                    types.iter().any(|t| t == "Egress"),
+                ),
+                Ok(_) => (true, field("egress").is_some()),
+                Err(_) => (true, true),
+            },
+        };
+        UnreadablePolicy {
+            namespace: meta("namespace")
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default")
+                .to_string(),
+            name: meta("name").unwrap_or("<unnamed>").to_string(),
+            pod_selector,
+            may_isolate_ingress,
+            may_isolate_egress,
+        }
+    }
+}
+
 /// Everything read from a source.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterSnapshot {
@@ -118,9 +170,9 @@ pub struct ClusterSnapshot {
     pub network_policies: Vec<NetworkPolicy>,
     pub workloads: Vec<Workload>,
     pub others: Vec<OtherObject>,
-    /// NetworkPolicies that exist but could not be read (`ns/name`): a verdict that depends
-    /// on their namespace is inconclusive.
-    pub unreadable_policies: Vec<String>,
+    /// NetworkPolicies that exist but could not be read: a verdict they may change is
+    /// inconclusive.
+    pub unreadable_policies: Vec<UnreadablePolicy>,
     pub warnings: Vec<LoadWarning>,
 }
 
