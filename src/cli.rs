@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -13,7 +14,9 @@ use netpol_debug::diagnose::{self, Query};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::query::{self, PortArg, QueryError};
 use netpol_debug::report::QueryErrorReport;
-use netpol_debug::{matrix, render, snapshot};
+use netpol_debug::tools::{self, Context as ToolContext};
+use netpol_debug::{matrix, mcp, render, snapshot};
+use tokio_util::sync::CancellationToken;
 
 /// Finds out why Kubernetes traffic is blocked by NetworkPolicy, with evidence.
 /// Diagnosis only: it reads manifests and never changes a cluster.
@@ -28,6 +31,18 @@ pub struct Cli {
 pub enum Output {
     Text,
     Json,
+}
+
+/// Formats of the connectivity map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MapOutput {
+    /// `SRC => DST : CONNS` lines (the netpol-analyzer connlist format).
+    Text,
+    Json,
+    /// Graphviz DOT, namespaces as clusters.
+    Dot,
+    /// A Mermaid flowchart, namespaces as subgraphs.
+    Mermaid,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,24 +88,59 @@ pub enum Command {
         /// Only connections with an end in these namespaces (repeatable). Default: all.
         #[arg(long, short = 'n')]
         namespace: Vec<String>,
-        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
-        output: Output,
+        #[arg(long, short = 'o', value_enum, default_value_t = MapOutput::Text)]
+        output: MapOutput,
+    },
+    /// Serve the MCP tools (read-only) over stdio, or over Streamable HTTP with --http.
+    ///
+    /// The snapshot is loaded and indexed once at start. Logs go to stderr.
+    Serve {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Serve Streamable HTTP at ADDR (e.g. 127.0.0.1:8080), endpoint /mcp, instead of stdio.
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+    },
+    /// Call one MCP tool without a client and print its structured result as JSON.
+    ///
+    /// Exit code: 0 result, 2 bad arguments (the tool's isError result), 4 unknown tool.
+    Tool {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Tool name: check_cni, list_policies, match_selectors, check_default_deny,
+        /// check_policy_types, check_ingress, check_egress, check_cross_namespace, diagnose,
+        /// connectivity_map.
+        name: String,
+        /// The tool's arguments as a JSON object, e.g. '{"from":"shop/a","to":"shop/b","port":80}'.
+        #[arg(long, default_value = "{}")]
+        args: String,
     },
 }
 
 fn load(source: &SourceArgs) -> anyhow::Result<ClusterIndex> {
+    Ok(load_context(source)?.index)
+}
+
+/// Loads and indexes the snapshot once: what every tool reads.
+fn load_context(source: &SourceArgs) -> anyhow::Result<ToolContext> {
     let snap = snapshot::load_paths(&source.snapshot).context("cannot load the snapshot")?;
-    let ix = ClusterIndex::build(
+    let described: Vec<String> = source.snapshot.iter().map(|p| p.display().to_string()).collect();
+    let ctx = ToolContext::from_snapshot(
         &snap,
         Semantics {
             ipblock_matches_pods: source.ipblock_matches_pods,
         },
+        format!("snapshot {}", described.join(", ")),
     );
-    for w in &ix.warnings {
+    for w in &ctx.index.warnings {
         tracing::warn!("{w}");
     }
-    tracing::debug!(pods = ix.pods.len(), policies = ix.policies.len(), "snapshot indexed");
-    Ok(ix)
+    tracing::debug!(
+        pods = ctx.index.pods.len(),
+        policies = ctx.index.policies.len(),
+        "snapshot indexed"
+    );
+    Ok(ctx)
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -165,10 +215,59 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             }
             let map = matrix::connectivity_map(&ix, &namespace);
             match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&map)?),
-                Output::Text => print!("{}", matrix::render_text(&map)),
+                MapOutput::Json => println!("{}", serde_json::to_string_pretty(&map)?),
+                MapOutput::Text => print!("{}", matrix::render_text(&map)),
+                MapOutput::Dot => print!("{}", matrix::render_dot(&map)),
+                MapOutput::Mermaid => print!("{}", matrix::render_mermaid(&map)),
             }
             Ok(0)
+        }
+        Command::Serve { source, http } => {
+            let ctx = Arc::new(load_context(&source)?);
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                match http {
+                    None => mcp::serve_stdio(ctx).await,
+                    Some(addr) => {
+                        let shutdown = CancellationToken::new();
+                        let on_signal = shutdown.clone();
+                        tokio::spawn(async move {
+                            let _ = tokio::signal::ctrl_c().await;
+                            tracing::info!("interrupted: shutting down");
+                            on_signal.cancel();
+                        });
+                        mcp::serve_http(ctx, addr, shutdown, None).await
+                    }
+                }
+            })?;
+            Ok(0)
+        }
+        Command::Tool { source, name, args } => {
+            if !tools::TOOL_NAMES.contains(&name.as_str()) {
+                eprintln!("error: unknown tool {name:?}; tools: {}", tools::TOOL_NAMES.join(", "));
+                return Ok(4);
+            }
+            let args: serde_json::Value = match serde_json::from_str(&args) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: --args is not JSON: {e}");
+                    return Ok(2);
+                }
+            };
+            let ctx = load_context(&source)?;
+            let Some(out) = tools::call_json(&ctx, &name, args) else {
+                return Ok(4);
+            };
+            match out.structured {
+                Some(v) if !out.is_error => {
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    Ok(0)
+                }
+                _ => {
+                    eprintln!("error: {}", out.text);
+                    Ok(2)
+                }
+            }
         }
     }
 }

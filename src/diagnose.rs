@@ -25,17 +25,90 @@ pub struct Query {
 
 /// Runs the whole flow for one query.
 pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
+    diagnose_traced(ix, q).map(|(d, _)| d)
+}
+
+/// One direction of a query on its own: egress at the source or ingress at the destination,
+/// with the root causes that belong to that side.
+pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCheck, QueryError> {
+    let (d, t) = diagnose_traced(ix, q)?;
+    let side = match dir {
+        Direction::Egress => &t.egress,
+        Direction::Ingress => &t.ingress,
+    };
+    let mut root_causes = Vec::new();
+    let verdict = if t.always_allowed.is_some() {
+        root_causes.extend(d.root_causes.iter().cloned());
+        Verdict::Allowed
+    } else {
+        match (side.allowed, side.certain()) {
+            (false, true) => {
+                root_causes.push(blocked_cause(ix, &t, side));
+                Verdict::Blocked
+            }
+            (false, false) => {
+                root_causes.push(unreadable_cause(ix, side));
+                root_causes.push(blocked_cause(ix, &t, side));
+                Verdict::Inconclusive
+            }
+            (true, false) => {
+                root_causes.push(unreadable_cause(ix, side));
+                Verdict::Inconclusive
+            }
+            (true, true) => {
+                if dir == Direction::Egress {
+                    root_causes.extend(policytypes_omitted(ix, &t));
+                }
+                Verdict::Allowed
+            }
+        }
+    };
+    let (report, endpoint) = match dir {
+        Direction::Egress => (d.egress, d.query.source.name.clone()),
+        Direction::Ingress => (d.ingress, d.query.destination.name.clone()),
+    };
+    let explanation = match verdict {
+        Verdict::Allowed if t.always_allowed.is_some() => "NetworkPolicy never restricts this traffic.".to_string(),
+        Verdict::Allowed if !report.isolated => format!(
+            "No NetworkPolicy isolates {} of {endpoint}: every {} connection is allowed on this side.",
+            dir.as_str(),
+            dir.as_str()
+        ),
+        Verdict::Allowed => format!(
+            "{} of {endpoint} is isolated and allowed by {}.",
+            dir.as_str(),
+            report
+                .allowed_by
+                .iter()
+                .map(|r| format!("{} spec.{}[{}]", r.policy, dir.as_str(), r.rule))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => root_causes.first().map(|rc| rc.summary.clone()).unwrap_or_default(),
+    };
+    Ok(SideCheck {
+        direction: dir.as_str().to_string(),
+        verdict,
+        explanation,
+        query: d.query,
+        side: report,
+        root_causes,
+        warnings: d.warnings,
+        scope: SCOPE.to_string(),
+    })
+}
+
+/// [`diagnose`], also returning the engine's trace of the representative pair.
+pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowTrace), QueryError> {
     let src = query::resolve(ix, "from", &q.from)?;
     let dst = query::resolve(ix, "to", &q.to)?;
     if src.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)))
         && dst.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)))
     {
-        return Err(QueryError {
-            argument: "to".into(),
-            message: "neither endpoint is a pod of the snapshot: NetworkPolicy only governs traffic to or from pods"
-                .into(),
-            suggestions: Vec::new(),
-        });
+        return Err(QueryError::new(
+            "to",
+            "neither endpoint is a pod of the snapshot: NetworkPolicy only governs traffic to or from pods".into(),
+        ));
     }
     let mut warnings = Vec::new();
     let (rep_src, rep_dst) = (src.endpoints[0], dst.endpoints[0]);
@@ -139,7 +212,7 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
         (false, false, false) => Some(BlockedDirection::Both),
     };
 
-    Ok(Diagnosis {
+    let diagnosis = Diagnosis {
         query: QueryReport {
             from: q.from.clone(),
             to: q.to.clone(),
@@ -164,7 +237,8 @@ pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
         ingress: side_report(ix, &trace.ingress),
         warnings,
         scope: SCOPE.to_string(),
-    })
+    };
+    Ok((diagnosis, trace))
 }
 
 /// The verdict a trace supports.
@@ -189,7 +263,7 @@ fn endpoint_name(ix: &ClusterIndex, e: Endpoint) -> String {
     }
 }
 
-fn endpoint_report(ix: &ClusterIndex, r: &Resolved, e: Endpoint) -> EndpointReport {
+pub fn endpoint_report(ix: &ClusterIndex, r: &Resolved, e: Endpoint) -> EndpointReport {
     match e {
         Endpoint::Ip(ip) => EndpointReport {
             kind: "external".into(),
@@ -498,7 +572,7 @@ fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
 /// A policy written as a "deny all": no ingress rule, or "deny" in its name. Only those make
 /// the omitted-policyTypes trap worth reporting; an ordinary ingress allow-list without
 /// policyTypes is the common, intended way to write a policy.
-fn looks_like_deny_all(p: &crate::policy::Policy) -> bool {
+pub fn looks_like_deny_all(p: &crate::policy::Policy) -> bool {
     p.ingress.as_ref().is_some_and(Vec::is_empty) || p.name.to_ascii_lowercase().contains("deny")
 }
 

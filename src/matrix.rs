@@ -6,7 +6,7 @@
 //! policies' ipBlocks delimit (each cidr minus its excepts), so every range is matched
 //! all-or-nothing by every ipBlock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
@@ -213,6 +213,192 @@ pub fn render_text(map: &ConnectivityMap) -> String {
     s
 }
 
+/// Where a node of a graph rendering goes: a namespace's cluster, the external ranges' cluster, or
+/// the top level (a name that is neither `NS/WORKLOAD` nor `...[External]`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Group<'a> {
+    Namespace(&'a str),
+    External,
+    Ungrouped,
+}
+
+/// The map as a graph: nodes by group (groups and names sorted) with their display labels, and
+/// one edge per `(src, dst)` pair with the distinct conns of that pair.
+struct Graph<'a> {
+    nodes: BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>>,
+    edges: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(map: &'a ConnectivityMap) -> Self {
+        let mut nodes: BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>> = BTreeMap::new();
+        let mut edges: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>> = BTreeMap::new();
+        for c in &map.connections {
+            for name in [c.src.as_str(), c.dst.as_str()] {
+                let (group, label) = Self::place(name);
+                nodes.entry(group).or_default().insert(name, label);
+            }
+            edges.entry((&c.src, &c.dst)).or_default().insert(&c.conn);
+        }
+        Graph { nodes, edges }
+    }
+
+    /// The group of a node and its label (the workload without its namespace).
+    fn place(name: &str) -> (Group<'_>, &str) {
+        if name.ends_with("[External]") {
+            (Group::External, name)
+        } else if let Some((ns, workload)) = name.split_once('/') {
+            (Group::Namespace(ns), workload)
+        } else {
+            (Group::Ungrouped, name)
+        }
+    }
+
+    /// The label of an edge: its conns; the distinct conns of a pair listed twice with different
+    /// conns are joined by `; ` (one edge per pair in every case).
+    fn edge_label(conns: &BTreeSet<&str>) -> String {
+        conns.iter().copied().collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// A DOT double-quoted string: `"` and `\` escaped, line breaks as `\n`.
+fn dot_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            _ => out.push(ch),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The map as a Graphviz digraph: one `cluster_<ns>` subgraph per namespace (nodes labelled
+/// without the namespace), the external ranges in a dashed cluster labelled `external`, one
+/// edge per `SRC -> DST` pair labelled with its conns. Sorted, so deterministic.
+pub fn render_dot(map: &ConnectivityMap) -> String {
+    let g = Graph::new(map);
+    let mut s = String::from("digraph connectivity {\n");
+    if g.edges.is_empty() {
+        s.push_str("}\n");
+        return s;
+    }
+    s.push_str("    rankdir=LR;\n");
+    for (group, nodes) in &g.nodes {
+        let indent = match group {
+            Group::Namespace(ns) => {
+                s.push_str(&format!("    subgraph {} {{\n", dot_quote(&format!("cluster_{ns}"))));
+                s.push_str(&format!("        label={};\n", dot_quote(ns)));
+                "        "
+            }
+            // `[` cannot occur in a namespace name, so this id cannot clash with one.
+            Group::External => {
+                s.push_str("    subgraph \"cluster_[External]\" {\n");
+                s.push_str("        label=\"external\";\n        style=dashed;\n");
+                s.push_str("        node [shape=box, style=dashed];\n");
+                "        "
+            }
+            Group::Ungrouped => "    ",
+        };
+        for (name, label) in nodes {
+            s.push_str(&format!("{indent}{} [label={}];\n", dot_quote(name), dot_quote(label)));
+        }
+        if *group != Group::Ungrouped {
+            s.push_str("    }\n");
+        }
+    }
+    for ((src, dst), conns) in &g.edges {
+        s.push_str(&format!(
+            "    {} -> {} [label={}];\n",
+            dot_quote(src),
+            dot_quote(dst),
+            dot_quote(&Graph::edge_label(conns))
+        ));
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// A Mermaid quoted label: `"` as `#quot;`, `#` as `#35;` (so the text cannot form an entity),
+/// `<`/`>` as entities, line breaks as spaces.
+fn mermaid_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` with every character outside `[A-Za-z0-9_]` replaced by `_`.
+fn mermaid_sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect()
+}
+
+/// The map as a Mermaid flowchart: one `ns_<ns>` subgraph per namespace (ns sanitized to
+/// `[A-Za-z0-9_]`, made unique), the external ranges in subgraph `external`, nodes `n0`, `n1`, …
+/// in output order with their labels, one edge per `SRC --> DST` pair labelled with its conns.
+/// Sorted, so deterministic.
+pub fn render_mermaid(map: &ConnectivityMap) -> String {
+    let g = Graph::new(map);
+    let mut s = String::from("flowchart LR\n");
+    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
+    let mut subgraph_ids: BTreeSet<String> = BTreeSet::new();
+    for (group, nodes) in &g.nodes {
+        let indent = match group {
+            Group::Namespace(ns) => {
+                let base = format!("ns_{}", mermaid_sanitize(ns));
+                let mut id = base.clone();
+                let mut k = 1;
+                while subgraph_ids.contains(&id) {
+                    id = format!("{base}_{k}");
+                    k += 1;
+                }
+                s.push_str(&format!("    subgraph {id} [{}]\n", mermaid_quote(ns)));
+                subgraph_ids.insert(id);
+                "        "
+            }
+            Group::External => {
+                s.push_str("    subgraph external [\"external\"]\n");
+                "        "
+            }
+            Group::Ungrouped => "    ",
+        };
+        for (name, label) in nodes {
+            let id = format!("n{}", ids.len());
+            s.push_str(&format!("{indent}{id}[{}]\n", mermaid_quote(label)));
+            ids.insert(name, id);
+        }
+        if *group != Group::Ungrouped {
+            s.push_str("    end\n");
+        }
+    }
+    for ((src, dst), conns) in &g.edges {
+        s.push_str(&format!(
+            "    {} -->|{}| {}\n",
+            ids[src],
+            mermaid_quote(&Graph::edge_label(conns)),
+            ids[dst]
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +443,197 @@ mod tests {
             .map(ExternalBlock::name)
             .collect();
         assert_eq!(names.len(), 4, "{names:?}");
+    }
+
+    fn conn(src: &str, dst: &str, conn: &str) -> Connection {
+        Connection {
+            src: src.to_string(),
+            dst: dst.to_string(),
+            conn: conn.to_string(),
+        }
+    }
+
+    /// Two namespaces, an external range, and `frontend => api` listed twice.
+    fn sample_map() -> ConnectivityMap {
+        ConnectivityMap {
+            connections: vec![
+                conn(
+                    "shop/frontend-7d9f6c8b5[ReplicaSet]",
+                    "shop/api[Deployment]",
+                    "TCP 8080",
+                ),
+                conn("shop/api[Deployment]", "payments/ledger[StatefulSet]", "TCP 5432"),
+                conn(
+                    "0.0.0.0-255.255.255.255[External]",
+                    "shop/frontend-7d9f6c8b5[ReplicaSet]",
+                    "TCP 443",
+                ),
+                conn(
+                    "payments/ledger[StatefulSet]",
+                    "0.0.0.0-255.255.255.255[External]",
+                    "All Connections",
+                ),
+                conn(
+                    "shop/frontend-7d9f6c8b5[ReplicaSet]",
+                    "shop/api[Deployment]",
+                    "TCP 8080",
+                ),
+            ],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn dot_clusters_workloads_by_namespace_and_external_ranges_apart() {
+        let expected = r#"digraph connectivity {
+    rankdir=LR;
+    subgraph "cluster_payments" {
+        label="payments";
+        "payments/ledger[StatefulSet]" [label="ledger[StatefulSet]"];
+    }
+    subgraph "cluster_shop" {
+        label="shop";
+        "shop/api[Deployment]" [label="api[Deployment]"];
+        "shop/frontend-7d9f6c8b5[ReplicaSet]" [label="frontend-7d9f6c8b5[ReplicaSet]"];
+    }
+    subgraph "cluster_[External]" {
+        label="external";
+        style=dashed;
+        node [shape=box, style=dashed];
+        "0.0.0.0-255.255.255.255[External]" [label="0.0.0.0-255.255.255.255[External]"];
+    }
+    "0.0.0.0-255.255.255.255[External]" -> "shop/frontend-7d9f6c8b5[ReplicaSet]" [label="TCP 443"];
+    "payments/ledger[StatefulSet]" -> "0.0.0.0-255.255.255.255[External]" [label="All Connections"];
+    "shop/api[Deployment]" -> "payments/ledger[StatefulSet]" [label="TCP 5432"];
+    "shop/frontend-7d9f6c8b5[ReplicaSet]" -> "shop/api[Deployment]" [label="TCP 8080"];
+}
+"#;
+        assert_eq!(render_dot(&sample_map()), expected);
+    }
+
+    #[test]
+    fn mermaid_subgraphs_per_namespace_and_external_with_numbered_ids() {
+        let expected = r#"flowchart LR
+    subgraph ns_payments ["payments"]
+        n0["ledger[StatefulSet]"]
+    end
+    subgraph ns_shop ["shop"]
+        n1["api[Deployment]"]
+        n2["frontend-7d9f6c8b5[ReplicaSet]"]
+    end
+    subgraph external ["external"]
+        n3["0.0.0.0-255.255.255.255[External]"]
+    end
+    n3 -->|"TCP 443"| n2
+    n0 -->|"All Connections"| n3
+    n1 -->|"TCP 5432"| n0
+    n2 -->|"TCP 8080"| n1
+"#;
+        assert_eq!(render_mermaid(&sample_map()), expected);
+    }
+
+    #[test]
+    fn duplicate_edges_are_merged_into_one() {
+        let map = sample_map();
+        assert_eq!(map.connections.len(), 5);
+        let dot = render_dot(&map);
+        assert_eq!(dot.matches(" -> ").count(), 4, "{dot}");
+        assert_eq!(
+            dot.matches("\"shop/frontend-7d9f6c8b5[ReplicaSet]\" -> \"shop/api[Deployment]\"")
+                .count(),
+            1
+        );
+        let mermaid = render_mermaid(&map);
+        assert_eq!(mermaid.matches(" -->|").count(), 4, "{mermaid}");
+        assert_eq!(mermaid.matches("n2 -->|\"TCP 8080\"| n1").count(), 1);
+        // A node referenced by several edges is declared once.
+        assert_eq!(dot.matches("[label=\"api[Deployment]\"]").count(), 1);
+        assert_eq!(mermaid.matches("[\"api[Deployment]\"]").count(), 1);
+    }
+
+    #[test]
+    fn same_pair_with_different_conns_gets_one_edge_with_both_labels() {
+        let map = ConnectivityMap {
+            connections: vec![
+                conn("a/x[Pod]", "a/y[Pod]", "UDP 53"),
+                conn("a/x[Pod]", "a/y[Pod]", "TCP 80"),
+            ],
+            warnings: vec![],
+        };
+        let dot = render_dot(&map);
+        assert!(
+            dot.contains("    \"a/x[Pod]\" -> \"a/y[Pod]\" [label=\"TCP 80; UDP 53\"];\n"),
+            "{dot}"
+        );
+        assert_eq!(dot.matches(" -> ").count(), 1);
+        let mermaid = render_mermaid(&map);
+        assert!(mermaid.ends_with("    n0 -->|\"TCP 80; UDP 53\"| n1\n"), "{mermaid}");
+        assert_eq!(mermaid.matches(" -->|").count(), 1);
+    }
+
+    #[test]
+    fn dot_escapes_quotes_and_backslashes() {
+        let map = ConnectivityMap {
+            connections: vec![conn("ns/we\"ird\\name[Pod]", "ns/b[Pod]", "TCP \"1\"")],
+            warnings: vec![],
+        };
+        let expected = r#"digraph connectivity {
+    rankdir=LR;
+    subgraph "cluster_ns" {
+        label="ns";
+        "ns/b[Pod]" [label="b[Pod]"];
+        "ns/we\"ird\\name[Pod]" [label="we\"ird\\name[Pod]"];
+    }
+    "ns/we\"ird\\name[Pod]" -> "ns/b[Pod]" [label="TCP \"1\""];
+}
+"#;
+        assert_eq!(render_dot(&map), expected);
+    }
+
+    #[test]
+    fn mermaid_escapes_quotes_as_quot_entity() {
+        let map = ConnectivityMap {
+            connections: vec![conn("n\"s/we\"ird#[Pod]", "n\"s/b[Pod]", "TCP \"1\"")],
+            warnings: vec![],
+        };
+        let expected = r#"flowchart LR
+    subgraph ns_n_s ["n#quot;s"]
+        n0["b[Pod]"]
+        n1["we#quot;ird#35;[Pod]"]
+    end
+    n1 -->|"TCP #quot;1#quot;"| n0
+"#;
+        assert_eq!(render_mermaid(&map), expected);
+    }
+
+    #[test]
+    fn mermaid_subgraph_ids_stay_unique_after_sanitizing() {
+        let map = ConnectivityMap {
+            connections: vec![conn("a-b/x[Pod]", "a.b/y[Pod]", "TCP 80")],
+            warnings: vec![],
+        };
+        let mermaid = render_mermaid(&map);
+        assert!(mermaid.contains("    subgraph ns_a_b [\"a-b\"]\n"), "{mermaid}");
+        assert!(mermaid.contains("    subgraph ns_a_b_1 [\"a.b\"]\n"), "{mermaid}");
+    }
+
+    #[test]
+    fn names_outside_namespaces_and_externals_stay_at_top_level() {
+        let map = ConnectivityMap {
+            connections: vec![conn("loose", "ns/a[Pod]", "TCP 80")],
+            warnings: vec![],
+        };
+        assert!(render_dot(&map).contains("\n    \"loose\" [label=\"loose\"];\n    \"loose\" -> "));
+        assert!(render_mermaid(&map).contains("    end\n    n1[\"loose\"]\n    n1 -->|\"TCP 80\"| n0\n"));
+    }
+
+    #[test]
+    fn empty_map_renders_an_empty_graph() {
+        let map = ConnectivityMap {
+            connections: vec![],
+            warnings: vec![],
+        };
+        assert_eq!(render_dot(&map), "digraph connectivity {\n}\n");
+        assert_eq!(render_mermaid(&map), "flowchart LR\n");
     }
 }

@@ -45,14 +45,28 @@ pub struct QueryError {
     pub argument: String,
     pub message: String,
     pub suggestions: Vec<String>,
+    /// True: the argument is well formed but the snapshot has nothing usable under it (an
+    /// unknown pod, a Service without endpoints): a normal answer, with suggestions. False: the
+    /// argument itself is malformed (a bad port, protocol or endpoint syntax).
+    pub not_found: bool,
 }
 
 impl QueryError {
-    fn new(argument: &str, message: String) -> Self {
+    /// The snapshot cannot answer for this argument.
+    pub fn new(argument: &str, message: String) -> Self {
         QueryError {
             argument: argument.into(),
             message,
             suggestions: Vec::new(),
+            not_found: true,
+        }
+    }
+
+    /// The argument is malformed.
+    pub fn invalid(argument: &str, message: String) -> Self {
+        QueryError {
+            not_found: false,
+            ..QueryError::new(argument, message)
         }
     }
 }
@@ -66,7 +80,7 @@ impl EndpointSpec {
         }
         let parts: Vec<&str> = s.split('/').collect();
         let bad = || {
-            QueryError::new(
+            QueryError::invalid(
                 argument,
                 format!(
                     "--{argument} {s:?}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME (kinds: pod, deploy, sts, ds, rs, job, cronjob, rc, svc) or an IP address"
@@ -117,14 +131,14 @@ impl PortArg {
         let s = s.trim();
         match s.parse::<i64>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(PortArg::Number(n as u16)),
-            Ok(n) => Err(QueryError::new(
+            Ok(n) => Err(QueryError::invalid(
                 "port",
                 format!("--port {n}: a port is a number from 1 to 65535 or a port name"),
             )),
             Err(_) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
                 Ok(PortArg::Name(s.to_string()))
             }
-            Err(_) => Err(QueryError::new(
+            Err(_) => Err(QueryError::invalid(
                 "port",
                 format!("--port {s:?}: a port is a number from 1 to 65535 or a port name (letters, digits, '-')"),
             )),
@@ -134,7 +148,8 @@ impl PortArg {
 
 /// Parses a protocol argument (`TCP`, `UDP`, `SCTP`, any case).
 pub fn parse_protocol(s: &str) -> Result<Protocol, QueryError> {
-    Protocol::parse(s).ok_or_else(|| QueryError::new("protocol", format!("--protocol {s:?}: accepted: TCP, UDP, SCTP")))
+    Protocol::parse(s)
+        .ok_or_else(|| QueryError::invalid("protocol", format!("--protocol {s:?}: accepted: TCP, UDP, SCTP")))
 }
 
 /// One resolved end of a query.
@@ -263,7 +278,8 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
     })
 }
 
-fn check_namespace(ix: &ClusterIndex, argument: &str, ns: &str) -> Result<(), QueryError> {
+/// An unknown namespace is a not-found error with suggestions.
+pub fn check_namespace(ix: &ClusterIndex, argument: &str, ns: &str) -> Result<(), QueryError> {
     if ix.namespace(ns).is_some() {
         return Ok(());
     }
@@ -316,6 +332,7 @@ fn not_found(
         argument: argument.into(),
         message,
         suggestions,
+        not_found: true,
     }
 }
 

@@ -190,8 +190,9 @@ pub struct QueryReport {
 pub struct Diagnosis {
     pub query: QueryReport,
     pub verdict: Verdict,
-    /// The blocking side; null when nothing blocks. For an `inconclusive` verdict: the side that
-    /// blocks by the readable policies.
+    /// The blocking side; absent when nothing blocks. For an `inconclusive` verdict: the side
+    /// that blocks by the readable policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_direction: Option<BlockedDirection>,
     pub root_causes: Vec<RootCause>,
     /// Everything policy allows from source to destination, e.g. `TCP 8080,UDP 53`.
@@ -200,6 +201,23 @@ pub struct Diagnosis {
     pub ingress: SideReport,
     pub warnings: Vec<String>,
     /// What this tool did and did not do.
+    pub scope: String,
+}
+
+/// One direction of a query checked on its own (`check_ingress`, `check_egress`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct SideCheck {
+    /// `ingress` (at the destination) or `egress` (at the source).
+    pub direction: String,
+    /// This side's answer: `allowed`, `blocked` or `inconclusive`.
+    pub verdict: Verdict,
+    /// One sentence: why.
+    pub explanation: String,
+    pub query: QueryReport,
+    pub side: SideReport,
+    /// Root causes on this side, most important first (empty when it allows).
+    pub root_causes: Vec<RootCause>,
+    pub warnings: Vec<String>,
     pub scope: String,
 }
 
@@ -227,4 +245,283 @@ pub struct Connection {
 pub struct ConnectivityMap {
     pub connections: Vec<Connection>,
     pub warnings: Vec<String>,
+}
+
+/// A result cut short to stay small; says how much there was and how to narrow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Truncation {
+    /// How many items there were in all.
+    pub total: i64,
+    /// How many are listed.
+    pub shown: i64,
+    /// How to ask for fewer or other items.
+    pub hint: String,
+}
+
+/// Whether a CNI enforces NetworkPolicy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CniSupport {
+    /// Enforces NetworkPolicy.
+    Supported,
+    /// Enforces NetworkPolicy only when configured so (the evidence says what to check).
+    Conditional,
+    /// Does not enforce NetworkPolicy.
+    NotSupported,
+    /// Not recognised.
+    Unknown,
+}
+
+/// A CNI (or policy engine) found in the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CniFinding {
+    /// e.g. `calico`, `cilium`, `flannel`, `k3s-kube-router`.
+    pub name: String,
+    pub support: CniSupport,
+    /// The objects that show it, e.g. `DaemonSet kube-system/calico-node (image calico/node:v3.28.0)`.
+    pub evidence: Vec<String>,
+    /// What it means for NetworkPolicy, one sentence.
+    pub note: String,
+}
+
+/// Result of `check_cni`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CniReport {
+    /// `enforced`, `not-enforced`, `conditional` or `unknown`: whether anything in the
+    /// cluster enforces NetworkPolicy.
+    pub enforcement: String,
+    pub cnis: Vec<CniFinding>,
+    /// One or two sentences for the reader.
+    pub summary: String,
+    /// What the snapshot lacks to tell for sure, when anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    pub scope: String,
+}
+
+/// A NetworkPolicy in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PolicySummary {
+    /// `ns/name`.
+    pub policy: String,
+    /// `spec.podSelector` in kubectl syntax; `{}` selects every pod of the namespace.
+    pub pod_selector: String,
+    /// Pods of the snapshot it selects.
+    pub selects_pods: i64,
+    /// The directions it isolates (policyTypes, declared or inferred).
+    pub policy_types: Vec<String>,
+    /// Whether `spec.policyTypes` was written (false: inferred from the sections present).
+    pub policy_types_declared: bool,
+    /// Ingress rules, when it isolates ingress (0 = deny all ingress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_rules: Option<i64>,
+    /// Egress rules, when it isolates egress (0 = deny all egress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress_rules: Option<i64>,
+    /// Parts that could not be read (they match nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<String>,
+}
+
+/// A policy object that is not a standard NetworkPolicy (Cilium, Calico, AdminNetworkPolicy...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct OtherPolicy {
+    /// `apiVersion/kind`.
+    pub kind: String,
+    /// `ns/name`, or `name` for cluster-scoped objects.
+    pub name: String,
+}
+
+/// Result of `list_policies`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PolicyList {
+    /// The namespace listed; absent: every namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub policies: Vec<PolicySummary>,
+    /// Present when the list was cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+    /// CNI-specific and cluster-scoped policy objects in scope: they also filter traffic.
+    pub other_policies: Vec<OtherPolicy>,
+    /// NetworkPolicies that could not be read, `ns/name`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+    pub scope: String,
+}
+
+/// Whether one policy selects a pod, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct SelectorMatch {
+    /// `ns/name`.
+    pub policy: String,
+    pub pod_selector: String,
+    pub selects: bool,
+    /// Why: `{}` selects every pod, which requirements hold or which fail and what the pod has.
+    pub reason: String,
+    /// Directions the policy isolates for the pod when it selects it.
+    pub isolates: Vec<String>,
+}
+
+/// Result of `match_selectors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct SelectorReport {
+    pub pod: EndpointReport,
+    /// Policies selecting the pod for ingress, `ns/name`.
+    pub ingress_isolated_by: Vec<String>,
+    /// Policies selecting the pod for egress, `ns/name`.
+    pub egress_isolated_by: Vec<String>,
+    /// Every policy of the pod's namespace, selecting ones first.
+    pub policies: Vec<SelectorMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+    /// Unreadable policies that may select the pod.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
+    pub warnings: Vec<String>,
+    pub scope: String,
+}
+
+/// Default-deny state of one direction of a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct DenyState {
+    /// Policies with podSelector `{}` isolating this direction with no rule: deny all.
+    pub deny_all_policies: Vec<String>,
+    /// Policies isolating this direction for every pod of the namespace (podSelector `{}`).
+    pub isolating_all_pods: Vec<String>,
+    /// Pods isolated for this direction, of `pods_total`.
+    pub pods_isolated: i64,
+    pub pods_total: i64,
+}
+
+/// Isolation of one pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PodIsolation {
+    /// `ns/name`.
+    pub pod: String,
+    /// Ingress isolated by these policies; the rules that allow are in `check_ingress`.
+    pub ingress_isolated_by: Vec<String>,
+    pub egress_isolated_by: Vec<String>,
+    /// Of those, policies that isolate with no rule at all (deny everything).
+    pub denied_by_empty_policies: Vec<String>,
+}
+
+/// Result of `check_default_deny`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct DefaultDenyReport {
+    pub namespace: String,
+    pub ingress: DenyState,
+    pub egress: DenyState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodIsolation>,
+    /// What the state implies (e.g. egress deny-all also blocks DNS).
+    pub notes: Vec<String>,
+    pub scope: String,
+}
+
+/// A finding about a policy's policyTypes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PolicyTypesFinding {
+    /// Stable code: `POLICYTYPES_OMITTED_EGRESS_OPEN`, `EGRESS_RULES_IGNORED`,
+    /// `INGRESS_RULES_IGNORED`, `DENY_ALL_INGRESS`, `DENY_ALL_EGRESS`, `UNKNOWN_POLICY_TYPE`.
+    pub code: String,
+    pub message: String,
+}
+
+/// policyTypes of one policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PolicyTypesEntry {
+    pub policy: String,
+    /// `spec.policyTypes` as written; absent when omitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<Vec<String>>,
+    /// The directions the policy isolates.
+    pub effective: Vec<String>,
+    /// Rules written in `spec.ingress` / `spec.egress`.
+    pub ingress_section_rules: i64,
+    pub egress_section_rules: i64,
+    pub has_egress_section: bool,
+    pub findings: Vec<PolicyTypesFinding>,
+}
+
+/// Result of `check_policy_types`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PolicyTypesReport {
+    pub policies: Vec<PolicyTypesEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+    pub scope: String,
+}
+
+/// A namespace and its labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NamespaceReport {
+    pub name: String,
+    /// `key=value`.
+    pub labels: Vec<String>,
+    /// False when the snapshot has no Namespace object for it (labels then assumed).
+    pub declared: bool,
+}
+
+/// How one peer of a rule treats the other namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NamespacePeerCheck {
+    /// `ns/name`.
+    pub policy: String,
+    /// e.g. `spec.egress[0].to[1]`.
+    pub field: String,
+    /// The namespaceSelector, or `(none: the policy's own namespace only)`.
+    pub namespace_selector: String,
+    /// The podSelector of the same element, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<String>,
+    /// The namespace checked against it (the other end's).
+    pub namespace: String,
+    pub namespace_matches: bool,
+    /// Whether the podSelector matches the other end (absent: no podSelector, all pods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_matches: Option<bool>,
+    /// Requirements of the namespaceSelector the namespace fails.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_requirements: Vec<String>,
+}
+
+/// Result of `check_cross_namespace`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CrossNamespaceReport {
+    pub source_namespace: NamespaceReport,
+    pub destination_namespace: NamespaceReport,
+    pub same_namespace: bool,
+    /// The overall answer, as `diagnose` gives it.
+    pub verdict: Verdict,
+    /// Egress at the source: `allowed`, `blocked` or `inconclusive`.
+    pub egress: Verdict,
+    /// Ingress at the destination.
+    pub ingress: Verdict,
+    /// Every pod peer of the isolating rules, checked against the other end's namespace.
+    pub peer_checks: Vec<NamespacePeerCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+    /// The closest rule to matching, in words ("would match if namespace X had label k=v").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest_miss: Option<String>,
+    pub root_causes: Vec<RootCause>,
+    pub warnings: Vec<String>,
+    pub scope: String,
+}
+
+/// Result of `connectivity_map`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct MapReport {
+    /// The namespaces the map is limited to.
+    pub namespaces: Vec<String>,
+    /// Allowed connections `src => dst : conn`.
+    pub connections: Vec<Connection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+    /// A Mermaid flowchart of the connections, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mermaid: Option<String>,
+    pub warnings: Vec<String>,
+    pub scope: String,
 }

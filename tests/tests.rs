@@ -5,6 +5,10 @@
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
 //! - `diagnose`: which root causes `diagnose` reports, and in which order, beyond the examples.
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
+//! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
+//!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
+//! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
+//!   cross-namespace) on small clusters.
 
 #[path = "suite/cli.rs"]
 mod cli;
@@ -16,7 +20,11 @@ mod diagnose;
 mod e2e;
 #[path = "suite/examples.rs"]
 mod examples;
+#[path = "suite/mcp.rs"]
+mod mcp;
 #[path = "suite/netpol_analyzer.rs"]
 mod netpol_analyzer;
 #[path = "suite/rules.rs"]
 mod rules;
+#[path = "suite/steps.rs"]
+mod steps;

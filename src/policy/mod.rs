@@ -69,6 +69,9 @@ pub struct Policy {
     pub policy_types_declared: bool,
     /// The policy has an `egress` section (present, even if empty).
     pub has_egress_section: bool,
+    /// How many rules the `ingress` / `egress` sections list, whether or not the policy
+    /// isolates that direction (rules of a direction missing from policyTypes are ignored).
+    pub section_rules: [usize; 2],
     pub issues: Vec<Issue>,
 }
 
@@ -166,6 +169,10 @@ impl Policy {
             egress,
             policy_types_declared: declared.is_some(),
             has_egress_section,
+            section_rules: [
+                spec.ingress.as_ref().map_or(0, Vec::len),
+                spec.egress.as_ref().map_or(0, Vec::len),
+            ],
             issues,
         }
     }

@@ -240,3 +240,108 @@ fn cli_matrix_json_is_an_object_with_connections() {
         "default deny ingress: no line into api"
     );
 }
+
+#[test]
+fn tool_subcommand_prints_the_same_json_as_the_mcp_tool_and_the_cli() {
+    let ex = example("01-default-deny-ingress");
+    let ex = ex.to_str().unwrap();
+    let tool = run(&[
+        "tool",
+        "diagnose",
+        "--snapshot",
+        ex,
+        "--args",
+        r#"{"from":"shop/frontend-7d9f","to":"shop/api-5c6b","port":8080}"#,
+    ]);
+    assert_eq!(tool.status.code(), Some(0), "{}", String::from_utf8_lossy(&tool.stderr));
+    let cli = run(&[
+        "diagnose",
+        "--snapshot",
+        ex,
+        "--from",
+        "shop/frontend-7d9f",
+        "--to",
+        "shop/api-5c6b",
+        "--port",
+        "8080",
+        "-o",
+        "json",
+    ]);
+    let a: serde_json::Value = serde_json::from_slice(&tool.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn tool_subcommand_bad_arguments_exit_2_and_unknown_tool_exits_4() {
+    let ex = example("01-default-deny-ingress");
+    let ex = ex.to_str().unwrap();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "tool",
+                "diagnose",
+                "-s",
+                ex,
+                "--args",
+                r#"{"from":"shop/a","to":"shop/b","protocol":"ICMP"}"#,
+            ],
+            2,
+            "protocol",
+        ),
+        (
+            &[
+                "tool",
+                "diagnose",
+                "-s",
+                ex,
+                "--args",
+                r#"{"from":"shop/a","to":"shop/b","port":0}"#,
+            ],
+            2,
+            "port",
+        ),
+        (&["tool", "diagnose", "-s", ex, "--args", "not json"], 2, "not JSON"),
+        (
+            &["tool", "match_selectors", "-s", ex, "--args", r#"{"pod": 42}"#],
+            2,
+            "pod",
+        ),
+        (&["tool", "delete_policy", "-s", ex], 4, "unknown tool"),
+    ];
+    for (args, code, mentions) in cases {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
+        assert!(stderr.contains(mentions), "{args:?}: stderr names {mentions}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+    }
+    // An unknown pod is an answer, not an error.
+    let out = run(&[
+        "tool",
+        "match_selectors",
+        "-s",
+        ex,
+        "--args",
+        r#"{"pod":"shop/api-5c6"}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["suggestions"][0], "shop/api-5c6b");
+}
+
+#[test]
+fn matrix_draws_dot_and_mermaid() {
+    let ex = example("10-allowed-by-policy");
+    let ex = ex.to_str().unwrap();
+    let dot = run(&["matrix", "-s", ex, "-o", "dot"]);
+    let dot = String::from_utf8(dot.stdout).unwrap();
+    assert!(dot.starts_with("digraph connectivity {"), "{dot}");
+    assert!(dot.contains("subgraph \"cluster_shop\""), "{dot}");
+    assert!(dot.contains("[label=\"TCP 8080\"]"), "{dot}");
+    let mermaid = run(&["matrix", "-s", ex, "-o", "mermaid"]);
+    let mermaid = String::from_utf8(mermaid.stdout).unwrap();
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(mermaid.contains("subgraph ns_shop [\"shop\"]"), "{mermaid}");
+    assert!(mermaid.contains("-->|\"TCP 8080\"|"), "{mermaid}");
+}

@@ -1,0 +1,441 @@
+//! The MCP server: one read-only tool per diagnostic step plus `diagnose`, two prompts, over
+//! stdio or Streamable HTTP (rmcp on axum).
+//!
+//! Invariant: an edge. Every tool calls the handler of the same name in [`crate::tools`] and
+//! only converts its result; nothing here reads a cluster or changes one. Logs go to stderr:
+//! stdout is the stdio transport.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rmcp::handler::server::router::prompt::PromptRouter;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, ContentBlock, GetPromptResult, Implementation, JsonObject, PromptMessage, Role, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use rmcp::{ServerHandler, ServiceExt, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::report::*;
+use crate::tools::{self, Answer, Context, Output, ToolError};
+
+/// What the server tells a model when it connects.
+pub const INSTRUCTIONS: &str = include_str!("../prompts/instructions.md");
+
+/// The server: a loaded [`Context`] and the routers.
+#[derive(Clone)]
+pub struct NetpolServer {
+    ctx: Arc<Context>,
+    tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
+}
+
+/// A schema as MCP clients want it: JSON Schema 2020-12, root `type: object`, no top-level
+/// title, and optional fields simply not required rather than also nullable (strict clients
+/// such as the Inspector warn on `["T", "null"]`).
+fn schema<T: JsonSchema>(contract_serialize: bool) -> Arc<JsonObject> {
+    let mut settings = schemars::generate::SchemaSettings::draft2020_12();
+    if contract_serialize {
+        settings = settings.for_serialize();
+    }
+    let mut value = settings.into_generator().into_root_schema_for::<T>().to_value();
+    drop_optional_nulls(&mut value);
+    let mut object = match value {
+        serde_json::Value::Object(o) => o,
+        _ => JsonObject::new(),
+    };
+    object.remove("title");
+    object.remove("description");
+    object.remove("$schema");
+    Arc::new(object)
+}
+
+/// The outputSchema of a result type, compacted: it is for validating results, and every tool
+/// lists one, so descriptions are dropped (the tool description says what the fields mean)
+/// and enums of documented constants become plain `enum` lists.
+pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
+    let mut value = serde_json::Value::Object(schema::<T>(true).as_ref().clone());
+    compact(&mut value);
+    match value {
+        serde_json::Value::Object(o) => Arc::new(o),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+fn compact(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            o.remove("description");
+            let consts: Option<Vec<Value>> = o.get("oneOf").and_then(Value::as_array).and_then(|alts| {
+                alts.iter()
+                    .map(|a| {
+                        (a.get("type") == Some(&Value::String("string".into())))
+                            .then(|| a.get("const").cloned())
+                            .flatten()
+                    })
+                    .collect()
+            });
+            if let Some(values) = consts {
+                o.remove("oneOf");
+                o.insert("type".into(), Value::String("string".into()));
+                o.insert("enum".into(), Value::Array(values));
+            }
+            if let Some(Value::Object(props)) = o.get_mut("properties") {
+                // Property names are data here, not schema keywords: only their schemas compact.
+                for (_, p) in props.iter_mut() {
+                    compact(p);
+                }
+            }
+            for (k, child) in o.iter_mut() {
+                if k != "properties" {
+                    compact(child);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(compact),
+        _ => {}
+    }
+}
+
+/// The inputSchema of an arguments type.
+pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
+    schema::<T>(false)
+}
+
+/// Removes `null` from the types of properties that are not required.
+fn drop_optional_nulls(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            let required: Vec<String> = o
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = o.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(name) {
+                        strip_null(prop);
+                    }
+                }
+            }
+            for (_, child) in o.iter_mut() {
+                drop_optional_nulls(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_optional_nulls),
+        _ => {}
+    }
+}
+
+fn strip_null(prop: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(o) = prop else { return };
+    if let Some(Value::Array(types)) = o.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types[0].clone();
+            o.insert("type".into(), only);
+        }
+    }
+    let any_of = o.get("anyOf").and_then(Value::as_array).cloned();
+    if let Some(mut alts) = any_of {
+        alts.retain(|a| a.get("type") != Some(&Value::String("null".into())));
+        if alts.len() == 1 && !o.contains_key("type") {
+            o.remove("anyOf");
+            if let Value::Object(inner) = alts.remove(0) {
+                for (k, v) in inner {
+                    o.entry(k).or_insert(v);
+                }
+            }
+        } else {
+            o.insert("anyOf".into(), Value::Array(alts));
+        }
+    }
+    if let Some(Value::Array(e)) = o.get_mut("enum") {
+        e.retain(|x| !x.is_null());
+    }
+    if o.get("default").is_some_and(Value::is_null) {
+        o.remove("default");
+    }
+}
+
+/// Converts a handler result into an MCP tool result: structured content plus a short text;
+/// a malformed argument is an in-band error (`isError: true`), never a protocol error.
+fn respond<T: Serialize>(r: Result<Output<T>, ToolError>) -> CallToolResult {
+    match r {
+        Ok(out) => match serde_json::to_value(&out.value) {
+            Ok(value) => {
+                let mut res = CallToolResult::success(vec![ContentBlock::text(out.text)]);
+                res.structured_content = Some(value);
+                res
+            }
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(format!(
+                "internal error: cannot serialize the result: {e}"
+            ))]),
+        },
+        Err(e) => {
+            tracing::info!(argument = %e.argument, "bad tool argument: {}", e.message);
+            CallToolResult::error(vec![ContentBlock::text(e.to_string())])
+        }
+    }
+}
+
+#[tool_router]
+impl NetpolServer {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        let mut tool_router = Self::tool_router();
+        // A live cluster is an open world; a snapshot is a closed one.
+        for route in tool_router.map.values_mut() {
+            if let Some(a) = route.attr.annotations.as_mut() {
+                a.open_world_hint = Some(ctx.live);
+            }
+        }
+        NetpolServer {
+            ctx,
+            tool_router,
+            prompt_router: Self::prompt_router(),
+        }
+    }
+
+    #[doc = include_str!("../tools/check_cni.md")]
+    #[tool(
+        title = "Check the CNI",
+        annotations(title = "Check the CNI", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::NoArgs>(),
+        output_schema = output_schema::<CniReport>()
+    )]
+    fn check_cni(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::NoArgs>(a).and_then(|a| tools::check_cni(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/list_policies.md")]
+    #[tool(
+        title = "List policies",
+        annotations(title = "List policies", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::ListPoliciesArgs>(),
+        output_schema = output_schema::<Answer<PolicyList>>()
+    )]
+    fn list_policies(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::ListPoliciesArgs>(a).and_then(|a| tools::list_policies(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/match_selectors.md")]
+    #[tool(
+        title = "Match policy selectors to a pod",
+        annotations(title = "Match policy selectors to a pod", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::MatchSelectorsArgs>(),
+        output_schema = output_schema::<Answer<SelectorReport>>()
+    )]
+    fn match_selectors(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::MatchSelectorsArgs>(a).and_then(|a| tools::match_selectors(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/check_default_deny.md")]
+    #[tool(
+        title = "Check default-deny policies",
+        annotations(title = "Check default-deny policies", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::DefaultDenyArgs>(),
+        output_schema = output_schema::<Answer<DefaultDenyReport>>()
+    )]
+    fn check_default_deny(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::DefaultDenyArgs>(a).and_then(|a| tools::check_default_deny(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/check_policy_types.md")]
+    #[tool(
+        title = "Check policyTypes",
+        annotations(title = "Check policyTypes", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::PolicyTypesArgs>(),
+        output_schema = output_schema::<Answer<PolicyTypesReport>>()
+    )]
+    fn check_policy_types(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::PolicyTypesArgs>(a).and_then(|a| tools::check_policy_types(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/check_ingress.md")]
+    #[tool(
+        title = "Check ingress at the destination",
+        annotations(title = "Check ingress at the destination", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::FlowArgs>(),
+        output_schema = output_schema::<Answer<SideCheck>>()
+    )]
+    fn check_ingress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_ingress(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/check_egress.md")]
+    #[tool(
+        title = "Check egress at the source",
+        annotations(title = "Check egress at the source", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::FlowArgs>(),
+        output_schema = output_schema::<Answer<SideCheck>>()
+    )]
+    fn check_egress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_egress(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/check_cross_namespace.md")]
+    #[tool(
+        title = "Check cross-namespace traffic",
+        annotations(title = "Check cross-namespace traffic", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::FlowArgs>(),
+        output_schema = output_schema::<Answer<CrossNamespaceReport>>()
+    )]
+    fn check_cross_namespace(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_cross_namespace(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/diagnose.md")]
+    #[tool(
+        title = "Diagnose blocked traffic",
+        annotations(title = "Diagnose blocked traffic", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::FlowArgs>(),
+        output_schema = output_schema::<Answer<Diagnosis>>()
+    )]
+    fn diagnose(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::diagnose(&self.ctx, a)))
+    }
+
+    #[doc = include_str!("../tools/connectivity_map.md")]
+    #[tool(
+        title = "Map allowed connections",
+        annotations(title = "Map allowed connections", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::MapArgs>(),
+        output_schema = output_schema::<Answer<MapReport>>()
+    )]
+    fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        respond(tools::parse_args::<tools::MapArgs>(a).and_then(|a| tools::connectivity_map(&self.ctx, a)))
+    }
+}
+
+/// Arguments of the `networkpolicy-debug` prompt.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct DebugPromptArgs {
+    /// Source endpoint: NAMESPACE/POD, NAMESPACE/KIND/NAME or an IP.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Destination endpoint, same syntax.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// Destination port (number or name).
+    #[serde(default)]
+    pub port: Option<String>,
+    /// What the user sees, e.g. "connection timed out".
+    #[serde(default)]
+    pub symptom: Option<String>,
+}
+
+/// Arguments of the `dns-timeout` prompt.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct DnsPromptArgs {
+    /// The pod whose DNS lookups time out: NAMESPACE/POD or NAMESPACE/KIND/NAME.
+    #[serde(default)]
+    pub pod: Option<String>,
+}
+
+/// Fills `{{name}}` placeholders of a prompt template; a missing value reads as a question.
+pub fn fill_template(template: &str, values: &[(&str, Option<&str>)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        let v = value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| format!("(unknown {name}: ask the user)"), str::to_string);
+        out = out.replace(&format!("{{{{{name}}}}}"), &v);
+    }
+    out
+}
+
+#[prompt_router]
+impl NetpolServer {
+    /// Walk through a NetworkPolicy diagnosis with this server's tools and stop at the root cause.
+    #[prompt(name = "networkpolicy-debug")]
+    fn networkpolicy_debug(&self, Parameters(a): Parameters<DebugPromptArgs>) -> GetPromptResult {
+        let text = fill_template(
+            include_str!("../prompts/networkpolicy-debug.md"),
+            &[
+                ("source", a.source.as_deref()),
+                ("destination", a.destination.as_deref()),
+                ("port", a.port.as_deref()),
+                ("symptom", a.symptom.as_deref()),
+            ],
+        );
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+            .with_description("Diagnose why traffic between two endpoints is blocked, step by step, read-only.")
+    }
+
+    /// A pod's DNS lookups time out: check its egress to the cluster DNS first.
+    #[prompt(name = "dns-timeout")]
+    fn dns_timeout(&self, Parameters(a): Parameters<DnsPromptArgs>) -> GetPromptResult {
+        let text = fill_template(include_str!("../prompts/dns-timeout.md"), &[("pod", a.pod.as_deref())]);
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+            .with_description("DNS lookups time out in a pod: check egress to kube-dns (UDP and TCP 53) first.")
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
+impl ServerHandler for NetpolServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().build())
+            .with_server_info(
+                Implementation::new("netpol-debug", env!("CARGO_PKG_VERSION"))
+                    .with_title("netpol-debug: why is traffic blocked by NetworkPolicy"),
+            )
+            .with_instructions(format!(
+                "{}\nData source: {}.",
+                INSTRUCTIONS.trim_end(),
+                self.ctx.source
+            ))
+    }
+}
+
+/// Serves MCP over stdin/stdout until the client disconnects.
+pub async fn serve_stdio(ctx: Arc<Context>) -> anyhow::Result<()> {
+    tracing::info!(source = %ctx.source, "serving MCP over stdio");
+    let service = NetpolServer::new(ctx).serve(rmcp::transport::stdio()).await?;
+    service.waiting().await?;
+    Ok(())
+}
+
+/// Serves MCP over Streamable HTTP at `http://ADDR/mcp` until `shutdown` is cancelled.
+/// `ready` receives the bound address (useful with port 0).
+pub async fn serve_http(
+    ctx: Arc<Context>,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    if !bound.ip().is_loopback() {
+        // Bound beyond loopback on purpose: accept any Host header (DNS-rebinding protection
+        // only makes sense for a local server).
+        config = config.disable_allowed_hosts();
+    }
+    let server_ctx = ctx.clone();
+    let service: StreamableHttpService<NetpolServer, LocalSessionManager> = StreamableHttpService::new(
+        move || Ok(NetpolServer::new(server_ctx.clone())),
+        Default::default(),
+        config,
+    );
+    let router = axum::Router::new().nest_service("/mcp", service);
+    tracing::info!(source = %ctx.source, "serving MCP over Streamable HTTP at http://{bound}/mcp");
+    if let Some(tx) = ready {
+        let _ = tx.send(bound);
+    }
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,625 @@
+//! The diagnostic steps that are not a whole diagnosis: list policies, match selectors,
+//! default deny, policyTypes, cross-namespace. Each is one tool of the MCP server and one
+//! function here.
+//!
+//! Invariant: pure and synchronous, like the engine; results are the `report` types, sorted,
+//! and long lists are cut at a limit with a [`Truncation`] saying how to narrow.
+
+use crate::diagnose::{self, Query};
+use crate::engine::Endpoint;
+use crate::index::{ClusterIndex, PodId};
+use crate::policy::{Direction, NamespaceScope, Peer, Policy, Selector};
+use crate::query::{self, QueryError};
+use crate::report::*;
+use crate::snapshot::ClusterSnapshot;
+
+/// API groups and kinds of policy objects that are not standard NetworkPolicies but also
+/// filter traffic: Cilium, Calico, AdminNetworkPolicy, MultiNetworkPolicy, Antrea.
+const OTHER_POLICY_KINDS: &[(&str, &str)] = &[
+    ("cilium.io", "CiliumNetworkPolicy"),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+    ("projectcalico.org", "NetworkPolicy"),
+    ("projectcalico.org", "GlobalNetworkPolicy"),
+    ("crd.projectcalico.org", "NetworkPolicy"),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
+    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
+    ("k8s.cni.cncf.io", "MultiNetworkPolicy"),
+    ("crd.antrea.io", "ClusterNetworkPolicy"),
+    ("crd.antrea.io", "NetworkPolicy"),
+];
+
+/// A policy object of another kind, as kept for listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherPolicyObject {
+    /// `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    pub report: OtherPolicy,
+}
+
+/// The CNI-specific and cluster-scoped policy objects of a snapshot, sorted.
+pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
+    let mut out: Vec<OtherPolicyObject> = snap
+        .others
+        .iter()
+        .filter(|o| {
+            let group = o.api_version.split('/').next().unwrap_or_default();
+            OTHER_POLICY_KINDS.iter().any(|(g, k)| *g == group && *k == o.kind)
+        })
+        .map(|o| OtherPolicyObject {
+            namespace: o.namespace.clone(),
+            report: OtherPolicy {
+                kind: format!("{}/{}", o.api_version, o.kind),
+                name: match &o.namespace {
+                    Some(ns) => format!("{ns}/{}", o.name),
+                    None => o.name.clone(),
+                },
+            },
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.report.name, &a.report.kind).cmp(&(&b.report.name, &b.report.kind)));
+    out
+}
+
+fn truncation(total: usize, shown: usize, hint: &str) -> Option<Truncation> {
+    (total > shown).then(|| Truncation {
+        total: total as i64,
+        shown: shown as i64,
+        hint: hint.to_string(),
+    })
+}
+
+fn policy_types(p: &Policy) -> Vec<String> {
+    [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .filter(|d| p.rules(*d).is_some())
+        .map(|d| if d == Direction::Ingress { "Ingress" } else { "Egress" }.to_string())
+        .collect()
+}
+
+/// `list_policies`: the NetworkPolicies of a namespace (or all), with the other policy kinds.
+pub fn list_policies(
+    ix: &ClusterIndex,
+    others: &[OtherPolicyObject],
+    namespace: Option<&str>,
+    limit: usize,
+) -> Result<PolicyList, QueryError> {
+    if let Some(ns) = namespace {
+        query::check_namespace(ix, "namespace", ns)?;
+    }
+    let mut ids: Vec<usize> = match namespace {
+        Some(ns) => ix.policies_in(ns).to_vec(),
+        None => (0..ix.policies.len()).collect(),
+    };
+    ids.sort_by(|a, b| {
+        let (a, b) = (&ix.policies[*a], &ix.policies[*b]);
+        (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))
+    });
+    let total = ids.len();
+    let policies = ids
+        .iter()
+        .take(limit)
+        .map(|&id| {
+            let p = &ix.policies[id];
+            let selects = ix
+                .pods_in(&p.namespace)
+                .iter()
+                .filter(|&&pod| !ix.pod(pod).host_network && p.target.matches(&ix.pod(pod).labels))
+                .count();
+            PolicySummary {
+                policy: p.key(),
+                pod_selector: p.target.to_string(),
+                selects_pods: selects as i64,
+                policy_types: policy_types(p),
+                policy_types_declared: p.policy_types_declared,
+                ingress_rules: p.ingress.as_ref().map(|r| r.len() as i64),
+                egress_rules: p.egress.as_ref().map(|r| r.len() as i64),
+                issues: p.issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect(),
+            }
+        })
+        .collect();
+    let other_policies = others
+        .iter()
+        .filter(|o| namespace.is_none() || o.namespace.is_none() || o.namespace.as_deref() == namespace)
+        .map(|o| o.report.clone())
+        .collect();
+    let unreadable = ix
+        .unreadable_policies
+        .iter()
+        .filter(|(ns, _)| namespace.is_none_or(|n| n == ns.as_str()))
+        .flat_map(|(_, v)| v.iter().map(|u| u.key.clone()))
+        .collect();
+    Ok(PolicyList {
+        namespace: namespace.map(str::to_string),
+        policies,
+        truncated: truncation(
+            total,
+            limit.min(total),
+            "give a namespace, or raise limit, to see the rest",
+        ),
+        other_policies,
+        unreadable,
+        scope: SCOPE.to_string(),
+    })
+}
+
+/// Resolves a pod argument to its representative pod.
+fn resolve_pod(ix: &ClusterIndex, argument: &str, input: &str) -> Result<(query::Resolved, PodId), QueryError> {
+    let r = query::resolve(ix, argument, input)?;
+    match r.endpoints[0] {
+        Endpoint::Pod(id) => Ok((r, id)),
+        Endpoint::Ip(ip) => Err(QueryError::new(
+            argument,
+            format!("{ip} is no pod of the snapshot: policies select pods; give NAMESPACE/POD"),
+        )),
+    }
+}
+
+fn selector_reason(sel: &Selector, labels: &crate::policy::Labels) -> (bool, String) {
+    if let Some(why) = &sel.invalid {
+        return (false, format!("the podSelector is invalid ({why}) and matches nothing"));
+    }
+    if sel.is_everything() {
+        return (true, "podSelector {} selects every pod of the namespace".into());
+    }
+    let failed = sel.failures(labels);
+    if failed.is_empty() {
+        return (true, format!("the pod satisfies {sel}"));
+    }
+    let parts: Vec<String> = failed
+        .iter()
+        .map(|r| match labels.get(&r.key) {
+            Some(v) => format!("{r} fails: the pod has {}={v}", r.key),
+            None => format!("{r} fails: the pod has no label {}", r.key),
+        })
+        .collect();
+    (false, parts.join("; "))
+}
+
+/// `match_selectors`: which policies of the pod's namespace select it, per direction, and why.
+pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<SelectorReport, QueryError> {
+    let (resolved, id) = resolve_pod(ix, "pod", pod)?;
+    let p = ix.pod(id);
+    let mut warnings = Vec::new();
+    if p.host_network {
+        warnings.push(format!(
+            "{} uses the host network: NetworkPolicy never selects it, whatever its labels",
+            p.key()
+        ));
+    }
+    if resolved.endpoints.len() > 1 {
+        warnings.push(format!(
+            "{} stands for {} pods; {} represents them",
+            resolved.input,
+            resolved.endpoints.len(),
+            p.key()
+        ));
+    }
+    let mut matches: Vec<SelectorMatch> = ix
+        .policies_in(&p.namespace)
+        .iter()
+        .map(|&pid| {
+            let pol = &ix.policies[pid];
+            let (selects, reason) = selector_reason(&pol.target, &p.labels);
+            let selects = selects && !p.host_network;
+            SelectorMatch {
+                policy: pol.key(),
+                pod_selector: pol.target.to_string(),
+                selects,
+                reason,
+                isolates: if selects { policy_types(pol) } else { Vec::new() },
+            }
+        })
+        .collect();
+    matches.sort_by(|a, b| b.selects.cmp(&a.selects).then_with(|| a.policy.cmp(&b.policy)));
+    let total = matches.len();
+    matches.truncate(limit);
+    let names = |dir| -> Vec<String> {
+        ix.isolating_policies(id, dir)
+            .into_iter()
+            .map(|pid| ix.policies[pid].key())
+            .collect()
+    };
+    let mut unreadable: Vec<String> = [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .flat_map(|d| ix.possibly_selecting_unreadable(id, d))
+        .map(|(k, _)| k)
+        .collect();
+    unreadable.sort();
+    unreadable.dedup();
+    Ok(SelectorReport {
+        pod: crate::diagnose::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
+        ingress_isolated_by: names(Direction::Ingress),
+        egress_isolated_by: names(Direction::Egress),
+        truncated: truncation(
+            total,
+            matches.len(),
+            "selecting policies come first; raise limit to see more non-selecting ones",
+        ),
+        policies: matches,
+        unreadable,
+        warnings,
+        scope: SCOPE.to_string(),
+    })
+}
+
+/// `check_default_deny`: deny-all and isolate-all policies of a namespace, and a pod's isolation.
+pub fn check_default_deny(
+    ix: &ClusterIndex,
+    namespace: &str,
+    pod: Option<&str>,
+) -> Result<DefaultDenyReport, QueryError> {
+    query::check_namespace(ix, "namespace", namespace)?;
+    let pods: Vec<PodId> = ix
+        .pods_in(namespace)
+        .iter()
+        .copied()
+        .filter(|&id| !ix.pod(id).host_network)
+        .collect();
+    let state = |dir: Direction| {
+        let mut deny_all = Vec::new();
+        let mut all = Vec::new();
+        for &pid in ix.policies_in(namespace) {
+            let pol = &ix.policies[pid];
+            if let Some(rules) = pol.rules(dir)
+                && pol.target.is_everything()
+            {
+                all.push(pol.key());
+                if rules.is_empty() {
+                    deny_all.push(pol.key());
+                }
+            }
+        }
+        deny_all.sort();
+        all.sort();
+        let isolated = pods
+            .iter()
+            .filter(|&&id| !ix.isolating_policies(id, dir).is_empty())
+            .count();
+        DenyState {
+            deny_all_policies: deny_all,
+            isolating_all_pods: all,
+            pods_isolated: isolated as i64,
+            pods_total: pods.len() as i64,
+        }
+    };
+    let (ingress, egress) = (state(Direction::Ingress), state(Direction::Egress));
+    let mut notes = Vec::new();
+    if !egress.isolating_all_pods.is_empty() {
+        notes.push(format!(
+            "Every pod of {namespace} is egress-isolated: DNS (UDP and TCP 53 to kube-dns in kube-system) and the API server must be allowed explicitly, or lookups time out."
+        ));
+    }
+    if !ingress.isolating_all_pods.is_empty() {
+        notes.push(format!(
+            "Every pod of {namespace} is ingress-isolated: only what an ingress rule allows gets in (kubelet probes from the pod's own node still do)."
+        ));
+    }
+    if ingress.pods_isolated == 0 && egress.pods_isolated == 0 {
+        notes.push(format!(
+            "No pod of {namespace} is isolated in either direction: NetworkPolicy allows all traffic here."
+        ));
+    }
+    let pod = match pod {
+        Some(input) => {
+            let (_, id) = resolve_pod(ix, "pod", input)?;
+            if ix.pod(id).namespace != namespace {
+                return Err(QueryError::invalid(
+                    "pod",
+                    format!("pod {input} is not in namespace {namespace}"),
+                ));
+            }
+            let keys = |dir| -> Vec<String> {
+                ix.isolating_policies(id, dir)
+                    .into_iter()
+                    .map(|p| ix.policies[p].key())
+                    .collect()
+            };
+            let mut empty: Vec<String> = [Direction::Ingress, Direction::Egress]
+                .into_iter()
+                .flat_map(|d| {
+                    ix.isolating_policies(id, d)
+                        .into_iter()
+                        .filter(move |&p| ix.policies[p].rules(d).is_some_and(<[_]>::is_empty))
+                })
+                .map(|p| ix.policies[p].key())
+                .collect();
+            empty.sort();
+            empty.dedup();
+            Some(PodIsolation {
+                pod: ix.pod(id).key(),
+                ingress_isolated_by: keys(Direction::Ingress),
+                egress_isolated_by: keys(Direction::Egress),
+                denied_by_empty_policies: empty,
+            })
+        }
+        None => None,
+    };
+    Ok(DefaultDenyReport {
+        namespace: namespace.to_string(),
+        ingress,
+        egress,
+        pod,
+        notes,
+        scope: SCOPE.to_string(),
+    })
+}
+
+fn finding(code: &str, message: String) -> PolicyTypesFinding {
+    PolicyTypesFinding {
+        code: code.to_string(),
+        message,
+    }
+}
+
+fn policy_types_entry(p: &Policy) -> PolicyTypesEntry {
+    let effective = policy_types(p);
+    let [in_rules, eg_rules] = p.section_rules;
+    let mut findings = Vec::new();
+    for i in p.issues.iter().filter(|i| i.field.starts_with("spec.policyTypes")) {
+        findings.push(finding("UNKNOWN_POLICY_TYPE", format!("{}: {}", i.field, i.message)));
+    }
+    if !p.policy_types_declared && !p.has_egress_section && diagnose::looks_like_deny_all(p) {
+        findings.push(finding(
+            "POLICYTYPES_OMITTED_EGRESS_OPEN",
+            "policyTypes is omitted and there is no egress section, so this deny-style policy isolates ingress only: egress of the selected pods stays open. If egress was meant to be denied too, policyTypes must list Egress.".into(),
+        ));
+    }
+    if p.policy_types_declared && p.ingress.is_none() && in_rules > 0 {
+        findings.push(finding(
+            "INGRESS_RULES_IGNORED",
+            format!(
+                "spec.ingress lists {in_rules} rule(s) but policyTypes does not include Ingress: they are ignored."
+            ),
+        ));
+    }
+    if p.policy_types_declared && p.egress.is_none() && eg_rules > 0 {
+        findings.push(finding(
+            "EGRESS_RULES_IGNORED",
+            format!("spec.egress lists {eg_rules} rule(s) but policyTypes does not include Egress: they are ignored."),
+        ));
+    }
+    if p.ingress.as_ref().is_some_and(Vec::is_empty) {
+        findings.push(finding(
+            "DENY_ALL_INGRESS",
+            format!(
+                "Ingress is isolated with no rule: all ingress to the pods it selects ({}) is denied unless another policy allows it.",
+                p.target
+            ),
+        ));
+    }
+    if p.egress.as_ref().is_some_and(Vec::is_empty) {
+        findings.push(finding(
+            "DENY_ALL_EGRESS",
+            format!(
+                "Egress is isolated with no rule: all egress from the pods it selects ({}), DNS included, is denied unless another policy allows it.",
+                p.target
+            ),
+        ));
+    }
+    PolicyTypesEntry {
+        policy: p.key(),
+        declared: p.policy_types_declared.then(|| effective.clone()),
+        effective,
+        ingress_section_rules: in_rules as i64,
+        egress_section_rules: eg_rules as i64,
+        has_egress_section: p.has_egress_section,
+        findings,
+    }
+}
+
+/// `check_policy_types`: declared and effective policyTypes of the policies of a namespace (or
+/// one policy, `ns/name`), with the traps they set.
+pub fn check_policy_types(
+    ix: &ClusterIndex,
+    namespace: Option<&str>,
+    policy: Option<&str>,
+    limit: usize,
+) -> Result<PolicyTypesReport, QueryError> {
+    let mut ids: Vec<usize> = match (namespace, policy) {
+        (_, Some(key)) => {
+            let Some((ns, name)) = key.split_once('/') else {
+                return Err(QueryError::invalid(
+                    "policy",
+                    format!("policy {key:?}: expected NAMESPACE/NAME"),
+                ));
+            };
+            query::check_namespace(ix, "policy", ns)?;
+            let found: Vec<usize> = ix
+                .policies_in(ns)
+                .iter()
+                .copied()
+                .filter(|&id| ix.policies[id].name == name)
+                .collect();
+            if found.is_empty() {
+                let mut e = QueryError::new("policy", format!("NetworkPolicy {key} not found in the snapshot"));
+                let mut close: Vec<(f64, String)> = ix
+                    .policies_in(ns)
+                    .iter()
+                    .map(|&id| {
+                        let p = &ix.policies[id];
+                        (strsim::jaro_winkler(name, &p.name), p.key())
+                    })
+                    .filter(|(s, _)| *s >= 0.7)
+                    .collect();
+                close.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                e.suggestions = close.into_iter().take(3).map(|(_, k)| k).collect();
+                if !e.suggestions.is_empty() {
+                    e.message
+                        .push_str(&format!("; did you mean {}?", e.suggestions.join(", ")));
+                }
+                return Err(e);
+            }
+            found
+        }
+        (Some(ns), None) => {
+            query::check_namespace(ix, "namespace", ns)?;
+            ix.policies_in(ns).to_vec()
+        }
+        (None, None) => (0..ix.policies.len()).collect(),
+    };
+    ids.sort_by(|a, b| ix.policies[*a].key().cmp(&ix.policies[*b].key()));
+    // Policies with findings first: they are what the caller is looking for.
+    let mut entries: Vec<PolicyTypesEntry> = ids.iter().map(|&id| policy_types_entry(&ix.policies[id])).collect();
+    entries.sort_by_key(|e| e.findings.is_empty());
+    let total = entries.len();
+    entries.truncate(limit);
+    Ok(PolicyTypesReport {
+        truncated: truncation(
+            total,
+            entries.len(),
+            "policies with findings come first; give a namespace or a policy to narrow",
+        ),
+        policies: entries,
+        scope: SCOPE.to_string(),
+    })
+}
+
+fn namespace_report(ix: &ClusterIndex, ns: &str) -> NamespaceReport {
+    NamespaceReport {
+        name: ns.to_string(),
+        labels: ix
+            .namespace_labels(ns)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        declared: ix.namespace(ns).is_some_and(|n| n.declared),
+    }
+}
+
+/// `check_cross_namespace`: both sides of a flow and the namespace selectors their rules use.
+pub fn check_cross_namespace(ix: &ClusterIndex, q: &Query, limit: usize) -> Result<CrossNamespaceReport, QueryError> {
+    let (d, t) = diagnose::diagnose_traced(ix, q)?;
+    let ns_of = |e: Endpoint| match e {
+        Endpoint::Pod(id) => Some(ix.pod(id).namespace.clone()),
+        Endpoint::Ip(_) => None,
+    };
+    let (src_ns, dst_ns) = (ns_of(t.flow.src), ns_of(t.flow.dst));
+    let external = |e: Endpoint| NamespaceReport {
+        name: match e {
+            Endpoint::Ip(ip) => format!("(external {ip})"),
+            Endpoint::Pod(_) => String::new(),
+        },
+        labels: Vec::new(),
+        declared: false,
+    };
+    let side_verdict = |allowed: bool, certain: bool| match (allowed, certain) {
+        (_, _) if t.always_allowed.is_some() => Verdict::Allowed,
+        (true, true) => Verdict::Allowed,
+        (false, true) => Verdict::Blocked,
+        _ => Verdict::Inconclusive,
+    };
+
+    // Every pod peer of every rule of the isolating policies, checked against the other end.
+    let mut checks = Vec::new();
+    for side in [&t.egress, &t.ingress] {
+        let other = match side.direction {
+            Direction::Egress => t.flow.dst,
+            Direction::Ingress => t.flow.src,
+        };
+        let Endpoint::Pod(other_id) = other else { continue };
+        let other_pod = ix.pod(other_id);
+        let other_labels = ix.namespace_labels(&other_pod.namespace);
+        for &pid in &side.isolating {
+            let pol = &ix.policies[pid];
+            for rule in pol.rules(side.direction).into_iter().flatten() {
+                for (i, peer) in rule.peers.iter().flatten().enumerate() {
+                    let Peer::Pods {
+                        namespaces,
+                        pods,
+                        pod_selector_set,
+                    } = peer
+                    else {
+                        continue;
+                    };
+                    let (ns_sel, ns_matches, failed) = match namespaces {
+                        NamespaceScope::Same(ns) => {
+                            (format!("(none: {ns} only)"), *ns == other_pod.namespace, Vec::new())
+                        }
+                        NamespaceScope::Matching(sel) => (
+                            sel.to_string(),
+                            sel.matches(&other_labels),
+                            sel.failures(&other_labels).iter().map(|r| r.to_string()).collect(),
+                        ),
+                    };
+                    checks.push(NamespacePeerCheck {
+                        policy: pol.key(),
+                        field: format!(
+                            "spec.{}[{}].{}[{i}]",
+                            side.direction.as_str(),
+                            rule.index,
+                            if side.direction == Direction::Egress {
+                                "to"
+                            } else {
+                                "from"
+                            }
+                        ),
+                        namespace_selector: ns_sel,
+                        pod_selector: pod_selector_set.then(|| pods.to_string()),
+                        namespace: other_pod.namespace.clone(),
+                        namespace_matches: ns_matches,
+                        pod_matches: pod_selector_set.then(|| pods.matches(&other_pod.labels)),
+                        failed_requirements: failed,
+                    });
+                }
+            }
+        }
+    }
+    // The nearest miss: a peer whose podSelector matches and whose namespaceSelector fails by
+    // the fewest requirements that a label would satisfy.
+    let nearest_miss = checks
+        .iter()
+        .filter(|c| !c.namespace_matches && c.pod_matches != Some(false) && !c.failed_requirements.is_empty())
+        .min_by_key(|c| c.failed_requirements.len())
+        .map(|c| {
+            format!(
+                "{} {} would match if namespace {} had {}",
+                c.policy,
+                c.field,
+                c.namespace,
+                c.failed_requirements.join(" and ")
+            )
+        })
+        .or_else(|| {
+            checks
+                .iter()
+                .find(|c| !c.namespace_matches && c.namespace_selector.starts_with("(none") && c.pod_matches != Some(false))
+                .map(|c| {
+                    format!(
+                        "{} {} has a podSelector without namespaceSelector, so it only matches pods of {}'s own namespace; it would match {} with a namespaceSelector for {}",
+                        c.policy,
+                        c.field,
+                        c.policy.split('/').next().unwrap_or_default(),
+                        c.namespace,
+                        c.namespace
+                    )
+                })
+        });
+    let total = checks.len();
+    checks.sort_by_key(|c| {
+        (
+            c.namespace_matches && c.pod_matches != Some(false),
+            c.policy.clone(),
+            c.field.clone(),
+        )
+    });
+    checks.truncate(limit);
+    Ok(CrossNamespaceReport {
+        source_namespace: src_ns
+            .as_deref()
+            .map_or_else(|| external(t.flow.src), |n| namespace_report(ix, n)),
+        destination_namespace: dst_ns
+            .as_deref()
+            .map_or_else(|| external(t.flow.dst), |n| namespace_report(ix, n)),
+        same_namespace: src_ns.is_some() && src_ns == dst_ns,
+        verdict: d.verdict,
+        egress: side_verdict(t.egress.allowed, t.egress.certain()),
+        ingress: side_verdict(t.ingress.allowed, t.ingress.certain()),
+        truncated: truncation(total, checks.len(), "failing peers come first; raise limit to see more"),
+        peer_checks: checks,
+        nearest_miss,
+        root_causes: d.root_causes,
+        warnings: d.warnings,
+        scope: SCOPE.to_string(),
+    })
+}

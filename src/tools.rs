@@ -1,0 +1,567 @@
+//! The tool contract shared by the MCP server and `netpol-debug tool`: typed arguments, typed
+//! results, and one handler per tool. The MCP layer and the CLI only move JSON in and out.
+//!
+//! Invariant: handlers are pure (no I/O, no async) over a [`Context`] loaded once. A malformed
+//! argument is a [`ToolError`] (an `isError` result); a well-formed argument that names
+//! nothing in the cluster is a normal answer, [`Answer::NotFound`], with suggestions.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+use crate::cni;
+use crate::diagnose::{self, Query};
+use crate::index::{ClusterIndex, Semantics};
+use crate::policy::Direction;
+use crate::query::{self, PortArg, QueryError};
+use crate::report::*;
+use crate::snapshot::ClusterSnapshot;
+use crate::steps::{self, OtherPolicyObject};
+use crate::{matrix, render};
+
+/// Default and largest number of items a list result carries.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// Everything the tools read, built once when the server starts.
+pub struct Context {
+    pub index: ClusterIndex,
+    pub cni: CniReport,
+    pub other_policies: Vec<OtherPolicyObject>,
+    /// Where the objects came from, e.g. `snapshot examples/01/cluster.yaml`.
+    pub source: String,
+    /// True when the source is a live cluster (tools then interact with an open world).
+    pub live: bool,
+}
+
+impl Context {
+    pub fn from_snapshot(snap: &ClusterSnapshot, semantics: Semantics, source: String) -> Context {
+        Context {
+            index: ClusterIndex::build(snap, semantics),
+            cni: cni::detect(snap),
+            other_policies: steps::other_policies(snap),
+            source,
+            live: false,
+        }
+    }
+}
+
+/// A malformed argument: which one and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid argument `{argument}`: {message}")]
+pub struct ToolError {
+    pub argument: String,
+    pub message: String,
+}
+
+impl From<QueryError> for ToolError {
+    fn from(e: QueryError) -> Self {
+        ToolError {
+            argument: e.argument,
+            message: e.message,
+        }
+    }
+}
+
+/// A result, or the answer that the cluster has nothing under the name given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer<T> {
+    Found(T),
+    NotFound(QueryErrorReport),
+}
+
+impl<T: JsonSchema> JsonSchema for Answer<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}OrNotFound", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // An object either way; the root stays `type: object` so every MCP client accepts it.
+        let found = generator.subschema_for::<T>();
+        let not_found = generator.subschema_for::<QueryErrorReport>();
+        json_schema!({
+            "type": "object",
+            "description": "The result; or, when an argument names nothing in the cluster, {error, argument, suggestions}.",
+            "anyOf": [found, not_found]
+        })
+    }
+}
+
+/// What a handler returns: the structured result and a short text for clients that read text.
+pub struct Output<T> {
+    pub value: T,
+    pub text: String,
+}
+
+type ToolResult<T> = Result<Output<Answer<T>>, ToolError>;
+
+/// Turns a step's result into a tool result: not-found errors are answers, others are errors.
+fn answer<T>(r: Result<T, QueryError>, text: impl FnOnce(&T) -> String) -> ToolResult<T> {
+    match r {
+        Ok(v) => Ok(Output {
+            text: text(&v),
+            value: Answer::Found(v),
+        }),
+        Err(e) if e.not_found => Ok(Output {
+            text: format!("Not found: {}", e.message),
+            value: Answer::NotFound(QueryErrorReport {
+                error: e.message,
+                argument: e.argument,
+                suggestions: e.suggestions,
+            }),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn limit(l: Option<i64>) -> Result<usize, ToolError> {
+    match l {
+        None => Ok(DEFAULT_LIMIT as usize),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ToolError {
+            argument: "limit".into(),
+            message: format!("{n}: accepted 1 to {MAX_LIMIT}"),
+        }),
+    }
+}
+
+/// No arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// A port: a number (1-65535) or the name of a container port (e.g. `http`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PortInput {
+    Number(i64),
+    Name(String),
+}
+
+/// A flow to check: from one endpoint to another, on a protocol and port.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowArgs {
+    /// Source: `NAMESPACE/POD`, `NAMESPACE/KIND/NAME` (kind: pod, deploy, sts, ds, rs, job,
+    /// cronjob, rc, svc) or an IP address.
+    pub from: String,
+    /// Destination, same syntax as `from`. A Service (`NS/svc/NAME`) maps its port to the pod's targetPort.
+    pub to: String,
+    /// Destination port: a number (1-65535) or a container port name. Omitted: any port.
+    #[serde(default)]
+    pub port: Option<PortInput>,
+    /// `TCP` (default), `UDP` or `SCTP`.
+    #[serde(default)]
+    pub protocol: Option<String>,
+}
+
+impl FlowArgs {
+    pub fn query(&self) -> Result<Query, ToolError> {
+        let protocol = query::parse_protocol(self.protocol.as_deref().unwrap_or("TCP"))?;
+        let port = match &self.port {
+            None => None,
+            Some(PortInput::Number(n)) if (1..=65535).contains(n) => Some(PortArg::Number(*n as u16)),
+            Some(PortInput::Number(n)) => {
+                return Err(ToolError {
+                    argument: "port".into(),
+                    message: format!("{n}: a port is a number from 1 to 65535 or a port name"),
+                });
+            }
+            Some(PortInput::Name(s)) => Some(PortArg::parse(s)?),
+        };
+        for (arg, v) in [("from", &self.from), ("to", &self.to)] {
+            query::EndpointSpec::parse(arg, v)?;
+        }
+        Ok(Query {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            protocol,
+            port,
+        })
+    }
+}
+
+/// Arguments of `list_policies`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListPoliciesArgs {
+    /// Namespace to list. Omitted: every namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Most policies to list (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Arguments of `match_selectors`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSelectorsArgs {
+    /// The pod: `NAMESPACE/POD` or `NAMESPACE/KIND/NAME` (a workload stands for its first pod).
+    pub pod: String,
+    /// Most policies to list (1-500, default 50); selecting policies come first.
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Arguments of `check_default_deny`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultDenyArgs {
+    /// The namespace to check.
+    pub namespace: String,
+    /// Optionally a pod of that namespace (`NAMESPACE/POD` or `NAMESPACE/KIND/NAME`) to report its isolation.
+    #[serde(default)]
+    pub pod: Option<String>,
+}
+
+/// Arguments of `check_policy_types`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyTypesArgs {
+    /// Namespace whose policies to check. Omitted (and no `policy`): every namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// One policy, `NAMESPACE/NAME`.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Most policies to list (1-500, default 50); policies with findings come first.
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Output format of `connectivity_map`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MapFormat {
+    /// Connections as a list (default).
+    #[default]
+    Json,
+    /// The list plus a Mermaid flowchart in `mermaid`, for chat clients that draw it.
+    Mermaid,
+}
+
+/// Arguments of `connectivity_map`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapArgs {
+    /// The namespaces to map (at least one): connections with an end in one of them.
+    pub namespaces: Vec<String>,
+    /// `json` (default) or `mermaid`.
+    #[serde(default)]
+    pub format: Option<MapFormat>,
+    /// Most connections to list (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolError> {
+    let r = ctx.cni.clone();
+    let mut text = format!("NetworkPolicy enforcement: {}. {}", r.enforcement, r.summary);
+    for c in &r.cnis {
+        text.push_str(&format!(
+            "\n- {} ({:?}): {}",
+            c.name,
+            c.support,
+            c.evidence.first().cloned().unwrap_or_default()
+        ));
+    }
+    Ok(Output { value: r, text })
+}
+
+pub fn list_policies(ctx: &Context, a: ListPoliciesArgs) -> ToolResult<PolicyList> {
+    let limit = limit(a.limit)?;
+    answer(
+        steps::list_policies(&ctx.index, &ctx.other_policies, a.namespace.as_deref(), limit),
+        |r| {
+            let total = r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total);
+            let mut s = format!(
+                "{} NetworkPolic{} in {}",
+                total,
+                if total == 1 { "y" } else { "ies" },
+                r.namespace.as_deref().unwrap_or("all namespaces")
+            );
+            if !r.other_policies.is_empty() {
+                s.push_str(&format!(
+                    ", plus {} policy object(s) of other kinds",
+                    r.other_policies.len()
+                ));
+            }
+            s.push(':');
+            for p in &r.policies {
+                s.push_str(&format!(
+                    "\n- {} podSelector {} types [{}] selects {} pod(s)",
+                    p.policy,
+                    p.pod_selector,
+                    p.policy_types.join(","),
+                    p.selects_pods
+                ));
+            }
+            for o in &r.other_policies {
+                s.push_str(&format!("\n- {} {}", o.kind, o.name));
+            }
+            s
+        },
+    )
+}
+
+pub fn match_selectors(ctx: &Context, a: MatchSelectorsArgs) -> ToolResult<SelectorReport> {
+    let limit = limit(a.limit)?;
+    answer(steps::match_selectors(&ctx.index, &a.pod, limit), |r| {
+        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        format!(
+            "{}: ingress isolated by {}; egress isolated by {}.",
+            r.pod.name,
+            list(&r.ingress_isolated_by),
+            list(&r.egress_isolated_by)
+        )
+    })
+}
+
+pub fn check_default_deny(ctx: &Context, a: DefaultDenyArgs) -> ToolResult<DefaultDenyReport> {
+    answer(
+        steps::check_default_deny(&ctx.index, &a.namespace, a.pod.as_deref()),
+        |r| {
+            let dir = |name: &str, s: &DenyState| {
+                format!(
+                    "{name}: {} of {} pod(s) isolated{}",
+                    s.pods_isolated,
+                    s.pods_total,
+                    if s.deny_all_policies.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", deny-all by {}", s.deny_all_policies.join(", "))
+                    }
+                )
+            };
+            format!(
+                "Namespace {}: {}; {}.",
+                r.namespace,
+                dir("ingress", &r.ingress),
+                dir("egress", &r.egress)
+            )
+        },
+    )
+}
+
+pub fn check_policy_types(ctx: &Context, a: PolicyTypesArgs) -> ToolResult<PolicyTypesReport> {
+    let limit = limit(a.limit)?;
+    answer(
+        steps::check_policy_types(&ctx.index, a.namespace.as_deref(), a.policy.as_deref(), limit),
+        |r| {
+            let with: Vec<String> = r
+                .policies
+                .iter()
+                .filter(|p| !p.findings.is_empty())
+                .map(|p| {
+                    format!(
+                        "- {}: {}",
+                        p.policy,
+                        p.findings
+                            .iter()
+                            .map(|f| f.code.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect();
+            format!(
+                "{} policies checked, {} with findings{}{}",
+                r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total),
+                with.len(),
+                if with.is_empty() { "." } else { ":\n" },
+                with.join("\n")
+            )
+        },
+    )
+}
+
+fn check_side(ctx: &Context, a: FlowArgs, dir: Direction) -> ToolResult<SideCheck> {
+    let q = a.query()?;
+    answer(diagnose::check_side(&ctx.index, &q, dir), |r| {
+        let at = match dir {
+            Direction::Egress => &r.query.source.name,
+            Direction::Ingress => &r.query.destination.name,
+        };
+        let code = r
+            .root_causes
+            .first()
+            .map(|c| format!(" ({})", c.code_str()))
+            .unwrap_or_default();
+        format!(
+            "{} at {at}: {}{code}. {}",
+            r.direction,
+            r.verdict.as_str(),
+            r.explanation
+        )
+    })
+}
+
+pub fn check_ingress(ctx: &Context, a: FlowArgs) -> ToolResult<SideCheck> {
+    check_side(ctx, a, Direction::Ingress)
+}
+
+pub fn check_egress(ctx: &Context, a: FlowArgs) -> ToolResult<SideCheck> {
+    check_side(ctx, a, Direction::Egress)
+}
+
+pub fn check_cross_namespace(ctx: &Context, a: FlowArgs) -> ToolResult<CrossNamespaceReport> {
+    let q = a.query()?;
+    answer(
+        steps::check_cross_namespace(&ctx.index, &q, DEFAULT_LIMIT as usize),
+        |r| {
+            let mut s = format!(
+                "{} -> {}: egress {}, ingress {}, overall {}.",
+                r.source_namespace.name,
+                r.destination_namespace.name,
+                r.egress.as_str(),
+                r.ingress.as_str(),
+                r.verdict.as_str()
+            );
+            if let Some(m) = &r.nearest_miss {
+                s.push_str(&format!(" Nearest miss: {m}."));
+            }
+            s
+        },
+    )
+}
+
+pub fn diagnose(ctx: &Context, a: FlowArgs) -> ToolResult<Diagnosis> {
+    let q = a.query()?;
+    answer(diagnose::diagnose(&ctx.index, &q), render::diagnosis_text)
+}
+
+pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
+    let limit = limit(a.limit)?;
+    if a.namespaces.is_empty() {
+        return Err(ToolError {
+            argument: "namespaces".into(),
+            message: "give at least one namespace (the whole cluster is too large for one answer)".into(),
+        });
+    }
+    let r = (|| -> Result<MapReport, QueryError> {
+        for ns in &a.namespaces {
+            query::check_namespace(&ctx.index, "namespaces", ns)?;
+        }
+        let map = matrix::connectivity_map(&ctx.index, &a.namespaces);
+        let total = map.connections.len();
+        let shown = ConnectivityMap {
+            connections: map.connections.into_iter().take(limit).collect(),
+            warnings: map.warnings,
+        };
+        Ok(MapReport {
+            namespaces: a.namespaces.clone(),
+            truncated: (total > shown.connections.len()).then(|| Truncation {
+                total: total as i64,
+                shown: shown.connections.len() as i64,
+                hint: "map fewer namespaces, or raise limit".into(),
+            }),
+            mermaid: (a.format == Some(MapFormat::Mermaid)).then(|| matrix::render_mermaid(&shown)),
+            connections: shown.connections,
+            warnings: shown.warnings,
+            scope: SCOPE.to_string(),
+        })
+    })();
+    answer(r, |m| {
+        format!(
+            "{} allowed connection(s) touching {}:\n{}",
+            m.truncated.as_ref().map_or(m.connections.len() as i64, |t| t.total),
+            m.namespaces.join(", "),
+            m.connections
+                .iter()
+                .map(|c| format!("{} => {} : {}", c.src, c.dst, c.conn))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+/// The names of every tool, in the order the server lists them.
+pub const TOOL_NAMES: &[&str] = &[
+    "check_cni",
+    "check_cross_namespace",
+    "check_default_deny",
+    "check_egress",
+    "check_ingress",
+    "check_policy_types",
+    "connectivity_map",
+    "diagnose",
+    "list_policies",
+    "match_selectors",
+];
+
+/// The outcome of a tool called by name with JSON arguments (the `tool` subcommand).
+pub struct JsonOutcome {
+    pub structured: Option<serde_json::Value>,
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// Parses a tool's JSON arguments; a type error names the argument it is in.
+pub fn parse_args<A: for<'de> Deserialize<'de>>(
+    args: serde_json::Map<String, serde_json::Value>,
+) -> Result<A, ToolError> {
+    serde_path_to_error::deserialize(serde_json::Value::Object(args)).map_err(|e| {
+        let path = e.path().to_string();
+        ToolError {
+            argument: if path == "." { "arguments".into() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+fn run_typed<A, T>(args: serde_json::Value, f: impl FnOnce(A) -> Result<Output<T>, ToolError>) -> JsonOutcome
+where
+    A: for<'de> Deserialize<'de>,
+    T: Serialize,
+{
+    let args = match args {
+        serde_json::Value::Null => serde_json::Map::new(),
+        serde_json::Value::Object(o) => o,
+        other => {
+            return JsonOutcome {
+                structured: None,
+                text: format!("invalid argument `arguments`: expected a JSON object, got {other}"),
+                is_error: true,
+            };
+        }
+    };
+    match parse_args::<A>(args).and_then(f) {
+        Ok(out) => match serde_json::to_value(&out.value) {
+            Ok(v) => JsonOutcome {
+                structured: Some(v),
+                text: out.text,
+                is_error: false,
+            },
+            Err(e) => JsonOutcome {
+                structured: None,
+                text: format!("internal error: cannot serialize the result: {e}"),
+                is_error: true,
+            },
+        },
+        Err(e) => JsonOutcome {
+            structured: None,
+            text: e.to_string(),
+            is_error: true,
+        },
+    }
+}
+
+/// Calls a tool by name, as the MCP server would.
+pub fn call_json(ctx: &Context, name: &str, args: serde_json::Value) -> Option<JsonOutcome> {
+    Some(match name {
+        "check_cni" => run_typed(args, |a| check_cni(ctx, a)),
+        "list_policies" => run_typed(args, |a| list_policies(ctx, a)),
+        "match_selectors" => run_typed(args, |a| match_selectors(ctx, a)),
+        "check_default_deny" => run_typed(args, |a| check_default_deny(ctx, a)),
+        "check_policy_types" => run_typed(args, |a| check_policy_types(ctx, a)),
+        "check_ingress" => run_typed(args, |a| check_ingress(ctx, a)),
+        "check_egress" => run_typed(args, |a| check_egress(ctx, a)),
+        "check_cross_namespace" => run_typed(args, |a| check_cross_namespace(ctx, a)),
+        "diagnose" => run_typed(args, |a| diagnose(ctx, a)),
+        "connectivity_map" => run_typed(args, |a| connectivity_map(ctx, a)),
+        _ => return None,
+    })
+}
