@@ -7,6 +7,8 @@
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
 //! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
 //!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
+//! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by .ci/run) over
+//!   stdio and Streamable HTTP, both protocol generations; outputs validated with jsonschema.
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
 
@@ -22,6 +24,8 @@ mod e2e;
 mod examples;
 #[path = "suite/mcp.rs"]
 mod mcp;
+#[path = "suite/mcp_python.rs"]
+mod mcp_python;
 #[path = "suite/netpol_analyzer.rs"]
 mod netpol_analyzer;
 #[path = "suite/rules.rs"]

@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Drives the netpol-debug MCP server with the official Python MCP SDK (`mcp` 2.x).
+
+Usage:
+    test_mcp_client.py BINARY SNAPSHOT
+    (or env NETPOL_DEBUG_BIN and NETPOL_DEBUG_SNAPSHOT)
+
+SNAPSHOT must be examples/01-default-deny-ingress/cluster.yaml (or a copy): the checks name its
+pods (shop/frontend-7d9f, shop/api-5c6b) and its policy (shop/default-deny-ingress).
+
+For every transport (stdio, Streamable HTTP) and every connection mode the SDK offers
+("legacy": the 2025-11-25 initialize handshake; "2026-07-28": the stateless protocol adopted
+directly; "auto": server/discover, falling back to initialize), it lists the tools and prompts,
+calls every tool, validates each structuredContent against the tool's outputSchema (JSON Schema
+Draft 2020-12), and sends malformed arguments. For HTTP it starts the server itself on a free
+127.0.0.1 port and stops it at the end.
+
+Prints one line per check and `N checks passed`; exits 1 if any check failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any
+
+import anyio
+import jsonschema
+from jsonschema import Draft202012Validator
+from mcp import Client, StdioServerParameters
+
+TOOLS = {
+    "check_cni",
+    "list_policies",
+    "match_selectors",
+    "check_default_deny",
+    "check_policy_types",
+    "check_ingress",
+    "check_egress",
+    "check_cross_namespace",
+    "diagnose",
+    "connectivity_map",
+}
+PROMPTS = {"networkpolicy-debug", "dns-timeout"}
+
+SRC = "shop/frontend-7d9f"
+DST = "shop/api-5c6b"
+FLOW = {"from": SRC, "to": DST, "port": 8080}
+
+# One valid call per tool on example 01.
+STEP_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("check_cni", {}),
+    ("list_policies", {"namespace": "shop"}),
+    ("list_policies", {}),
+    ("match_selectors", {"pod": DST}),
+    ("check_default_deny", {"namespace": "shop", "pod": DST}),
+    ("check_policy_types", {"namespace": "shop"}),
+    ("check_ingress", FLOW),
+    ("check_egress", FLOW),
+    ("check_cross_namespace", FLOW),
+    ("diagnose", {"from": SRC, "to": DST, "port": "http", "protocol": "TCP"}),
+    ("connectivity_map", {"namespaces": ["shop"], "format": "json"}),
+    ("connectivity_map", {"namespaces": ["shop"], "format": "mermaid", "limit": 10}),
+]
+
+# Malformed arguments: each must come back as a tool result with isError true.
+BAD_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
+    # (label, tool, arguments, a word the error text must contain: the argument's name)
+    ("protocol ICMP", "diagnose", {**FLOW, "protocol": "ICMP"}, "protocol"),
+    ("port 0", "diagnose", {**FLOW, "port": 0}, "port"),
+    ("port 70000", "diagnose", {**FLOW, "port": 70000}, "port"),
+    ("malformed from", "diagnose", {**FLOW, "from": "not a pod//x"}, "from"),
+    ("check_ingress port 70000", "check_ingress", {**FLOW, "port": 70000}, "port"),
+    ("check_egress protocol ICMP", "check_egress", {**FLOW, "protocol": "ICMP"}, "protocol"),
+]
+
+CALL_TIMEOUT = 30.0
+SESSION_TIMEOUT = 120.0
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed: list[str] = []
+
+    def ok(self, label: str, cond: bool, detail: str = "") -> bool:
+        if cond:
+            self.passed += 1
+            print(f"ok    {label}", flush=True)
+        else:
+            self.failed.append(label)
+            print(f"FAIL  {label}" + (f": {detail}" if detail else ""), flush=True)
+        return cond
+
+    def fail(self, label: str, detail: str) -> None:
+        self.ok(label, False, detail)
+
+
+def text_of(result: Any) -> str:
+    """Concatenated text content of a CallToolResult or GetPromptResult message list."""
+    parts = []
+    for block in getattr(result, "content", None) or []:
+        if getattr(block, "type", None) == "text":
+            parts.append(block.text)
+    return "\n".join(parts)
+
+
+def schema_errors(schema: dict[str, Any], instance: Any) -> list[str]:
+    v = Draft202012Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in v.iter_errors(instance)][:5]
+
+
+def short(x: Any, n: int = 600) -> str:
+    s = repr(x)
+    return s if len(s) <= n else s[:n] + "..."
+
+
+async def run_session(c: Checker, label: str, server: Any, mode: str, expect_version: str | None) -> None:
+    """All checks over one connection; a connection failure or an exception fails this session only."""
+    p = f"[{label}]"
+    entered = False
+    try:
+        # The deadline covers connect, every check and disconnect: a hung server fails, never hangs.
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(server, mode=mode, read_timeout_seconds=CALL_TIMEOUT) as client:
+                entered = True
+                await checks(c, p, client, expect_version)
+    except Exception as e:  # noqa: BLE001 - report and go on with the next configuration
+        what = "unexpected exception" if entered else f"connect (mode={mode})"
+        c.fail(f"{p} {what}", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+
+
+async def call(client: Client, name: str, args: dict[str, Any]) -> Any:
+    return await client.call_tool(name, args)
+
+
+async def checks(c: Checker, p: str, client: Client, expect_version: str | None) -> None:
+    version = client.protocol_version
+    if expect_version is None:
+        c.ok(f"{p} connected, protocol {version}", bool(version))
+    else:
+        c.ok(f"{p} negotiated protocol {expect_version}", version == expect_version, f"got {version!r}")
+    info = client.server_info
+    if info is not None:
+        c.ok(f"{p} serverInfo.name is netpol-debug", info.name == "netpol-debug", f"got {info.name!r}")
+
+    # --- tools/list
+    listed = await client.list_tools()
+    tools = {t.name: t for t in listed.tools}
+    c.ok(f"{p} tools/list names exactly the 10 tools", set(tools) == TOOLS, f"got {sorted(tools)}")
+    for name in sorted(TOOLS & set(tools)):
+        t = tools[name]
+        schema = t.output_schema
+        if c.ok(f"{p} {name}: has an outputSchema", isinstance(schema, dict), f"got {short(schema)}"):
+            try:
+                Draft202012Validator.check_schema(schema)
+                c.ok(f"{p} {name}: outputSchema is valid Draft 2020-12", True)
+            except jsonschema.SchemaError as e:
+                c.fail(f"{p} {name}: outputSchema is valid Draft 2020-12", str(e))
+        a = t.annotations
+        c.ok(
+            f"{p} {name}: readOnlyHint true, destructiveHint false, idempotentHint true",
+            a is not None and a.read_only_hint is True and a.destructive_hint is False and a.idempotent_hint is True,
+            f"got {short(a)}",
+        )
+        c.ok(
+            f"{p} {name}: inputSchema is an object schema",
+            isinstance(t.input_schema, dict) and t.input_schema.get("type") == "object",
+            f"got {short(t.input_schema)}",
+        )
+
+    def validate(label: str, name: str, result: Any) -> bool:
+        """not isError, structuredContent a dict conforming to the tool's outputSchema."""
+        sc = result.structured_content
+        good = c.ok(
+            f"{label}: not isError, structuredContent is an object",
+            result.is_error is False and isinstance(sc, dict),
+            f"is_error={result.is_error} structured={short(sc)} text={short(text_of(result))}",
+        )
+        schema = tools[name].output_schema if name in tools else None
+        if good and isinstance(schema, dict):
+            errs = schema_errors(schema, sc)
+            good = c.ok(f"{label}: structuredContent validates against outputSchema", not errs, "; ".join(errs))
+        return good
+
+    # --- diagnose on example 01
+    r = await call(client, "diagnose", FLOW)
+    if validate(f"{p} diagnose {SRC} -> {DST}:8080", "diagnose", r):
+        sc = r.structured_content
+        c.ok(f"{p} diagnose verdict is blocked", sc.get("verdict") == "blocked", f"got {sc.get('verdict')!r}")
+        causes = sc.get("root_causes") or []
+        code = causes[0].get("code") if causes and isinstance(causes[0], dict) else None
+        c.ok(f"{p} diagnose root_causes[0].code is DEFAULT_DENY_INGRESS", code == "DEFAULT_DENY_INGRESS", f"got {code!r}")
+        c.ok(f"{p} diagnose has a text content block", bool(text_of(r)), short(r.content))
+
+    # --- every step tool once
+    for name, args in STEP_CALLS:
+        r = await call(client, name, args)
+        if validate(f"{p} {name} {short(args, 120)}", name, r) and name == "diagnose":
+            q = r.structured_content.get("query", {})
+            c.ok(f"{p} diagnose port 'http' resolves to 8080", q.get("resolved_port") == 8080, f"query={short(q)}")
+
+    # --- prompts
+    prompts = await client.list_prompts()
+    names = {pr.name for pr in prompts.prompts}
+    c.ok(f"{p} prompts/list names both prompts", names == PROMPTS, f"got {sorted(names)}")
+    debug_args = {"source": SRC, "destination": DST, "port": "8080", "symptom": "connection timed out after 5s"}
+    dns_args = {"pod": SRC}
+    for pname, pargs in (("networkpolicy-debug", debug_args), ("dns-timeout", dns_args)):
+        try:
+            got = await client.get_prompt(pname, pargs)
+        except Exception as e:  # noqa: BLE001
+            c.fail(f"{p} prompts/get {pname}", f"{type(e).__name__}: {e}")
+            continue
+        texts = [m.content.text for m in got.messages if getattr(m.content, "type", None) == "text"]
+        body = "\n".join(texts)
+        c.ok(f"{p} prompts/get {pname} returns text", bool(body), short(got))
+        missing = [v for v in pargs.values() if v not in body]
+        c.ok(f"{p} prompts/get {pname} mentions every argument", not missing, f"missing {missing}")
+
+    # --- malformed arguments: isError true, and the connection still serves a valid call
+    for label, name, args, argument in BAD_CALLS:
+        try:
+            r = await call(client, name, args)
+        except Exception as e:  # noqa: BLE001 - a protocol error instead of an in-band one
+            c.fail(f"{p} bad argument ({label}) gives isError", f"raised {type(e).__name__}: {e}")
+        else:
+            c.ok(
+                f"{p} bad argument ({label}) gives isError, text names `{argument}`",
+                r.is_error is True and argument in text_of(r),
+                f"is_error={r.is_error} structured={short(r.structured_content)} text={short(text_of(r))}",
+            )
+        r = await call(client, "diagnose", FLOW)
+        ok = r.is_error is False and isinstance(r.structured_content, dict)
+        c.ok(
+            f"{p} valid call after bad argument ({label}) still works",
+            ok and r.structured_content.get("verdict") == "blocked",
+            f"is_error={r.is_error} structured={short(r.structured_content)}",
+        )
+
+    # --- an unknown pod is an answer with suggestions, not an error
+    unknown = {**FLOW, "from": "shop/frontend-7d9"}
+    r = await call(client, "diagnose", unknown)
+    if validate(f"{p} diagnose with unknown pod shop/frontend-7d9", "diagnose", r):
+        sc = r.structured_content
+        c.ok(
+            f"{p} unknown pod: {{error, argument, suggestions}} with shop/frontend-7d9f",
+            "error" in sc and sc.get("argument") == "from" and SRC in (sc.get("suggestions") or []),
+            f"got {short(sc)}",
+        )
+    r = await call(client, "match_selectors", {"pod": "shop/api-5c6"})
+    if validate(f"{p} match_selectors with unknown pod shop/api-5c6", "match_selectors", r):
+        sugg = r.structured_content.get("suggestions") or []
+        c.ok(f"{p} unknown pod: suggestions contain {DST}", DST in sugg, f"got {short(r.structured_content)}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def start_http_server(binary: str, snapshot: str, log: Any) -> tuple[subprocess.Popen[bytes], int]:
+    last = ""
+    for _attempt in range(5):  # the free port may be taken between our probe and the bind
+        port = free_port()
+        proc = subprocess.Popen(
+            [binary, "serve", "--snapshot", snapshot, "--http", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+        if wait_listening(proc, port, 30.0):
+            return proc, port
+        stop(proc)
+        last = f"exit code {proc.returncode}"
+    raise RuntimeError(f"the HTTP server did not start listening ({last})")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+async def main_async(binary: str, snapshot: str) -> int:
+    c = Checker()
+
+    # stdio: a fresh server process per connection (the SDK spawns it).
+    stdio = StdioServerParameters(command=binary, args=["serve", "--snapshot", snapshot])
+    for mode, expect in (("legacy", "2025-11-25"), ("2026-07-28", "2026-07-28"), ("auto", "2026-07-28")):
+        print(f"== stdio, mode={mode}", flush=True)
+        await run_session(c, f"stdio/{mode}", stdio, mode, expect)
+
+    # Streamable HTTP: one server process, every mode against it.
+    with tempfile.TemporaryFile() as log:
+        try:
+            proc, port = start_http_server(binary, snapshot, log)
+        except Exception as e:  # noqa: BLE001
+            c.fail("start the Streamable HTTP server", str(e))
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace"))
+        else:
+            url = f"http://127.0.0.1:{port}/mcp"
+            c.ok(f"Streamable HTTP server listening at {url}", True)
+            try:
+                for mode, expect in (("legacy", "2025-11-25"), ("2026-07-28", "2026-07-28"), ("auto", "2026-07-28")):
+                    print(f"== streamable-http, mode={mode}", flush=True)
+                    await run_session(c, f"http/{mode}", url, mode, expect)
+                c.ok("HTTP server still running after all sessions", proc.poll() is None, f"exit {proc.returncode}")
+            finally:
+                stop(proc)
+            if c.failed:
+                log.seek(0)
+                sys.stderr.write("---- HTTP server log ----\n" + log.read().decode(errors="replace"))
+
+    print()
+    if c.failed:
+        print(f"{len(c.failed)} checks FAILED, {c.passed} passed:")
+        for f in c.failed:
+            print(f"  - {f}")
+        return 1
+    print(f"{c.passed} checks passed")
+    return 0
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    binary = args[0] if len(args) > 0 else os.environ.get("NETPOL_DEBUG_BIN")
+    snapshot = args[1] if len(args) > 1 else os.environ.get("NETPOL_DEBUG_SNAPSHOT")
+    if not binary or not snapshot:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary = os.path.abspath(binary)
+    snapshot = os.path.abspath(snapshot)
+    for path in (binary, snapshot):
+        if not os.path.exists(path):
+            print(f"not found: {path}", file=sys.stderr)
+            return 2
+    return asyncio.run(main_async(binary, snapshot))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
