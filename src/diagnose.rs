@@ -212,7 +212,7 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         (false, false, false) => Some(BlockedDirection::Both),
     };
 
-    let diagnosis = Diagnosis {
+    let mut diagnosis = Diagnosis {
         query: QueryReport {
             from: q.from.clone(),
             to: q.to.clone(),
@@ -235,9 +235,22 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         allowed_connections: conns.to_string(),
         egress: side_report(ix, &trace.egress),
         ingress: side_report(ix, &trace.ingress),
+        checks: Checks::default(),
+        confidence: "high".into(),
         warnings,
         scope: SCOPE.to_string(),
     };
+    crate::context::assess(
+        ix,
+        &crate::context::Ends {
+            query: q,
+            src: &src,
+            dst: &dst,
+            trace: &trace,
+            port,
+        },
+        &mut diagnosis,
+    );
     Ok((diagnosis, trace))
 }
 

@@ -81,6 +81,39 @@ pub struct PodInfo {
     pub owner: Option<Owner>,
     /// Stands for a workload that had no pods in the snapshot (built from its template).
     pub from_template: bool,
+    /// Names of the containers and init containers (mesh sidecars show here).
+    pub containers: Vec<String>,
+    pub service_account: Option<String>,
+    /// The annotations that matter to a diagnosis (Multus networks, mesh injection), sorted.
+    pub annotations: Vec<(String, String)>,
+}
+
+/// Annotation prefixes kept on pods: Multus, Istio and Linkerd.
+const KEPT_ANNOTATIONS: &[&str] = &[
+    "k8s.v1.cni.cncf.io/",
+    "sidecar.istio.io/",
+    "istio.io/",
+    "ambient.istio.io/",
+    "linkerd.io/",
+    "config.linkerd.io/",
+];
+
+fn kept_annotations(meta: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>) -> Vec<(String, String)> {
+    meta.and_then(|m| m.annotations.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| KEPT_ANNOTATIONS.iter().any(|p| k.starts_with(p)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn container_names(spec: &PodSpec) -> Vec<String> {
+    spec.init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 impl PodInfo {
@@ -148,6 +181,8 @@ pub struct ServicePortInfo {
     pub protocol: Protocol,
     /// Numeric target port, or a named one resolved per pod.
     pub target: TargetPort,
+    /// The node port of a NodePort/LoadBalancer Service.
+    pub node_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +199,21 @@ pub struct ServiceInfo {
     pub selector: Option<Labels>,
     pub ports: Vec<ServicePortInfo>,
     pub cluster_ips: Vec<IpAddr>,
+    /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
+    pub type_: String,
+    /// `Cluster` (the default: traffic from outside is SNATed to a node IP) or `Local`.
+    pub external_traffic_policy: Option<String>,
+    /// Addresses from the Service's Endpoints / EndpointSlices (what a selector-less Service
+    /// such as `default/kubernetes` points to): IP and ports.
+    pub endpoints: Vec<EndpointAddress>,
+}
+
+/// One address behind a Service, with the ports it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointAddress {
+    pub ip: IpAddr,
+    /// `(port name, port, protocol)`.
+    pub ports: Vec<(Option<String>, u16, Protocol)>,
 }
 
 impl ServiceInfo {
@@ -205,6 +255,12 @@ pub struct ClusterIndex {
     /// NetworkPolicies present but unreadable, by namespace.
     pub unreadable_policies: BTreeMap<String, Vec<UnreadableInfo>>,
     pub warnings: Vec<LoadWarning>,
+    /// The CNI, policy objects of other kinds, mesh objects, NodeLocal DNSCache.
+    pub facts: crate::facts::ClusterFacts,
+    /// Pods by the IPs of their secondary (Multus) interfaces.
+    pub secondary_ips: HashMap<IpAddr, Vec<PodId>>,
+    /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy, lowered.
+    pub admin: crate::admin::AdminPolicies,
 }
 
 impl ClusterIndex {
@@ -294,6 +350,9 @@ impl ClusterIndex {
                 ports: container_ports(&spec.containers),
                 owner,
                 from_template: false,
+                containers: container_names(&spec),
+                service_account: spec.service_account_name.clone(),
+                annotations: kept_annotations(Some(&pod.metadata)),
             });
         }
 
@@ -351,6 +410,9 @@ impl ClusterIndex {
                 ports: container_ports(&spec.containers),
                 owner: Some(owner),
                 from_template: true,
+                containers: container_names(&spec),
+                service_account: spec.service_account_name.clone(),
+                annotations: kept_annotations(w.template.metadata.as_ref()),
             });
         }
 
@@ -442,6 +504,7 @@ impl ClusterIndex {
                         port,
                         protocol,
                         target,
+                        node_port: p.node_port.and_then(|n| u16::try_from(n).ok()).filter(|&n| n > 0),
                     })
                 })
                 .collect();
@@ -453,16 +516,30 @@ impl ClusterIndex {
                 .filter_map(|s| s.parse().ok())
                 .collect();
             b.ensure_namespace(&ns);
+            let name = svc.metadata.name.clone().unwrap_or_default();
             b.services.push(ServiceInfo {
+                endpoints: service_endpoints(snap, &ns, &name),
                 namespace: ns,
-                name: svc.metadata.name.clone().unwrap_or_default(),
+                name,
                 selector: spec.selector.clone().filter(|s| !s.is_empty()),
                 ports,
                 cluster_ips,
+                type_: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
+                external_traffic_policy: spec.external_traffic_policy.clone(),
             });
         }
 
-        b.finish(semantics)
+        let mut ix = b.finish(semantics);
+        ix.admin = crate::admin::AdminPolicies::build(snap, &mut ix.warnings);
+        ix.facts = crate::facts::gather(snap);
+        for (id, p) in ix.pods.iter().enumerate() {
+            for net in crate::context::secondary_networks(p) {
+                for ip in net.ips.iter().filter_map(|i| i.parse::<IpAddr>().ok()) {
+                    ix.secondary_ips.entry(ip).or_default().push(id);
+                }
+            }
+        }
+        ix
     }
 
     pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {
@@ -568,6 +645,11 @@ impl ClusterIndex {
         out
     }
 
+    /// Pods with a secondary (Multus) interface on this IP.
+    pub fn pods_by_secondary_ip(&self, ip: IpAddr) -> Vec<PodId> {
+        self.secondary_ips.get(&ip).cloned().unwrap_or_default()
+    }
+
     /// The node an IP belongs to.
     pub fn node_by_ip(&self, ip: IpAddr) -> Option<&NodeInfo> {
         self.nodes.iter().find(|n| n.ips.contains(&ip))
@@ -639,6 +721,9 @@ impl Builder {
             services: self.services,
             unreadable_policies: self.unreadable_policies,
             warnings: self.warnings,
+            facts: crate::facts::ClusterFacts::default(),
+            secondary_ips: HashMap::new(),
+            admin: crate::admin::AdminPolicies::default(),
         }
     }
 }
@@ -693,6 +778,75 @@ fn controller_owner(refs: Option<&[OwnerReference]>) -> Option<Owner> {
             },
             name: r.name.clone(),
         })
+}
+
+/// The addresses of a Service from its Endpoints object and its EndpointSlices, deduplicated.
+fn service_endpoints(snap: &ClusterSnapshot, ns: &str, name: &str) -> Vec<EndpointAddress> {
+    let mut out: Vec<EndpointAddress> = Vec::new();
+    let mut add = |ip: &str, ports: Vec<(Option<String>, u16, Protocol)>| {
+        let Ok(ip) = ip.parse::<IpAddr>() else { return };
+        match out.iter_mut().find(|a| a.ip == ip) {
+            Some(a) => {
+                for p in ports {
+                    if !a.ports.contains(&p) {
+                        a.ports.push(p);
+                    }
+                }
+            }
+            None => out.push(EndpointAddress { ip, ports }),
+        }
+    };
+    for e in snap
+        .endpoints
+        .iter()
+        .filter(|e| namespace_of(&e.metadata) == ns && e.metadata.name.as_deref() == Some(name))
+    {
+        for subset in e.subsets.iter().flatten() {
+            let ports: Vec<(Option<String>, u16, Protocol)> = subset
+                .ports
+                .iter()
+                .flatten()
+                .filter_map(|p| {
+                    Some((
+                        p.name.clone(),
+                        u16::try_from(p.port).ok()?,
+                        Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?,
+                    ))
+                })
+                .collect();
+            for a in subset.addresses.iter().flatten() {
+                add(&a.ip, ports.clone());
+            }
+        }
+    }
+    for s in snap.endpoint_slices.iter().filter(|s| {
+        namespace_of(&s.metadata) == ns
+            && s.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("kubernetes.io/service-name"))
+                .map(String::as_str)
+                == Some(name)
+    }) {
+        let ports: Vec<(Option<String>, u16, Protocol)> = s
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                Some((
+                    p.name.clone(),
+                    u16::try_from(p.port?).ok()?,
+                    Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?,
+                ))
+            })
+            .collect();
+        for e in &s.endpoints {
+            for ip in &e.addresses {
+                add(ip, ports.clone());
+            }
+        }
+    }
+    out
 }
 
 fn container_ports(containers: &[Container]) -> Vec<ContainerPortInfo> {

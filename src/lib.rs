@@ -1,8 +1,12 @@
 //! netpol-debug: finds out why Kubernetes traffic is blocked by NetworkPolicy.
+pub mod admin;
 pub mod cni;
+pub mod context;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
+pub mod extended;
+pub mod facts;
 pub mod index;
 pub mod matrix;
 pub mod mcp;

@@ -164,7 +164,17 @@ pub struct Resolved {
 
 /// Resolves an endpoint; a name that matches nothing is an error with suggestions.
 pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolved, QueryError> {
-    let spec = EndpointSpec::parse(argument, input)?;
+    let mut spec = EndpointSpec::parse(argument, input)?;
+    // A Service's ClusterIP stands for the Service: kube-proxy rewrites it to a backing pod
+    // before any policy sees the packet.
+    if let EndpointSpec::Ip(ip) = spec
+        && let Some(svc) = ix.services.iter().find(|s| s.cluster_ips.contains(&ip))
+    {
+        spec = EndpointSpec::Service {
+            namespace: svc.namespace.clone(),
+            name: svc.name.clone(),
+        };
+    }
     let endpoints = match &spec {
         EndpointSpec::Ip(ip) => match ix.pods_by_ip(*ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
             Some(id) => vec![Endpoint::Pod(id)],
@@ -241,10 +251,28 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                 ));
             };
             let Some(selector) = &svc.selector else {
+                // Endpoints managed by hand (e.g. default/kubernetes): their addresses.
+                if !svc.endpoints.is_empty() {
+                    let mut eps: Vec<Endpoint> = svc
+                        .endpoints
+                        .iter()
+                        .map(|a| match ix.pods_by_ip(a.ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
+                            Some(id) => Endpoint::Pod(id),
+                            None => Endpoint::Ip(a.ip),
+                        })
+                        .collect();
+                    eps.sort();
+                    eps.dedup();
+                    return Ok(Resolved {
+                        input: input.to_string(),
+                        spec,
+                        endpoints: eps,
+                    });
+                }
                 return Err(QueryError::new(
                     argument,
                     format!(
-                        "service {namespace}/{name} has no selector: its endpoints are managed by hand; name a backing pod or IP instead"
+                        "service {namespace}/{name} has no selector and no Endpoints in the snapshot: name a backing pod or IP instead"
                     ),
                 ));
             };
@@ -354,12 +382,27 @@ pub fn port_for(
         && let Some(sp) = svc.ports.iter().find(|sp| {
             sp.protocol == protocol
                 && match port {
-                    PortArg::Number(n) => sp.port == *n,
+                    PortArg::Number(n) => sp.port == *n || sp.node_port == Some(*n),
                     PortArg::Name(s) => sp.name.as_deref() == Some(s),
                 }
         })
     {
+        let endpoint_port = || {
+            let ip = match dst_endpoint {
+                Endpoint::Ip(ip) => Some(ip),
+                Endpoint::Pod(id) => ix.pod(id).ips.first().copied(),
+            };
+            let addr = svc.endpoints.iter().find(|a| Some(a.ip) == ip)?;
+            addr.ports
+                .iter()
+                .find(|(n, _, p)| *p == protocol && (n == &sp.name || addr.ports.len() == 1))
+                .map(|(_, n, _)| *n)
+        };
         let target = match &sp.target {
+            _ if svc.selector.is_none() => endpoint_port().or(match &sp.target {
+                TargetPort::Number(n) => Some(*n),
+                TargetPort::Named(_) => None,
+            }),
             TargetPort::Number(n) => Some(*n),
             TargetPort::Named(t) => pod.and_then(|p| p.resolve_named_port(t, protocol)),
         };

@@ -84,6 +84,30 @@ pub enum RootCauseCode {
     CrossNamespaceEgressBlocked,
     /// A policy that matters could not be read: the verdict is inconclusive.
     PolicyUnreadable,
+    /// Nothing in the cluster enforces NetworkPolicy (e.g. standalone flannel): policies are not the cause.
+    CniNoNetpolSupport,
+    /// A CNI-specific policy (Cilium, Calico, Antrea, MultiNetworkPolicy) selects an endpoint; it is not evaluated.
+    ExtendedPolicyPresent,
+    /// The source's egress policies block DNS (UDP and TCP 53) to the cluster DNS.
+    DnsEgressBlocked,
+    /// The source's egress policies block the API server's endpoints (often 443 allowed, 6443 needed).
+    ApiserverEgressBlocked,
+    /// A policy allows the Service port but the pods receive on the targetPort, which it does not allow.
+    ServicePortVsTargetPort,
+    /// Traffic from outside through a NodePort/LoadBalancer arrives SNATed to a node IP.
+    NodeportSnat,
+    /// A hostNetwork pod is neither protected nor restricted by NetworkPolicy; its traffic carries the node IP.
+    HostnetworkExempt,
+    /// The address is on a secondary (Multus) interface: NetworkPolicy does not apply to it.
+    SecondaryInterface,
+    /// A service mesh handles an endpoint: its L7 policies may also deny; ambient mode needs HBONE 15008.
+    ServiceMeshPresent,
+    /// An AdminNetworkPolicy rule denies the traffic (before any NetworkPolicy).
+    AdminNetworkPolicyDeny,
+    /// An AdminNetworkPolicy rule allows the traffic (NetworkPolicies are not consulted).
+    AdminNetworkPolicyAllow,
+    /// The BaselineAdminNetworkPolicy denies the traffic (no NetworkPolicy isolates that side).
+    BaselineAdminNetworkPolicyDeny,
 }
 
 /// One root cause, most important first in a diagnosis.
@@ -199,9 +223,194 @@ pub struct Diagnosis {
     pub allowed_connections: String,
     pub egress: SideReport,
     pub ingress: SideReport,
+    /// What the diagnosis checked around the two sides: CNI, DNS, API server, Service, NodePort,
+    /// hostNetwork, secondary interfaces, mesh, CNI-specific policies, cross-namespace, and how
+    /// to confirm by hand.
+    pub checks: Checks,
+    /// `high`; `medium` when the CNI is not known; `low` when enforcement is conditional.
+    pub confidence: String,
     pub warnings: Vec<String>,
     /// What this tool did and did not do.
     pub scope: String,
+}
+
+/// The CNI, as it bears on this diagnosis.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CniCheck {
+    /// `enforced`, `not-enforced`, `conditional` or `unknown`.
+    pub enforcement: String,
+    /// e.g. `calico (supported)`.
+    pub cnis: Vec<String>,
+    pub summary: String,
+}
+
+/// DNS from the source, checked when its egress is isolated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct DnsCheck {
+    /// `kube-system/kube-dns` (or the DNS Service found).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The DNS pods checked against (one represents them all), and how many there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    pub pods_total: i64,
+    /// UDP 53 and TCP 53 from the source to the DNS pods.
+    pub udp: Verdict,
+    pub tcp: Verdict,
+    /// NodeLocal DNSCache, when its DaemonSet exists: `169.254.20.10` UDP/TCP 53 (egress only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_local: Option<NodeLocalDnsCheck>,
+    pub summary: String,
+    /// What the snapshot lacks to check, when anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+/// NodeLocal DNSCache reachability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NodeLocalDnsCheck {
+    pub daemonset: String,
+    pub ip: String,
+    pub udp: Verdict,
+    pub tcp: Verdict,
+}
+
+/// The API server from the source, checked when its egress is isolated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ApiServerCheck {
+    /// `default/kubernetes` and its port (usually 443).
+    pub service: String,
+    /// `IP:port` of the endpoints policies see (after DNAT, usually port 6443).
+    pub endpoints: Vec<String>,
+    pub verdict: Verdict,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+/// A Service destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ServiceCheck {
+    /// `ns/name`.
+    pub service: String,
+    /// `ClusterIP`, `NodePort`, `LoadBalancer`.
+    pub service_type: String,
+    /// e.g. `TCP 80 -> targetPort 8080`: policies see the targetPort.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_mapping: Option<String>,
+    /// Pods behind it in the snapshot.
+    pub backing_pods: i64,
+    pub summary: String,
+}
+
+/// External traffic through a NodePort / LoadBalancer Service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NodePortCheck {
+    pub service: String,
+    /// `Cluster` (default) or `Local`.
+    pub external_traffic_policy: String,
+    /// Node IPs the pods may see as the source after SNAT (what an ipBlock would need).
+    pub node_ips: Vec<String>,
+    /// The verdict for the client's own IP, and for a node IP.
+    pub verdict_as_client: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict_as_node: Option<Verdict>,
+    pub summary: String,
+}
+
+/// An endpoint on the host network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct HostNetworkCheck {
+    /// `source` / `destination` pods on the host network, `ns/name`.
+    pub pods: Vec<String>,
+    /// The node IPs their traffic carries.
+    pub node_ips: Vec<String>,
+    pub summary: String,
+}
+
+/// An address on a secondary (Multus) interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct SecondaryInterfaceCheck {
+    /// `ns/name` of the pod.
+    pub pod: String,
+    /// e.g. `default/sriov-net` on `net1`.
+    pub network: String,
+    pub interface: String,
+    pub ips: Vec<String>,
+    /// True when the query's address is on this interface.
+    pub queried: bool,
+}
+
+/// A service mesh on either endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct MeshCheck {
+    /// e.g. `istio sidecar on the source`, `istio ambient on the destination`.
+    pub findings: Vec<String>,
+    /// Mesh policy objects in the endpoints' namespaces (AuthorizationPolicy, Server...).
+    pub objects: Vec<String>,
+    /// Ambient mode: TCP 15008 (HBONE) between the endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hbone_15008: Option<Verdict>,
+    pub summary: String,
+}
+
+/// A CNI-specific policy selecting an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ExtendedPolicyCheck {
+    /// `apiVersion/kind`.
+    pub kind: String,
+    pub name: String,
+    /// `source` (its egress) or `destination` (its ingress).
+    pub endpoint: String,
+    pub directions: Vec<String>,
+    /// False when its selector could not be read (it may select the endpoint).
+    pub certain: bool,
+    pub why: String,
+    /// What to read in it.
+    pub read: Vec<String>,
+}
+
+/// Both namespaces of a cross-namespace flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CrossNamespaceCheck {
+    pub source_namespace: NamespaceReport,
+    pub destination_namespace: NamespaceReport,
+    /// Pod peers of the isolating rules that fail on the namespace (at most 10).
+    pub failing_peers: Vec<NamespacePeerCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest_miss: Option<String>,
+}
+
+/// How to confirm the verdict by hand. Never run by netpol-debug.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Verification {
+    pub commands: Vec<String>,
+    pub note: String,
+}
+
+/// What a diagnosis checked beyond the rules of its two sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Checks {
+    pub cni: CniCheck,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_server: Option<ApiServerCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<NodePortCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_network: Option<HostNetworkCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secondary_interfaces: Vec<SecondaryInterfaceCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mesh: Option<MeshCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extended_policies: Vec<ExtendedPolicyCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_namespace: Option<CrossNamespaceCheck>,
+    pub verify: Verification,
 }
 
 /// One direction of a query checked on its own (`check_ingress`, `check_egress`).

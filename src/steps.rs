@@ -29,6 +29,12 @@ const OTHER_POLICY_KINDS: &[(&str, &str)] = &[
     ("crd.antrea.io", "NetworkPolicy"),
 ];
 
+/// Whether `apiVersion`/`kind` is a policy object of another kind (see [`other_policies`]).
+pub fn is_other_policy_kind(api_version: &str, kind: &str) -> bool {
+    let group = api_version.split('/').next().unwrap_or_default();
+    OTHER_POLICY_KINDS.iter().any(|(g, k)| *g == group && *k == kind)
+}
+
 /// A policy object of another kind, as kept for listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherPolicyObject {
@@ -42,10 +48,7 @@ pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
     let mut out: Vec<OtherPolicyObject> = snap
         .others
         .iter()
-        .filter(|o| {
-            let group = o.api_version.split('/').next().unwrap_or_default();
-            OTHER_POLICY_KINDS.iter().any(|(g, k)| *g == group && *k == o.kind)
-        })
+        .filter(|o| is_other_policy_kind(&o.api_version, &o.kind))
         .map(|o| OtherPolicyObject {
             namespace: o.namespace.clone(),
             report: OtherPolicy {
@@ -475,7 +478,8 @@ pub fn check_policy_types(
     })
 }
 
-fn namespace_report(ix: &ClusterIndex, ns: &str) -> NamespaceReport {
+/// A namespace with its labels.
+pub fn namespace_report(ix: &ClusterIndex, ns: &str) -> NamespaceReport {
     NamespaceReport {
         name: ns.to_string(),
         labels: ix
@@ -487,30 +491,9 @@ fn namespace_report(ix: &ClusterIndex, ns: &str) -> NamespaceReport {
     }
 }
 
-/// `check_cross_namespace`: both sides of a flow and the namespace selectors their rules use.
-pub fn check_cross_namespace(ix: &ClusterIndex, q: &Query, limit: usize) -> Result<CrossNamespaceReport, QueryError> {
-    let (d, t) = diagnose::diagnose_traced(ix, q)?;
-    let ns_of = |e: Endpoint| match e {
-        Endpoint::Pod(id) => Some(ix.pod(id).namespace.clone()),
-        Endpoint::Ip(_) => None,
-    };
-    let (src_ns, dst_ns) = (ns_of(t.flow.src), ns_of(t.flow.dst));
-    let external = |e: Endpoint| NamespaceReport {
-        name: match e {
-            Endpoint::Ip(ip) => format!("(external {ip})"),
-            Endpoint::Pod(_) => String::new(),
-        },
-        labels: Vec::new(),
-        declared: false,
-    };
-    let side_verdict = |allowed: bool, certain: bool| match (allowed, certain) {
-        (_, _) if t.always_allowed.is_some() => Verdict::Allowed,
-        (true, true) => Verdict::Allowed,
-        (false, true) => Verdict::Blocked,
-        _ => Verdict::Inconclusive,
-    };
-
-    // Every pod peer of every rule of the isolating policies, checked against the other end.
+/// Every pod peer of every rule of the isolating policies of a flow, checked against the other
+/// end's namespace, failing ones first; and the nearest miss in words.
+pub fn namespace_peer_checks(ix: &ClusterIndex, t: &crate::engine::FlowTrace) -> (Vec<NamespacePeerCheck>, Option<String>) {
     let mut checks = Vec::new();
     for side in [&t.egress, &t.ingress] {
         let other = match side.direction {
@@ -595,6 +578,34 @@ pub fn check_cross_namespace(ix: &ClusterIndex, q: &Query, limit: usize) -> Resu
                     )
                 })
         });
+    checks.sort_by_key(|c| (c.namespace_matches && c.pod_matches != Some(false), c.policy.clone(), c.field.clone()));
+    (checks, nearest_miss)
+}
+
+/// `check_cross_namespace`: both sides of a flow and the namespace selectors their rules use.
+pub fn check_cross_namespace(ix: &ClusterIndex, q: &Query, limit: usize) -> Result<CrossNamespaceReport, QueryError> {
+    let (d, t) = diagnose::diagnose_traced(ix, q)?;
+    let ns_of = |e: Endpoint| match e {
+        Endpoint::Pod(id) => Some(ix.pod(id).namespace.clone()),
+        Endpoint::Ip(_) => None,
+    };
+    let (src_ns, dst_ns) = (ns_of(t.flow.src), ns_of(t.flow.dst));
+    let external = |e: Endpoint| NamespaceReport {
+        name: match e {
+            Endpoint::Ip(ip) => format!("(external {ip})"),
+            Endpoint::Pod(_) => String::new(),
+        },
+        labels: Vec::new(),
+        declared: false,
+    };
+    let side_verdict = |allowed: bool, certain: bool| match (allowed, certain) {
+        (_, _) if t.always_allowed.is_some() => Verdict::Allowed,
+        (true, true) => Verdict::Allowed,
+        (false, true) => Verdict::Blocked,
+        _ => Verdict::Inconclusive,
+    };
+
+    let (mut checks, nearest_miss) = namespace_peer_checks(ix, &t);
     let total = checks.len();
     checks.sort_by_key(|c| {
         (

@@ -10,14 +10,13 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use crate::cni;
 use crate::diagnose::{self, Query};
 use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Direction;
 use crate::query::{self, PortArg, QueryError};
 use crate::report::*;
 use crate::snapshot::ClusterSnapshot;
-use crate::steps::{self, OtherPolicyObject};
+use crate::steps;
 use crate::{matrix, render};
 
 /// Default and largest number of items a list result carries.
@@ -27,8 +26,6 @@ pub const MAX_LIMIT: i64 = 500;
 /// Everything the tools read, built once when the server starts.
 pub struct Context {
     pub index: ClusterIndex,
-    pub cni: CniReport,
-    pub other_policies: Vec<OtherPolicyObject>,
     /// Where the objects came from, e.g. `snapshot examples/01/cluster.yaml`.
     pub source: String,
     /// True when the source is a live cluster (tools then interact with an open world).
@@ -39,8 +36,6 @@ impl Context {
     pub fn from_snapshot(snap: &ClusterSnapshot, semantics: Semantics, source: String) -> Context {
         Context {
             index: ClusterIndex::build(snap, semantics),
-            cni: cni::detect(snap),
-            other_policies: steps::other_policies(snap),
             source,
             live: false,
         }
@@ -258,7 +253,7 @@ pub struct MapArgs {
 }
 
 pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolError> {
-    let r = ctx.cni.clone();
+    let r = ctx.index.facts.cni.clone();
     let mut text = format!("NetworkPolicy enforcement: {}. {}", r.enforcement, r.summary);
     for c in &r.cnis {
         text.push_str(&format!(
@@ -274,7 +269,7 @@ pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolErro
 pub fn list_policies(ctx: &Context, a: ListPoliciesArgs) -> ToolResult<PolicyList> {
     let limit = limit(a.limit)?;
     answer(
-        steps::list_policies(&ctx.index, &ctx.other_policies, a.namespace.as_deref(), limit),
+        steps::list_policies(&ctx.index, &ctx.index.facts.other_policies, a.namespace.as_deref(), limit),
         |r| {
             let total = r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total);
             let mut s = format!(

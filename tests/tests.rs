@@ -1,8 +1,12 @@
 //! The integration test binary. Index:
 //! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks.
+//! - `admin`: one table row per AdminNetworkPolicy / BaselineAdminNetworkPolicy semantic rule (tiers,
+//!   ports, peers, subjects, same priority, malformed objects), with the connection sets across tiers.
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
 //! - `netpol_analyzer`: our `matrix` against the netpol-analyzer corpus in ../shared/conformance.
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
+//! - `context`: the checks around the rules (CNI, DNS, API server, Services, NodePort SNAT,
+//!   hostNetwork, Multus, meshes, cross-namespace, verification), one trap per test.
 //! - `diagnose`: which root causes `diagnose` reports, and in which order, beyond the examples.
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
 //! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
@@ -12,10 +16,14 @@
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
 
+#[path = "suite/admin.rs"]
+mod admin;
 #[path = "suite/cli.rs"]
 mod cli;
 #[path = "suite/common.rs"]
 mod common;
+#[path = "suite/context.rs"]
+mod context;
 #[path = "suite/diagnose.rs"]
 mod diagnose;
 #[path = "suite/e2e.rs"]

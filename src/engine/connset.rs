@@ -86,6 +86,41 @@ impl ConnSet {
         out
     }
 
+    /// The connections of `self` that are not in `other`.
+    pub fn subtract(&self, other: &ConnSet) -> ConnSet {
+        let mut out = ConnSet::none();
+        for i in 0..3 {
+            let holes = &other.ranges[i];
+            for &(lo, hi) in &self.ranges[i] {
+                // `next`: the first port of (lo, hi) not yet handled; u32 so that 65535 + 1 fits.
+                let mut next = u32::from(lo);
+                for &(hs, he) in holes {
+                    if u32::from(he) < next || u32::from(hs) > u32::from(hi) {
+                        continue;
+                    }
+                    if u32::from(hs) > next {
+                        out.ranges[i].push((next as u16, hs - 1));
+                    }
+                    next = u32::from(he) + 1;
+                }
+                if next <= u32::from(hi) {
+                    out.ranges[i].push((next as u16, hi));
+                }
+            }
+        }
+        out
+    }
+
+    /// The connections of one protocol: one port, or every port when `port` is `None`.
+    pub fn single(proto: Protocol, port: Option<u16>) -> ConnSet {
+        let mut c = ConnSet::none();
+        match port {
+            Some(p) => c.add(proto, p, p),
+            None => c.add_protocol(proto),
+        }
+        c
+    }
+
     pub fn contains(&self, proto: Protocol, port: u16) -> bool {
         self.ranges[proto.index()]
             .iter()
@@ -160,6 +195,27 @@ mod tests {
         c.add_protocol(Protocol::Sctp);
         assert!(c.is_all());
         assert_eq!(c.to_string(), "All Connections");
+    }
+
+    #[test]
+    fn subtraction_of_ranges() {
+        let mut a = ConnSet::none();
+        a.add(Protocol::Tcp, 1, 100);
+        a.add(Protocol::Udp, 53, 53);
+        let mut b = ConnSet::none();
+        b.add(Protocol::Tcp, 1, 10);
+        b.add(Protocol::Tcp, 50, 60);
+        b.add(Protocol::Tcp, 100, 200);
+        assert_eq!(a.subtract(&b).to_string(), "TCP 11-49,61-99,UDP 53");
+        assert!(a.subtract(&ConnSet::all()).is_empty());
+        assert_eq!(a.subtract(&ConnSet::none()), a);
+        let mut top = ConnSet::none();
+        top.add(Protocol::Sctp, 65535, 65535);
+        assert_eq!(
+            ConnSet::all().subtract(&top).to_string(),
+            "SCTP 1-65534,TCP 1-65535,UDP 1-65535"
+        );
+        assert_eq!(ConnSet::all().subtract(&ConnSet::all().subtract(&top)), top);
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! destination. A flow is allowed when both sides allow it. Every result carries its
 //! explanation as data: which policies isolate each side, which rule allowed, and for each rule
 //! that did not, the first clause that failed.
+//!
+//! Each side goes through three tiers, connection by connection (protocol x port): the
+//! AdminNetworkPolicy tier (the first matching rule in priority order decides: Allow, Deny, or
+//! Pass), then NetworkPolicy for what the first tier passed or left (when a NetworkPolicy
+//! isolates the pod), else the BaselineAdminNetworkPolicy (first matching rule), else allow.
+//! Without admin policies in the snapshot only the NetworkPolicy tier exists.
 
 pub mod connset;
 
@@ -13,6 +19,8 @@ use std::net::IpAddr;
 
 pub use connset::ConnSet;
 
+pub use crate::admin::{AdminAction, AdminHit, AdminKind};
+use crate::admin::{AdminPeer, AdminPolicy, AdminRule};
 use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
 use crate::policy::{Direction, Labels, NamespaceScope, Peer, PortSpec, PortValue, Protocol, Rule};
 
@@ -132,12 +140,21 @@ pub struct SideTrace {
     pub isolating: Vec<PolicyId>,
     /// Every rule of every isolating policy, in policy then rule order.
     pub rules: Vec<RuleTrace>,
+    /// The AdminNetworkPolicy rule that decided the flow's port (Allow, Deny) or passed it to the
+    /// next tiers (Pass). For a flow on every port of a protocol: the first rule, in evaluation
+    /// order, that decided some of its ports.
+    pub admin: Option<AdminHit>,
+    /// The BaselineAdminNetworkPolicy rule that decided, when the AdminNetworkPolicy tier passed or
+    /// left the port and no NetworkPolicy isolates the pod.
+    pub baseline: Option<AdminHit>,
+    /// The verdict of all tiers: AdminNetworkPolicy, NetworkPolicy (or baseline), default allow.
     pub allowed: bool,
     /// Policies that may make this side's answer wrong (unreadable or invalid), with why.
     pub uncertain: Vec<Uncertainty>,
 }
 
 impl SideTrace {
+    /// A NetworkPolicy isolates the subject for this direction.
     pub fn isolated(&self) -> bool {
         !self.isolating.is_empty()
     }
@@ -250,6 +267,8 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         not_applicable: None,
         isolating: Vec::new(),
         rules: Vec::new(),
+        admin: None,
+        baseline: None,
         allowed: true,
         uncertain: Vec::new(),
     };
@@ -287,17 +306,52 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
                 .push(evaluate_rule(ix, pid, rule, &peer_view, dst_pod, flow));
         }
     }
-    trace.allowed = !trace.isolated() || trace.rules.iter().any(RuleTrace::allows);
+    let query = ConnSet::single(flow.protocol, flow.port);
+    let anps = if ix.admin.is_empty() {
+        Vec::new()
+    } else {
+        ix.admin.admin_selecting(ix, subject_id, dir)
+    };
+    let mut unknown = Vec::new();
+    let first = admin_tier(ix, &anps, dir, &peer_view, dst_pod, &query, &mut unknown);
+    trace.admin = first.hit.clone();
+    // The NetworkPolicy tier sees what the first tier passed or left.
+    let np_reached = !first.down.is_empty();
+    let rest_allowed = if !np_reached {
+        false
+    } else if trace.isolated() {
+        if first.down == query {
+            trace.rules.iter().any(RuleTrace::allows)
+        } else {
+            let mut np = ConnSet::none();
+            for r in trace.rules.iter().filter(|r| r.peer_failures.is_empty()) {
+                if let Some(rule) = ix.policies[r.policy].rule(dir, r.rule_index) {
+                    np.union_with(&rule_conns(rule, dst_pod));
+                }
+            }
+            !first.down.intersect(&np).is_empty()
+        }
+    } else {
+        let banp = if ix.admin.is_empty() {
+            None
+        } else {
+            ix.admin.baseline_selecting(ix, subject_id, dir)
+        };
+        let (allowed, hit) = baseline_tier(ix, banp, dir, &peer_view, dst_pod, &first.down, &mut unknown);
+        trace.baseline = hit;
+        !allowed.is_empty()
+    };
+    trace.allowed = !first.allowed.is_empty() || rest_allowed;
 
     // What could make this answer wrong. An isolated side that a valid rule allows stays
-    // allowed whatever else exists (policies are additive); anything else may change.
-    let certainly_allowed = trace.isolated() && trace.allowed;
-    if !certainly_allowed {
+    // allowed whatever other NetworkPolicy exists (policies are additive); anything else may change.
+    let certainly_allowed = trace.isolated() && rest_allowed;
+    if np_reached && !certainly_allowed {
         for (policy, reason) in ix.possibly_selecting_unreadable(subject_id, dir) {
             trace.uncertain.push(Uncertainty { policy, reason });
         }
     }
-    if !trace.allowed {
+    if np_reached && !trace.allowed {
         for &pid in &trace.isolating {
             if ix.policies[pid].has_rule_issues(dir) {
                 trace.uncertain.push(Uncertainty {
@@ -311,7 +365,270 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
             }
         }
     }
+    if !ix.admin.is_empty() {
+        admin_uncertainty(
+            ix, &mut trace, subject_id, &anps, &peer_view, dst_pod, &query, &first, np_reached,
+        );
+    }
+    trace.uncertain.extend(unknown);
     trace
+}
+
+/// What the AdminNetworkPolicy tier decided for a set of connections.
+struct FirstTier {
+    /// Allowed by an Allow rule.
+    allowed: ConnSet,
+    /// Passed by a Pass rule or matched by no rule: for the next tiers.
+    down: ConnSet,
+    /// The first rule that decided (or passed) some of the connections.
+    hit: Option<AdminHit>,
+    /// The priority of the policy after which no connection was left undecided.
+    settled_at: Option<i32>,
+}
+
+/// Whether a rule's peers match the other end: `Some(true)`, `Some(false)`, or `None` when that
+/// cannot be known (domain names are not resolved).
+fn admin_rule_matches(ix: &ClusterIndex, rule: &AdminRule, pv: &PeerView<'_>) -> Option<bool> {
+    let mut unknown = false;
+    for p in &rule.peers {
+        let m = match p {
+            AdminPeer::Namespaces(ns) => Some(pv.pod.is_some() && ns.matches(pv.ns_labels)),
+            AdminPeer::Pods { namespaces, pods } => Some(
+                pv.pod
+                    .is_some_and(|pod| namespaces.matches(pv.ns_labels) && pods.matches(&pod.labels)),
+            ),
+            AdminPeer::Nodes(sel) => Some(
+                pv.pod.is_none()
+                    && pv.ips().any(|ip| {
+                        ix.node_by_ip(ip)
+                            .and_then(|n| ix.admin.node_labels(&n.name))
+                            .is_some_and(|l| sel.matches(l))
+                    }),
+            ),
+            AdminPeer::Networks(nets) => Some(
+                (pv.pod.is_none() || ix.semantics.ipblock_matches_pods)
+                    && pv.ips().any(|ip| nets.iter().any(|n| n.contains(&ip))),
+            ),
+            AdminPeer::DomainNames(_) => pv.pod.is_some().then_some(false),
+        };
+        match m {
+            Some(true) => return Some(true),
+            Some(false) => {}
+            None => unknown = true,
+        }
+    }
+    if unknown { None } else { Some(false) }
+}
+
+/// An Uncertainty for a rule whose peers may or may not match (domain names).
+fn unknown_peer(pol: &AdminPolicy, rule: &AdminRule, dir: Direction) -> Uncertainty {
+    Uncertainty {
+        policy: pol.key(),
+        reason: format!(
+            "rule spec.{}[{}] ({:?}) of {} names domain names, which are not resolved here; it may {} this traffic",
+            dir.as_str(),
+            rule.index,
+            rule.name,
+            pol.key(),
+            rule.action.as_str().to_ascii_lowercase()
+        ),
+    }
+}
+
+/// The AdminNetworkPolicy tier over `query`: policies `anps` in evaluation order, the first
+/// matching rule decides each connection.
+fn admin_tier(
+    ix: &ClusterIndex,
+    anps: &[usize],
+    dir: Direction,
+    pv: &PeerView<'_>,
+    dst_pod: Option<&PodInfo>,
+    query: &ConnSet,
+    unknown: &mut Vec<Uncertainty>,
+) -> FirstTier {
+    let mut out = FirstTier {
+        allowed: ConnSet::none(),
+        down: ConnSet::none(),
+        hit: None,
+        settled_at: None,
+    };
+    let mut undecided = query.clone();
+    'policies: for &i in anps {
+        let pol = &ix.admin.policies[i];
+        for rule in pol.rules(dir) {
+            let matched = admin_rule_matches(ix, rule, pv);
+            if matched == Some(false) {
+                continue;
+            }
+            let hit = rule.conns(dst_pod).intersect(&undecided);
+            if hit.is_empty() {
+                continue;
+            }
+            if matched.is_none() {
+                unknown.push(unknown_peer(pol, rule, dir));
+                continue;
+            }
+            if out.hit.is_none() {
+                out.hit = Some(pol.hit(rule));
+            }
+            match rule.action {
+                AdminAction::Allow => out.allowed.union_with(&hit),
+                AdminAction::Pass => out.down.union_with(&hit),
+                AdminAction::Deny => {}
+            }
+            undecided = undecided.subtract(&hit);
+            if undecided.is_empty() {
+                out.settled_at = pol.priority;
+                break 'policies;
+            }
+        }
+    }
+    out.down.union_with(&undecided);
+    out
+}
+
+/// The baseline tier over `remaining`: the first matching rule decides each connection, and
+/// what no rule matches is allowed. Returns the allowed part and the first deciding rule.
+fn baseline_tier(
+    ix: &ClusterIndex,
+    banp: Option<usize>,
+    dir: Direction,
+    pv: &PeerView<'_>,
+    dst_pod: Option<&PodInfo>,
+    remaining: &ConnSet,
+    unknown: &mut Vec<Uncertainty>,
+) -> (ConnSet, Option<AdminHit>) {
+    let mut undecided = remaining.clone();
+    let mut allowed = ConnSet::none();
+    let mut first = None;
+    if let Some(b) = banp {
+        let pol = &ix.admin.policies[b];
+        for rule in pol.rules(dir) {
+            let matched = admin_rule_matches(ix, rule, pv);
+            if matched == Some(false) {
+                continue;
+            }
+            let hit = rule.conns(dst_pod).intersect(&undecided);
+            if hit.is_empty() {
+                continue;
+            }
+            if matched.is_none() {
+                unknown.push(unknown_peer(pol, rule, dir));
+                continue;
+            }
+            if first.is_none() {
+                first = Some(pol.hit(rule));
+            }
+            if rule.action == AdminAction::Allow {
+                allowed.union_with(&hit);
+            }
+            undecided = undecided.subtract(&hit);
+            if undecided.is_empty() {
+                break;
+            }
+        }
+    }
+    allowed.union_with(&undecided);
+    (allowed, first)
+}
+
+/// One policy's own first-match decisions over `query`, as if it were alone in its tier.
+fn policy_decisions(
+    ix: &ClusterIndex,
+    pol: &AdminPolicy,
+    dir: Direction,
+    pv: &PeerView<'_>,
+    dst_pod: Option<&PodInfo>,
+    query: &ConnSet,
+) -> Vec<(ConnSet, usize, AdminAction)> {
+    let mut undecided = query.clone();
+    let mut out = Vec::new();
+    for rule in pol.rules(dir) {
+        if admin_rule_matches(ix, rule, pv) != Some(true) {
+            continue;
+        }
+        let hit = rule.conns(dst_pod).intersect(&undecided);
+        if hit.is_empty() {
+            continue;
+        }
+        undecided = undecided.subtract(&hit);
+        out.push((hit, rule.index, rule.action));
+        if undecided.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+/// Admin policies that may make a side's answer wrong: unreadable ones that may select the
+/// subject and are reached, and AdminNetworkPolicies sharing the deciding policy's priority that
+/// would decide the flow otherwise.
+#[allow(clippy::too_many_arguments)]
+fn admin_uncertainty(
+    ix: &ClusterIndex,
+    trace: &mut SideTrace,
+    subject: PodId,
+    anps: &[usize],
+    pv: &PeerView<'_>,
+    dst_pod: Option<&PodInfo>,
+    query: &ConnSet,
+    first: &FirstTier,
+    np_reached: bool,
+) {
+    let dir = trace.direction;
+    for (i, reason) in ix.admin.unreadable_selecting(ix, subject, dir) {
+        let pol = &ix.admin.policies[i];
+        let reached = match pol.kind {
+            // An unreadable AdminNetworkPolicy is evaluated before the policy that settled the
+            // whole flow unless its (readable) priority is higher.
+            AdminKind::Admin => match (pol.priority, first.settled_at) {
+                (Some(p), Some(settled)) => p <= settled,
+                _ => true,
+            },
+            AdminKind::Baseline => np_reached && !trace.isolated(),
+        };
+        if reached {
+            trace.uncertain.push(Uncertainty {
+                policy: pol.key(),
+                reason,
+            });
+        }
+    }
+    // Same priority: their order is undefined. Check the deciding policy against its peers.
+    let Some(hit) = &first.hit else { return };
+    let Some(&deciding) = anps.iter().find(|&&i| ix.admin.policies[i].name == hit.policy) else {
+        return;
+    };
+    let decider = &ix.admin.policies[deciding];
+    let mine = policy_decisions(ix, decider, dir, pv, dst_pod, query);
+    for &other in anps {
+        let o = &ix.admin.policies[other];
+        if other == deciding || o.priority != decider.priority {
+            continue;
+        }
+        let theirs = policy_decisions(ix, o, dir, pv, dst_pod, query);
+        let conflict = mine.iter().find_map(|(c, r, a)| {
+            theirs
+                .iter()
+                .find(|(c2, _, a2)| a2 != a && !c.intersect(c2).is_empty())
+                .map(|(_, r2, a2)| (*r, *a, *r2, *a2))
+        });
+        if let Some((r, a, r2, a2)) = conflict {
+            trace.uncertain.push(Uncertainty {
+                policy: o.key(),
+                reason: format!(
+                    "{} and {} share priority {}, and both match this traffic: {} by its rule spec.{d}[{r}], {} by rule \
+                     spec.{d}[{r2}]; Kubernetes leaves their order undefined (evaluated here by name)",
+                    decider.key(),
+                    o.key(),
+                    decider.priority.unwrap_or_default(),
+                    a.as_str(),
+                    a2.as_str(),
+                    d = dir.as_str(),
+                ),
+            });
+        }
+    }
 }
 
 fn evaluate_rule(
@@ -505,51 +822,90 @@ fn rule_conns(rule: &Rule, dst: Option<&PodInfo>) -> ConnSet {
     c
 }
 
-/// Which policies isolate every pod, per direction, computed once for many queries.
+/// Which policies isolate every pod, and which admin policies select it, per direction,
+/// computed once for many queries.
 pub struct Selection {
     per_pod: HashMap<PodId, [Vec<PolicyId>; 2]>,
+    /// Only pods that some admin policy selects.
+    admin: HashMap<PodId, AdminSelection>,
+}
+
+/// The admin policies that select one pod, per direction (ingress, egress).
+#[derive(Default)]
+struct AdminSelection {
+    /// AdminNetworkPolicies in evaluation order.
+    anps: [Vec<usize>; 2],
+    banp: [Option<usize>; 2],
+}
+
+fn dir_slot(dir: Direction) -> usize {
+    match dir {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
 }
 
 impl Selection {
     pub fn compute(ix: &ClusterIndex) -> Selection {
-        Selection {
-            per_pod: (0..ix.pods.len())
-                .map(|id| {
-                    (
-                        id,
-                        [
-                            ix.isolating_policies(id, Direction::Ingress),
-                            ix.isolating_policies(id, Direction::Egress),
-                        ],
-                    )
-                })
-                .collect(),
+        let mut sel = Selection {
+            per_pod: HashMap::new(),
+            admin: HashMap::new(),
+        };
+        for id in 0..ix.pods.len() {
+            sel.add(ix, id);
         }
+        sel
     }
 
     /// The selection of just two endpoints, for a single query.
     pub fn for_pair(ix: &ClusterIndex, a: Endpoint, b: Endpoint) -> Selection {
-        let mut per_pod = HashMap::new();
+        let mut sel = Selection {
+            per_pod: HashMap::new(),
+            admin: HashMap::new(),
+        };
         for e in [a, b] {
             if let Endpoint::Pod(id) = e {
-                per_pod.insert(
-                    id,
-                    [
-                        ix.isolating_policies(id, Direction::Ingress),
-                        ix.isolating_policies(id, Direction::Egress),
-                    ],
-                );
+                sel.add(ix, id);
             }
         }
-        Selection { per_pod }
+        sel
+    }
+
+    fn add(&mut self, ix: &ClusterIndex, id: PodId) {
+        self.per_pod.insert(
+            id,
+            [
+                ix.isolating_policies(id, Direction::Ingress),
+                ix.isolating_policies(id, Direction::Egress),
+            ],
+        );
+        if ix.admin.is_empty() {
+            return;
+        }
+        let mut a = AdminSelection::default();
+        for dir in [Direction::Ingress, Direction::Egress] {
+            a.anps[dir_slot(dir)] = ix.admin.admin_selecting(ix, id, dir);
+            a.banp[dir_slot(dir)] = ix.admin.baseline_selecting(ix, id, dir);
+        }
+        if a.anps.iter().any(|v| !v.is_empty()) || a.banp.iter().any(Option::is_some) {
+            self.admin.insert(id, a);
+        }
     }
 
     pub fn isolating(&self, pod: PodId, dir: Direction) -> &[PolicyId] {
         let Some(both) = self.per_pod.get(&pod) else { return &[] };
-        &both[match dir {
-            Direction::Ingress => 0,
-            Direction::Egress => 1,
-        }]
+        &both[dir_slot(dir)]
+    }
+
+    /// The AdminNetworkPolicies that select the pod for `dir`, in evaluation order (indices into
+    /// `ix.admin.policies`).
+    pub fn admin(&self, pod: PodId, dir: Direction) -> &[usize] {
+        self.admin.get(&pod).map_or(&[], |a| &a.anps[dir_slot(dir)])
+    }
+
+    /// The BaselineAdminNetworkPolicy, if it selects the pod for `dir`.
+    pub fn baseline(&self, pod: PodId, dir: Direction) -> Option<usize> {
+        self.admin.get(&pod).and_then(|a| a.banp[dir_slot(dir)])
     }
 }
 
@@ -582,17 +938,43 @@ pub fn side_conns(
         return ConnSet::all();
     };
     let isolating = sel.isolating(id, dir);
-    if isolating.is_empty() {
-        return ConnSet::all();
+    let (anps, banp) = (sel.admin(id, dir), sel.baseline(id, dir));
+    if anps.is_empty() && banp.is_none() {
+        if isolating.is_empty() {
+            return ConnSet::all();
+        }
+        return np_conns(ix, isolating, dir, &PeerView::of(ix, peer), dst_pod);
     }
     let pv = PeerView::of(ix, peer);
+    let mut ignored = Vec::new();
+    let first = admin_tier(ix, anps, dir, &pv, dst_pod, &ConnSet::all(), &mut ignored);
+    let mut out = first.allowed;
+    if first.down.is_empty() {
+        return out;
+    }
+    if isolating.is_empty() {
+        out.union_with(&baseline_tier(ix, banp, dir, &pv, dst_pod, &first.down, &mut ignored).0);
+    } else {
+        out.union_with(&first.down.intersect(&np_conns(ix, isolating, dir, &pv, dst_pod)));
+    }
+    out
+}
+
+/// What the NetworkPolicies that isolate a pod allow toward / from the peer.
+fn np_conns(
+    ix: &ClusterIndex,
+    isolating: &[PolicyId],
+    dir: Direction,
+    pv: &PeerView<'_>,
+    dst_pod: Option<&PodInfo>,
+) -> ConnSet {
     let mut out = ConnSet::none();
     for &pid in isolating {
         let pol = &ix.policies[pid];
         for rule in pol.rules(dir).unwrap_or_default() {
             let peers_match = match &rule.peers {
                 None => true,
-                Some(peers) => peers.iter().any(|p| match_peer(ix, p, &pv).is_ok()),
+                Some(peers) => peers.iter().any(|p| match_peer(ix, p, pv).is_ok()),
             };
             if peers_match {
                 out.union_with(&rule_conns(rule, dst_pod));

@@ -6,6 +6,10 @@
 //! - Class A (only namespaces, pods, workloads, NetworkPolicies): every line.
 //! - Class C (Routes / Ingresses): only the lines whose source is not `{ingress-controller}`
 //!   (upstream adds the fake ingress-controller peer after computing the pod/External pairs).
+//! - Class B (AdminNetworkPolicy / BaselineAdminNetworkPolicy, with namespaces, pods, workloads,
+//!   NetworkPolicies): every line, in `netpol_analyzer_admin_conformance`, with its own
+//!   `ADMIN_KNOWN_DIFFERENCES`. The malformed cases upstream rejects (`ADMIN_REJECTED`) have no
+//!   map: loading them must not panic and must warn about the admin policy.
 //!
 //! `KNOWN_DIFFERENCES` lists the cases we do not match, with the reason. The test fails when a
 //! case outside the list mismatches, and when a listed case now matches (so the list stays true).
@@ -100,6 +104,115 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("semanticDiff-same-topologies-old1", HOST_NETWORK),
     ("semanticDiff-same-topologies-old2", HOST_NETWORK),
     ("semanticDiff-same-topologies-old3", HOST_NETWORK),
+];
+
+/// Class B: AdminNetworkPolicy / BaselineAdminNetworkPolicy cases whose inputs are otherwise made
+/// of the kinds we model, and that have an expected map.
+const CLASS_B: &[&str] = &[
+    "anp_and_banp_using_networks_and_nodes_test",
+    "anp_and_banp_using_networks_test",
+    "anp_and_banp_using_networks_with_ipv6_test",
+    "anp_banp_blog_demo",
+    "anp_banp_core_test",
+    "anp_banp_test_multiple_warnings",
+    "anp_banp_test_with_named_port_matched",
+    "anp_banp_test_with_named_port_unmatched",
+    "anp_demo",
+    "anp_np_banp_core_test",
+    "anp_test_10",
+    "anp_test_10_swapping_rules",
+    "anp_test_11",
+    "anp_test_11_swapping_rules",
+    "anp_test_12",
+    "anp_test_12_swapping_rules",
+    "anp_test_1_deny_traffic_at_cluster_level",
+    "anp_test_2_allow_traffic_at_cluster_level",
+    "anp_test_3_pass_traffic",
+    "anp_test_4",
+    "anp_test_4_with_priority_chang_pass_to_banp",
+    "anp_test_5",
+    "anp_test_6",
+    "anp_test_6_swapping_rules",
+    "anp_test_7",
+    "anp_test_7_swapping_rules",
+    "anp_test_8",
+    "anp_test_8_swapping_rules",
+    "anp_test_9",
+    "anp_test_9_swapping_rules",
+    "anp_test_combining_test_6_and_test_10",
+    "anp_test_ingress_egress_intersection",
+    "anp_test_multiple_anps",
+    "anp_test_named_ports_multiple_peers",
+    "anp_with_banp_new_test",
+    "anp_with_banp_pass_test",
+    "anp_with_np_and_banp_pass_test",
+    "anp_with_np_pass_test",
+    "banp_test_core_egress_sctp_rules",
+    "banp_test_core_egress_sctp_swapping_rules",
+    "banp_test_core_egress_tcp_rules",
+    "banp_test_core_egress_tcp_swapping_rules",
+    "banp_test_core_egress_udp_rules",
+    "banp_test_core_egress_udp_swapping_rules",
+    "banp_test_core_gress_rules",
+    "banp_test_core_gress_swapping_rules",
+    "banp_test_core_ingress_sctp_rules",
+    "banp_test_core_ingress_sctp_swapping_rules",
+    "banp_test_core_ingress_tcp_rules",
+    "banp_test_core_ingress_tcp_swapping_rules",
+    "banp_test_core_ingress_udp_rules",
+    "banp_test_core_ingress_udp_swapping_rules",
+    "example_pods_w_same_owner_and_labels_gap_anp_good",
+    "example_pods_w_same_owner_and_labels_gap_banp_good",
+];
+
+/// The analyzer skips IPv6 CIDRs of `networks` peers (with a warning) and never prints IPv6; we
+/// evaluate them and list the IPv6 External ranges they cut. A case listed with this reason must
+/// match exactly once our IPv6 External lines are dropped.
+const IPV6: &str = "IPv6 networks: the analyzer ignores IPv6 CIDRs and prints no IPv6 range; we evaluate them";
+
+/// Class B cases we do not match, each with the reason (same rules as `KNOWN_DIFFERENCES`).
+const ADMIN_KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    ("anp_and_banp_using_networks_with_ipv6_test", IPV6),
+    ("anp_banp_test_multiple_warnings", IPV6),
+];
+
+/// Malformed AdminNetworkPolicy / BaselineAdminNetworkPolicy cases the analyzer rejects with an
+/// error (no map): each must load without panicking and warn about the policy.
+const ADMIN_REJECTED: &[&str] = &[
+    "anp_bad_path_test_1",
+    "anp_bad_path_test_2",
+    "anp_bad_path_test_3",
+    "anp_bad_path_test_4",
+    "anp_bad_path_test_5",
+    "anp_bad_path_test_6",
+    "anp_bad_path_test_7",
+    "anp_bad_path_test_8",
+    "anp_bad_path_test_9",
+    "anp_bad_path_test_10",
+    "anp_bad_path_test_12",
+    "anp_bad_path_test_14",
+    "anp_bad_path_test_15",
+    "anp_bad_path_test_16",
+    "anp_bad_path_test_17",
+    "anp_bad_path_test_18",
+    "anp_bad_path_test_19",
+    "anp_bad_path_test_20",
+    "anp_test_with_empty_port_range",
+    "banp_bad_path_test_1",
+    "banp_bad_path_test_2",
+    "banp_bad_path_test_3",
+    "banp_bad_path_test_4",
+    "banp_bad_path_test_5",
+    "banp_bad_path_test_6",
+    "banp_bad_path_test_7",
+    "banp_bad_path_test_8",
+    "banp_bad_path_test_9",
+    "banp_bad_path_test_10",
+    "banp_bad_path_test_11",
+    "banp_bad_path_test_12",
+    "banp_bad_path_test_13",
+    "banp_bad_path_test_14",
+    "banp_bad_path_test_15",
 ];
 
 const INGRESS_CONTROLLER: &str = "{ingress-controller}";
@@ -279,6 +392,102 @@ fn netpol_analyzer_conformance() {
             (None, None) => {}
         }
     }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// `SRC => DST : CONNS` where SRC or DST is an IPv6 External range.
+fn is_ipv6_external(line: &str) -> bool {
+    let ends = line.rsplit_once(" : ").map_or(line, |(ends, _)| ends);
+    ends.split(" => ").any(|e| e.ends_with("[External]") && e.contains(':'))
+}
+
+#[test]
+fn netpol_analyzer_admin_conformance() {
+    let Some(root) = corpus() else {
+        eprintln!("SKIPPED: ../shared/conformance not found (netpol-analyzer admin conformance)");
+        return;
+    };
+    for (case, _) in ADMIN_KNOWN_DIFFERENCES {
+        assert!(
+            CLASS_B.contains(case),
+            "ADMIN_KNOWN_DIFFERENCES names {case}, which is no class B case"
+        );
+    }
+    let known = |c: &str| ADMIN_KNOWN_DIFFERENCES.iter().find(|(k, _)| *k == c).map(|(_, r)| *r);
+    let mut problems = Vec::new();
+    let mut matching = 0;
+    let mut ipv6_only = 0;
+    for &case in CLASS_B {
+        let o = compare(&root, case, false);
+        let diff_without_ipv6 = o.diff.as_ref().map(|_| {
+            let expected = std::fs::read_to_string(root.join("expected").join(format!("{case}_connlist_output.txt")))
+                .map(|t| lines(&t))
+                .unwrap_or_default();
+            match our_lines(&root, case, false) {
+                Ok((ours, _)) => describe(&expected, &ours.into_iter().filter(|l| !is_ipv6_external(l)).collect()),
+                Err(e) => Some(e),
+            }
+        });
+        match (&o.diff, known(case)) {
+            (None, None) => matching += 1,
+            (None, Some(_)) => problems.push(format!("{case} now matches: remove it from ADMIN_KNOWN_DIFFERENCES")),
+            (Some(d), None) => {
+                let mut msg = format!("{case} mismatches (not in ADMIN_KNOWN_DIFFERENCES):\n{d}");
+                if let Some(None) = diff_without_ipv6 {
+                    msg.push_str(&format!(
+                        "  it matches once IPv6 External lines are dropped: list it with reason {IPV6:?}\n"
+                    ));
+                }
+                problems.push(msg);
+            }
+            (Some(_), Some(reason)) if reason == IPV6 => match diff_without_ipv6 {
+                Some(None) => ipv6_only += 1,
+                Some(Some(d2)) => problems.push(format!(
+                    "{case} is listed as differing only by IPv6, but still differs without the IPv6 lines:\n{d2}"
+                )),
+                None => unreachable!("a listed case with a diff has a diff without IPv6"),
+            },
+            (Some(_), Some(reason)) => eprintln!("  known difference: {case}: {reason}"),
+        }
+    }
+
+    let mut rejected_ok = 0;
+    for &case in ADMIN_REJECTED {
+        let loaded = std::panic::catch_unwind(|| {
+            let snap =
+                snapshot::load_paths(&[root.join("tests").join(case)]).map_err(|e| format!("load error: {e}"))?;
+            let ix = ClusterIndex::build(
+                &snap,
+                Semantics {
+                    ipblock_matches_pods: false,
+                },
+            );
+            // The map must be computable too.
+            let _ = matrix::connectivity_map(&ix, &[]);
+            Ok::<Vec<String>, String>(ix.warnings.iter().map(|w| w.to_string()).collect())
+        });
+        match loaded {
+            Err(_) => problems.push(format!("{case}: loading or mapping panicked")),
+            Ok(Err(e)) => problems.push(format!("{case}: {e}")),
+            Ok(Ok(warnings)) if warnings.iter().any(|w| w.contains("AdminNetworkPolicy")) => rejected_ok += 1,
+            Ok(Ok(warnings)) => problems.push(format!(
+                "{case}: upstream rejects it, but we give no AdminNetworkPolicy warning: {warnings:?}"
+            )),
+        }
+    }
+    eprintln!(
+        "netpol-analyzer admin conformance: {matching}/{} ANP/BANP cases match; {ipv6_only} more match once our IPv6 \
+         External lines are dropped ({} of {} in all); {rejected_ok}/{} malformed cases upstream rejects load with a warning",
+        CLASS_B.len(),
+        matching + ipv6_only,
+        CLASS_B.len(),
+        ADMIN_REJECTED.len(),
+    );
     assert!(
         problems.is_empty(),
         "{} problems:\n\n{}",
