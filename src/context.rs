@@ -26,7 +26,13 @@ fn looks_like_ingress_controller(p: &PodInfo) -> bool {
         })
 }
 
-fn verdict_of_flow(ix: &ClusterIndex, src: Endpoint, dst: Endpoint, protocol: Protocol, port: Option<u16>) -> (Verdict, FlowTrace) {
+fn verdict_of_flow(
+    ix: &ClusterIndex,
+    src: Endpoint,
+    dst: Endpoint,
+    protocol: Protocol,
+    port: Option<u16>,
+) -> (Verdict, FlowTrace) {
     let t = engine::evaluate(
         ix,
         Flow {
@@ -108,7 +114,9 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
                 if queried && secondary_hit.is_none() {
                     secondary_hit = Some((role, ix.pod(id).key(), net.clone()));
                 }
-                d.checks.secondary_interfaces.push(SecondaryInterfaceCheck { queried, ..net });
+                d.checks
+                    .secondary_interfaces
+                    .push(SecondaryInterfaceCheck { queried, ..net });
             }
         }
     }
@@ -299,11 +307,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
         d.checks.cross_namespace = Some(CrossNamespaceCheck {
             source_namespace: steps::namespace_report(ix, &ix.pod(s).namespace),
             destination_namespace: steps::namespace_report(ix, &ix.pod(dd).namespace),
-            failing_peers: checks
-                .into_iter()
-                .filter(|c| !c.namespace_matches)
-                .take(10)
-                .collect(),
+            failing_peers: checks.into_iter().filter(|c| !c.namespace_matches).take(10).collect(),
             nearest_miss: nearest,
         });
     }
@@ -345,7 +349,11 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
 
 /// The secondary networks of a pod from `k8s.v1.cni.cncf.io/network-status` (non-default entries).
 pub fn secondary_networks(p: &PodInfo) -> Vec<SecondaryInterfaceCheck> {
-    let Some((_, status)) = p.annotations.iter().find(|(k, _)| k == "k8s.v1.cni.cncf.io/network-status") else {
+    let Some((_, status)) = p
+        .annotations
+        .iter()
+        .find(|(k, _)| k == "k8s.v1.cni.cncf.io/network-status")
+    else {
         return Vec::new();
     };
     let Ok(serde_json::Value::Array(entries)) = serde_json::from_str::<serde_json::Value>(status) else {
@@ -357,7 +365,11 @@ pub fn secondary_networks(p: &PodInfo) -> Vec<SecondaryInterfaceCheck> {
         .map(|e| SecondaryInterfaceCheck {
             pod: p.key(),
             network: e.get("name").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
-            interface: e.get("interface").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+            interface: e
+                .get("interface")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
             ips: e
                 .get("ips")
                 .and_then(|v| v.as_array())
@@ -383,7 +395,10 @@ fn service_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut Dia
     let port_mapping = sp.map(|p| {
         let target = match &p.target {
             TargetPort::Number(n) => n.to_string(),
-            TargetPort::Named(n) => format!("{n} (named; {} on the pod)", e.port.map_or("?".into(), |x| x.to_string())),
+            TargetPort::Named(n) => format!(
+                "{n} (named; {} on the pod)",
+                e.port.map_or("?".into(), |x| x.to_string())
+            ),
         };
         format!("{} {} -> targetPort {target}", p.protocol, p.port)
     });
@@ -414,9 +429,21 @@ fn service_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut Dia
         .rules
         .iter()
         .filter(|r| r.allows())
-        .map(|r| format!("{} spec.{}[{}]", ix.policies[r.policy].key(), side.direction.as_str(), r.rule_index))
+        .map(|r| {
+            format!(
+                "{} spec.{}[{}]",
+                ix.policies[r.policy].key(),
+                side.direction.as_str(),
+                r.rule_index
+            )
+        })
         .collect();
-    let mut policies: Vec<String> = side.rules.iter().filter(|r| r.allows()).map(|r| ix.policies[r.policy].key()).collect();
+    let mut policies: Vec<String> = side
+        .rules
+        .iter()
+        .filter(|r| r.allows())
+        .map(|r| ix.policies[r.policy].key())
+        .collect();
     policies.dedup();
     first.push(RootCause {
         code: RootCauseCode::ServicePortVsTargetPort,
@@ -541,7 +568,12 @@ fn dns_check(
         .iter()
         .find_map(|n| ix.service("kube-system", n));
     let mut pods: Vec<PodId> = match svc {
-        Some(s) => ix.pods_in("kube-system").iter().copied().filter(|&id| s.selects(ix.pod(id))).collect(),
+        Some(s) => ix
+            .pods_in("kube-system")
+            .iter()
+            .copied()
+            .filter(|&id| s.selects(ix.pod(id)))
+            .collect(),
         None => Vec::new(),
     };
     if pods.is_empty() {
@@ -549,7 +581,12 @@ fn dns_check(
             .pods_in("kube-system")
             .iter()
             .copied()
-            .filter(|&id| ix.pod(id).labels.get("k8s-app").is_some_and(|v| v == "kube-dns" || v == "coredns"))
+            .filter(|&id| {
+                ix.pod(id)
+                    .labels
+                    .get("k8s-app")
+                    .is_some_and(|v| v == "kube-dns" || v == "coredns")
+            })
             .collect();
     }
     let mut missing = Vec::new();
@@ -571,8 +608,20 @@ fn dns_check(
     let (udp, tcp, udp_trace) = match rep {
         Some(p) => {
             let pod = ix.pod(p);
-            let (u, ut) = verdict_of_flow(ix, Endpoint::Pod(src), Endpoint::Pod(p), Protocol::Udp, Some(port_for(Protocol::Udp, pod)));
-            let (tc, _) = verdict_of_flow(ix, Endpoint::Pod(src), Endpoint::Pod(p), Protocol::Tcp, Some(port_for(Protocol::Tcp, pod)));
+            let (u, ut) = verdict_of_flow(
+                ix,
+                Endpoint::Pod(src),
+                Endpoint::Pod(p),
+                Protocol::Udp,
+                Some(port_for(Protocol::Udp, pod)),
+            );
+            let (tc, _) = verdict_of_flow(
+                ix,
+                Endpoint::Pod(src),
+                Endpoint::Pod(p),
+                Protocol::Tcp,
+                Some(port_for(Protocol::Tcp, pod)),
+            );
             (u, tc, Some(ut))
         }
         None => (Verdict::Inconclusive, Verdict::Inconclusive, None),
@@ -584,15 +633,28 @@ fn dns_check(
         tcp: verdict_of_flow(ix, Endpoint::Pod(src), Endpoint::Ip(n.ip), Protocol::Tcp, Some(53)).0,
     });
     let src_key = ix.pod(src).key();
-    let blocked_at = udp_trace.as_ref().map(|t| if !t.egress.allowed { "egress at the source" } else { "ingress at the DNS pods" });
+    let blocked_at = udp_trace.as_ref().map(|t| {
+        if !t.egress.allowed {
+            "egress at the source"
+        } else {
+            "ingress at the DNS pods"
+        }
+    });
     let summary = match (udp, tcp) {
-        (Verdict::Allowed, Verdict::Allowed) => format!("{src_key} is egress-isolated and may reach the cluster DNS on UDP and TCP 53."),
-        (Verdict::Allowed, _) => format!("{src_key} may reach the cluster DNS on UDP 53 but not TCP 53: answers too large for UDP (truncated, retried over TCP) will fail."),
+        (Verdict::Allowed, Verdict::Allowed) => {
+            format!("{src_key} is egress-isolated and may reach the cluster DNS on UDP and TCP 53.")
+        }
+        (Verdict::Allowed, _) => format!(
+            "{src_key} may reach the cluster DNS on UDP 53 but not TCP 53: answers too large for UDP (truncated, retried over TCP) will fail."
+        ),
         (Verdict::Blocked, Verdict::Blocked) => format!(
             "{src_key} cannot reach the cluster DNS on UDP or TCP 53 (blocked by {}): name lookups time out.",
             blocked_at.unwrap_or("policy")
         ),
-        (Verdict::Blocked, _) => format!("{src_key} cannot reach the cluster DNS on UDP 53 (blocked by {}): most lookups time out.", blocked_at.unwrap_or("policy")),
+        (Verdict::Blocked, _) => format!(
+            "{src_key} cannot reach the cluster DNS on UDP 53 (blocked by {}): most lookups time out.",
+            blocked_at.unwrap_or("policy")
+        ),
         _ => format!("DNS from {src_key} could not be checked for certain."),
     };
     let node_local_ok = node_local.as_ref().is_some_and(|n| n.udp == Verdict::Allowed);
@@ -623,7 +685,9 @@ fn dns_check(
     } else if udp == Verdict::Allowed && tcp != Verdict::Allowed {
         d.warnings.push(summary.clone());
     } else if udp == Verdict::Blocked && node_local_ok {
-        d.warnings.push(format!("{summary} Lookups work only through NodeLocal DNSCache, which egress allows."));
+        d.warnings.push(format!(
+            "{summary} Lookups work only through NodeLocal DNSCache, which egress allows."
+        ));
     }
     d.checks.dns = Some(DnsCheck {
         service: svc.map(|s| format!("{}/{}", s.namespace, s.name)),
@@ -686,20 +750,31 @@ fn api_server_check(
             if verdict == Verdict::Allowed || v == Verdict::Blocked {
                 trace = Some((ip, port, t));
             }
-            verdict = if v == Verdict::Blocked || verdict == Verdict::Blocked { Verdict::Blocked } else { v };
+            verdict = if v == Verdict::Blocked || verdict == Verdict::Blocked {
+                Verdict::Blocked
+            } else {
+                v
+            };
         }
     }
     let src_key = ix.pod(src).key();
     let endpoints: Vec<String> = targets.iter().map(|(i, p)| format!("{i}:{p}")).collect();
     let mut summary = match verdict {
-        Verdict::Allowed => format!("{src_key} may reach the API server endpoints ({}).", endpoints.join(", ")),
-        Verdict::Blocked => format!("{src_key} cannot reach the API server endpoints ({}): its egress is isolated and no rule allows them.", endpoints.join(", ")),
+        Verdict::Allowed => format!(
+            "{src_key} may reach the API server endpoints ({}).",
+            endpoints.join(", ")
+        ),
+        Verdict::Blocked => format!(
+            "{src_key} cannot reach the API server endpoints ({}): its egress is isolated and no rule allows them.",
+            endpoints.join(", ")
+        ),
         _ => format!("Egress from {src_key} to the API server could not be decided for certain."),
     };
     let mut trap = None;
     if let Some((ip, port, _)) = &trace
         && *port != svc_port
-        && verdict_of_flow(ix, Endpoint::Pod(src), Endpoint::Ip(*ip), Protocol::Tcp, Some(svc_port)).0 == Verdict::Allowed
+        && verdict_of_flow(ix, Endpoint::Pod(src), Endpoint::Ip(*ip), Protocol::Tcp, Some(svc_port)).0
+            == Verdict::Allowed
     {
         let t = format!(
             " Egress allows TCP {svc_port} (the Service port) to {ip}, but after kube-proxy's DNAT the packet goes to {ip}:{port}: the rule must allow port {port}."
@@ -741,12 +816,20 @@ fn api_server_check(
     if to_api {
         first.push(rc);
     } else {
-        d.warnings.push(format!("{summary} Workloads that call the Kubernetes API (operators, controllers) will fail."));
+        d.warnings.push(format!(
+            "{summary} Workloads that call the Kubernetes API (operators, controllers) will fail."
+        ));
         last.push(rc);
     }
 }
 
-fn mesh_check(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, first: &mut Vec<RootCause>, last: &mut Vec<RootCause>) {
+fn mesh_check(
+    ix: &ClusterIndex,
+    e: &Ends<'_>,
+    d: &mut Diagnosis,
+    first: &mut Vec<RootCause>,
+    last: &mut Vec<RootCause>,
+) {
     let t = e.trace;
     let mut findings = Vec::new();
     let mut namespaces = Vec::new();
@@ -762,7 +845,10 @@ fn mesh_check(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, first: &mut Ve
             findings.push(format!("istio sidecar (istio-proxy) on the {role} {}", p.key()));
             found = true;
         } else if label("istio.io/dataplane-mode") == Some("ambient") {
-            findings.push(format!("istio ambient mode on the {role} {} (istio.io/dataplane-mode=ambient)", p.key()));
+            findings.push(format!(
+                "istio ambient mode on the {role} {} (istio.io/dataplane-mode=ambient)",
+                p.key()
+            ));
             ambient_dst |= role == "destination";
             found = true;
         } else if ns.get("istio-injection").is_some_and(|v| v == "enabled") || ns.contains_key("istio.io/rev") {
@@ -791,7 +877,9 @@ fn mesh_check(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, first: &mut Ve
         .mesh_objects
         .iter()
         .filter(|o| {
-            o.namespace.as_ref().is_none_or(|n| namespaces.contains(n) || n == "istio-system" || n == "linkerd")
+            o.namespace
+                .as_ref()
+                .is_none_or(|n| namespaces.contains(n) || n == "istio-system" || n == "linkerd")
         })
         .map(|o| format!("{} {}", o.kind.rsplit('/').next().unwrap_or_default(), o.name))
         .collect();
@@ -812,7 +900,10 @@ fn mesh_check(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, first: &mut Ve
         code: RootCauseCode::ServiceMeshPresent,
         summary,
         policies: Vec::new(),
-        evidence: findings.into_iter().chain(objects.iter().map(|o| format!("mesh policy {o}"))).collect(),
+        evidence: findings
+            .into_iter()
+            .chain(objects.iter().map(|o| format!("mesh policy {o}")))
+            .collect(),
         suggestion: if hbone == Some(Verdict::Blocked) {
             "Allow TCP 15008 between the pods (ingress at the destination) for ambient mode, then check the mesh's own policies (istioctl x authz check, linkerd viz authz).".into()
         } else {
@@ -843,7 +934,10 @@ fn verification(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Verification 
         }
         (_, Endpoint::Pod(id)) => format!(
             "{} {port}",
-            ix.pod(id).ips.first().map_or("<destination-ip>".into(), |i| i.to_string())
+            ix.pod(id)
+                .ips
+                .first()
+                .map_or("<destination-ip>".into(), |i| i.to_string())
         ),
         (_, Endpoint::Ip(ip)) => format!("{ip} {port}"),
     };

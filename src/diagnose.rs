@@ -380,7 +380,7 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         isolated: s.isolated(),
         allowed: s.allowed,
         note: s.not_applicable.clone().or_else(|| {
-            (!s.isolated()).then(|| {
+            (!s.isolated() && s.admin.is_none() && s.baseline.is_none()).then(|| {
                 format!(
                     "no NetworkPolicy selects this pod for {}: {} is not isolated",
                     s.direction.as_str(),
@@ -401,6 +401,23 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         rules_total: s.rules.len() as i64,
         rules,
         uncertain: s.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        admin_rule: s
+            .admin
+            .as_ref()
+            .or(s.baseline.as_ref().filter(|_| !s.isolated()))
+            .map(|h| {
+                format!(
+                    "{} {}{}: {:?}",
+                    h.policy_key(),
+                    h.field(s.direction),
+                    if h.rule_name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", h.rule_name)
+                    },
+                    h.action
+                )
+            }),
     }
 }
 
@@ -507,8 +524,19 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         if let Some(rc) = policytypes_omitted(ix, t) {
             out.push(rc);
         }
-        let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress].into_iter().filter(|s| s.isolated()).collect();
-        if isolated.is_empty() {
+        // A side an AdminNetworkPolicy Allow decided is explained by that rule, not by NetworkPolicy.
+        let admin_allowed = |s: &SideTrace| {
+            s.admin
+                .as_ref()
+                .is_some_and(|a| a.action == crate::admin::AdminAction::Allow)
+        };
+        let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress]
+            .into_iter()
+            .filter(|s| s.isolated() && !admin_allowed(s))
+            .collect();
+        if isolated.is_empty() && (admin_allowed(&t.egress) || admin_allowed(&t.ingress)) {
+            // Explained below by ADMIN_NETWORK_POLICY_ALLOW.
+        } else if isolated.is_empty() {
             out.push(RootCause {
                 code: RootCauseCode::AllowedNoPolicy,
                 summary: "No NetworkPolicy isolates the source's egress or the destination's ingress, so the traffic is allowed.".into(),
@@ -543,6 +571,14 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             });
             out.extend(or_confusion_when_allowed(ix, t));
         }
+        // An AdminNetworkPolicy Allow decided before any NetworkPolicy: that is the reason.
+        let admin: Vec<RootCause> = [&t.egress, &t.ingress]
+            .into_iter()
+            .filter_map(|side| admin_cause(ix, t, side))
+            .collect();
+        let mut front = admin;
+        front.append(&mut out);
+        out = front;
     }
     out
 }
@@ -578,7 +614,7 @@ fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
         summary,
         policies,
         evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
-        suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
+        suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml, or kubectl get adminnetworkpolicy <name> -o yaml for an AdminNetworkPolicy; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
     }
 }
 
@@ -625,7 +661,106 @@ fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
     })
 }
 
+/// The admin-tier rule that decided a side, as a root cause (Deny, or Allow on an allowed side).
+fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<RootCause> {
+    use crate::admin::{AdminAction, AdminKind};
+    let dir = side.direction;
+    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
+    let peer = endpoint_name(
+        ix,
+        match dir {
+            Direction::Egress => t.flow.dst,
+            Direction::Ingress => t.flow.src,
+        },
+    );
+    let describe = |hit: &crate::admin::AdminHit| {
+        format!(
+            "rule {}{} of {}{}",
+            hit.field(dir),
+            if hit.rule_name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", hit.rule_name)
+            },
+            hit.policy_key(),
+            hit.priority.map(|p| format!(" (priority {p})")).unwrap_or_default()
+        )
+    };
+    let port = on_port(t);
+    if let Some(hit) = &side.admin {
+        match (hit.action, side.allowed) {
+            (AdminAction::Deny, false) => {
+                return Some(RootCause {
+                    code: RootCauseCode::AdminNetworkPolicyDeny,
+                    summary: format!(
+                        "{} denies {} from {} to {} {port} before any NetworkPolicy is consulted.",
+                        describe(hit),
+                        dir.as_str(),
+                        if dir == Direction::Ingress { &peer } else { &subject },
+                        if dir == Direction::Ingress { &subject } else { &peer },
+                    ),
+                    policies: vec![hit.policy_key()],
+                    evidence: vec![format!(
+                        "{} selects {subject} and its {} peers match {peer}",
+                        hit.policy_key(),
+                        hit.field(dir)
+                    )],
+                    suggestion: format!(
+                        "No NetworkPolicy can override an AdminNetworkPolicy Deny. The cluster admins would change {} or add an AdminNetworkPolicy with a lower priority number that Allows or Passes this traffic (kubectl get adminnetworkpolicy {} -o yaml).",
+                        hit.policy_key(),
+                        hit.policy
+                    ),
+                });
+            }
+            (AdminAction::Allow, true) => {
+                return Some(RootCause {
+                    code: RootCauseCode::AdminNetworkPolicyAllow,
+                    summary: format!(
+                        "{} allows this {} traffic; NetworkPolicies are not consulted for it.",
+                        describe(hit),
+                        dir.as_str()
+                    ),
+                    policies: vec![hit.policy_key()],
+                    evidence: vec![format!("{} selects {subject}", hit.policy_key())],
+                    suggestion: "If the traffic still fails, NetworkPolicy is not the cause on this side.".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(hit) = &side.baseline
+        && hit.kind == AdminKind::Baseline
+        && hit.action == AdminAction::Deny
+        && !side.allowed
+        && !side.isolated()
+    {
+        return Some(RootCause {
+            code: RootCauseCode::BaselineAdminNetworkPolicyDeny,
+            summary: format!(
+                "No NetworkPolicy isolates {} of {subject}, so the BaselineAdminNetworkPolicy decides: {} denies it{}.",
+                dir.as_str(),
+                describe(hit),
+                if side.admin.as_ref().is_some_and(|a| a.action == AdminAction::Pass) {
+                    " (an AdminNetworkPolicy passed it on)"
+                } else {
+                    ""
+                }
+            ),
+            policies: vec![hit.policy_key()],
+            evidence: vec![format!("{} selects {subject} and matches {peer}", hit.policy_key())],
+            suggestion: format!(
+                "A NetworkPolicy that selects {subject} and allows this traffic takes precedence over the baseline (it also isolates the pod for {}, so list everything else it needs).",
+                dir.as_str()
+            ),
+        });
+    }
+    None
+}
+
 fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCause {
+    if let Some(rc) = admin_cause(ix, t, side) {
+        return rc;
+    }
     let dir = side.direction;
     let policies: Vec<String> = side.isolating.iter().map(|&p| ix.policies[p].key()).collect();
     let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();

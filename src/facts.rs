@@ -155,7 +155,11 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
         .filter(|w| w.kind == WorkloadKind::DaemonSet)
         .map(|w| &w.metadata)
         .chain(snap.pods.iter().map(|p| &p.metadata))
-        .any(|m| m.name.as_deref().is_some_and(|n| n == "kube-proxy" || n.starts_with("kube-proxy-")));
+        .any(|m| {
+            m.name
+                .as_deref()
+                .is_some_and(|n| n == "kube-proxy" || n.starts_with("kube-proxy-"))
+        });
     ClusterFacts {
         kube_proxy,
         cni: cni::detect(snap),

@@ -98,7 +98,9 @@ const KEPT_ANNOTATIONS: &[&str] = &[
     "config.linkerd.io/",
 ];
 
-fn kept_annotations(meta: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>) -> Vec<(String, String)> {
+fn kept_annotations(
+    meta: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+) -> Vec<(String, String)> {
     meta.and_then(|m| m.annotations.as_ref())
         .into_iter()
         .flatten()

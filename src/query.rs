@@ -256,10 +256,12 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
                     let mut eps: Vec<Endpoint> = svc
                         .endpoints
                         .iter()
-                        .map(|a| match ix.pods_by_ip(a.ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
-                            Some(id) => Endpoint::Pod(id),
-                            None => Endpoint::Ip(a.ip),
-                        })
+                        .map(
+                            |a| match ix.pods_by_ip(a.ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
+                                Some(id) => Endpoint::Pod(id),
+                                None => Endpoint::Ip(a.ip),
+                            },
+                        )
                         .collect();
                     eps.sort();
                     eps.dedup();

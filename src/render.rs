@@ -76,6 +76,10 @@ fn endpoint(e: &crate::report::EndpointReport) -> String {
 }
 
 fn side(s: &SideReport) -> String {
+    if let Some(rule) = &s.admin_rule {
+        let decided = if s.allowed { "allowed" } else { "denied" };
+        return format!("{decided} by {rule}");
+    }
     if let Some(note) = &s.note
         && !s.isolated
     {

@@ -169,6 +169,10 @@ pub struct SideReport {
     /// Why this side's answer may be wrong.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub uncertain: Vec<String>,
+    /// The AdminNetworkPolicy / BaselineAdminNetworkPolicy rule that decided this side, when one
+    /// did, e.g. `AdminNetworkPolicy deny-db spec.ingress[0] (block-all): Deny`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_rule: Option<String>,
 }
 
 /// One end of the query, as resolved.
@@ -587,6 +591,9 @@ pub struct SelectorReport {
     /// Unreadable policies that may select the pod.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<String>,
+    /// CNI-specific policies (Cilium, Calico, Antrea, MultiNetworkPolicy) that select the pod.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_kinds: Vec<ExtendedPolicyCheck>,
     pub warnings: Vec<String>,
     pub scope: String,
 }

@@ -230,7 +230,33 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
         .collect();
     unreadable.sort();
     unreadable.dedup();
+    let ns_labels = ix.namespace_labels(&p.namespace);
+    let other_kinds = if p.host_network {
+        Vec::new()
+    } else {
+        crate::extended::selecting(
+            &ix.facts.extended_objects,
+            &crate::extended::PodRef {
+                namespace: &p.namespace,
+                labels: &p.labels,
+                namespace_labels: &ns_labels,
+                service_account: p.service_account.as_deref(),
+            },
+        )
+        .into_iter()
+        .map(|h| ExtendedPolicyCheck {
+            kind: h.kind,
+            name: h.name,
+            endpoint: "pod".into(),
+            directions: h.directions,
+            certain: h.certain,
+            why: h.why,
+            read: h.read,
+        })
+        .collect()
+    };
     Ok(SelectorReport {
+        other_kinds,
         pod: crate::diagnose::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
         ingress_isolated_by: names(Direction::Ingress),
         egress_isolated_by: names(Direction::Egress),
@@ -493,7 +519,10 @@ pub fn namespace_report(ix: &ClusterIndex, ns: &str) -> NamespaceReport {
 
 /// Every pod peer of every rule of the isolating policies of a flow, checked against the other
 /// end's namespace, failing ones first; and the nearest miss in words.
-pub fn namespace_peer_checks(ix: &ClusterIndex, t: &crate::engine::FlowTrace) -> (Vec<NamespacePeerCheck>, Option<String>) {
+pub fn namespace_peer_checks(
+    ix: &ClusterIndex,
+    t: &crate::engine::FlowTrace,
+) -> (Vec<NamespacePeerCheck>, Option<String>) {
     let mut checks = Vec::new();
     for side in [&t.egress, &t.ingress] {
         let other = match side.direction {
@@ -578,7 +607,13 @@ pub fn namespace_peer_checks(ix: &ClusterIndex, t: &crate::engine::FlowTrace) ->
                     )
                 })
         });
-    checks.sort_by_key(|c| (c.namespace_matches && c.pod_matches != Some(false), c.policy.clone(), c.field.clone()));
+    checks.sort_by_key(|c| {
+        (
+            c.namespace_matches && c.pod_matches != Some(false),
+            c.policy.clone(),
+            c.field.clone(),
+        )
+    });
     (checks, nearest_miss)
 }
 

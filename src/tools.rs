@@ -269,7 +269,12 @@ pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolErro
 pub fn list_policies(ctx: &Context, a: ListPoliciesArgs) -> ToolResult<PolicyList> {
     let limit = limit(a.limit)?;
     answer(
-        steps::list_policies(&ctx.index, &ctx.index.facts.other_policies, a.namespace.as_deref(), limit),
+        steps::list_policies(
+            &ctx.index,
+            &ctx.index.facts.other_policies,
+            a.namespace.as_deref(),
+            limit,
+        ),
         |r| {
             let total = r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total);
             let mut s = format!(

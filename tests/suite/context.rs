@@ -69,7 +69,10 @@ fn dns_is_checked_for_an_egress_isolated_source_even_when_the_query_is_elsewhere
     let dns = d.checks.dns.as_ref().expect("dns checked");
     assert_eq!((dns.udp, dns.tcp), (Verdict::Blocked, Verdict::Blocked));
     assert_eq!(dns.service.as_deref(), Some("kube-system/kube-dns"));
-    assert_eq!(codes(&d), [RootCauseCode::AllowedByPolicy, RootCauseCode::DnsEgressBlocked]);
+    assert_eq!(
+        codes(&d),
+        [RootCauseCode::AllowedByPolicy, RootCauseCode::DnsEgressBlocked]
+    );
 }
 
 #[test]
@@ -94,9 +97,8 @@ fn dns_allowed_on_udp_only_warns_that_large_answers_fail() {
 #[test]
 fn dns_named_target_ports_resolve_on_the_dns_pod() {
     // The Service maps 53 to the named ports `dns` / `dns-tcp`; the policy allows 53 on both.
-    let policy = format!(
-        "{CLIENT_EGRESS_TO_WEB}  - ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: 53}}]\n"
-    );
+    let policy =
+        format!("{CLIENT_EGRESS_TO_WEB}  - ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: 53}}]\n");
     let d = tcp(&policy, "app/client", "app/web", 8080);
     let dns = d.checks.dns.as_ref().unwrap();
     assert_eq!((dns.udp, dns.tcp), (Verdict::Allowed, Verdict::Allowed));
@@ -211,7 +213,11 @@ metadata: {name: deny-b, namespace: mesh}
 spec: {action: DENY}
 ";
     let d = tcp(extra, "mesh/a", "mesh/b", 80);
-    assert_eq!(d.verdict, Verdict::Allowed, "a mesh alone does not change the NetworkPolicy verdict");
+    assert_eq!(
+        d.verdict,
+        Verdict::Allowed,
+        "a mesh alone does not change the NetworkPolicy verdict"
+    );
     assert_eq!(*codes(&d).last().unwrap(), RootCauseCode::ServiceMeshPresent);
     let m = d.checks.mesh.unwrap();
     assert_eq!(m.findings.len(), 3, "{:?}", m.findings);
@@ -226,11 +232,27 @@ fn cni_support_sets_the_confidence() {
             "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: kube-system}}\nspec:\n  selector: {{matchLabels: {{k8s-app: {name}}}}}\n  template:\n    metadata: {{labels: {{k8s-app: {name}}}}}\n    spec:\n      containers: [{{name: {name}, image: {image}}}{extra}]\n"
         )
     };
-    let d = tcp(&ds("calico-node", "calico/node:v3.28", ""), "app/client", "app/web", 8080);
-    assert_eq!((d.confidence.as_str(), d.checks.cni.enforcement.as_str()), ("high", "enforced"));
+    let d = tcp(
+        &ds("calico-node", "calico/node:v3.28", ""),
+        "app/client",
+        "app/web",
+        8080,
+    );
+    assert_eq!(
+        (d.confidence.as_str(), d.checks.cni.enforcement.as_str()),
+        ("high", "enforced")
+    );
     let d = tcp("", "app/client", "app/web", 8080);
-    assert_eq!((d.confidence.as_str(), d.checks.cni.enforcement.as_str()), ("medium", "unknown"));
-    let d = tcp(&ds("aws-node", "amazon-k8s-cni:v1.18", ""), "app/client", "app/web", 8080);
+    assert_eq!(
+        (d.confidence.as_str(), d.checks.cni.enforcement.as_str()),
+        ("medium", "unknown")
+    );
+    let d = tcp(
+        &ds("aws-node", "amazon-k8s-cni:v1.18", ""),
+        "app/client",
+        "app/web",
+        8080,
+    );
     assert_eq!(d.confidence, "low");
     assert!(d.warnings.iter().any(|w| w.contains("conditional")), "{:?}", d.warnings);
 }
@@ -254,7 +276,10 @@ fn verification_commands_only_read_and_include_a_control() {
     let d = tcp(deny, "app/client", "other/db", 5432);
     let cmds = &d.checks.verify.commands;
     assert_eq!(cmds[0], "kubectl exec -n app client -- nc -zv -w 3 10.0.2.2 5432");
-    assert!(cmds[1].starts_with("kubectl exec -n app web -- nc -zv -w 3 10.0.2.2 5432   # control"), "{cmds:?}");
+    assert!(
+        cmds[1].starts_with("kubectl exec -n app web -- nc -zv -w 3 10.0.2.2 5432   # control"),
+        "{cmds:?}"
+    );
     assert!(cmds.iter().any(|c| c.contains("nslookup")));
     for c in cmds {
         let words: Vec<&str> = c.split_whitespace().collect();
@@ -285,5 +310,8 @@ status: {phase: Running, podIP: 10.0.2.9}
     assert_eq!(d.verdict, Verdict::NotEnforced);
     assert_eq!(codes(&d), [RootCauseCode::SecondaryInterface]);
     let s = &d.checks.secondary_interfaces[0];
-    assert_eq!((s.pod.as_str(), s.interface.as_str(), s.queried), ("other/sriov", "net1", true));
+    assert_eq!(
+        (s.pod.as_str(), s.interface.as_str(), s.queried),
+        ("other/sriov", "net1", true)
+    );
 }

@@ -22,6 +22,87 @@ struct Row {
 fn rows() -> Vec<Row> {
     vec![
         Row {
+            name: "an AdminNetworkPolicy Allow overrides a NetworkPolicy default deny and is the reason",
+            policies: "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: deny, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: allow-other}
+spec:
+  priority: 5
+  subject: {namespaces: {matchLabels: {team: app}}}
+  ingress: [{name: from-other, action: Allow, from: [{namespaces: {matchLabels: {team: other}}}]}]
+",
+            from: "other/db",
+            to: "app/web",
+            port: 8080,
+            verdict: Verdict::Allowed,
+            codes: &["ADMIN_NETWORK_POLICY_ALLOW"],
+        },
+        Row {
+            name: "an AdminNetworkPolicy Pass defers to NetworkPolicy, whose default deny then blocks",
+            policies: "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: deny, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: pass-other}
+spec:
+  priority: 5
+  subject: {namespaces: {matchLabels: {team: app}}}
+  ingress: [{name: from-other, action: Pass, from: [{namespaces: {matchLabels: {team: other}}}]}]
+",
+            from: "other/db",
+            to: "app/web",
+            port: 8080,
+            verdict: Verdict::Blocked,
+            codes: &["DEFAULT_DENY_INGRESS"],
+        },
+        Row {
+            name: "the BaselineAdminNetworkPolicy denies when no NetworkPolicy isolates the pod",
+            policies: "
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{name: deny-cross-ns, action: Deny, from: [{namespaces: {matchLabels: {team: other}}}]}]
+",
+            from: "other/db",
+            to: "app/web",
+            port: 8080,
+            verdict: Verdict::Blocked,
+            codes: &["BASELINE_ADMIN_NETWORK_POLICY_DENY"],
+        },
+        Row {
+            name: "a NetworkPolicy that isolates the pod takes precedence over the BaselineAdminNetworkPolicy",
+            policies: "
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{name: deny-cross-ns, action: Deny, from: [{namespaces: {matchLabels: {team: other}}}]}]
+---
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: allow-db, namespace: app}
+spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: other}}}]}]}
+",
+            from: "other/db",
+            to: "app/web",
+            port: 8080,
+            verdict: Verdict::Allowed,
+            codes: &["ALLOWED_BY_POLICY"],
+        },
+        Row {
             name: "a namespaceSelector-only element next to a podSelector-only element allows a whole namespace: flagged after ALLOWED_BY_POLICY",
             policies: "
 kind: NetworkPolicy
