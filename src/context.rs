@@ -109,7 +109,19 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
             (Endpoint::Ip(ip), _) => ix.pods_by_secondary_ip(ip),
         };
         for id in candidates {
-            for net in secondary_networks(ix.pod(id)) {
+            let p = ix.pod(id);
+            if let Some((_, requested)) = p.annotations.iter().find(|(k, _)| k == "k8s.v1.cni.cncf.io/networks")
+                && !p
+                    .annotations
+                    .iter()
+                    .any(|(k, _)| k == "k8s.v1.cni.cncf.io/network-status")
+            {
+                d.warnings.push(format!(
+                    "{role} {} requests secondary networks ({requested}) but has no k8s.v1.cni.cncf.io/network-status annotation in the snapshot, so their IPs are unknown; traffic over them is not subject to NetworkPolicy",
+                    p.key()
+                ));
+            }
+            for net in secondary_networks(p) {
                 let queried = queried_ip.is_some_and(|ip| net.ips.contains(&ip.to_string()));
                 if queried && secondary_hit.is_none() {
                     secondary_hit = Some((role, ix.pod(id).key(), net.clone()));
@@ -515,6 +527,21 @@ fn node_port_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut D
         summary: summary.clone(),
     });
     let Some(v_node) = as_node else {
+        // Without node IPs the verdict for the SNATed source cannot be computed; it only
+        // matters when the destination's ingress is isolated.
+        if d.ingress.isolated && d.verdict != Verdict::Inconclusive {
+            first.push(RootCause {
+                code: RootCauseCode::NodeportSnat,
+                summary: summary.clone(),
+                policies: d.ingress.isolating_policies.clone(),
+                evidence: vec![format!(
+                    "Service {}/{} is {} with externalTrafficPolicy Cluster; the snapshot has no Node objects",
+                    svc.namespace, svc.name, svc.type_
+                )],
+                suggestion: "Include the Node objects (kubectl get nodes -o yaml) to see whether the node IPs are allowed, or set externalTrafficPolicy: Local.".into(),
+            });
+            d.verdict = Verdict::Inconclusive;
+        }
         d.warnings.push(summary);
         return;
     };

@@ -315,3 +315,78 @@ status: {phase: Running, podIP: 10.0.2.9}
         ("other/sriov", "net1", true)
     );
 }
+
+const NODEPORT_NO_NODES: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n9, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.9.0.1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 8080, nodePort: 31080}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: office, namespace: shop}
+spec:
+  podSelector: {}
+  ingress: [{from: [{ipBlock: {cidr: 198.51.100.0/24}}]}]
+";
+
+#[test]
+fn nodeport_without_node_objects_is_inconclusive_and_says_so() {
+    let ix = index(NODEPORT_NO_NODES);
+    let q = Query {
+        from: "198.51.100.7".into(),
+        to: "shop/svc/web".into(),
+        protocol: Protocol::Tcp,
+        port: Some(PortArg::Number(80)),
+    };
+    let d = diagnose::diagnose(&ix, &q).unwrap();
+    assert_eq!(
+        d.verdict,
+        Verdict::Inconclusive,
+        "the client IP is allowed, a node IP may not be"
+    );
+    assert_eq!(codes(&d)[0], RootCauseCode::NodeportSnat);
+    assert!(d.root_causes[0].suggestion.contains("kubectl get nodes"));
+    let np = d.checks.node_port.unwrap();
+    assert_eq!(
+        (np.external_traffic_policy.as_str(), np.verdict_as_node),
+        ("Cluster", None)
+    );
+}
+
+#[test]
+fn nodeport_with_external_traffic_policy_local_keeps_the_client_ip() {
+    let ix = index(&NODEPORT_NO_NODES.replace(
+        "type: LoadBalancer,",
+        "type: LoadBalancer, externalTrafficPolicy: Local,",
+    ));
+    let q = Query {
+        from: "198.51.100.7".into(),
+        to: "shop/svc/web".into(),
+        protocol: Protocol::Tcp,
+        port: Some(PortArg::Number(31080)),
+    };
+    let d = diagnose::diagnose(&ix, &q).unwrap();
+    assert_eq!(d.verdict, Verdict::Allowed);
+    assert_eq!(d.query.resolved_port, Some(8080), "a nodePort maps to the targetPort");
+    assert!(!codes(&d).contains(&RootCauseCode::NodeportSnat));
+}
+
+#[test]
+fn requested_secondary_networks_without_status_are_a_warning() {
+    let extra = "apiVersion: v1\nkind: Pod\nmetadata: {name: rdma, namespace: other, labels: {app: rdma}, annotations: {k8s.v1.cni.cncf.io/networks: sriov-a}}\nspec: {nodeName: n1, containers: [{name: c}]}\nstatus: {phase: Running, podIP: 10.0.2.8}\n";
+    let d = tcp(extra, "other/rdma", "app/web", 8080);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("requests secondary networks (sriov-a)")),
+        "{:?}",
+        d.warnings
+    );
+}
