@@ -35,7 +35,7 @@ const KNOWN: &[Known] = &[
         name: "canal",
         support: CniSupport::Supported,
         note: "Canal (flannel networking with Calico policy) enforces NetworkPolicy.",
-        names: &["canal"],
+        names: &["canal", "rke2-canal"],
         images: &[],
     },
     Known {
@@ -69,7 +69,7 @@ const KNOWN: &[Known] = &[
     Known {
         name: "kube-router",
         support: CniSupport::Supported,
-        note: "kube-router enforces NetworkPolicy unless started with --run-firewall=false.",
+        note: "kube-router enforces NetworkPolicy: --run-firewall (default true) is not set to false among its arguments.",
         names: &["kube-router"],
         images: &["kube-router"],
     },
@@ -159,20 +159,321 @@ fn aws_policy_agent(spec: &PodSpec) -> Option<bool> {
     Some(args.contains(&"--enable-network-policy=true"))
 }
 
+/// A boolean as Go's `strconv.ParseBool` (used by pflag and urfave/cli) reads it.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// kube-router's `--run-firewall` (a pflag boolean, default true), as its container sets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Firewall {
+    /// Not among the arguments: the default, true.
+    Default,
+    /// `--run-firewall=<value>` or a bare `--run-firewall`; the last one wins, as in pflag.
+    Set { arg: String, value: Option<bool> },
+    /// `--run-firewall false` as two arguments: pflag reads a bare boolean flag as true and
+    /// `false` as a stray positional argument, so the firewall runs.
+    BareThenFalse,
+}
+
+/// The `--run-firewall` setting of the kube-router container of `spec`, when it has one.
+fn kube_router_firewall(spec: &PodSpec) -> Option<Firewall> {
+    let c = containers(spec)
+        .find(|c| c.name == "kube-router" || c.image.as_deref().is_some_and(|i| i.contains("kube-router")))?;
+    // `command` and `args` both carry flags; a `sh -c "..."` string is split into words.
+    let words: Vec<&str> = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .flat_map(|a| a.split_whitespace())
+        .collect();
+    let mut out = Firewall::Default;
+    for (i, w) in words.iter().enumerate() {
+        if *w == "--run-firewall" {
+            out = if words.get(i + 1).and_then(|v| parse_bool(v)) == Some(false) {
+                Firewall::BareThenFalse
+            } else {
+                Firewall::Set {
+                    arg: (*w).to_string(),
+                    value: Some(true),
+                }
+            };
+        } else if let Some(v) = w.strip_prefix("--run-firewall=") {
+            out = Firewall::Set {
+                arg: (*w).to_string(),
+                value: parse_bool(v),
+            };
+        }
+    }
+    Some(out)
+}
+
+/// The support of kube-router from the `--run-firewall` settings of its agents.
+fn kube_router_support(settings: &[Firewall]) -> (CniSupport, String) {
+    let on = |f: &Firewall| {
+        matches!(
+            f,
+            Firewall::Default | Firewall::BareThenFalse | Firewall::Set { value: Some(true), .. }
+        )
+    };
+    if settings.iter().any(on) {
+        if settings.contains(&Firewall::BareThenFalse) {
+            return (
+                CniSupport::Supported,
+                "kube-router enforces NetworkPolicy: its arguments have `--run-firewall false` as two words, which pflag reads as --run-firewall (true) and a stray `false`; only --run-firewall=false turns the firewall off.".to_string(),
+            );
+        }
+        return (CniSupport::Supported, known("kube-router").note.to_string());
+    }
+    if let Some(arg) = settings.iter().find_map(|f| match f {
+        Firewall::Set { arg, value: None } => Some(arg),
+        _ => None,
+    }) && !settings
+        .iter()
+        .any(|f| matches!(f, Firewall::Set { value: Some(false), .. }))
+    {
+        return (
+            CniSupport::Unknown,
+            format!(
+                "kube-router's {arg} is not a boolean, which kube-router rejects at start: check the agent pods' logs and arguments."
+            ),
+        );
+    }
+    (
+        CniSupport::NotSupported,
+        "kube-router runs with --run-firewall=false: its network policy controller is off, so kube-router does not enforce NetworkPolicy (it may still route pods and proxy Services).".to_string(),
+    )
+}
+
+/// The value of a boolean flag in k3s/RKE2 node-args: `--f`, `--f=v`, or `--f`, `v` (current
+/// releases record `--f=v` as two elements). The last one wins.
+fn node_args_bool(args: &[String], flag: &str) -> Option<bool> {
+    let mut out = None;
+    for (i, a) in args.iter().enumerate() {
+        if a == flag {
+            out = Some(args.get(i + 1).and_then(|v| parse_bool(v)) != Some(false));
+        } else if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            out = Some(parse_bool(v) != Some(false));
+        }
+    }
+    out
+}
+
+/// The values of a string (or string-slice) flag in k3s/RKE2 node-args, lowercased, with
+/// comma-separated lists split.
+fn node_args_values(args: &[String], flag: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        let value = if a == flag {
+            args.get(i + 1).filter(|v| !v.starts_with("--")).map(String::as_str)
+        } else {
+            a.strip_prefix(flag).and_then(|r| r.strip_prefix('='))
+        };
+        for v in value.into_iter().flat_map(|v| v.split(',')) {
+            let v = v.trim().to_ascii_lowercase();
+            if !v.is_empty() {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// The nodes of a k3s or RKE2 cluster and what their `<distro>.io/node-args` annotations show.
+#[derive(Default)]
+struct Distro {
+    /// `Node <name> kubelet <version>`.
+    kubelets: Vec<String>,
+    /// Server nodes with a readable node-args annotation: (node name, arguments).
+    servers: Vec<(String, Vec<String>)>,
+    /// Agent nodes with a readable node-args annotation (their arguments carry no server flag).
+    agents: usize,
+    /// Nodes whose node-args annotation is not a JSON array of strings.
+    unreadable: Vec<String>,
+}
+
+impl Distro {
+    fn add(&mut self, name: &str, version: &str, annotation: Option<&String>, key: &str) {
+        self.kubelets.push(format!("Node {name} kubelet {version}"));
+        let Some(raw) = annotation else { return };
+        match serde_json::from_str::<Vec<String>>(raw) {
+            Ok(args) if args.first().map(String::as_str) == Some("server") => {
+                self.servers.push((name.to_string(), args));
+            }
+            Ok(_) => self.agents += 1,
+            Err(_) => self
+                .unreadable
+                .push(format!("Node {name} annotation {key} is not a JSON array of strings")),
+        }
+    }
+
+    /// Evidence: `first` lines, then kubelet lines, at most 3.
+    fn evidence(&self, first: Vec<String>) -> Vec<String> {
+        let mut out = first;
+        out.extend(self.unreadable.iter().cloned());
+        out.extend(self.kubelets.iter().cloned());
+        out.truncate(3);
+        out
+    }
+
+    /// Why the annotation cannot decide, for a `conditional` note.
+    fn missing_args(&self, key: &str) -> String {
+        if self.agents > 0 {
+            format!("only agent nodes' {key} annotations are in the snapshot, and the flag is a server flag")
+        } else {
+            format!("the {key} annotation of a server node is not in the snapshot")
+        }
+    }
+}
+
+/// The k3s finding, and whether it accounts for flannel node annotations (k3s's embedded flannel).
+fn k3s_finding(k3s: &Distro) -> (CniFinding, bool) {
+    const KEY: &str = "k3s.io/node-args";
+    let disabled: Vec<&String> = k3s
+        .servers
+        .iter()
+        .filter(|(_, a)| node_args_bool(a, "--disable-network-policy") == Some(true))
+        .map(|(n, _)| n)
+        .collect();
+    let (support, first, note) = if let Some(node) = disabled.first() {
+        (
+            CniSupport::NotSupported,
+            vec![format!("Node {node} annotation {KEY} has --disable-network-policy")],
+            "k3s was started with --disable-network-policy: its embedded network policy controller is off, so k3s does not enforce NetworkPolicy.".to_string(),
+        )
+    } else if let Some((node, _)) = k3s.servers.first() {
+        (
+            CniSupport::Supported,
+            vec![format!("Node {node} annotation {KEY} (server) has no --disable-network-policy")],
+            "k3s embeds kube-router's network policy controller, so NetworkPolicy is enforced even with flannel: the server's node-args do not have --disable-network-policy.".to_string(),
+        )
+    } else {
+        (
+            CniSupport::Conditional,
+            Vec::new(),
+            format!(
+                "k3s enforces NetworkPolicy unless started with --disable-network-policy; {}: check the k3s server's arguments and config.yaml.",
+                k3s.missing_args(KEY)
+            ),
+        )
+    };
+    // With --flannel-backend=none the flannel annotations are not k3s's own.
+    let own_flannel = support == CniSupport::NotSupported
+        && !k3s
+            .servers
+            .iter()
+            .any(|(_, a)| node_args_values(a, "--flannel-backend").iter().any(|v| v == "none"));
+    let finding = CniFinding {
+        name: "k3s-network-policy".into(),
+        support,
+        evidence: k3s.evidence(first),
+        note,
+    };
+    (finding, own_flannel)
+}
+
+/// The RKE2 finding; whether it accounts for flannel node annotations (RKE2's flannel CNI); and
+/// whether RKE2 runs with `--cni none` (the cluster brings its own CNI).
+fn rke2_finding(rke2: &Distro) -> (CniFinding, bool, bool) {
+    const KEY: &str = "rke2.io/node-args";
+    // `multus` is a secondary CNI, always paired with a primary one.
+    let mut cnis: Vec<String> = rke2
+        .servers
+        .iter()
+        .flat_map(|(_, a)| node_args_values(a, "--cni"))
+        .filter(|v| v != "multus")
+        .collect();
+    cnis.sort();
+    cnis.dedup();
+    let enforcing = |c: &String| matches!(c.as_str(), "canal" | "calico" | "cilium");
+    let brings_own = !cnis.iter().any(enforcing) && cnis.iter().any(|c| c == "none");
+    let (support, first, note) = if let Some((node, _)) = rke2.servers.first() {
+        let shown = cnis.join(",");
+        let line = |what: &str| vec![format!("Node {node} annotation {KEY} (server) {what}")];
+        if cnis.is_empty() {
+            (
+                CniSupport::Supported,
+                line("has no --cni: the default canal"),
+                "RKE2 runs its default CNI, canal, which enforces NetworkPolicy.".to_string(),
+            )
+        } else if cnis.iter().any(enforcing) {
+            (
+                CniSupport::Supported,
+                line(&format!("has --cni {shown}")),
+                format!("RKE2 runs the CNI {shown}, which enforces NetworkPolicy."),
+            )
+        } else if brings_own {
+            (
+                CniSupport::Unknown,
+                line("has --cni none"),
+                "RKE2 runs with --cni none: the cluster brings its own CNI, and that CNI decides whether NetworkPolicy is enforced (see its own finding, if any).".to_string(),
+            )
+        } else if cnis.iter().all(|c| c == "flannel") {
+            (
+                CniSupport::NotSupported,
+                line("has --cni flannel"),
+                "RKE2 runs the CNI flannel, which does not enforce NetworkPolicy.".to_string(),
+            )
+        } else {
+            (
+                CniSupport::Unknown,
+                line(&format!("has --cni {shown}")),
+                format!(
+                    "RKE2 runs the CNI {shown}, which is not recognised: whether it enforces NetworkPolicy cannot be told."
+                ),
+            )
+        }
+    } else {
+        (
+            CniSupport::Conditional,
+            Vec::new(),
+            format!(
+                "RKE2's default CNI canal enforces NetworkPolicy; --cni may change it, and {}: check the RKE2 server's --cni (or cni: in config.yaml).",
+                rke2.missing_args(KEY)
+            ),
+        )
+    };
+    let own_flannel = support == CniSupport::NotSupported;
+    let finding = CniFinding {
+        name: "rke2".into(),
+        support,
+        evidence: rke2.evidence(first),
+        note,
+    };
+    (finding, own_flannel, brings_own)
+}
+
 /// Detects the CNIs of a snapshot.
 pub fn detect(snap: &ClusterSnapshot) -> CniReport {
     let mut found: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut aws_agent: Option<bool> = None;
+    let mut firewall: Vec<Firewall> = Vec::new();
+    let mut flannel_agent = false;
     let mut agents_seen = 0usize;
     let mut consider = |kind: &str, meta: &ObjectMeta, spec: &PodSpec| {
         let hits = classify(kind, meta, spec);
         agents_seen += hits.len();
-        for (name, line) in hits {
+        for (name, mut line) in hits {
             if name == "aws-vpc-cni"
                 && let Some(enabled) = aws_policy_agent(spec)
             {
                 aws_agent = Some(aws_agent.unwrap_or(false) || enabled);
             }
+            if name == "kube-router" {
+                let f = kube_router_firewall(spec).unwrap_or(Firewall::Default);
+                match &f {
+                    Firewall::Set { arg, .. } => line.push_str(&format!(" with {arg}")),
+                    Firewall::BareThenFalse => line.push_str(" with --run-firewall false"),
+                    Firewall::Default => {}
+                }
+                firewall.push(f);
+            }
+            flannel_agent |= name == "flannel";
             let lines = found.entry(name).or_default();
             if lines.len() < 3 && !lines.contains(&line) {
                 lines.push(line);
@@ -189,10 +490,13 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
             consider("Pod", &p.metadata, spec);
         }
     }
-    let mut k3s_nodes = Vec::new();
+    let agent_cnis = found.len();
+    let mut k3s = Distro::default();
+    let mut rke2 = Distro::default();
     for n in &snap.nodes {
         let name = n.metadata.name.clone().unwrap_or_default();
-        for key in n.metadata.annotations.iter().flatten().map(|(k, _)| k) {
+        let annotations = n.metadata.annotations.as_ref();
+        for key in annotations.into_iter().flatten().map(|(k, _)| k) {
             if let Some((_, cni)) = NODE_ANNOTATIONS.iter().find(|(p, _)| key.starts_with(p)) {
                 let lines = found.entry(cni).or_default();
                 let line = format!("Node {name} annotation {key}");
@@ -201,18 +505,24 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
                 }
             }
         }
-        if let Some(v) = n
+        let version = n
             .status
             .as_ref()
             .and_then(|s| s.node_info.as_ref())
-            .map(|i| i.kubelet_version.as_str())
-            .filter(|v| v.contains("+k3s"))
-        {
-            k3s_nodes.push(format!("Node {name} kubelet {v}"));
+            .map(|i| i.kubelet_version.as_str());
+        for (distro, marker, key) in [
+            (&mut k3s, "+k3s", "k3s.io/node-args"),
+            (&mut rke2, "+rke2", "rke2.io/node-args"),
+        ] {
+            if let Some(v) = version.filter(|v| v.contains(marker)) {
+                distro.add(&name, v, annotations.and_then(|a| a.get(key)), key);
+            }
         }
     }
 
     let mut cnis: Vec<CniFinding> = Vec::new();
+    // Unknown findings that do not keep the cluster from `not-enforced`.
+    let mut neutral: Vec<&'static str> = Vec::new();
     // flannel annotations on nodes of a canal cluster are canal's.
     if found.contains_key("canal") {
         found.remove("flannel");
@@ -229,6 +539,11 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
                 CniSupport::Conditional,
                 "The AWS VPC CNI network policy agent container is present but --enable-network-policy=true is not among its arguments: check the add-on configuration (enableNetworkPolicy).".to_string(),
             ),
+            ("kube-router", _) => kube_router_support(&firewall),
+            ("flannel", _) if !flannel_agent => (
+                CniSupport::Unknown,
+                "The flannel node annotations show flannel networking, but not whether a policy engine (canal, k3s's or RKE2's controller) runs with it, and no flannel agent pod or DaemonSet is in the snapshot.".to_string(),
+            ),
             _ => (k.support, k.note.to_string()),
         };
         cnis.push(CniFinding {
@@ -238,50 +553,71 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
             note,
         });
     }
-    if !k3s_nodes.is_empty() {
-        k3s_nodes.truncate(3);
-        cnis.push(CniFinding {
-            name: "k3s-network-policy".into(),
-            support: CniSupport::Supported,
-            evidence: k3s_nodes,
-            note: "k3s embeds kube-router's network policy controller, so NetworkPolicy is enforced even with flannel, unless k3s was started with --disable-network-policy.".into(),
-        });
+    let mut flannel_explained = false;
+    if !k3s.kubelets.is_empty() {
+        let (finding, own_flannel) = k3s_finding(&k3s);
+        flannel_explained |= own_flannel;
+        cnis.push(finding);
+    }
+    if !rke2.kubelets.is_empty() {
+        let (finding, own_flannel, brings_own) = rke2_finding(&rke2);
+        flannel_explained |= own_flannel;
+        // With --cni none, the agents of the CNI brought in (if any) decide.
+        if brings_own && agent_cnis > 0 {
+            neutral.push("rke2");
+        }
+        cnis.push(finding);
+    }
+    if flannel_explained && !flannel_agent {
+        neutral.push("flannel");
     }
     cnis.sort_by(|a, b| a.support.cmp(&b.support).then_with(|| a.name.cmp(&b.name)));
 
     let any = |s: CniSupport| cnis.iter().any(|c| c.support == s);
-    let mut missing = Vec::new();
-    let (enforcement, summary) = if any(CniSupport::Supported) {
+    let blocking_unknown = cnis
+        .iter()
+        .any(|c| c.support == CniSupport::Unknown && !neutral.contains(&c.name.as_str()));
+    let names_of = |s: CniSupport| -> String {
         let names: Vec<&str> = cnis
             .iter()
-            .filter(|c| c.support == CniSupport::Supported)
+            .filter(|c| c.support == s)
             .map(|c| c.name.as_str())
             .collect();
+        names.join(", ")
+    };
+    let mut missing = Vec::new();
+    let (enforcement, summary) = if any(CniSupport::Supported) {
         (
             "enforced",
-            format!("NetworkPolicy is enforced by {}.", names.join(", ")),
+            format!("NetworkPolicy is enforced by {}.", names_of(CniSupport::Supported)),
         )
     } else if any(CniSupport::Conditional) {
         (
             "conditional",
             "The CNI enforces NetworkPolicy only when configured to; the snapshot does not show that it is (see the evidence and note).".to_string(),
         )
-    } else if any(CniSupport::NotSupported) {
-        let names: Vec<&str> = cnis.iter().map(|c| c.name.as_str()).collect();
+    } else if any(CniSupport::NotSupported) && !blocking_unknown {
         (
             "not-enforced",
             format!(
                 "{} does not enforce NetworkPolicy and nothing else in the snapshot does: policies are accepted and ignored, so they are not why traffic fails.",
-                names.join(", ")
+                names_of(CniSupport::NotSupported)
             ),
         )
     } else {
-        missing.push(
-            "the CNI's agent pods or DaemonSets (usually in kube-system, calico-system or cilium namespaces) and the Node objects: include `kubectl get ds,pods -A -o yaml` and `kubectl get nodes -o yaml` in the snapshot".to_string(),
-        );
+        missing.push(if blocking_unknown {
+            "the CNI's agent pods or DaemonSets (usually in kube-system, kube-flannel, calico-system or cilium namespaces) and their arguments: include `kubectl get ds,pods -A -o yaml` in the snapshot".to_string()
+        } else {
+            "the CNI's agent pods or DaemonSets (usually in kube-system, calico-system or cilium namespaces) and the Node objects: include `kubectl get ds,pods -A -o yaml` and `kubectl get nodes -o yaml` in the snapshot".to_string()
+        });
         (
             "unknown",
-            if agents_seen == 0 && snap.nodes.is_empty() {
+            if blocking_unknown {
+                format!(
+                    "{} was recognised, but whether NetworkPolicy is enforced cannot be told from the snapshot (see the note); verdicts assume it is.",
+                    names_of(CniSupport::Unknown)
+                )
+            } else if agents_seen == 0 && snap.nodes.is_empty() {
                 "No CNI agent and no Node is in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
             } else {
                 "No known CNI was recognised in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
@@ -310,6 +646,24 @@ mod tests {
             "---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{k8s-app: {name}}}}}\n  template:\n    metadata: {{labels: {{k8s-app: {name}}}}}\n    spec:\n      containers: [{{name: {name}, image: \"{image}\"}}]\n"
         )
     }
+
+    /// A DaemonSet whose one container has `args` (a YAML flow sequence, e.g. `[--a, b]`).
+    fn ds_args(ns: &str, name: &str, image: &str, args: &str) -> String {
+        ds(ns, name, image).replace(
+            &format!("image: \"{image}\"}}"),
+            &format!("image: \"{image}\", args: {args}}}"),
+        )
+    }
+
+    /// A Node with a kubelet version and `annotations` (YAML flow-map entries).
+    fn node(name: &str, kubelet: &str, annotations: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\nstatus:\n  nodeInfo: {{kubeletVersion: {kubelet}, architecture: amd64, bootID: x, containerRuntimeVersion: x, kernelVersion: x, kubeProxyVersion: x, machineID: x, operatingSystem: linux, osImage: x, systemUUID: x}}\n"
+        )
+    }
+
+    const FLANNEL_ANN: &str = "flannel.alpha.coreos.com/backend-type: vxlan";
+    const KUBE_ROUTER_IMAGE: &str = "docker.io/cloudnativelabs/kube-router:v2.1.0";
 
     /// Table: (what the cluster shows, expected enforcement, expected CNI names).
     #[test]
@@ -399,6 +753,230 @@ mod tests {
                 "enforced",
                 vec!["calico", "flannel"],
             ),
+            (
+                "kube-router with --run-firewall=false does not enforce",
+                ds_args(
+                    "kube-system",
+                    "kube-router",
+                    KUBE_ROUTER_IMAGE,
+                    "[--run-router=true, --run-firewall=false]",
+                ),
+                "not-enforced",
+                vec!["kube-router"],
+            ),
+            (
+                "kube-router with --run-firewall=true enforces",
+                ds_args("kube-system", "kube-router", KUBE_ROUTER_IMAGE, "[--run-firewall=true]"),
+                "enforced",
+                vec!["kube-router"],
+            ),
+            (
+                "kube-router `--run-firewall false` is pflag's true plus a stray word",
+                ds_args(
+                    "kube-system",
+                    "kube-router",
+                    KUBE_ROUTER_IMAGE,
+                    "[--run-firewall, \"false\"]",
+                ),
+                "enforced",
+                vec!["kube-router"],
+            ),
+            (
+                "kube-router with --run-firewall=false next to calico: calico enforces",
+                format!(
+                    "{}{}",
+                    ds_args(
+                        "kube-system",
+                        "kube-router",
+                        KUBE_ROUTER_IMAGE,
+                        "[--run-firewall=false]"
+                    ),
+                    ds("kube-system", "calico-node", "calico/node:v3")
+                ),
+                "enforced",
+                vec!["calico", "kube-router"],
+            ),
+            (
+                "flannel seen only by node annotations is unknown",
+                node("n1", "v1.30.2", FLANNEL_ANN),
+                "unknown",
+                vec!["flannel"],
+            ),
+            (
+                "flannel DaemonSet plus its node annotations does not enforce",
+                format!(
+                    "{}{}",
+                    ds("kube-flannel", "kube-flannel-ds", "docker.io/flannel/flannel:v0.25.1"),
+                    node("n1", "v1.30.2", FLANNEL_ANN)
+                ),
+                "not-enforced",
+                vec!["flannel"],
+            ),
+            (
+                "flannel annotations and a not-enforcing kube-router cannot tell",
+                format!(
+                    "{}{}",
+                    ds_args(
+                        "kube-system",
+                        "kube-router",
+                        KUBE_ROUTER_IMAGE,
+                        "[--run-firewall=false]"
+                    ),
+                    node("n1", "v1.30.2", FLANNEL_ANN)
+                ),
+                "unknown",
+                vec!["flannel", "kube-router"],
+            ),
+            (
+                "k3s without --disable-network-policy enforces",
+                node(
+                    "k1",
+                    "v1.30.2+k3s1",
+                    &format!("{FLANNEL_ANN}, k3s.io/node-args: '[\"server\",\"--write-kubeconfig-mode\",\"0644\"]'"),
+                ),
+                "enforced",
+                vec!["flannel", "k3s-network-policy"],
+            ),
+            (
+                "k3s with --disable-network-policy does not enforce; its flannel is its own",
+                node(
+                    "k1",
+                    "v1.30.2+k3s1",
+                    &format!("{FLANNEL_ANN}, k3s.io/node-args: '[\"server\",\"--disable-network-policy\"]'"),
+                ),
+                "not-enforced",
+                vec!["flannel", "k3s-network-policy"],
+            ),
+            (
+                "k3s with --disable-network-policy true (split as k3s records --flag=value)",
+                node(
+                    "k1",
+                    "v1.30.2+k3s1",
+                    "k3s.io/node-args: '[\"server\",\"--disable-network-policy\",\"true\"]'",
+                ),
+                "not-enforced",
+                vec!["k3s-network-policy"],
+            ),
+            (
+                "k3s --disable-network-policy=false enforces",
+                node(
+                    "k1",
+                    "v1.30.2+k3s1",
+                    "k3s.io/node-args: '[\"server\",\"--disable-network-policy=false\"]'",
+                ),
+                "enforced",
+                vec!["k3s-network-policy"],
+            ),
+            (
+                "k3s without node-args is conditional",
+                node("k1", "v1.30.2+k3s1", FLANNEL_ANN),
+                "conditional",
+                vec!["flannel", "k3s-network-policy"],
+            ),
+            (
+                "k3s agent node-args alone cannot show the server flag",
+                node(
+                    "k2",
+                    "v1.30.2+k3s1",
+                    "k3s.io/node-args: '[\"agent\",\"--node-label\",\"a=b\"]'",
+                ),
+                "conditional",
+                vec!["k3s-network-policy"],
+            ),
+            (
+                "k3s without network policy but with calico agents enforces",
+                format!(
+                    "{}{}",
+                    ds("calico-system", "calico-node", "calico/node:v3"),
+                    node(
+                        "k1",
+                        "v1.30.2+k3s1",
+                        "k3s.io/node-args: '[\"server\",\"--disable-network-policy\"]'"
+                    )
+                ),
+                "enforced",
+                vec!["calico", "k3s-network-policy"],
+            ),
+            (
+                "rke2 default cni (canal) enforces",
+                node(
+                    "r1",
+                    "v1.30.2+rke2r1",
+                    "rke2.io/node-args: '[\"server\",\"--token\",\"********\"]'",
+                ),
+                "enforced",
+                vec!["rke2"],
+            ),
+            (
+                "rke2 --cni cilium enforces",
+                node(
+                    "r1",
+                    "v1.30.2+rke2r1",
+                    "rke2.io/node-args: '[\"server\",\"--cni\",\"cilium\"]'",
+                ),
+                "enforced",
+                vec!["rke2"],
+            ),
+            (
+                "rke2 --cni=multus,calico enforces",
+                node(
+                    "r1",
+                    "v1.30.2+rke2r1",
+                    "rke2.io/node-args: '[\"server\",\"--cni=multus,calico\"]'",
+                ),
+                "enforced",
+                vec!["rke2"],
+            ),
+            (
+                "rke2 --cni flannel does not enforce",
+                node(
+                    "r1",
+                    "v1.30.2+rke2r1",
+                    &format!("{FLANNEL_ANN}, rke2.io/node-args: '[\"server\",\"--cni\",\"flannel\"]'"),
+                ),
+                "not-enforced",
+                vec!["flannel", "rke2"],
+            ),
+            (
+                "rke2 --cni none alone is unknown",
+                node(
+                    "r1",
+                    "v1.30.2+rke2r1",
+                    "rke2.io/node-args: '[\"server\",\"--cni\",\"none\"]'",
+                ),
+                "unknown",
+                vec!["rke2"],
+            ),
+            (
+                "rke2 --cni none with its own CNI's agents: they decide",
+                format!(
+                    "{}{}",
+                    ds("kube-flannel", "kube-flannel-ds", "docker.io/flannel/flannel:v0.25.1"),
+                    node(
+                        "r1",
+                        "v1.30.2+rke2r1",
+                        "rke2.io/node-args: '[\"server\",\"--cni\",\"none\"]'"
+                    )
+                ),
+                "not-enforced",
+                vec!["flannel", "rke2"],
+            ),
+            (
+                "rke2 without node-args is conditional",
+                node("r1", "v1.30.2+rke2r1", FLANNEL_ANN),
+                "conditional",
+                vec!["flannel", "rke2"],
+            ),
+            (
+                "rke2 canal agents are canal",
+                ds(
+                    "kube-system",
+                    "rke2-canal",
+                    "rancher/hardened-calico:v3.28.0-build20240625",
+                ),
+                "enforced",
+                vec!["canal"],
+            ),
         ];
         for (rule, yaml, enforcement, names) in cases {
             let r = report(&yaml);
@@ -423,11 +1001,179 @@ mod tests {
 
     #[test]
     fn k3s_nodes_enforce_policy_even_with_flannel() {
-        let yaml = "apiVersion: v1\nkind: Node\nmetadata:\n  name: k3s-1\n  annotations: {flannel.alpha.coreos.com/backend-type: vxlan}\nstatus:\n  nodeInfo: {kubeletVersion: v1.30.2+k3s1, architecture: amd64, bootID: x, containerRuntimeVersion: x, kernelVersion: x, kubeProxyVersion: x, machineID: x, operatingSystem: linux, osImage: x, systemUUID: x}\n";
+        let yaml = "apiVersion: v1\nkind: Node\nmetadata:\n  name: k3s-1\n  annotations: {flannel.alpha.coreos.com/backend-type: vxlan, k3s.io/node-args: '[\"server\"]'}\nstatus:\n  nodeInfo: {kubeletVersion: v1.30.2+k3s1, architecture: amd64, bootID: x, containerRuntimeVersion: x, kernelVersion: x, kubeProxyVersion: x, machineID: x, operatingSystem: linux, osImage: x, systemUUID: x}\n";
         let r = report(yaml);
         assert_eq!(r.enforcement, "enforced", "{r:#?}");
         let names: Vec<&str> = r.cnis.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["k3s-network-policy", "flannel"]);
+    }
+
+    /// Table: (what the cluster shows, finding, its expected support, a fragment of its note or evidence).
+    #[test]
+    fn cni_finding_support_table() {
+        let k3s = |args: &str| node("k1", "v1.30.2+k3s1", &format!("k3s.io/node-args: '{args}'"));
+        let rke2 = |args: &str| node("r1", "v1.30.2+rke2r1", &format!("rke2.io/node-args: '{args}'"));
+        let cases: Vec<(&str, String, &str, CniSupport, &str)> = vec![
+            (
+                "kube-router --run-firewall=false",
+                ds_args(
+                    "kube-system",
+                    "kube-router",
+                    KUBE_ROUTER_IMAGE,
+                    "[--run-firewall=false]",
+                ),
+                "kube-router",
+                CniSupport::NotSupported,
+                "with --run-firewall=false",
+            ),
+            (
+                "kube-router with no --run-firewall: the default, true",
+                ds("kube-system", "kube-router", KUBE_ROUTER_IMAGE),
+                "kube-router",
+                CniSupport::Supported,
+                "default true",
+            ),
+            (
+                "kube-router `--run-firewall false`: pflag reads true",
+                ds_args(
+                    "kube-system",
+                    "kube-router",
+                    KUBE_ROUTER_IMAGE,
+                    "[--run-firewall, \"false\"]",
+                ),
+                "kube-router",
+                CniSupport::Supported,
+                "stray `false`",
+            ),
+            (
+                "kube-router: the last --run-firewall wins",
+                ds_args(
+                    "kube-system",
+                    "kube-router",
+                    KUBE_ROUTER_IMAGE,
+                    "[--run-firewall=false, --run-firewall=true]",
+                ),
+                "kube-router",
+                CniSupport::Supported,
+                "",
+            ),
+            (
+                "kube-router --run-firewall=0 is false",
+                ds_args("kube-system", "kube-router", KUBE_ROUTER_IMAGE, "[--run-firewall=0]"),
+                "kube-router",
+                CniSupport::NotSupported,
+                "",
+            ),
+            (
+                "kube-router with a non-boolean --run-firewall",
+                ds_args(
+                    "kube-system",
+                    "kube-router",
+                    KUBE_ROUTER_IMAGE,
+                    "[--run-firewall=maybe]",
+                ),
+                "kube-router",
+                CniSupport::Unknown,
+                "not a boolean",
+            ),
+            (
+                "flannel by annotation only",
+                node("n1", "v1.30.2", FLANNEL_ANN),
+                "flannel",
+                CniSupport::Unknown,
+                "policy engine (canal, k3s",
+            ),
+            (
+                "flannel by DaemonSet",
+                ds("kube-flannel", "kube-flannel-ds", "docker.io/flannel/flannel:v0.25.1"),
+                "flannel",
+                CniSupport::NotSupported,
+                "does not enforce",
+            ),
+            (
+                "k3s --disable-network-policy",
+                k3s(r#"["server","--disable-network-policy"]"#),
+                "k3s-network-policy",
+                CniSupport::NotSupported,
+                "has --disable-network-policy",
+            ),
+            (
+                "k3s server node-args without the flag",
+                k3s(r#"["server","--cluster-init"]"#),
+                "k3s-network-policy",
+                CniSupport::Supported,
+                "has no --disable-network-policy",
+            ),
+            (
+                "k3s without node-args",
+                node("k1", "v1.30.2+k3s1", ""),
+                "k3s-network-policy",
+                CniSupport::Conditional,
+                "k3s enforces NetworkPolicy unless started with --disable-network-policy; the k3s.io/node-args annotation of a server node is not in the snapshot",
+            ),
+            (
+                "k3s unreadable node-args",
+                k3s("not json"),
+                "k3s-network-policy",
+                CniSupport::Conditional,
+                "is not a JSON array",
+            ),
+            (
+                "rke2 without --cni: canal",
+                rke2(r#"["server"]"#),
+                "rke2",
+                CniSupport::Supported,
+                "default canal",
+            ),
+            (
+                "rke2 --cni calico",
+                rke2(r#"["server","--cni","calico"]"#),
+                "rke2",
+                CniSupport::Supported,
+                "--cni calico",
+            ),
+            (
+                "rke2 --cni=canal",
+                rke2(r#"["server","--cni=canal"]"#),
+                "rke2",
+                CniSupport::Supported,
+                "--cni canal",
+            ),
+            (
+                "rke2 --cni flannel",
+                rke2(r#"["server","--cni","flannel"]"#),
+                "rke2",
+                CniSupport::NotSupported,
+                "--cni flannel",
+            ),
+            (
+                "rke2 --cni none",
+                rke2(r#"["server","--cni","none"]"#),
+                "rke2",
+                CniSupport::Unknown,
+                "brings its own CNI",
+            ),
+            (
+                "rke2 without node-args",
+                node("r1", "v1.30.2+rke2r1", ""),
+                "rke2",
+                CniSupport::Conditional,
+                "RKE2's default CNI canal enforces NetworkPolicy; --cni may change it",
+            ),
+        ];
+        for (rule, yaml, name, support, fragment) in cases {
+            let r = report(&yaml);
+            let f = r
+                .cnis
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{rule}: no {name} finding in {r:#?}"));
+            assert_eq!(f.support, support, "{rule}: {f:#?}");
+            assert!(
+                f.note.contains(fragment) || f.evidence.iter().any(|e| e.contains(fragment)),
+                "{rule}: {fragment:?} not in {f:#?}"
+            );
+        }
     }
 
     #[test]

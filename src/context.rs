@@ -62,9 +62,11 @@ pub struct Ends<'a> {
     pub port: Option<u16>,
 }
 
-/// Runs every check, adds their root causes and adjusts the verdict.
-pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
+/// Runs every check, adds their root causes and adjusts the verdict. Returns the trace the
+/// diagnosis now rests on when a check replaced it (NodePort SNAT: the node IP's flow).
+pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) -> Option<FlowTrace> {
     let t = e.trace;
+    let mut replaced: Option<FlowTrace> = None;
     let src_pod = pod_of(t.flow.src);
     let dst_pod = pod_of(t.flow.dst);
     let mut first: Vec<RootCause> = Vec::new();
@@ -132,6 +134,19 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
             }
         }
     }
+    // The packet uses the secondary network only when the other end is attached to it too;
+    // otherwise it leaves on the primary interface, where NetworkPolicy applies.
+    let secondary_hit = secondary_hit.filter(|(role, pod, net)| {
+        let other = if *role == "destination" { t.flow.src } else { t.flow.dst };
+        let attached = pod_of(other).is_some_and(|id| secondary_networks(ix.pod(id)).iter().any(|n| n.network == net.network));
+        if !attached {
+            d.warnings.push(format!(
+                "the {role} address is on {pod}'s secondary interface {} ({}), but the other end is not attached to that network: the packet travels on the primary network, where NetworkPolicy applies",
+                net.interface, net.network
+            ));
+        }
+        attached
+    });
     if let Some((role, pod, net)) = secondary_hit {
         first.push(RootCause {
             code: RootCauseCode::SecondaryInterface,
@@ -177,7 +192,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
             evidence.push(format!("{role} {} has hostNetwork: true", p.key()));
             if *role == "destination" {
                 summary.push_str(&format!(
-                    "The destination {} uses the host network: NetworkPolicy does not protect it, so policy cannot be what blocks traffic to it. ",
+                    "The destination {} uses the host network: NetworkPolicy does not protect it, so ingress policy cannot block traffic to it (the source's egress policies still apply). ",
                     p.key()
                 ));
             } else {
@@ -209,7 +224,13 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
                 )
             },
         };
-        if d.verdict == Verdict::Blocked || host.iter().any(|(r, _)| *r == "destination") {
+        // First when it decides the answer: a hostNetwork source blocked at ingress, or a
+        // hostNetwork destination that nothing else blocks.
+        let decides = host.iter().any(|(r, _)| match *r {
+            "source" => d.verdict == Verdict::Blocked && !d.ingress.allowed,
+            _ => d.verdict != Verdict::Blocked,
+        });
+        if decides {
             first.push(rc);
         } else {
             last.push(rc);
@@ -228,7 +249,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
         if matches!(t.flow.src, Endpoint::Ip(ip) if ix.node_by_ip(ip).is_none())
             && (svc.type_ == "NodePort" || svc.type_ == "LoadBalancer")
         {
-            node_port_check(ix, e, svc, d, &mut first);
+            node_port_check(ix, e, svc, d, &mut first, &mut replaced);
         }
     }
 
@@ -301,9 +322,16 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
                     .join("; ")
             ),
         };
-        if d.verdict == Verdict::Blocked {
+        // CNI-specific policies can allow as well as deny (Cilium adds its allows to
+        // NetworkPolicy's; a Calico policy ordered before the Kubernetes ones, or an Antrea tier
+        // above them, decides first). Only a block on a side none of them selects is certain.
+        let blocking_side_selected = d.checks.extended_policies.iter().any(|x| match x.endpoint.as_str() {
+            "source" => !d.egress.allowed,
+            _ => !d.ingress.allowed,
+        });
+        if d.verdict == Verdict::Blocked && !blocking_side_selected {
             last.push(rc);
-        } else if matches!(d.verdict, Verdict::Allowed | Verdict::Inconclusive) {
+        } else if matches!(d.verdict, Verdict::Allowed | Verdict::Inconclusive | Verdict::Blocked) {
             d.verdict = Verdict::Inconclusive;
             first.push(rc);
         } else {
@@ -348,6 +376,42 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
         ));
     }
 
+    // Cilium (by default) gives node and API-server addresses the host / remote-node /
+    // kube-apiserver identities, which an ipBlock does not match: an allow through an ipBlock
+    // of such an address is not certain there.
+    let cilium = cni
+        .cnis
+        .iter()
+        .any(|c| c.name == "cilium" || c.name == "gke-dataplane-v2");
+    if cilium && d.verdict == Verdict::Allowed {
+        let api_ips: Vec<IpAddr> = ix
+            .service("default", "kubernetes")
+            .map(|s| {
+                s.endpoints
+                    .iter()
+                    .map(|a| a.ip)
+                    .chain(s.cluster_ips.iter().copied())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let special = |ep: Endpoint| match ep {
+            Endpoint::Ip(ip) => ix.node_by_ip(ip).is_some() || api_ips.contains(&ip),
+            Endpoint::Pod(id) => ix.pod(id).host_network,
+        };
+        let isolated_toward_special =
+            (special(t.flow.dst) && d.egress.isolated) || (special(t.flow.src) && d.ingress.isolated);
+        if isolated_toward_special {
+            d.verdict = Verdict::Inconclusive;
+            first.push(RootCause {
+                code: RootCauseCode::DataplaneDependent,
+                summary: "NetworkPolicy allows this through an ipBlock of a node or API-server address, but Cilium gives those addresses the host / remote-node / kube-apiserver identities, which an ipBlock does not match unless policy-cidr-match-mode includes nodes.".into(),
+                policies: Vec::new(),
+                evidence: vec![format!("CNI: {}", d.checks.cni.cnis.join(", "))],
+                suggestion: "Check the Cilium configuration (policy-cidr-match-mode), or allow these peers with toEntities (kube-apiserver, host, remote-node) in a CiliumNetworkPolicy.".into(),
+            });
+        }
+    }
+
     // 11. How to confirm by hand.
     d.checks.verify = verification(ix, e, d);
 
@@ -357,6 +421,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis) {
     d.root_causes = causes;
     d.warnings.sort();
     d.warnings.dedup();
+    replaced
 }
 
 /// The secondary networks of a pod from `k8s.v1.cni.cncf.io/network-status` (non-default entries).
@@ -480,7 +545,14 @@ fn service_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut Dia
     });
 }
 
-fn node_port_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut Diagnosis, first: &mut Vec<RootCause>) {
+fn node_port_check(
+    ix: &ClusterIndex,
+    e: &Ends<'_>,
+    svc: &ServiceInfo,
+    d: &mut Diagnosis,
+    first: &mut Vec<RootCause>,
+    replaced: &mut Option<FlowTrace>,
+) {
     let t = e.trace;
     let etp = svc.external_traffic_policy.clone().unwrap_or_else(|| "Cluster".into());
     let node_ips: Vec<IpAddr> = ix.nodes.iter().flat_map(|n| n.ips.iter().copied()).collect();
@@ -496,15 +568,46 @@ fn node_port_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut D
         });
         return;
     }
-    // A node that does not host the destination pod is the one that SNATs.
+    // Every node other than the destination's may receive the traffic and SNAT it to its own
+    // IP (traffic from a pod's own node is a special case NetworkPolicy always allows).
     let dst_node = pod_of(t.flow.dst).and_then(|id| ix.pod(id).node.clone());
-    let node_ip = ix
+    let mut candidates: Vec<IpAddr> = ix
         .nodes
         .iter()
         .filter(|n| Some(&n.name) != dst_node.as_ref())
-        .chain(ix.nodes.iter())
-        .find_map(|n| n.ips.first().copied());
-    let as_node = node_ip.map(|ip| verdict_of_flow(ix, Endpoint::Ip(ip), t.flow.dst, e.query.protocol, e.port).0);
+        .filter_map(|n| n.ips.first().copied())
+        .collect();
+    if candidates.is_empty() {
+        candidates = ix.nodes.iter().filter_map(|n| n.ips.first().copied()).collect();
+    }
+    let per_node: Vec<(IpAddr, Verdict)> = candidates
+        .iter()
+        .map(|&ip| {
+            (
+                ip,
+                verdict_of_flow(ix, Endpoint::Ip(ip), t.flow.dst, e.query.protocol, e.port).0,
+            )
+        })
+        .collect();
+    let node_ip = per_node.first().map(|(ip, _)| *ip);
+    let as_node = match per_node.first() {
+        None => None,
+        Some((_, v)) if per_node.iter().all(|(_, w)| w == v) => Some(*v),
+        Some(_) => Some(Verdict::Inconclusive),
+    };
+    if as_node == Some(Verdict::Inconclusive) {
+        d.warnings.push(format!(
+            "the node IPs do not all get the same verdict ({}): the answer depends on which node receives the traffic",
+            per_node
+                .iter()
+                .map(|(ip, v)| format!("{ip}: {}", v.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if as_node == Some(Verdict::Allowed) {
+        d.warnings.push("some CNIs SNAT to a tunnel interface IP (flannel.1, tunl0, vxlan.calico) rather than the node's InternalIP; an ipBlock of InternalIPs may then not match".into());
+    }
     let kube_proxy = ix.facts.cni.cnis.iter().any(|c| c.name == "kube-proxy") || ix.facts.kube_proxy;
     let summary = match as_node {
         None => "Traffic from outside through this Service arrives SNATed to a node IP (externalTrafficPolicy: Cluster), but the snapshot has no Node objects to check those IPs.".to_string(),
@@ -513,7 +616,7 @@ fn node_port_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut D
             v.as_str()
         ),
         Some(v) => format!(
-            "Traffic from outside arrives SNATed to a node IP (externalTrafficPolicy: Cluster): policy sees a node IP, not the client. For the client's IP the verdict is {}, for a node IP {}.",
+            "Traffic from outside arrives SNATed to a node IP (externalTrafficPolicy: Cluster): policy sees a node IP, not the client. For the client's IP the verdict is {}, for the node IPs {}.",
             client.as_str(),
             v.as_str()
         ),
@@ -568,8 +671,13 @@ fn node_port_check(ix: &ClusterIndex, e: &Ends<'_>, svc: &ServiceInfo, d: &mut D
             from: node_ip.map(|i| i.to_string()).unwrap_or_default(),
             ..e.query.clone()
         };
-        if let Ok(nd) = diagnose::diagnose(ix, &as_node_query) {
-            d.verdict = nd.verdict;
+        if let Ok((nd, nt)) = diagnose::diagnose_traced(ix, &as_node_query) {
+            *replaced = Some(nt);
+            d.verdict = if as_node == Some(Verdict::Inconclusive) {
+                Verdict::Inconclusive
+            } else {
+                nd.verdict
+            };
             d.blocked_direction = nd.blocked_direction;
             d.root_causes = nd.root_causes;
             d.allowed_connections = nd.allowed_connections;
@@ -860,7 +968,7 @@ fn mesh_check(
     let t = e.trace;
     let mut findings = Vec::new();
     let mut namespaces = Vec::new();
-    let mut ambient_dst = false;
+    let mut ambient = [false, false];
     for (role, ep) in [("source", t.flow.src), ("destination", t.flow.dst)] {
         let Some(id) = pod_of(ep) else { continue };
         let p = ix.pod(id);
@@ -876,7 +984,7 @@ fn mesh_check(
                 "istio ambient mode on the {role} {} (istio.io/dataplane-mode=ambient)",
                 p.key()
             ));
-            ambient_dst |= role == "destination";
+            ambient[usize::from(role == "destination")] = true;
             found = true;
         } else if ns.get("istio-injection").is_some_and(|v| v == "enabled") || ns.contains_key("istio.io/rev") {
             findings.push(format!(
@@ -910,12 +1018,17 @@ fn mesh_check(
         })
         .map(|o| format!("{} {}", o.kind.rsplit('/').next().unwrap_or_default(), o.name))
         .collect();
-    let hbone = ambient_dst.then(|| verdict_of_flow(ix, t.flow.src, t.flow.dst, Protocol::Tcp, Some(15008)).0);
+    // Between two ambient pods ztunnel tunnels everything over HBONE (TCP 15008 to the
+    // destination pod): that is the port NetworkPolicy sees. A client outside the mesh talks
+    // plain text on the application port.
+    let hbone =
+        (ambient[0] && ambient[1]).then(|| verdict_of_flow(ix, t.flow.src, t.flow.dst, Protocol::Tcp, Some(15008)).0);
     let mut summary = "A service mesh handles this traffic: besides NetworkPolicy, its L7 authorization (Istio AuthorizationPolicy, Linkerd Server/AuthorizationPolicy) and mTLS settings may deny it.".to_string();
-    if hbone == Some(Verdict::Blocked) {
-        summary.push_str(" In ambient mode ztunnel carries traffic over HBONE on TCP 15008 to the destination pod, and NetworkPolicy blocks TCP 15008 here.");
-    } else if hbone.is_some() {
-        summary.push_str(" In ambient mode traffic travels over HBONE on TCP 15008, which policy allows here.");
+    match hbone {
+        Some(Verdict::Blocked) => summary.push_str(" Both pods are in ambient mode: ztunnel carries their traffic over HBONE on TCP 15008 to the destination pod, and NetworkPolicy blocks TCP 15008 here; the application port is not what policy sees."),
+        Some(Verdict::Allowed) => summary.push_str(" Both pods are in ambient mode: their traffic travels over HBONE on TCP 15008, which policy allows here; the application port is not what policy sees."),
+        Some(_) => summary.push_str(" Both pods are in ambient mode: policy sees HBONE on TCP 15008, which could not be decided for certain."),
+        None => {}
     }
     d.checks.mesh = Some(MeshCheck {
         findings: findings.clone(),
@@ -937,7 +1050,11 @@ fn mesh_check(
             "If NetworkPolicy allows the traffic and it still fails, check the mesh's own policies and mTLS (istioctl x authz check, linkerd viz authz).".into()
         },
     };
-    if hbone == Some(Verdict::Blocked) && d.verdict == Verdict::Allowed {
+    let app_port_differs =
+        hbone.is_some_and(|h| h != d.verdict && matches!(d.verdict, Verdict::Allowed | Verdict::Blocked));
+    if app_port_differs {
+        // Whether the mesh really carries this flow (enrolment, waypoints) is not in the
+        // snapshot: the two verdicts disagree, so neither is certain.
         d.verdict = Verdict::Inconclusive;
         first.push(rc);
     } else {
@@ -953,10 +1070,17 @@ fn verification(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Verification 
     let port = e.port.map(|p| p.to_string()).unwrap_or_else(|| "<port>".into());
     let target = match (&e.dst.spec, t.flow.dst) {
         (EndpointSpec::Service { namespace, name }, _) => {
-            let svc_port = match &e.query.port {
-                Some(PortArg::Number(n)) => n.to_string(),
-                _ => port.clone(),
-            };
+            // In-cluster clients use the Service port (not the nodePort, not the targetPort).
+            let svc = ix.service(namespace, name);
+            let svc_port = svc
+                .and_then(|s| {
+                    s.ports.iter().find(|p| match &e.query.port {
+                        Some(PortArg::Number(n)) => p.port == *n || p.node_port == Some(*n),
+                        Some(PortArg::Name(x)) => p.name.as_deref() == Some(x.as_str()),
+                        None => false,
+                    })
+                })
+                .map_or_else(|| "<service-port>".to_string(), |p| p.port.to_string());
             format!("{name}.{namespace}.svc.cluster.local {svc_port}")
         }
         (_, Endpoint::Pod(id)) => format!(
@@ -994,9 +1118,11 @@ fn verification(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Verification 
                     })
                     .map(|(_, p)| p)
             });
+        // A control only tells something when the source's egress is isolated.
+        let control = control.filter(|c| t.egress.isolated() && c.key() != src.key());
         if let Some(c) = control {
             commands.push(format!(
-                "{}   # control: {} is not egress-isolated; if this works and the first fails, the source's policies are the cause",
+                "{}   # control: {} is not egress-isolated: if this works and the first fails, the source's egress is the cause; if both fail, look at ingress at the destination",
                 exec(c, &format!("{nc} {target}")),
                 c.key()
             ));

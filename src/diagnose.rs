@@ -36,8 +36,30 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
         Direction::Egress => &t.egress,
         Direction::Ingress => &t.ingress,
     };
+    let report = match dir {
+        Direction::Egress => d.egress.clone(),
+        Direction::Ingress => d.ingress.clone(),
+    };
+    let role = match dir {
+        Direction::Egress => "source",
+        Direction::Ingress => "destination",
+    };
+    // What the whole diagnosis found that bears on this side.
+    let extended_here = d.checks.extended_policies.iter().any(|x| x.endpoint == role);
+    let global: Vec<RootCause> = d
+        .root_causes
+        .iter()
+        .filter(|rc| match rc.code {
+            RootCauseCode::CniNoNetpolSupport | RootCauseCode::SecondaryInterface | RootCauseCode::NodeportSnat => true,
+            RootCauseCode::HostnetworkExempt => true,
+            RootCauseCode::ServicePortVsTargetPort => !side.allowed,
+            RootCauseCode::ExtendedPolicyPresent => extended_here,
+            _ => false,
+        })
+        .cloned()
+        .collect();
     let mut root_causes = Vec::new();
-    let verdict = if t.always_allowed.is_some() {
+    let mut verdict = if t.always_allowed.is_some() {
         root_causes.extend(d.root_causes.iter().cloned());
         Verdict::Allowed
     } else {
@@ -56,6 +78,7 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
                 Verdict::Inconclusive
             }
             (true, true) => {
+                root_causes.extend(admin_cause(ix, &t, side));
                 if dir == Direction::Egress {
                     root_causes.extend(policytypes_omitted(ix, &t));
                 }
@@ -63,12 +86,25 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
             }
         }
     };
-    let (report, endpoint) = match dir {
-        Direction::Egress => (d.egress, d.query.source.name.clone()),
-        Direction::Ingress => (d.ingress, d.query.destination.name.clone()),
+    if d.verdict == Verdict::NotEnforced {
+        verdict = Verdict::NotEnforced;
+    } else if extended_here && verdict != Verdict::Inconclusive {
+        verdict = Verdict::Inconclusive;
+    }
+    let mut all = global;
+    all.extend(root_causes);
+    all.dedup_by(|a, b| a.code == b.code && a.summary == b.summary);
+    let endpoint = match dir {
+        Direction::Egress => d.query.source.name.clone(),
+        Direction::Ingress => d.query.destination.name.clone(),
     };
     let explanation = match verdict {
         Verdict::Allowed if t.always_allowed.is_some() => "NetworkPolicy never restricts this traffic.".to_string(),
+        Verdict::Allowed if report.admin_rule.is_some() && report.allowed_by.is_empty() => format!(
+            "{} of {endpoint} is allowed by {}.",
+            dir.as_str(),
+            report.admin_rule.clone().unwrap_or_default()
+        ),
         Verdict::Allowed if !report.isolated => format!(
             "No NetworkPolicy isolates {} of {endpoint}: every {} connection is allowed on this side.",
             dir.as_str(),
@@ -84,7 +120,7 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        _ => root_causes.first().map(|rc| rc.summary.clone()).unwrap_or_default(),
+        _ => all.first().map(|rc| rc.summary.clone()).unwrap_or_default(),
     };
     Ok(SideCheck {
         direction: dir.as_str().to_string(),
@@ -92,7 +128,7 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
         explanation,
         query: d.query,
         side: report,
-        root_causes,
+        root_causes: all,
         warnings: d.warnings,
         scope: SCOPE.to_string(),
     })
@@ -240,7 +276,7 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         warnings,
         scope: SCOPE.to_string(),
     };
-    crate::context::assess(
+    let replaced = crate::context::assess(
         ix,
         &crate::context::Ends {
             query: q,
@@ -251,7 +287,7 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         },
         &mut diagnosis,
     );
-    Ok((diagnosis, trace))
+    Ok((diagnosis, replaced.unwrap_or(trace)))
 }
 
 /// The verdict a trace supports.

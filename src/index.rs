@@ -201,6 +201,9 @@ pub struct ServiceInfo {
     pub selector: Option<Labels>,
     pub ports: Vec<ServicePortInfo>,
     pub cluster_ips: Vec<IpAddr>,
+    /// The Service's other virtual addresses: `spec.externalIPs` and the IPs of
+    /// `status.loadBalancer.ingress` (kube-proxy DNATs in-cluster traffic to them as well).
+    pub external_ips: Vec<IpAddr>,
     /// `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
     pub type_: String,
     /// `Cluster` (the default: traffic from outside is SNATed to a node IP) or `Local`.
@@ -519,6 +522,22 @@ impl ClusterIndex {
                 .collect();
             b.ensure_namespace(&ns);
             let name = svc.metadata.name.clone().unwrap_or_default();
+            let mut external_ips: Vec<IpAddr> = spec
+                .external_ips
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .chain(
+                    svc.status
+                        .iter()
+                        .flat_map(|st| st.load_balancer.iter())
+                        .flat_map(|lb| lb.ingress.iter().flatten())
+                        .filter_map(|i| i.ip.as_deref()),
+                )
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            external_ips.sort();
+            external_ips.dedup();
             b.services.push(ServiceInfo {
                 endpoints: service_endpoints(snap, &ns, &name),
                 namespace: ns,
@@ -526,6 +545,7 @@ impl ClusterIndex {
                 selector: spec.selector.clone().filter(|s| !s.is_empty()),
                 ports,
                 cluster_ips,
+                external_ips,
                 type_: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
                 external_traffic_policy: spec.external_traffic_policy.clone(),
             });

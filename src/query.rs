@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::engine::Endpoint;
-use crate::index::{ClusterIndex, PodId, TargetPort};
+use crate::index::{ClusterIndex, PodId, ServiceInfo, TargetPort};
 use crate::policy::Protocol;
 use crate::snapshot::WorkloadKind;
 
@@ -165,11 +165,14 @@ pub struct Resolved {
 /// Resolves an endpoint; a name that matches nothing is an error with suggestions.
 pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolved, QueryError> {
     let mut spec = EndpointSpec::parse(argument, input)?;
-    // A Service's ClusterIP stands for the Service: kube-proxy rewrites it to a backing pod
+    // A Service's virtual IP stands for the Service: kube-proxy rewrites it to a backing pod
     // before any policy sees the packet.
     if let EndpointSpec::Ip(ip) = spec
-        && let Some(svc) = ix.services.iter().find(|s| s.cluster_ips.contains(&ip))
+        && let Some((svc, what)) = virtual_ip_service(ix, argument, ip)
     {
+        if argument == "from" {
+            return Err(virtual_ip_as_source(ix, svc, what, ip));
+        }
         spec = EndpointSpec::Service {
             namespace: svc.namespace.clone(),
             name: svc.name.clone(),
@@ -308,6 +311,66 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
     })
 }
 
+/// The Service whose virtual address `ip` is, and which address it is. A ClusterIP counts for
+/// every argument. An externalIP or load-balancer ingress IP counts for the destination (`to`:
+/// kube-proxy DNATs in-cluster traffic to it, short-circuiting the load balancer) and, to be
+/// refused, for the source (`from`) unless it is also a node's or a pod's own address (externalIPs
+/// are often node IPs, and a node does originate traffic).
+fn virtual_ip_service<'a>(ix: &'a ClusterIndex, argument: &str, ip: IpAddr) -> Option<(&'a ServiceInfo, &'static str)> {
+    if let Some(svc) = ix.services.iter().find(|s| s.cluster_ips.contains(&ip)) {
+        return Some((svc, "ClusterIP"));
+    }
+    let external = match argument {
+        "to" => true,
+        "from" => ix.pods_by_ip(ip).is_empty() && !ix.nodes.iter().any(|n| n.ips.contains(&ip)),
+        _ => false,
+    };
+    if !external {
+        return None;
+    }
+    ix.services
+        .iter()
+        .find(|s| s.external_ips.contains(&ip))
+        .map(|svc| (svc, "external IP (spec.externalIPs or status.loadBalancer.ingress)"))
+}
+
+/// A Service virtual IP given as the source: an answer (the snapshot has no source under that
+/// address), suggesting the Service's backing pods.
+fn virtual_ip_as_source(ix: &ClusterIndex, svc: &ServiceInfo, what: &str, ip: IpAddr) -> QueryError {
+    let (ns, name) = (&svc.namespace, &svc.name);
+    let mut pods: Vec<String> = match &svc.selector {
+        Some(_) => ix
+            .pods_in(ns)
+            .iter()
+            .map(|&id| ix.pod(id))
+            .filter(|p| svc.selects(p))
+            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .collect(),
+        None => svc
+            .endpoints
+            .iter()
+            .flat_map(|a| ix.pods_by_ip(a.ip).iter().map(|&id| ix.pod(id)))
+            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .collect(),
+    };
+    pods.sort();
+    pods.dedup();
+    pods.truncate(3);
+    let mut e = QueryError::new(
+        "from",
+        format!(
+            "--from {ip}: {ip} is the {what} of service {ns}/{name}, and a Service IP is never a source (Services do not originate traffic, their pods do): give the Service as the destination (--to {ns}/svc/{name}) or one of its backing pods as the source{}",
+            if pods.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", pods.join(", "))
+            }
+        ),
+    );
+    e.suggestions = pods;
+    e
+}
+
 /// An unknown namespace is a not-found error with suggestions.
 pub fn check_namespace(ix: &ClusterIndex, argument: &str, ns: &str) -> Result<(), QueryError> {
     if ix.namespace(ns).is_some() {
@@ -389,22 +452,30 @@ pub fn port_for(
                 }
         })
     {
-        let endpoint_port = || {
-            let ip = match dst_endpoint {
-                Endpoint::Ip(ip) => Some(ip),
-                Endpoint::Pod(id) => ix.pod(id).ips.first().copied(),
-            };
-            let addr = svc.endpoints.iter().find(|a| Some(a.ip) == ip)?;
-            addr.ports
-                .iter()
-                .find(|(n, _, p)| *p == protocol && (n == &sp.name || addr.ports.len() == 1))
-                .map(|(_, n, _)| *n)
-        };
         let target = match &sp.target {
-            _ if svc.selector.is_none() => endpoint_port().or(match &sp.target {
-                TargetPort::Number(n) => Some(*n),
-                TargetPort::Named(_) => None,
-            }),
+            // Endpoints managed by hand: the port is what they list for this address, whatever
+            // the targetPort says (kube-proxy never reads it for such a Service).
+            _ if svc.selector.is_none() => {
+                let ips = match dst_endpoint {
+                    Endpoint::Ip(ip) => vec![ip],
+                    Endpoint::Pod(id) => ix.pod(id).ips.clone(),
+                };
+                match endpoint_port(svc, &ips, sp.name.as_deref(), protocol) {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(QueryError::new(
+                            "port",
+                            format!(
+                                "service {namespace}/{name} {}: the Service has no selector, so the port is the one its Endpoints give, and they list no {protocol} port{} for {} (Endpoints: {}); targetPort is not used for such a Service",
+                                service_port(sp),
+                                sp.name.as_deref().map(|n| format!(" named {n:?}")).unwrap_or_default(),
+                                ips.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", "),
+                                describe_endpoints(svc),
+                            ),
+                        ));
+                    }
+                }
+            }
             TargetPort::Number(n) => Some(*n),
             TargetPort::Named(t) => pod.and_then(|p| p.resolve_named_port(t, protocol)),
         };
@@ -458,6 +529,65 @@ pub fn port_for(
                 Err(e)
             }
         },
+    }
+}
+
+/// The port an address of a selector-less Service's Endpoints serves for a Service port: the
+/// endpoint port of the same name, else the only port listed, on any of the destination's IPs
+/// (a dual-stack pod has one address per family).
+fn endpoint_port(svc: &ServiceInfo, ips: &[IpAddr], port_name: Option<&str>, protocol: Protocol) -> Option<u16> {
+    let addrs: Vec<_> = svc.endpoints.iter().filter(|a| ips.contains(&a.ip)).collect();
+    let by_name = addrs.iter().find_map(|a| {
+        a.ports
+            .iter()
+            .find(|(n, _, p)| *p == protocol && n.as_deref() == port_name)
+    });
+    let only = || {
+        addrs.iter().find_map(|a| match a.ports.as_slice() {
+            [(_, n, p)] if *p == protocol => Some((None, *n, *p)),
+            _ => None,
+        })
+    };
+    by_name.cloned().or_else(only).map(|(_, n, _)| n)
+}
+
+/// `10.0.0.1 https=TCP 6443, 10.0.0.2 TCP 6443`, at most five addresses; `none` when empty.
+fn describe_endpoints(svc: &ServiceInfo) -> String {
+    const MAX: usize = 5;
+    if svc.endpoints.is_empty() {
+        return "none".into();
+    }
+    let mut parts: Vec<String> = svc
+        .endpoints
+        .iter()
+        .take(MAX)
+        .map(|a| {
+            let ports: Vec<String> = a
+                .ports
+                .iter()
+                .map(|(n, port, p)| match n {
+                    Some(n) => format!("{n}={p} {port}"),
+                    None => format!("{p} {port}"),
+                })
+                .collect();
+            if ports.is_empty() {
+                format!("{} with no port", a.ip)
+            } else {
+                format!("{} {}", a.ip, ports.join(" "))
+            }
+        })
+        .collect();
+    if svc.endpoints.len() > MAX {
+        parts.push(format!("and {} more", svc.endpoints.len() - MAX));
+    }
+    parts.join(", ")
+}
+
+/// `port 443 (https, TCP)`.
+fn service_port(sp: &crate::index::ServicePortInfo) -> String {
+    match &sp.name {
+        Some(n) => format!("port {} ({n}, {})", sp.port, sp.protocol),
+        None => format!("port {} ({})", sp.port, sp.protocol),
     }
 }
 

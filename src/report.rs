@@ -108,6 +108,8 @@ pub enum RootCauseCode {
     AdminNetworkPolicyAllow,
     /// The BaselineAdminNetworkPolicy denies the traffic (no NetworkPolicy isolates that side).
     BaselineAdminNetworkPolicyDeny,
+    /// The outcome depends on how the CNI's dataplane treats this traffic (e.g. Cilium identities for node IPs).
+    DataplaneDependent,
 }
 
 /// One root cause, most important first in a diagnosis.

@@ -13,6 +13,8 @@
 //!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
 //! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by .ci/run) over
 //!   stdio and Streamable HTTP, both protocol generations; outputs validated with jsonschema.
+//! - `query`: endpoint resolution: Service virtual IPs (ClusterIP, externalIPs, load-balancer
+//!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
 
@@ -36,6 +38,8 @@ mod mcp;
 mod mcp_python;
 #[path = "suite/netpol_analyzer.rs"]
 mod netpol_analyzer;
+#[path = "suite/query.rs"]
+mod query;
 #[path = "suite/rules.rs"]
 mod rules;
 #[path = "suite/steps.rs"]

@@ -292,28 +292,141 @@ fn verification_commands_only_read_and_include_a_control() {
     assert!(udp.checks.verify.commands[0].contains("nc -zuv"));
 }
 
+fn sriov_pod(name: &str, primary: &str, secondary: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: other\n  labels: {{app: {name}}}\n  annotations:\n    k8s.v1.cni.cncf.io/network-status: '[{{\"name\":\"cbr0\",\"interface\":\"eth0\",\"ips\":[\"{primary}\"],\"default\":true}},{{\"name\":\"other/net-a\",\"interface\":\"net1\",\"ips\":[\"{secondary}\"]}}]'\nspec: {{nodeName: n1, containers: [{{name: c}}]}}\nstatus: {{phase: Running, podIP: {primary}}}\n"
+    )
+}
+
 #[test]
-fn secondary_interface_source_address_is_not_enforced() {
-    let extra = r#"
+fn secondary_interface_between_attached_pods_is_not_enforced() {
+    let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: other}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n";
+    let extra = format!(
+        "{}---\n{}---\n{deny}",
+        sriov_pod("a", "10.0.2.8", "172.16.0.8"),
+        sriov_pod("b", "10.0.2.9", "172.16.0.9")
+    );
+    let d = tcp(&extra, "other/a", "172.16.0.9", 29500);
+    assert_eq!(d.verdict, Verdict::NotEnforced);
+    assert_eq!(codes(&d)[0], RootCauseCode::SecondaryInterface);
+    assert!(
+        !codes(&d).contains(&RootCauseCode::DefaultDenyEgress),
+        "rule causes describe the primary network, which this traffic does not use"
+    );
+    assert!(
+        codes(&d).contains(&RootCauseCode::DnsEgressBlocked),
+        "DNS still goes over the primary network, where the deny applies"
+    );
+    let s = d.checks.secondary_interfaces.iter().find(|s| s.queried).unwrap();
+    assert_eq!((s.pod.as_str(), s.interface.as_str()), ("other/b", "net1"));
+}
+
+#[test]
+fn secondary_address_from_an_unattached_pod_uses_the_primary_network() {
+    let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: app}\nspec: {podSelector: {matchLabels: {app: client}}, policyTypes: [Egress]}\n";
+    let extra = format!("{}---\n{deny}", sriov_pod("b", "10.0.2.9", "172.16.0.9"));
+    let d = tcp(&extra, "app/client", "172.16.0.9", 29500);
+    assert_eq!(
+        d.verdict,
+        Verdict::Blocked,
+        "the client's egress policy still applies on eth0"
+    );
+    assert!(
+        d.warnings.iter().any(|w| w.contains("not attached to that network")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn cilium_policy_on_the_blocking_side_makes_a_block_inconclusive() {
+    let extra = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: app}\nspec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: allow-client, namespace: app}\nspec:\n  endpointSelector: {matchLabels: {app: web}}\n  ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n";
+    let d = tcp(extra, "app/client", "app/web", 8080);
+    assert_eq!(
+        d.verdict,
+        Verdict::Inconclusive,
+        "Cilium adds its allows to NetworkPolicy's"
+    );
+    assert_eq!(codes(&d)[0], RootCauseCode::ExtendedPolicyPresent);
+    // Selecting only the other side leaves a certain block.
+    let other_side = extra
+        .replace(
+            "endpointSelector: {matchLabels: {app: web}}",
+            "endpointSelector: {matchLabels: {app: client}}",
+        )
+        .replace("ingress: [{fromEndpoints", "egress: [{toEndpoints");
+    let d = tcp(&other_side, "app/client", "app/web", 8080);
+    assert_eq!(d.verdict, Verdict::Blocked);
+    assert_eq!(*codes(&d).last().unwrap(), RootCauseCode::ExtendedPolicyPresent);
+}
+
+#[test]
+fn nodeport_verdicts_that_differ_between_nodes_are_inconclusive() {
+    let extra = "
+apiVersion: v1
+kind: Node
+metadata: {name: n3}
+status: {addresses: [{type: InternalIP, address: 192.168.0.12}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: app}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080, nodePort: 30080}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-n2, namespace: app}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{ipBlock: {cidr: 192.168.0.11/32}}]}]
+";
+    let d = tcp(extra, "203.0.113.9", "app/svc/web", 30080);
+    assert_eq!(d.verdict, Verdict::Inconclusive, "n2 is allowed, n3 is not");
+    assert_eq!(d.checks.node_port.unwrap().verdict_as_node, Some(Verdict::Inconclusive));
+    assert!(
+        d.warnings.iter().any(|w| w.contains("192.168.0.12: blocked")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn ambient_mode_on_both_ends_is_judged_by_hbone() {
+    let extra = "
+apiVersion: v1
+kind: Namespace
+metadata: {name: amb, labels: {istio.io/dataplane-mode: ambient}}
+---
 apiVersion: v1
 kind: Pod
-metadata:
-  name: sriov
-  namespace: other
-  labels: {app: sriov}
-  annotations:
-    k8s.v1.cni.cncf.io/network-status: '[{"name":"cbr0","interface":"eth0","ips":["10.0.2.9"],"default":true},{"name":"other/net-a","interface":"net1","ips":["172.16.0.9"]}]'
-spec: {nodeName: n1, containers: [{name: c}]}
-status: {phase: Running, podIP: 10.0.2.9}
-"#;
-    let d = tcp(extra, "172.16.0.9", "app/web", 8080);
-    assert_eq!(d.verdict, Verdict::NotEnforced);
-    assert_eq!(codes(&d), [RootCauseCode::SecondaryInterface]);
-    let s = &d.checks.secondary_interfaces[0];
+metadata: {name: a, namespace: amb, labels: {app: a}}
+spec: {nodeName: n1, containers: [{name: app}]}
+status: {phase: Running, podIP: 10.0.6.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: amb, labels: {app: b}}
+spec: {nodeName: n2, containers: [{name: app, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.0.6.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b, namespace: amb}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{ports: [{port: 15008}]}]
+";
+    let d = tcp(extra, "amb/a", "amb/b", 8080);
     assert_eq!(
-        (s.pod.as_str(), s.interface.as_str(), s.queried),
-        ("other/sriov", "net1", true)
+        d.verdict,
+        Verdict::Inconclusive,
+        "8080 is blocked but policy only sees HBONE 15008, which is allowed"
     );
+    assert_eq!(d.checks.mesh.unwrap().hbone_15008, Some(Verdict::Allowed));
+    // A client outside the mesh talks plain text: no HBONE check.
+    let d = tcp(extra, "app/client", "amb/b", 8080);
+    assert!(d.checks.mesh.unwrap().hbone_15008.is_none());
+    assert_eq!(d.verdict, Verdict::Blocked);
 }
 
 const NODEPORT_NO_NODES: &str = "
