@@ -67,11 +67,11 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
         /// Source: NS/POD, NS/KIND/NAME (deploy, sts, ds, rs, job, cronjob, rc, svc, pod) or an IP.
-        #[arg(long)]
-        from: String,
+        #[arg(long, required_unless_present = "batch")]
+        from: Option<String>,
         /// Destination: NS/POD, NS/KIND/NAME or an IP. A Service maps its port to the targetPort.
-        #[arg(long)]
-        to: String,
+        #[arg(long, required_unless_present = "batch")]
+        to: Option<String>,
         /// Destination port: a number or a port name. Absent: any port.
         #[arg(long)]
         port: Option<String>,
@@ -80,6 +80,12 @@ pub enum Command {
         protocol: String,
         #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// Many queries at once, for evaluation harnesses: JSON Lines of {from, to, port,
+        /// protocol} from FILE (or - for stdin); writes one JSON diagnosis per line, in order
+        /// (a line that cannot be answered gives {error, argument, suggestions}). The snapshot is
+        /// loaded and indexed once.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "port"])]
+        batch: Option<PathBuf>,
     },
     /// Every allowed connection between workloads and external ranges (`SRC => DST : CONNS`).
     Matrix {
@@ -167,8 +173,71 @@ fn print_query_error(e: &QueryError, output: Output) -> u8 {
     2
 }
 
+/// `diagnose --batch`: JSON Lines in, JSON Lines out, in order; the snapshot is loaded once.
+fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8> {
+    use std::io::{BufRead, Write};
+    let from_stdin = batch == std::path::Path::new("-");
+    if from_stdin && source.snapshot.iter().any(|p| p == std::path::Path::new("-")) {
+        anyhow::bail!("--batch - and --snapshot - cannot both read stdin");
+    }
+    let reader: Box<dyn BufRead> = if from_stdin {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(batch).with_context(|| format!("cannot open --batch {}", batch.display()))?,
+        ))
+    };
+    let ix = load(source)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut answered, mut failed) = (0usize, 0usize);
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read --batch {} line {}", batch.display(), i + 1))?;
+        let error = |argument: &str, message: String| QueryErrorReport {
+            error: format!("line {}: {message}", i + 1),
+            argument: argument.to_string(),
+            suggestions: Vec::new(),
+        };
+        // One output line per input line, blank ones included, so line N answers line N.
+        let answer: Result<netpol_debug::report::Diagnosis, QueryErrorReport> =
+            match serde_json::from_str::<serde_json::Value>(&line) {
+                Ok(serde_json::Value::Object(o)) => tools::parse_args::<tools::FlowArgs>(o)
+                    .and_then(|args| args.query())
+                    .map_err(|e| error(&e.argument, e.message))
+                    .and_then(|q| {
+                        diagnose::diagnose(&ix, &q).map_err(|e| QueryErrorReport {
+                            error: format!("line {}: {}", i + 1, e.message),
+                            argument: e.argument,
+                            suggestions: e.suggestions,
+                        })
+                    }),
+                Ok(_) => Err(error("line", "expected a JSON object {from, to, port, protocol}".into())),
+                Err(e) => Err(error("line", format!("not JSON: {e}"))),
+            };
+        match &answer {
+            Ok(d) => {
+                answered += 1;
+                serde_json::to_writer(&mut out, d)?;
+            }
+            Err(e) => {
+                failed += 1;
+                serde_json::to_writer(&mut out, e)?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    tracing::info!(answered, failed, "batch done");
+    Ok(0)
+}
+
 fn run_inner(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Diagnose {
+            source,
+            batch: Some(batch),
+            ..
+        } => run_batch(&source, &batch),
         Command::Diagnose {
             source,
             from,
@@ -176,7 +245,9 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             port,
             protocol,
             output,
+            batch: None,
         } => {
+            let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
             // Validate the arguments before reading anything.
             let parsed = (|| -> Result<Query, QueryError> {
                 Ok(Query {

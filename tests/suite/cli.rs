@@ -345,3 +345,39 @@ fn matrix_draws_dot_and_mermaid() {
     assert!(mermaid.contains("subgraph ns_shop [\"shop\"]"), "{mermaid}");
     assert!(mermaid.contains("-->|\"TCP 8080\"|"), "{mermaid}");
 }
+
+#[test]
+fn batch_mode_answers_each_line_in_order_and_goes_on_after_bad_lines() {
+    let ex = example("01-default-deny-ingress");
+    let ex = ex.to_str().unwrap();
+    let input = [
+        r#"{"from":"shop/frontend-7d9f","to":"shop/api-5c6b","port":8080}"#,
+        "not json",
+        r#"{"from":"shop/frontend-7d9","to":"shop/api-5c6b"}"#,
+        "",
+        r#"{"from":"shop/api-5c6b","to":"shop/frontend-7d9f","protocol":"ICMP"}"#,
+        r#"{"from":"shop/api-5c6b","to":"shop/frontend-7d9f","port":"http"}"#,
+    ];
+    let batch = temp_file("batch.jsonl", &(input.join("\n") + "\n"));
+    let out = run(&["diagnose", "-s", ex, "--batch", batch.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), input.len(), "one answer per input line, blank ones included");
+    let single = run(&[
+        "diagnose", "-s", ex, "--from", "shop/frontend-7d9f", "--to", "shop/api-5c6b", "--port", "8080", "-o", "json",
+    ]);
+    let single: serde_json::Value = serde_json::from_slice(&single.stdout).unwrap();
+    assert_eq!(lines[0], single, "the same object as --output json");
+    assert!(lines[1]["error"].as_str().unwrap().starts_with("line 2: not JSON"));
+    assert_eq!(lines[2]["suggestions"][0], "shop/frontend-7d9f");
+    assert_eq!(lines[3]["argument"], "line");
+    assert_eq!(lines[4]["argument"], "protocol");
+    assert!(lines[5].get("verdict").is_some(), "the lines after bad ones are still answered");
+
+    let out = run(&["diagnose", "-s", ex, "--to", "shop/api-5c6b"]);
+    assert_eq!(out.status.code(), Some(2), "--from is required without --batch");
+}
