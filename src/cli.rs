@@ -107,6 +107,27 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
     },
+    /// Benchmark on a generated cluster (deterministic for a seed): load+index time and peak
+    /// memory, diagnose median/p90, matrix for one namespace and for the whole cluster.
+    Bench {
+        /// S (10 ns, 100 pods, 50 policies), M (50/1,000/500), L (200/10,000/3,000), XL (500/50,000/10,000).
+        #[arg(long, value_enum)]
+        size: netpol_debug::r#gen::Size,
+        /// Random diagnose queries to time.
+        #[arg(long, default_value_t = netpol_debug::bench::DEFAULT_QUERIES)]
+        queries: usize,
+        /// Seed of the cluster and the queries.
+        #[arg(long, default_value_t = netpol_debug::bench::DEFAULT_SEED)]
+        seed: u64,
+        /// Where to cache the generated snapshot (default: the system temporary directory).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Skip the whole-cluster map.
+        #[arg(long)]
+        skip_full_matrix: bool,
+        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Call one MCP tool without a client and print its structured result as JSON.
     ///
     /// Exit code: 0 result, 2 bad arguments (the tool's isError result), 4 unknown tool.
@@ -311,6 +332,27 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             })?;
+            Ok(0)
+        }
+        Command::Bench {
+            size,
+            queries,
+            seed,
+            out_dir,
+            skip_full_matrix,
+            output,
+        } => {
+            let report = netpol_debug::bench::run(&netpol_debug::bench::BenchArgs {
+                size,
+                queries,
+                seed,
+                out_dir,
+                skip_full_matrix,
+            })?;
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Output::Text => println!("{report}"),
+            }
             Ok(0)
         }
         Command::Tool { source, name, args } => {

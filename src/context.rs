@@ -1110,13 +1110,17 @@ fn verification(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Verification 
             })
             .map(|id| ix.pod(id))
             .or_else(|| {
-                ix.pods
+                // A namespace without policies: walk namespaces, not pods (clusters are large).
+                ix.namespaces
                     .iter()
-                    .enumerate()
-                    .find(|(id, p)| {
-                        usable(p) && Endpoint::Pod(*id) != t.flow.dst && ix.policies_in(&p.namespace).is_empty()
+                    .filter(|n| ix.policies_in(&n.name).is_empty())
+                    .find_map(|n| {
+                        ix.pods_in(&n.name)
+                            .iter()
+                            .copied()
+                            .find(|&id| usable(ix.pod(id)) && Endpoint::Pod(id) != t.flow.dst)
+                            .map(|id| ix.pod(id))
                     })
-                    .map(|(_, p)| p)
             });
         // A control only tells something when the source's egress is isolated.
         let control = control.filter(|c| t.egress.isolated() && c.key() != src.key());

@@ -1,5 +1,6 @@
 //! netpol-debug: finds out why Kubernetes traffic is blocked by NetworkPolicy.
 pub mod admin;
+pub mod bench;
 pub mod cni;
 pub mod context;
 pub mod diagnose;
@@ -7,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod extended;
 pub mod facts;
+pub mod r#gen;
 pub mod index;
 pub mod matrix;
 pub mod mcp;

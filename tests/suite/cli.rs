@@ -381,3 +381,14 @@ fn batch_mode_answers_each_line_in_order_and_goes_on_after_bad_lines() {
     let out = run(&["diagnose", "-s", ex, "--to", "shop/api-5c6b"]);
     assert_eq!(out.status.code(), Some(2), "--from is required without --batch");
 }
+
+/// The benchmark runs (speed is measured in BENCHMARKS.md, never asserted here).
+#[test]
+fn bench_subcommand_runs_on_the_small_generated_cluster() {
+    let dir = std::env::temp_dir().join(format!("netpol-debug-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(&["bench", "--size", "S", "--queries", "10", "--out-dir", dir.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["size"], "S", "{v}");
+}

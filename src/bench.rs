@@ -1,0 +1,652 @@
+//! The benchmark behind `netpol-debug bench`: generates (or reuses) a cluster of a given size,
+//! then measures what users wait for: load+index (what `diagnose` does before answering) and
+//! its peak memory, one `diagnose` over many random queries, and the connectivity map of one
+//! namespace and of the whole cluster.
+//!
+//! Invariant: measures, never asserts; the only I/O is the cached snapshot file and
+//! `/proc/self` (peak RSS). Printing is the caller's.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::diagnose::{self, Query};
+use crate::index::{ClusterIndex, Semantics};
+use crate::matrix;
+use crate::policy::Protocol;
+use crate::query::PortArg;
+pub use crate::r#gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
+
+pub const DEFAULT_QUERIES: usize = 200;
+pub const DEFAULT_SEED: u64 = 1;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    pub size: Size,
+    /// Random `diagnose` queries to time.
+    pub queries: usize,
+    /// Seed of the cluster and of the queries.
+    pub seed: u64,
+    /// Where the generated snapshot is cached (default: the system temporary directory).
+    pub out_dir: Option<PathBuf>,
+    /// Skip the whole-cluster map (it grows with the square of the workloads).
+    pub skip_full_matrix: bool,
+}
+
+impl BenchArgs {
+    pub fn new(size: Size) -> Self {
+        BenchArgs {
+            size,
+            queries: DEFAULT_QUERIES,
+            seed: DEFAULT_SEED,
+            out_dir: None,
+            skip_full_matrix: false,
+        }
+    }
+}
+
+/// Wall times of repeated runs, in milliseconds (2 decimals).
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    pub runs: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Timing {
+    fn of(mut samples: Vec<Duration>) -> Timing {
+        samples.sort();
+        Timing {
+            runs: samples.len(),
+            median_ms: ms(median(&samples)),
+            min_ms: ms(samples.first().copied().unwrap_or_default()),
+            max_ms: ms(samples.last().copied().unwrap_or_default()),
+        }
+    }
+}
+
+/// Load+index: the snapshot read and parsed, then indexed.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadStats {
+    /// `snapshot::load_paths` + `ClusterIndex::build`.
+    pub total: Timing,
+    /// Median of `snapshot::load_paths` alone.
+    pub load_median_ms: f64,
+    /// Median of `ClusterIndex::build` alone.
+    pub index_median_ms: f64,
+    /// Resident memory before loading, MiB (the generator's and the runtime's).
+    pub rss_before_mib: Option<f64>,
+    /// Peak resident memory (VmHWM) after loading and indexing, MiB. The peak of the process:
+    /// reset just before loading when the kernel allows it (`peak_rss_reset`), else since start.
+    pub peak_rss_mib: Option<f64>,
+    pub peak_rss_reset: bool,
+}
+
+/// `diagnose` over random queries.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagnoseStats {
+    pub queries: usize,
+    /// Queries that returned an error (an unknown name): a generator bug if not 0.
+    pub errors: usize,
+    pub median_ms: f64,
+    pub p90_ms: f64,
+    pub max_ms: f64,
+    /// `diagnose` plus the JSON the CLI and the tool print, median.
+    pub with_json_median_ms: f64,
+    /// How many queries of each kind (same-namespace, cross-namespace, service, external, dns).
+    pub mix: BTreeMap<String, usize>,
+    pub verdicts: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixStats {
+    /// The namespace mapped; absent: the whole cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub time: Timing,
+    pub connections: usize,
+}
+
+/// The whole-cluster map, or `skipped`.
+#[derive(Debug, Clone)]
+pub enum FullMatrix {
+    Measured(MatrixStats),
+    Skipped,
+}
+
+impl Serialize for FullMatrix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FullMatrix::Measured(m) => m.serialize(s),
+            FullMatrix::Skipped => s.serialize_str("skipped"),
+        }
+    }
+}
+
+/// Everything measured for one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub size: Size,
+    pub seed: u64,
+    pub generator_version: u32,
+    pub snapshot: PathBuf,
+    /// Time to generate and write the snapshot; absent when a cached file was reused.
+    pub generate_ms: Option<f64>,
+    pub yaml_bytes: u64,
+    /// Objects of the kinds we model, as loaded.
+    pub objects: usize,
+    pub namespaces: usize,
+    pub pods: usize,
+    pub policies: usize,
+    pub services: usize,
+    pub nodes: usize,
+    /// Warnings while loading and indexing (0 for a generated cluster).
+    pub warnings: usize,
+    pub load_index: LoadStats,
+    pub diagnose: DiagnoseStats,
+    pub matrix_namespace: MatrixStats,
+    pub matrix_full: FullMatrix,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+fn median(sorted: &[Duration]) -> Duration {
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    }
+}
+
+/// The `p`th percentile (nearest rank) of sorted samples.
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into())
+}
+
+impl BenchReport {
+    /// The header of [`BenchReport::to_markdown_row`].
+    pub fn markdown_header() -> &'static str {
+        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    }
+
+    /// One row of the BENCHMARKS.md table.
+    pub fn to_markdown_row(&self) -> String {
+        let full = match &self.matrix_full {
+            FullMatrix::Measured(m) => format!("{:.2}", m.time.median_ms),
+            FullMatrix::Skipped => "skipped".into(),
+        };
+        format!(
+            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} |",
+            self.size,
+            self.objects,
+            self.yaml_bytes,
+            self.pods,
+            self.policies,
+            self.load_index.total.median_ms,
+            self.load_index.total.runs,
+            opt_ms(self.load_index.peak_rss_mib),
+            self.diagnose.median_ms,
+            self.diagnose.p90_ms,
+            self.matrix_namespace.time.median_ms,
+            full
+        )
+    }
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let l = &self.load_index;
+        let d = &self.diagnose;
+        writeln!(
+            f,
+            "size {} (seed {}): {} objects, {} YAML bytes, {} namespaces, {} pods, {} policies, {} services, {} nodes, {} warnings",
+            self.size,
+            self.seed,
+            self.objects,
+            self.yaml_bytes,
+            self.namespaces,
+            self.pods,
+            self.policies,
+            self.services,
+            self.nodes,
+            self.warnings
+        )?;
+        match self.generate_ms {
+            Some(g) => writeln!(f, "snapshot {} (generated in {g:.2} ms)", self.snapshot.display())?,
+            None => writeln!(f, "snapshot {} (cached)", self.snapshot.display())?,
+        }
+        writeln!(
+            f,
+            "load+index: median {:.2} ms over {} run(s) (min {:.2}, max {:.2}; load {:.2}, index {:.2}); peak RSS {} MiB ({}; before loading {} MiB)",
+            l.total.median_ms,
+            l.total.runs,
+            l.total.min_ms,
+            l.total.max_ms,
+            l.load_median_ms,
+            l.index_median_ms,
+            opt_ms(l.peak_rss_mib),
+            if l.peak_rss_reset {
+                "reset before loading"
+            } else {
+                "process peak"
+            },
+            opt_ms(l.rss_before_mib)
+        )?;
+        let mix: Vec<String> = d.mix.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let verdicts: Vec<String> = d.verdicts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(
+            f,
+            "diagnose: {} queries ({}), {} errors: median {:.2} ms, p90 {:.2} ms, max {:.2} ms; with JSON median {:.2} ms; verdicts: {}",
+            d.queries,
+            mix.join(", "),
+            d.errors,
+            d.median_ms,
+            d.p90_ms,
+            d.max_ms,
+            d.with_json_median_ms,
+            verdicts.join(", ")
+        )?;
+        let m = &self.matrix_namespace;
+        writeln!(
+            f,
+            "matrix -n {}: median {:.2} ms over {} runs, {} connections",
+            m.namespace.as_deref().unwrap_or_default(),
+            m.time.median_ms,
+            m.time.runs,
+            m.connections
+        )?;
+        match &self.matrix_full {
+            FullMatrix::Measured(m) => writeln!(
+                f,
+                "matrix (whole cluster): {:.2} ms, {} connections",
+                m.time.median_ms, m.connections
+            ),
+            FullMatrix::Skipped => writeln!(f, "matrix (whole cluster): skipped"),
+        }
+    }
+}
+
+/// The cached snapshot's path: `<dir>/netpol-debug-bench-<size>-<seed>.yaml`.
+pub fn snapshot_path(args: &BenchArgs) -> PathBuf {
+    let dir = args.out_dir.clone().unwrap_or_else(std::env::temp_dir);
+    dir.join(format!("netpol-debug-bench-{}-{}.yaml", args.size, args.seed))
+}
+
+fn header_line(size: Size, seed: u64) -> String {
+    format!("# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}")
+}
+
+/// Whether `path` holds a snapshot of this generator version, size and seed.
+fn cached(path: &Path, size: Size, seed: u64) -> bool {
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    std::io::BufReader::new(f).read_line(&mut first).is_ok() && first.trim_end() == header_line(size, seed)
+}
+
+/// Generates the snapshot unless a cached one fits; returns the generation time if generated.
+fn ensure_snapshot(args: &BenchArgs, path: &Path) -> anyhow::Result<Option<Duration>> {
+    if cached(path, args.size, args.seed) {
+        return Ok(None);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let t = Instant::now();
+    let text = generate(args.size, args.seed);
+    let tmp = path.with_extension(format!("yaml.tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(Some(t.elapsed()))
+}
+
+/// A field of `/proc/self/status` in MiB (`VmHWM`, `VmRSS`); None off Linux.
+fn proc_status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    let kb: f64 = line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some((kb / 1024.0 * 100.0).round() / 100.0)
+}
+
+/// Resets VmHWM to the current RSS (Linux ≥ 4.0: `echo 5 > /proc/self/clear_refs`).
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Load+index as `netpol-debug diagnose` does it, `runs` times; the last index is kept.
+fn load_and_index(path: &Path, runs: usize) -> anyhow::Result<(ClusterIndex, LoadStats, usize)> {
+    let rss_before_mib = proc_status_mib("VmRSS");
+    let peak_rss_reset = reset_peak_rss();
+    let (mut totals, mut loads, mut indexes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut kept = None;
+    for i in 0..runs {
+        let t0 = Instant::now();
+        let snap = crate::snapshot::load_paths(&[path.to_path_buf()])
+            .with_context(|| format!("cannot load {}", path.display()))?;
+        let t1 = Instant::now();
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        let t2 = Instant::now();
+        loads.push(t1 - t0);
+        indexes.push(t2 - t1);
+        totals.push(t2 - t0);
+        let objects = snap.object_count();
+        drop(snap);
+        if i + 1 == runs {
+            kept = Some((ix, objects));
+        }
+    }
+    let peak_rss_mib = proc_status_mib("VmHWM");
+    let (ix, objects) = kept.context("no load run")?;
+    loads.sort();
+    indexes.sort();
+    Ok((
+        ix,
+        LoadStats {
+            total: Timing::of(totals),
+            load_median_ms: ms(median(&loads)),
+            index_median_ms: ms(median(&indexes)),
+            rss_before_mib,
+            peak_rss_mib,
+            peak_rss_reset,
+        },
+        objects,
+    ))
+}
+
+/// Addresses outside the cluster: public, inside a corporate ipBlock, inside its `except`.
+const EXTERNAL: &[(&str, u16)] = &[
+    ("8.8.8.8", 443),
+    ("52.94.236.248", 443),
+    ("151.101.1.69", 80),
+    ("172.17.3.4", 8443),
+    ("172.16.5.20", 8445),
+    ("192.168.1.10", 8443),
+    ("100.64.12.7", 8444),
+    ("203.0.113.7", 443),
+];
+
+/// `n` seeded queries: same-namespace and cross-namespace pod pairs (no port, a port number, a
+/// port name), Services (`ns/svc/name`), external IPs and the cluster DNS.
+pub fn random_queries(ix: &ClusterIndex, n: usize, seed: u64) -> Vec<(&'static str, Query)> {
+    let mut rng = SplitMix64::new(seed ^ 0x7175_6572_6965_7321);
+    let pods: Vec<usize> = (0..ix.pods.len())
+        .filter(|&i| !ix.pods[i].host_network && ix.pods[i].namespace != "kube-system")
+        .collect();
+    let services: Vec<&crate::index::ServiceInfo> = ix
+        .services
+        .iter()
+        .filter(|s| s.selector.is_some() && s.namespace != "kube-system" && !s.ports.is_empty())
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    if pods.is_empty() {
+        return out;
+    }
+    let key = |id: usize| ix.pods[id].key();
+    for _ in 0..n {
+        let src = *rng.pick(&pods);
+        let kind = rng.weighted(&[30, 30, 20, 15, 5]);
+        let tcp = |from: String, to: String, port: Option<PortArg>| Query {
+            from,
+            to,
+            protocol: Protocol::Tcp,
+            port,
+        };
+        let q = match kind {
+            0 | 1 => {
+                let same = kind == 0;
+                let ns = &ix.pods[src].namespace;
+                let candidates: Vec<usize> = if same {
+                    ix.pods_in(ns).iter().copied().filter(|&d| d != src).collect()
+                } else {
+                    Vec::new()
+                };
+                let dst = if same && !candidates.is_empty() {
+                    *rng.pick(&candidates)
+                } else {
+                    // Another namespace (retry a few times; pods are spread evenly).
+                    let mut d = *rng.pick(&pods);
+                    for _ in 0..8 {
+                        if ix.pods[d].namespace != *ns {
+                            break;
+                        }
+                        d = *rng.pick(&pods);
+                    }
+                    d
+                };
+                let ports = &ix.pods[dst].ports;
+                let port = match rng.below(3) {
+                    0 if !ports.is_empty() => Some(PortArg::Number(rng.pick(ports).port)),
+                    1 if ports.iter().any(|p| p.name.is_some()) => {
+                        let named: Vec<&str> = ports.iter().filter_map(|p| p.name.as_deref()).collect();
+                        Some(PortArg::Name(rng.pick(&named).to_string()))
+                    }
+                    _ => None,
+                };
+                (if same { "same-namespace" } else { "cross-namespace" }, tcp(key(src), key(dst), port))
+            }
+            2 if !services.is_empty() => {
+                let s = *rng.pick(&services);
+                let port = rng.pick(&s.ports).port;
+                (
+                    "service",
+                    tcp(key(src), format!("{}/svc/{}", s.namespace, s.name), Some(PortArg::Number(port))),
+                )
+            }
+            4 => (
+                "dns",
+                Query {
+                    from: key(src),
+                    to: "kube-system/svc/kube-dns".into(),
+                    protocol: Protocol::Udp,
+                    port: Some(PortArg::Number(53)),
+                },
+            ),
+            _ => {
+                let (ip, port) = *rng.pick(EXTERNAL);
+                ("external", tcp(key(src), ip.into(), Some(PortArg::Number(port))))
+            }
+        };
+        out.push(q);
+    }
+    out
+}
+
+fn time_diagnose(ix: &ClusterIndex, queries: &[(&'static str, Query)]) -> DiagnoseStats {
+    let mut times = Vec::with_capacity(queries.len());
+    let mut with_json = Vec::with_capacity(queries.len());
+    let mut mix = BTreeMap::new();
+    let mut verdicts = BTreeMap::new();
+    let mut errors = 0;
+    for (kind, q) in queries {
+        *mix.entry(kind.to_string()).or_insert(0) += 1;
+        let t = Instant::now();
+        let r = diagnose::diagnose(ix, q);
+        let d = t.elapsed();
+        times.push(d);
+        match r {
+            Ok(diag) => {
+                let t = Instant::now();
+                let json = serde_json::to_string(&diag).unwrap_or_default();
+                with_json.push(d + t.elapsed());
+                std::hint::black_box(json);
+                let v = serde_json::to_value(diag.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                *verdicts.entry(v).or_insert(0) += 1;
+            }
+            Err(_) => {
+                errors += 1;
+                with_json.push(d);
+            }
+        }
+    }
+    times.sort();
+    with_json.sort();
+    DiagnoseStats {
+        queries: queries.len(),
+        errors,
+        median_ms: ms(median(&times)),
+        p90_ms: ms(percentile(&times, 90)),
+        max_ms: ms(times.last().copied().unwrap_or_default()),
+        with_json_median_ms: ms(median(&with_json)),
+        mix,
+        verdicts,
+    }
+}
+
+fn time_matrix(ix: &ClusterIndex, namespace: Option<&str>, runs: usize) -> MatrixStats {
+    let scope: Vec<String> = namespace.into_iter().map(str::to_string).collect();
+    let mut times = Vec::new();
+    let mut connections = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let map = matrix::connectivity_map(ix, &scope);
+        times.push(t.elapsed());
+        connections = map.connections.len();
+        std::hint::black_box(map);
+    }
+    MatrixStats {
+        namespace: namespace.map(str::to_string),
+        time: Timing::of(times),
+        connections,
+    }
+}
+
+/// The application namespace with the most policies (ties: the first by name).
+fn busiest_namespace(ix: &ClusterIndex) -> String {
+    let mut names: Vec<&str> = ix.namespaces.iter().map(|n| n.name.as_str()).collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|n| !ix.pods_in(n).is_empty())
+        .max_by(|a, b| {
+            ix.policies_in(a)
+                .len()
+                .cmp(&ix.policies_in(b).len())
+                .then_with(|| b.cmp(a))
+        })
+        .unwrap_or("default")
+        .to_string()
+}
+
+/// Runs the benchmark for one size.
+pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
+    let path = snapshot_path(args);
+    let generated = ensure_snapshot(args, &path)?;
+    let yaml_bytes = std::fs::metadata(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let runs = if args.size == Size::XL { 1 } else { 3 };
+    let (ix, load_index, objects) = load_and_index(&path, runs)?;
+
+    let queries = random_queries(&ix, args.queries, args.seed);
+    let diagnose = time_diagnose(&ix, &queries);
+
+    let ns = busiest_namespace(&ix);
+    let matrix_namespace = time_matrix(&ix, Some(&ns), 3);
+    let matrix_full = if args.skip_full_matrix {
+        FullMatrix::Skipped
+    } else {
+        FullMatrix::Measured(time_matrix(&ix, None, 1))
+    };
+
+    Ok(BenchReport {
+        size: args.size,
+        seed: args.seed,
+        generator_version: GENERATOR_VERSION,
+        snapshot: path,
+        generate_ms: generated.map(ms),
+        yaml_bytes,
+        objects,
+        namespaces: ix.namespaces.len(),
+        pods: ix.pods.len(),
+        policies: ix.policies.len(),
+        services: ix.services.len(),
+        nodes: ix.nodes.len(),
+        warnings: ix.warnings.len(),
+        load_index,
+        diagnose,
+        matrix_namespace,
+        matrix_full,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_runs_on_a_small_cluster_and_reports_every_measure() {
+        let dir = std::env::temp_dir().join(format!("netpol-debug-bench-test-{}", std::process::id()));
+        let args = BenchArgs {
+            queries: 40,
+            out_dir: Some(dir.clone()),
+            ..BenchArgs::new(Size::S)
+        };
+        let r = run(&args).unwrap();
+        assert_eq!(r.warnings, 0);
+        assert_eq!(r.diagnose.errors, 0, "every generated query names something that exists");
+        assert_eq!(r.diagnose.queries, 40);
+        assert!(r.generate_ms.is_some());
+        assert!(r.matrix_namespace.connections > 0);
+        assert!(matches!(r.matrix_full, FullMatrix::Measured(_)));
+        let again = run(&BenchArgs {
+            skip_full_matrix: true,
+            ..args
+        })
+        .unwrap();
+        assert!(again.generate_ms.is_none(), "the cached snapshot is reused");
+        assert!(again.to_markdown_row().ends_with("| skipped |"));
+        let json = serde_json::to_value(&again).unwrap();
+        assert_eq!(json["matrix_full"], "skipped");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The measurement behind BENCHMARKS.md (run in release, one size per process):
+    /// `NETPOL_BENCH_SIZE=L cargo test --release --lib bench::tests::bench_report -- --ignored --nocapture`
+    /// (also `NETPOL_BENCH_QUERIES`, `NETPOL_BENCH_SEED`, `NETPOL_BENCH_SKIP_FULL_MATRIX=1`).
+    #[test]
+    #[ignore = "a benchmark: run in release by hand"]
+    fn bench_report() {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let size = match env("NETPOL_BENCH_SIZE").as_deref().map(str::to_ascii_uppercase).as_deref() {
+            None | Some("S") => Size::S,
+            Some("M") => Size::M,
+            Some("L") => Size::L,
+            Some("XL") => Size::XL,
+            Some(other) => panic!("NETPOL_BENCH_SIZE={other}: S, M, L or XL"),
+        };
+        let args = BenchArgs {
+            queries: env("NETPOL_BENCH_QUERIES").map_or(DEFAULT_QUERIES, |v| v.parse().unwrap()),
+            seed: env("NETPOL_BENCH_SEED").map_or(DEFAULT_SEED, |v| v.parse().unwrap()),
+            skip_full_matrix: env("NETPOL_BENCH_SKIP_FULL_MATRIX").is_some(),
+            out_dir: env("NETPOL_BENCH_OUT_DIR").map(PathBuf::from),
+            ..BenchArgs::new(size)
+        };
+        let r = run(&args).unwrap();
+        println!("{r}");
+        println!("{}\n{}", BenchReport::markdown_header(), r.to_markdown_row());
+        println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    }
+}
