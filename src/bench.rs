@@ -15,11 +15,11 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::diagnose::{self, Query};
+pub use crate::r#gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
 use crate::index::{ClusterIndex, Semantics};
 use crate::matrix;
 use crate::policy::Protocol;
 use crate::query::PortArg;
-pub use crate::r#gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
 
 pub const DEFAULT_QUERIES: usize = 200;
 pub const DEFAULT_SEED: u64 = 1;
@@ -323,8 +323,15 @@ fn ensure_snapshot(args: &BenchArgs, path: &Path) -> anyhow::Result<Option<Durat
 /// A field of `/proc/self/status` in MiB (`VmHWM`, `VmRSS`); None off Linux.
 fn proc_status_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    let kb: f64 = line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    let kb: f64 = line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some((kb / 1024.0 * 100.0).round() / 100.0)
 }
 
@@ -442,14 +449,21 @@ pub fn random_queries(ix: &ClusterIndex, n: usize, seed: u64) -> Vec<(&'static s
                     }
                     _ => None,
                 };
-                (if same { "same-namespace" } else { "cross-namespace" }, tcp(key(src), key(dst), port))
+                (
+                    if same { "same-namespace" } else { "cross-namespace" },
+                    tcp(key(src), key(dst), port),
+                )
             }
             2 if !services.is_empty() => {
                 let s = *rng.pick(&services);
                 let port = rng.pick(&s.ports).port;
                 (
                     "service",
-                    tcp(key(src), format!("{}/svc/{}", s.namespace, s.name), Some(PortArg::Number(port))),
+                    tcp(
+                        key(src),
+                        format!("{}/svc/{}", s.namespace, s.name),
+                        Some(PortArg::Number(port)),
+                    ),
                 )
             }
             4 => (
@@ -606,7 +620,10 @@ mod tests {
         };
         let r = run(&args).unwrap();
         assert_eq!(r.warnings, 0);
-        assert_eq!(r.diagnose.errors, 0, "every generated query names something that exists");
+        assert_eq!(
+            r.diagnose.errors, 0,
+            "every generated query names something that exists"
+        );
         assert_eq!(r.diagnose.queries, 40);
         assert!(r.generate_ms.is_some());
         assert!(r.matrix_namespace.connections > 0);
@@ -630,7 +647,11 @@ mod tests {
     #[ignore = "a benchmark: run in release by hand"]
     fn bench_report() {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let size = match env("NETPOL_BENCH_SIZE").as_deref().map(str::to_ascii_uppercase).as_deref() {
+        let size = match env("NETPOL_BENCH_SIZE")
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             None | Some("S") => Size::S,
             Some("M") => Size::M,
             Some("L") => Size::L,

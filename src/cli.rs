@@ -232,7 +232,10 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
                             suggestions: e.suggestions,
                         })
                     }),
-                Ok(_) => Err(error("line", "expected a JSON object {from, to, port, protocol}".into())),
+                Ok(_) => Err(error(
+                    "line",
+                    "expected a JSON object {from, to, port, protocol}".into(),
+                )),
                 Err(e) => Err(error("line", format!("not JSON: {e}"))),
             };
         match &answer {

@@ -138,13 +138,37 @@ pub fn generate(size: Size, seed: u64) -> String {
 // The model
 
 const TEAMS: &[&str] = &[
-    "payments", "checkout", "catalog", "identity", "search", "logistics", "data", "growth", "media", "support",
-    "risk", "mobile",
+    "payments",
+    "checkout",
+    "catalog",
+    "identity",
+    "search",
+    "logistics",
+    "data",
+    "growth",
+    "media",
+    "support",
+    "risk",
+    "mobile",
 ];
 const ENVS: &[&str] = &["prod", "staging", "dev"];
 const DOMAINS: &[&str] = &[
-    "billing", "orders", "catalog", "cart", "search", "users", "auth", "inventory", "shipping", "notify", "report",
-    "ledger", "media", "review", "pricing", "fraud",
+    "billing",
+    "orders",
+    "catalog",
+    "cart",
+    "search",
+    "users",
+    "auth",
+    "inventory",
+    "shipping",
+    "notify",
+    "report",
+    "ledger",
+    "media",
+    "review",
+    "pricing",
+    "fraud",
 ];
 /// kube-style random suffix alphabet (no vowels, no 0/1/3).
 const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -525,9 +549,7 @@ fn dns_rule(rng: &mut SplitMix64) -> String {
             port_num("TCP", 53)
         ),
         // Named ports toward the DNS pods (declared by CoreDNS as dns/dns-tcp).
-        1 => format!(
-            "{{to: [{DNS_PEER}], ports: [{{protocol: UDP, port: dns}}, {{protocol: TCP, port: dns-tcp}}]}}"
-        ),
+        1 => format!("{{to: [{DNS_PEER}], ports: [{{protocol: UDP, port: dns}}, {{protocol: TCP, port: dns-tcp}}]}}"),
         // The classic mistake: UDP only.
         _ => format!("{{to: [{DNS_PEER}], ports: [{}]}}", port_num("UDP", 53)),
     }
@@ -583,7 +605,12 @@ fn policies_for(all: &[Namespace], idx: usize, quota: usize, rng: &mut SplitMix6
                 "{podSelector: {}, policyTypes: [Egress]}",
             )),
             // policyTypes omitted: isolates ingress only, egress stays open.
-            3 => out.push(policy_doc(&ns.name, &unique(&mut names, "deny-all".into()), &[], "{podSelector: {}}")),
+            3 => out.push(policy_doc(
+                &ns.name,
+                &unique(&mut names, "deny-all".into()),
+                &[],
+                "{podSelector: {}}",
+            )),
             _ => {}
         }
     }
@@ -592,11 +619,19 @@ fn policies_for(all: &[Namespace], idx: usize, quota: usize, rng: &mut SplitMix6
             "{{podSelector: {{}}, policyTypes: [Egress], egress: [{}]}}",
             dns_rule(rng)
         );
-        out.push(policy_doc(&ns.name, &unique(&mut names, "allow-dns".into()), &[], &spec));
+        out.push(policy_doc(
+            &ns.name,
+            &unique(&mut names, "allow-dns".into()),
+            &[],
+            &spec,
+        ));
     }
 
     let apps: Vec<&App> = ns.apps.iter().collect();
-    let other_ns: Vec<&Namespace> = all.iter().filter(|n| n.kind == NsKind::App && n.name != ns.name).collect();
+    let other_ns: Vec<&Namespace> = all
+        .iter()
+        .filter(|n| n.kind == NsKind::App && n.name != ns.name)
+        .collect();
     let mut tries = 0;
     while out.len() < quota {
         let app = *rng.pick(&apps);
@@ -791,7 +826,8 @@ fn q(s: &str) -> std::borrow::Cow<'_, str> {
             s.to_ascii_lowercase().as_str(),
             "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
         )
-        && !(s.starts_with("0x") || s.starts_with("0o"));
+        && !s.starts_with("0x")
+        && !s.starts_with("0o");
     if plain {
         std::borrow::Cow::Borrowed(s)
     } else {
@@ -823,7 +859,10 @@ impl Model {
             let mut labels = vec![
                 ("kubernetes.io/hostname", n.name.as_str()),
                 ("kubernetes.io/os", "linux"),
-                ("topology.kubernetes.io/zone", ["zone-a", "zone-b", "zone-c"][n.ip[3] as usize % 3]),
+                (
+                    "topology.kubernetes.io/zone",
+                    ["zone-a", "zone-b", "zone-c"][n.ip[3] as usize % 3],
+                ),
             ];
             if n.control_plane {
                 labels.push(("node-role.kubernetes.io/control-plane", ""));
@@ -862,7 +901,12 @@ impl Model {
         }
 
         // Services.
-        let api_ips: Vec<String> = self.nodes.iter().filter(|n| n.control_plane).map(|n| ip(n.ip)).collect();
+        let api_ips: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| n.control_plane)
+            .map(|n| ip(n.ip))
+            .collect();
         let _ = write!(
             out,
             "---\napiVersion: v1\nkind: Service\nmetadata: {{name: kubernetes, namespace: default, labels: {{component: apiserver, provider: kubernetes}}}}\nspec: {{type: ClusterIP, clusterIP: 10.96.0.1, clusterIPs: [10.96.0.1], ports: [{{name: https, port: 443, protocol: TCP, targetPort: 6443}}]}}\n"
@@ -897,9 +941,7 @@ impl Model {
                 let cip = self.service_ip();
                 let ps: Vec<String> = ports
                     .iter()
-                    .map(|(name, port, target)| {
-                        format!("{{name: {name}, port: {port}, targetPort: {target}}}")
-                    })
+                    .map(|(name, port, target)| format!("{{name: {name}, port: {port}, targetPort: {target}}}"))
                     .collect();
                 let _ = write!(
                     out,
@@ -1011,7 +1053,11 @@ mod tests {
     fn check(size: Size) {
         let text = generate(size, 7);
         let snap = crate::snapshot::load_str("gen.yaml", &text).expect("the generated YAML parses");
-        assert!(snap.warnings.is_empty(), "{:?}", &snap.warnings[..snap.warnings.len().min(5)]);
+        assert!(
+            snap.warnings.is_empty(),
+            "{:?}",
+            &snap.warnings[..snap.warnings.len().min(5)]
+        );
         assert!(snap.unreadable_policies.is_empty());
         let spec = size.spec();
         assert_eq!(snap.namespaces.len(), spec.namespaces);

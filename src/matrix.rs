@@ -39,11 +39,22 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
             });
         }
     };
-    for (src_name, &s) in &groups {
-        for (dst_name, &d) in &groups {
-            if src_name == dst_name || !(in_scope(s) || in_scope(d)) {
+    // Pairs with an end in scope only: in-scope sources to every group, then out-of-scope
+    // sources to in-scope groups (the output is sorted below, so the visiting order is free).
+    let list: Vec<(&String, PodId, bool)> = groups.iter().map(|(n, &id)| (n, id, in_scope(id))).collect();
+    let scoped: Vec<usize> = (0..list.len()).filter(|&i| list[i].2).collect();
+    for i in 0..list.len() {
+        let (src_name, s, src_in) = list[i];
+        let targets: Box<dyn Iterator<Item = usize>> = if src_in {
+            Box::new(0..list.len())
+        } else {
+            Box::new(scoped.iter().copied())
+        };
+        for j in targets {
+            if i == j {
                 continue;
             }
+            let (dst_name, d, _) = list[j];
             push(
                 src_name.clone(),
                 dst_name.clone(),

@@ -366,9 +366,23 @@ fn batch_mode_answers_each_line_in_order_and_goes_on_after_bad_lines() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
         .collect();
-    assert_eq!(lines.len(), input.len(), "one answer per input line, blank ones included");
+    assert_eq!(
+        lines.len(),
+        input.len(),
+        "one answer per input line, blank ones included"
+    );
     let single = run(&[
-        "diagnose", "-s", ex, "--from", "shop/frontend-7d9f", "--to", "shop/api-5c6b", "--port", "8080", "-o", "json",
+        "diagnose",
+        "-s",
+        ex,
+        "--from",
+        "shop/frontend-7d9f",
+        "--to",
+        "shop/api-5c6b",
+        "--port",
+        "8080",
+        "-o",
+        "json",
     ]);
     let single: serde_json::Value = serde_json::from_slice(&single.stdout).unwrap();
     assert_eq!(lines[0], single, "the same object as --output json");
@@ -376,7 +390,10 @@ fn batch_mode_answers_each_line_in_order_and_goes_on_after_bad_lines() {
     assert_eq!(lines[2]["suggestions"][0], "shop/frontend-7d9f");
     assert_eq!(lines[3]["argument"], "line");
     assert_eq!(lines[4]["argument"], "protocol");
-    assert!(lines[5].get("verdict").is_some(), "the lines after bad ones are still answered");
+    assert!(
+        lines[5].get("verdict").is_some(),
+        "the lines after bad ones are still answered"
+    );
 
     let out = run(&["diagnose", "-s", ex, "--to", "shop/api-5c6b"]);
     assert_eq!(out.status.code(), Some(2), "--from is required without --batch");
@@ -387,7 +404,17 @@ fn batch_mode_answers_each_line_in_order_and_goes_on_after_bad_lines() {
 fn bench_subcommand_runs_on_the_small_generated_cluster() {
     let dir = std::env::temp_dir().join(format!("netpol-debug-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let out = run(&["bench", "--size", "S", "--queries", "10", "--out-dir", dir.to_str().unwrap(), "-o", "json"]);
+    let out = run(&[
+        "bench",
+        "--size",
+        "S",
+        "--queries",
+        "10",
+        "--out-dir",
+        dir.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["size"], "S", "{v}");
