@@ -147,7 +147,15 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         ));
     }
     let mut warnings = Vec::new();
-    let (rep_src, rep_dst) = (src.endpoints[0], dst.endpoints[0]);
+    // Representatives: a pod calling its own Service is represented by another backing pod
+    // when there is one (a pod talking to itself says nothing about policy).
+    let rep_src = src.endpoints[0];
+    let rep_dst = dst
+        .endpoints
+        .iter()
+        .copied()
+        .find(|&d| d != rep_src)
+        .unwrap_or(dst.endpoints[0]);
     let (port, port_note) = match &q.port {
         Some(p) => {
             let (n, note) = query::port_for(ix, &dst, rep_dst, p, q.protocol)?;
