@@ -608,7 +608,7 @@ fn node_port_check(
     if as_node == Some(Verdict::Allowed) {
         d.warnings.push("some CNIs SNAT to a tunnel interface IP (flannel.1, tunl0, vxlan.calico) rather than the node's InternalIP; an ipBlock of InternalIPs may then not match".into());
     }
-    let kube_proxy = ix.facts.cni.cnis.iter().any(|c| c.name == "kube-proxy") || ix.facts.kube_proxy;
+    let kube_proxy = ix.facts.kube_proxy;
     let summary = match as_node {
         None => "Traffic from outside through this Service arrives SNATed to a node IP (externalTrafficPolicy: Cluster), but the snapshot has no Node objects to check those IPs.".to_string(),
         Some(v) if v == client => format!(

@@ -398,7 +398,8 @@ fn pods_of_owner(ix: &ClusterIndex, ns: &str, kind: Option<&str>, name: &str) ->
 }
 
 /// "not found" with up to three closest names (Jaro-Winkler similarity, then prefix).
-fn not_found(
+/// `candidates` are `(name compared, name displayed)`.
+pub fn not_found(
     argument: &str,
     what: &str,
     wanted: &str,

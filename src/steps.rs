@@ -461,23 +461,16 @@ pub fn check_policy_types(
                 .filter(|&id| ix.policies[id].name == name)
                 .collect();
             if found.is_empty() {
-                let mut e = QueryError::new("policy", format!("NetworkPolicy {key} not found in the snapshot"));
-                let mut close: Vec<(f64, String)> = ix
-                    .policies_in(ns)
-                    .iter()
-                    .map(|&id| {
-                        let p = &ix.policies[id];
-                        (strsim::jaro_winkler(name, &p.name), p.key())
-                    })
-                    .filter(|(s, _)| *s >= 0.7)
-                    .collect();
-                close.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-                e.suggestions = close.into_iter().take(3).map(|(_, k)| k).collect();
-                if !e.suggestions.is_empty() {
-                    e.message
-                        .push_str(&format!("; did you mean {}?", e.suggestions.join(", ")));
-                }
-                return Err(e);
+                let candidates = ix.policies_in(ns).iter().map(|&id| {
+                    let p = &ix.policies[id];
+                    (p.name.clone(), p.key())
+                });
+                return Err(query::not_found(
+                    "policy",
+                    &format!("NetworkPolicy {key}"),
+                    name,
+                    candidates,
+                ));
             }
             found
         }
