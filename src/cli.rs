@@ -6,12 +6,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use netpol_debug::diagnose::{self, Query};
-use netpol_debug::index::{ClusterIndex, Semantics};
+use netpol_debug::http_safety::{self, BearerToken, HttpSafety};
+use netpol_debug::index::Semantics;
+use netpol_debug::live::{self, LiveSource, ReadOnlyClient, Scope};
 use netpol_debug::query::{self, PortArg, QueryError};
 use netpol_debug::report::QueryErrorReport;
 use netpol_debug::tools::{self, Context as ToolContext};
@@ -49,13 +52,71 @@ pub enum MapOutput {
 pub struct SourceArgs {
     /// Snapshot files or directories (YAML/JSON, e.g. `kubectl get ... -o yaml`), or - for stdin.
     /// Repeatable; directories are read recursively.
-    #[arg(long, short = 's', required = true, num_args = 1..)]
+    #[arg(
+        long,
+        short = 's',
+        num_args = 1..,
+        required_unless_present_any = ["live", "kubeconfig", "context"],
+        conflicts_with_all = ["live", "kubeconfig", "context"]
+    )]
     pub snapshot: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub cluster: LiveArgs,
 
     /// Whether an ipBlock matches pod IPs (implementation-defined in Kubernetes; the upstream
     /// e2e conformance tests expect it to).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub ipblock_matches_pods: bool,
+
+    /// Largest snapshot read, in bytes over all files and stdin (a file is checked from its size
+    /// before it is read). Default: 512 MiB, about twice a `kubectl get -o yaml` of 50,000 pods.
+    #[arg(long, value_name = "BYTES", default_value_t = snapshot::Limits::DEFAULT_MAX_BYTES)]
+    pub max_snapshot_bytes: u64,
+
+    /// Most objects read from a snapshot (documents, array elements, List items).
+    #[arg(long, value_name = "N", default_value_t = snapshot::Limits::DEFAULT_MAX_OBJECTS)]
+    pub max_objects: usize,
+}
+
+/// How to read a live cluster (read-only: GET requests only, never Secrets or ConfigMaps).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveArgs {
+    /// Read the live cluster of the kubeconfig (KUBECONFIG, else ~/.kube/config, else the
+    /// in-cluster service account) instead of a snapshot. Implied by --kubeconfig and --context.
+    #[arg(long)]
+    pub live: bool,
+    /// The kubeconfig file to use (as kubectl --kubeconfig).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (as kubectl --context). Default: the current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Seconds to wait for a connection to the API server.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub connect_timeout: u64,
+    /// Seconds to wait for each request (each page of a list).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// In `serve`: seconds a read is reused, so a burst of tool calls reads the cluster once
+    /// (0: never reuse).
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub cache_ttl: u64,
+}
+
+impl LiveArgs {
+    fn connect_options(&self) -> live::ConnectOptions {
+        live::ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            connect_timeout: Duration::from_secs(self.connect_timeout.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+        }
+    }
+
+    fn cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.cache_ttl)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,9 +164,19 @@ pub enum Command {
     Serve {
         #[command(flatten)]
         source: SourceArgs,
-        /// Serve Streamable HTTP at ADDR (e.g. 127.0.0.1:8080), endpoint /mcp, instead of stdio.
-        #[arg(long, value_name = "ADDR")]
+        /// Serve Streamable HTTP at ADDR, endpoint /mcp, instead of stdio. ADDR: IP:PORT
+        /// (e.g. 127.0.0.1:8080, 0.0.0.0:8080), or a bare PORT on 127.0.0.1; `--http` alone is
+        /// 127.0.0.1:8080.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            num_args = 0..=1,
+            default_missing_value = "127.0.0.1:8080",
+            value_parser = http_safety::parse_listen_addr
+        )]
         http: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        safety: HttpSafetyArgs,
     },
     /// Benchmark on a generated cluster (deterministic for a seed): load+index time and peak
     /// memory, diagnose median/p90, matrix for one namespace and for the whole cluster.
@@ -128,6 +199,21 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Read a live cluster (read-only) and write what a diagnosis reads as one multi-document
+    /// YAML file that --snapshot loads: for bug reports, offline work and evaluations.
+    ///
+    /// Secrets and ConfigMaps are never read; environment variable values are redacted.
+    Snapshot {
+        #[command(flatten)]
+        cluster: LiveArgs,
+        /// Namespaces to read whole (repeatable); kube-system, the namespaces of DaemonSets and
+        /// the cluster-scoped kinds are always read. Default: every namespace.
+        #[arg(long, short = 'n')]
+        namespace: Vec<String>,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Call one MCP tool without a client and print its structured result as JSON.
     ///
     /// Exit code: 0 result, 2 bad arguments (the tool's isError result), 4 unknown tool.
@@ -144,13 +230,56 @@ pub enum Command {
     },
 }
 
-fn load(source: &SourceArgs) -> anyhow::Result<ClusterIndex> {
-    Ok(load_context(source)?.index)
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+impl SourceArgs {
+    fn is_live(&self) -> bool {
+        self.snapshot.is_empty()
+    }
+
+    fn semantics(&self) -> Semantics {
+        Semantics {
+            ipblock_matches_pods: self.ipblock_matches_pods,
+        }
+    }
+}
+
+/// Connects to the live cluster (no request yet).
+async fn live_source(cluster: &LiveArgs, semantics: Semantics, cache_ttl: Duration) -> anyhow::Result<LiveSource> {
+    let client = ReadOnlyClient::connect(&cluster.connect_options()).await?;
+    Ok(LiveSource::new(client, semantics, cache_ttl))
+}
+
+/// The context a question reads: the snapshot, or what `scope` needs of the live cluster.
+fn load_scoped(source: &SourceArgs, scope: &Scope) -> anyhow::Result<Arc<ToolContext>> {
+    if !source.is_live() {
+        return Ok(Arc::new(load_context(source)?));
+    }
+    runtime()?.block_on(async {
+        let live = live_source(&source.cluster, source.semantics(), Duration::ZERO).await?;
+        let ctx = live.context(scope).await?;
+        tracing::info!(
+            requests = live.client().request_count(),
+            pods = ctx.index.pods.len(),
+            policies = ctx.index.policies.len(),
+            "read the live cluster"
+        );
+        for w in &ctx.index.warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(ctx)
+    })
 }
 
 /// Loads and indexes the snapshot once: what every tool reads.
 fn load_context(source: &SourceArgs) -> anyhow::Result<ToolContext> {
-    let snap = snapshot::load_paths(&source.snapshot).context("cannot load the snapshot")?;
+    let limits = snapshot::Limits {
+        max_bytes: source.max_snapshot_bytes,
+        max_objects: source.max_objects,
+    };
+    let snap = snapshot::load_paths_with(&source.snapshot, &limits).context("cannot load the snapshot")?;
     let described: Vec<String> = source.snapshot.iter().map(|p| p.display().to_string()).collect();
     let ctx = ToolContext::from_snapshot(
         &snap,
@@ -208,7 +337,9 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
             std::fs::File::open(batch).with_context(|| format!("cannot open --batch {}", batch.display()))?,
         ))
     };
-    let ix = load(source)?;
+    // A live batch reads the whole cluster once: the queries may touch any namespace.
+    let ctx = load_scoped(source, &Scope::everything())?;
+    let ix = &ctx.index;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut answered, mut failed) = (0usize, 0usize);
@@ -226,7 +357,7 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
                     .and_then(|args| args.query())
                     .map_err(|e| error(&e.argument, e.message))
                     .and_then(|q| {
-                        diagnose::diagnose(&ix, &q).map_err(|e| QueryErrorReport {
+                        diagnose::diagnose(ix, &q).map_err(|e| QueryErrorReport {
                             error: format!("line {}: {}", i + 1, e.message),
                             argument: e.argument,
                             suggestions: e.suggestions,
@@ -285,8 +416,11 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                 Ok(q) => q,
                 Err(e) => return Ok(print_query_error(&e, output)),
             };
-            let ix = load(&source)?;
-            match diagnose::diagnose(&ix, &q) {
+            let mut scope = Scope::base();
+            scope.add_endpoint(&q.from);
+            scope.add_endpoint(&q.to);
+            let ctx = load_scoped(&source, &scope)?;
+            match diagnose::diagnose(&ctx.index, &q) {
                 Ok(d) => {
                     match output {
                         Output::Json => println!("{}", serde_json::to_string_pretty(&d)?),
@@ -302,13 +436,15 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             namespace,
             output,
         } => {
-            let ix = load(&source)?;
+            // Peers may be anywhere: a live map reads the whole cluster.
+            let ctx = load_scoped(&source, &Scope::everything())?;
+            let ix = &ctx.index;
             for ns in &namespace {
                 if ix.namespace(ns).is_none() {
                     anyhow::bail!("--namespace {ns}: no such namespace in the snapshot");
                 }
             }
-            let map = matrix::connectivity_map(&ix, &namespace);
+            let map = matrix::connectivity_map(ix, &namespace);
             match output {
                 MapOutput::Json => println!("{}", serde_json::to_string_pretty(&map)?),
                 MapOutput::Text => print!("{}", matrix::render_text(&map)),
@@ -317,10 +453,17 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
-        Command::Serve { source, http } => {
-            let ctx = Arc::new(load_context(&source)?);
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        Command::Serve { source, http, safety } => {
+            // Before the data is loaded: a bad token file fails fast.
+            let safety = safety.build()?;
+            let runtime = runtime()?;
             runtime.block_on(async move {
+                let ctx: Arc<dyn tools::ContextSource> = if source.is_live() {
+                    let cache_ttl = source.cluster.cache_ttl();
+                    Arc::new(live_source(&source.cluster, source.semantics(), cache_ttl).await?)
+                } else {
+                    Arc::new(Arc::new(load_context(&source)?))
+                };
                 match http {
                     None => mcp::serve_stdio(ctx).await,
                     Some(addr) => {
@@ -331,7 +474,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                             tracing::info!("interrupted: shutting down");
                             on_signal.cancel();
                         });
-                        mcp::serve_http(ctx, addr, shutdown, None).await
+                        mcp::serve_http(ctx, addr, safety, shutdown, None).await
                     }
                 }
             })?;
@@ -358,6 +501,49 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Snapshot {
+            cluster,
+            namespace,
+            output,
+        } => {
+            let scope = if namespace.is_empty() {
+                Scope::everything()
+            } else {
+                let mut scope = Scope::base();
+                for ns in &namespace {
+                    scope.add_namespace(ns);
+                }
+                scope
+            };
+            let (yaml, objects, requests, forbidden) = runtime()?.block_on(async {
+                let live = live_source(&cluster, Semantics::default(), Duration::ZERO).await?;
+                let read = live.read(&scope).await?;
+                for ns in &namespace {
+                    if !read.namespaces.contains(ns) {
+                        anyhow::bail!(
+                            "--namespace {ns}: no such namespace in the cluster ({})",
+                            live.client().target()
+                        );
+                    }
+                }
+                let yaml = read.to_yaml(live.client().target())?;
+                anyhow::Ok((yaml, read.objects.len(), live.client().request_count(), read.forbidden))
+            })?;
+            for f in &forbidden {
+                tracing::warn!("forbidden: {f}");
+            }
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, &yaml).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(yaml.as_bytes())?;
+                }
+            }
+            tracing::info!(objects, requests, "snapshot written");
+            Ok(0)
+        }
         Command::Tool { source, name, args } => {
             if !tools::TOOL_NAMES.contains(&name.as_str()) {
                 eprintln!("error: unknown tool {name:?}; tools: {}", tools::TOOL_NAMES.join(", "));
@@ -370,7 +556,11 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                     return Ok(2);
                 }
             };
-            let ctx = load_context(&source)?;
+            let scope = match &args {
+                serde_json::Value::Object(o) => Scope::for_tool(&name, o),
+                _ => Scope::base(),
+            };
+            let ctx = load_scoped(&source, &scope)?;
             let Some(out) = tools::call_json(&ctx, &name, args) else {
                 return Ok(4);
             };
@@ -385,5 +575,44 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
         }
+    }
+}
+
+/// The safety flags of `serve --http` (see `netpol_debug::http_safety`).
+#[derive(Debug, clap::Args)]
+pub struct HttpSafetyArgs {
+    /// Also accept this Host header, e.g. the Service name clients use in the cluster
+    /// (`netpol-debug.tools.svc`, `netpol-debug.tools.svc.cluster.local:8080`), and the browser
+    /// origins http(s)://HOST. Without a port, any port. Repeatable; `*` accepts any Host.
+    /// Default: localhost, 127.0.0.1 and [::1] only (DNS-rebinding protection).
+    #[arg(long, value_name = "HOST", requires = "http")]
+    pub allow_host: Vec<String>,
+    /// Also accept this browser Origin: scheme://host[:port] (no port: 80/443), or
+    /// scheme://host:* for any port. Repeatable. A request without Origin is always accepted;
+    /// by default only loopback origins are.
+    #[arg(long, value_name = "ORIGIN", requires = "http")]
+    pub allow_origin: Vec<String>,
+    /// Require `Authorization: Bearer TOKEN`, TOKEN read once from FILE (trimmed) at start.
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Refuse request bodies over N bytes (413).
+    #[arg(long, value_name = "N", requires = "http", default_value_t = http_safety::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+}
+
+impl HttpSafetyArgs {
+    fn build(&self) -> anyhow::Result<HttpSafety> {
+        let mut safety = HttpSafety::loopback();
+        for host in &self.allow_host {
+            safety.allow_host(host)?;
+        }
+        for origin in &self.allow_origin {
+            safety.allow_origin(origin)?;
+        }
+        if let Some(path) = &self.auth_token_file {
+            safety.set_token(BearerToken::from_file(path)?);
+        }
+        safety.set_max_body_bytes(self.max_body_bytes)?;
+        Ok(safety)
     }
 }

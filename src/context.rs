@@ -1095,33 +1095,27 @@ fn verification(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Verification 
     let exec = |p: &PodInfo, cmd: &str| format!("kubectl exec -n {} {} -- {cmd}", p.namespace, p.name);
     if let Some(src) = pod_of(t.flow.src).map(|id| ix.pod(id)).filter(|p| !p.from_template) {
         commands.push(exec(src, &format!("{nc} {target}")));
-        // A control: a pod that no egress policy isolates, in the same namespace if possible.
+        // A control: a pod that no egress policy isolates, in the source's namespace, else in
+        // the destination's. Only the flow's namespaces, and the first by name, so the choice
+        // does not depend on the order of the input or on which other namespaces were read (a
+        // live read covers the flow's namespaces; a snapshot may hold the whole cluster).
         let usable = |p: &PodInfo| !p.from_template && !p.host_network && !p.ips.is_empty();
-        let control = ix
-            .pods_in(&src.namespace)
-            .iter()
-            .copied()
-            .find(|&id| {
-                let p = ix.pod(id);
-                p.name != src.name
-                    && Endpoint::Pod(id) != t.flow.dst
-                    && usable(p)
-                    && ix.isolating_policies(id, Direction::Egress).is_empty()
-            })
-            .map(|id| ix.pod(id))
-            .or_else(|| {
-                // A namespace without policies: walk namespaces, not pods (clusters are large).
-                ix.namespaces
-                    .iter()
-                    .filter(|n| ix.policies_in(&n.name).is_empty())
-                    .find_map(|n| {
-                        ix.pods_in(&n.name)
-                            .iter()
-                            .copied()
-                            .find(|&id| usable(ix.pod(id)) && Endpoint::Pod(id) != t.flow.dst)
-                            .map(|id| ix.pod(id))
-                    })
-            });
+        let control_in = |ns: &str| {
+            ix.pods_in(ns)
+                .iter()
+                .copied()
+                .filter(|&id| {
+                    let p = ix.pod(id);
+                    p.key() != src.key()
+                        && Endpoint::Pod(id) != t.flow.dst
+                        && usable(p)
+                        && ix.isolating_policies(id, Direction::Egress).is_empty()
+                })
+                .map(|id| ix.pod(id))
+                .min_by(|a, b| a.name.cmp(&b.name))
+        };
+        let dst_ns = pod_of(t.flow.dst).map(|id| ix.pod(id).namespace.clone());
+        let control = control_in(&src.namespace).or_else(|| dst_ns.as_deref().and_then(control_in));
         // A control only tells something when the source's egress is isolated.
         let control = control.filter(|c| t.egress.isolated() && c.key() != src.key());
         if let Some(c) = control {

@@ -440,10 +440,13 @@ impl ClusterIndex {
                 ));
             }
             for issue in &lowered.issues {
-                b.warnings.push(warn(
-                    format!("NetworkPolicy {ns}/{name}"),
-                    &format!("{}: {} (this part matches nothing)", issue.field, issue.message),
-                ));
+                b.warnings.push(LoadWarning {
+                    location: snap.policy_locations.get(&format!("{ns}/{name}")).cloned(),
+                    ..warn(
+                        format!("NetworkPolicy {ns}/{name}"),
+                        &format!("{}: {} (this part matches nothing)", issue.field, issue.message),
+                    )
+                });
             }
             b.ensure_namespace(&ns);
             b.policies_by_ns.entry(ns).or_default().push(b.policies.len());

@@ -8,13 +8,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // stdout carries results (and, in server mode, the MCP transport): logs go to stderr.
+    // kube's own error lines repeat what our error says (with the context and server), so they
+    // are off unless NETPOL_DEBUG_LOG asks for them.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("NETPOL_DEBUG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off")),
         )
         .init();
     cli::run(cli::Cli::parse())

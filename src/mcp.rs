@@ -23,16 +23,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::http_safety::HttpSafety;
 use crate::report::*;
-use crate::tools::{self, Answer, Context, Output, ToolError};
+use crate::tools::{self, Answer, Context, ContextSource, Output, ToolError};
 
 /// What the server tells a model when it connects.
 pub const INSTRUCTIONS: &str = include_str!("../prompts/instructions.md");
 
-/// The server: a loaded [`Context`] and the routers.
+/// The server: where each call's [`Context`] comes from (a snapshot loaded once, or a live
+/// cluster read for the call) and the routers.
 #[derive(Clone)]
 pub struct NetpolServer {
-    ctx: Arc<Context>,
+    source: Arc<dyn ContextSource>,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
@@ -191,16 +193,33 @@ fn respond<T: Serialize>(r: Result<Output<T>, ToolError>) -> CallToolResult {
 
 #[tool_router]
 impl NetpolServer {
-    pub fn new(ctx: Arc<Context>) -> Self {
+    /// Gets the call's context from the source (a live read may fail: an `isError` result
+    /// naming the server and the permission), then runs the handler on it.
+    async fn call<T: Serialize>(
+        &self,
+        tool: &str,
+        args: JsonObject,
+        handler: impl FnOnce(&Context, JsonObject) -> Result<Output<T>, ToolError>,
+    ) -> CallToolResult {
+        match self.source.context_for(tool, &args).await {
+            Ok(ctx) => respond(handler(&ctx, args)),
+            Err(e) => {
+                tracing::warn!(tool, "cannot read the cluster: {e}");
+                CallToolResult::error(vec![ContentBlock::text(format!("cannot read the cluster: {e}"))])
+            }
+        }
+    }
+
+    pub fn new(source: Arc<dyn ContextSource>) -> Self {
         let mut tool_router = Self::tool_router();
         // A live cluster is an open world; a snapshot is a closed one.
         for route in tool_router.map.values_mut() {
             if let Some(a) = route.attr.annotations.as_mut() {
-                a.open_world_hint = Some(ctx.live);
+                a.open_world_hint = Some(source.live());
             }
         }
         NetpolServer {
-            ctx,
+            source,
             tool_router,
             prompt_router: Self::prompt_router(),
         }
@@ -213,8 +232,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::NoArgs>(),
         output_schema = output_schema::<CniReport>()
     )]
-    fn check_cni(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::NoArgs>(a).and_then(|a| tools::check_cni(&self.ctx, a)))
+    async fn check_cni(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("check_cni", a, |ctx, a| {
+            tools::parse_args::<tools::NoArgs>(a).and_then(|a| tools::check_cni(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/list_policies.md")]
@@ -224,8 +246,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::ListPoliciesArgs>(),
         output_schema = output_schema::<Answer<PolicyList>>()
     )]
-    fn list_policies(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::ListPoliciesArgs>(a).and_then(|a| tools::list_policies(&self.ctx, a)))
+    async fn list_policies(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("list_policies", a, |ctx, a| {
+            tools::parse_args::<tools::ListPoliciesArgs>(a).and_then(|a| tools::list_policies(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/match_selectors.md")]
@@ -235,8 +260,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::MatchSelectorsArgs>(),
         output_schema = output_schema::<Answer<SelectorReport>>()
     )]
-    fn match_selectors(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::MatchSelectorsArgs>(a).and_then(|a| tools::match_selectors(&self.ctx, a)))
+    async fn match_selectors(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("match_selectors", a, |ctx, a| {
+            tools::parse_args::<tools::MatchSelectorsArgs>(a).and_then(|a| tools::match_selectors(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/check_default_deny.md")]
@@ -246,8 +274,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::DefaultDenyArgs>(),
         output_schema = output_schema::<Answer<DefaultDenyReport>>()
     )]
-    fn check_default_deny(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::DefaultDenyArgs>(a).and_then(|a| tools::check_default_deny(&self.ctx, a)))
+    async fn check_default_deny(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("check_default_deny", a, |ctx, a| {
+            tools::parse_args::<tools::DefaultDenyArgs>(a).and_then(|a| tools::check_default_deny(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/check_policy_types.md")]
@@ -257,8 +288,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::PolicyTypesArgs>(),
         output_schema = output_schema::<Answer<PolicyTypesReport>>()
     )]
-    fn check_policy_types(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::PolicyTypesArgs>(a).and_then(|a| tools::check_policy_types(&self.ctx, a)))
+    async fn check_policy_types(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("check_policy_types", a, |ctx, a| {
+            tools::parse_args::<tools::PolicyTypesArgs>(a).and_then(|a| tools::check_policy_types(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/check_ingress.md")]
@@ -268,8 +302,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::FlowArgs>(),
         output_schema = output_schema::<Answer<SideCheck>>()
     )]
-    fn check_ingress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_ingress(&self.ctx, a)))
+    async fn check_ingress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("check_ingress", a, |ctx, a| {
+            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_ingress(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/check_egress.md")]
@@ -279,8 +316,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::FlowArgs>(),
         output_schema = output_schema::<Answer<SideCheck>>()
     )]
-    fn check_egress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_egress(&self.ctx, a)))
+    async fn check_egress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("check_egress", a, |ctx, a| {
+            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_egress(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/check_cross_namespace.md")]
@@ -290,8 +330,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::FlowArgs>(),
         output_schema = output_schema::<Answer<CrossNamespaceReport>>()
     )]
-    fn check_cross_namespace(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_cross_namespace(&self.ctx, a)))
+    async fn check_cross_namespace(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("check_cross_namespace", a, |ctx, a| {
+            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_cross_namespace(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/diagnose.md")]
@@ -301,8 +344,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::FlowArgs>(),
         output_schema = output_schema::<Answer<Diagnosis>>()
     )]
-    fn diagnose(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::diagnose(&self.ctx, a)))
+    async fn diagnose(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("diagnose", a, |ctx, a| {
+            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::diagnose(ctx, a))
+        })
+        .await
     }
 
     #[doc = include_str!("../tools/connectivity_map.md")]
@@ -312,8 +358,11 @@ impl NetpolServer {
         input_schema = input_schema::<tools::MapArgs>(),
         output_schema = output_schema::<Answer<MapReport>>()
     )]
-    fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        respond(tools::parse_args::<tools::MapArgs>(a).and_then(|a| tools::connectivity_map(&self.ctx, a)))
+    async fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call("connectivity_map", a, |ctx, a| {
+            tools::parse_args::<tools::MapArgs>(a).and_then(|a| tools::connectivity_map(ctx, a))
+        })
+        .await
     }
 }
 
@@ -394,47 +443,64 @@ impl ServerHandler for NetpolServer {
             .with_instructions(format!(
                 "{}\nData source: {}.",
                 INSTRUCTIONS.trim_end(),
-                self.ctx.source
+                self.source.describe()
             ))
     }
 }
 
 /// Serves MCP over stdin/stdout until the client disconnects.
-pub async fn serve_stdio(ctx: Arc<Context>) -> anyhow::Result<()> {
-    tracing::info!(source = %ctx.source, "serving MCP over stdio");
-    let service = NetpolServer::new(ctx).serve(rmcp::transport::stdio()).await?;
+pub async fn serve_stdio(source: Arc<dyn ContextSource>) -> anyhow::Result<()> {
+    tracing::info!(source = %source.describe(), "serving MCP over stdio");
+    let service = NetpolServer::new(source).serve(rmcp::transport::stdio()).await?;
     service.waiting().await?;
     Ok(())
 }
 
-/// Serves MCP over Streamable HTTP at `http://ADDR/mcp` until `shutdown` is cancelled.
+/// Serves MCP over Streamable HTTP at `http://ADDR/mcp` until `shutdown` is cancelled, behind
+/// the Host, Origin, token and body-size checks of `safety` (see [`crate::http_safety`]).
 /// `ready` receives the bound address (useful with port 0).
 pub async fn serve_http(
-    ctx: Arc<Context>,
+    source: Arc<dyn ContextSource>,
     addr: SocketAddr,
+    safety: HttpSafety,
     shutdown: CancellationToken,
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("--http {addr}: cannot listen: {e}"))?;
     let bound = listener.local_addr()?;
-    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
-    if !bound.ip().is_loopback() {
-        // Bound beyond loopback on purpose: accept any Host header (DNS-rebinding protection
-        // only makes sense for a local server).
-        config = config.disable_allowed_hosts();
+    for warning in safety.exposure_warnings(bound) {
+        tracing::warn!("{warning}");
     }
-    let server_ctx = ctx.clone();
+    // rmcp's own Host, Origin and body-size checks, from the same values as the gate in front.
+    let mut config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(shutdown.child_token())
+        .with_allowed_origins(safety.origin_list())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(safety.max_body_bytes());
+    config = match safety.host_list() {
+        Some(hosts) => config.with_allowed_hosts(hosts),
+        None => config.disable_allowed_hosts(),
+    };
+    let server_source = source.clone();
     let service: StreamableHttpService<NetpolServer, LocalSessionManager> = StreamableHttpService::new(
-        move || Ok(NetpolServer::new(server_ctx.clone())),
+        move || Ok(NetpolServer::new(server_source.clone())),
         Default::default(),
         config,
     );
-    let router = axum::Router::new().nest_service("/mcp", service);
-    tracing::info!(source = %ctx.source, "serving MCP over Streamable HTTP at http://{bound}/mcp");
+    tracing::info!(
+        source = %source.describe(),
+        hosts = %safety.describe_hosts(),
+        token = safety.requires_token(),
+        max_body_bytes = safety.max_body_bytes(),
+        "serving MCP over Streamable HTTP at http://{bound}/mcp"
+    );
+    let router = Arc::new(safety).protect(axum::Router::new().nest_service("/mcp", service));
     if let Some(tx) = ready {
         let _ = tx.send(bound);
     }
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
         .await?;
     Ok(())

@@ -42,6 +42,41 @@ impl Context {
     }
 }
 
+/// Where the tools' [`Context`] comes from: a snapshot loaded once, or a live cluster read for
+/// each call (scoped by the call's arguments, cached briefly). The MCP server holds one.
+pub trait ContextSource: Send + Sync + 'static {
+    /// E.g. `snapshot examples/01/cluster.yaml` or `live cluster (context kind-dev, server https://...)`.
+    fn describe(&self) -> String;
+    /// True for a live cluster (tools then interact with an open world).
+    fn live(&self) -> bool;
+    /// The context a call of `tool` with `args` reads. An error is a sentence naming what could
+    /// not be read and where (an `isError` result; the server keeps serving).
+    fn context_for<'a>(
+        &'a self,
+        tool: &'a str,
+        args: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> futures::future::BoxFuture<'a, Result<std::sync::Arc<Context>, String>>;
+}
+
+/// A snapshot source: the same context for every call.
+impl ContextSource for std::sync::Arc<Context> {
+    fn describe(&self) -> String {
+        self.source.clone()
+    }
+
+    fn live(&self) -> bool {
+        self.as_ref().live
+    }
+
+    fn context_for<'a>(
+        &'a self,
+        _tool: &'a str,
+        _args: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> futures::future::BoxFuture<'a, Result<std::sync::Arc<Context>, String>> {
+        Box::pin(std::future::ready(Ok(self.clone())))
+    }
+}
+
 /// A malformed argument: which one and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid argument `{argument}`: {message}")]

@@ -8,11 +8,23 @@
 //! - `context`: the checks around the rules (CNI, DNS, API server, Services, NodePort SNAT,
 //!   hostNetwork, Multus, meshes, cross-namespace, verification), one trap per test.
 //! - `diagnose`: which root causes `diagnose` reports, and in which order, beyond the examples.
+//! - `live`: the live-cluster source over real HTTP against `fake_kube`, a local server that
+//!   answers like the Kubernetes API (discovery, lists, pagination, 403s, delays): live equals
+//!   offline, GET only, the request bound, RBAC, errors, snapshot export, the MCP cache.
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
+//! - `bad_inputs`: the catalogue of bad inputs (syntax, encodings, wrong types, invalid values,
+//!   duplicates, size and object limits, nesting, alias bombs, 1,000,000 objects): each names the
+//!   file/object/field, stays bounded, and never yields a confident verdict it cannot back.
 //! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
 //!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
 //! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by .ci/run) over
 //!   stdio and Streamable HTTP, both protocol generations; outputs validated with jsonschema.
+//! - `http_safety`: the Streamable HTTP server's checks over real HTTP: Origin and Host (DNS
+//!   rebinding), `--allow-host`, the bearer token, the body limit; no tool runs on a refusal.
+//! - `mcp_stress`: the Python SDK (`tests/mcp_client/stress.py`) sends mixed valid and invalid calls
+//!   over stdio and HTTP (50 clients): every call answered, RSS flat; p50/p99 and RSS printed.
+//! - `props`: property tests (proptest) of the engine's invariants over generated clusters and policies
+//!   (additivity, policy order, `diagnose` = `matrix`, explanations of blocked/allowed, determinism).
 //! - `query`: endpoint resolution: Service virtual IPs (ClusterIP, externalIPs, load-balancer
 //!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
@@ -20,6 +32,8 @@
 
 #[path = "suite/admin.rs"]
 mod admin;
+#[path = "suite/bad_inputs.rs"]
+mod bad_inputs;
 #[path = "suite/cli.rs"]
 mod cli;
 #[path = "suite/common.rs"]
@@ -32,12 +46,22 @@ mod diagnose;
 mod e2e;
 #[path = "suite/examples.rs"]
 mod examples;
+#[path = "suite/fake_kube.rs"]
+mod fake_kube;
+#[path = "suite/http_safety.rs"]
+mod http_safety;
+#[path = "suite/live.rs"]
+mod live;
 #[path = "suite/mcp.rs"]
 mod mcp;
 #[path = "suite/mcp_python.rs"]
 mod mcp_python;
+#[path = "suite/mcp_stress.rs"]
+mod mcp_stress;
 #[path = "suite/netpol_analyzer.rs"]
 mod netpol_analyzer;
+#[path = "suite/props.rs"]
+mod props;
 #[path = "suite/query.rs"]
 mod query;
 #[path = "suite/rules.rs"]

@@ -3,32 +3,58 @@
 //! Invariant: a file that cannot be read or parsed at all is an error naming the file and line;
 //! an object that does not parse is a warning naming file, document, kind/name and field, and
 //! every other object still loads.
+//!
+//! Invariant: time and memory are bounded by [`Limits`]. A file's size is checked before it is
+//! read, stdin is read up to the limit only, objects are counted as they are added (a JSON array
+//! is decoded element by element), YAML aliases may not expand far beyond the text (alias
+//! bombs), nesting stops at 128 levels (the recursion limit of both parsers), and at most
+//! [`MAX_WARNINGS`] warnings are kept (the rest are counted).
 
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
-use super::{ClusterSnapshot, LoadWarning, OtherObject, UnreadablePolicy, Workload, WorkloadKind};
+use super::{ClusterSnapshot, Limits, LoadWarning, OtherObject, UnreadablePolicy, Workload, WorkloadKind};
 use crate::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::ReplicationController;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-/// Loads every path (file, directory or `-` for stdin) into one snapshot.
+/// Values (scalars, lists, mappings) that YAML aliases may add beyond the size of the input in
+/// bytes, over a whole load. Without aliases a text of N bytes spells at most about N values;
+/// anchors and merge keys in hand-written manifests add a few hundred; an alias bomb adds
+/// billions, and stops here after about 100 MB of memory.
+pub const MAX_ALIAS_EXPANSION: usize = 1_000_000;
+
+/// Load warnings kept in a snapshot; the ones after are counted in one last warning.
+pub const MAX_WARNINGS: usize = 10_000;
+
+/// Loads every path (file, directory or `-` for stdin) into one snapshot, within the default
+/// [`Limits`].
 pub fn load_paths(paths: &[PathBuf]) -> Result<ClusterSnapshot, LoadError> {
+    load_paths_with(paths, &Limits::default())
+}
+
+/// Loads every path (file, directory or `-` for stdin) into one snapshot, within `limits`.
+pub fn load_paths_with(paths: &[PathBuf], limits: &Limits) -> Result<ClusterSnapshot, LoadError> {
     if paths.is_empty() {
         return Err(LoadError::NoInput);
     }
     let mut snap = ClusterSnapshot::default();
+    let mut loader = Loader::new(*limits, &snap);
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|source| LoadError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            load_bytes(&mut snap, Path::new("<stdin>"), &buf)?;
+            let stdin = Path::new("<stdin>");
+            let bytes = loader.read_bounded(std::io::stdin().lock(), stdin, 0)?;
+            loader.load_bytes(&mut snap, stdin, &bytes)?;
             continue;
         }
         if !path.exists() {
@@ -36,32 +62,60 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<ClusterSnapshot, LoadError> {
         }
         if path.is_dir() {
             let mut files = Vec::new();
-            collect_dir(path, &mut files)?;
+            collect_dir(path, &mut files, &mut HashSet::new())?;
             if files.is_empty() {
                 return Err(LoadError::EmptyDirectory { path: path.clone() });
             }
             for f in files {
-                load_file(&mut snap, &f)?;
+                loader.load_file(&mut snap, &f)?;
             }
         } else {
-            load_file(&mut snap, path)?;
+            loader.load_file(&mut snap, path)?;
         }
     }
+    loader.finish(&mut snap);
     Ok(snap)
 }
 
-/// Loads one text (YAML or JSON) named `name` in messages: for tests and stdin.
+/// Loads one text (YAML or JSON) named `name` in messages, within the default [`Limits`]: for
+/// tests and embedders.
 pub fn load_str(name: &str, text: &str) -> Result<ClusterSnapshot, LoadError> {
     let mut snap = ClusterSnapshot::default();
-    load_text(&mut snap, Path::new(name), text)?;
+    let mut loader = Loader::new(Limits::default(), &snap);
+    let path = Path::new(name);
+    loader.count_bytes(path, text.len() as u64)?;
+    loader.load_text(&mut snap, path, text)?;
+    loader.finish(&mut snap);
     Ok(snap)
 }
 
-fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+/// Adds one decoded document (an object or a List of objects). The live source feeds what it
+/// lists through here too, so a live read and its exported snapshot load the same way. No
+/// [`Limits`] apply here (the caller bounds what it decodes).
+pub fn add_value(snap: &mut ClusterSnapshot, location: &str, value: Value) {
+    let mut loader = Loader::new(Limits::UNLIMITED, snap);
+    if let Err(e) = loader.add(snap, location, value) {
+        // Unreachable without limits; kept as a warning rather than a panic.
+        snap.warnings.push(LoadWarning {
+            location: Some(location.to_string()),
+            object: None,
+            message: e.to_string(),
+        });
+    }
+    loader.finish(snap);
+}
+
+/// The `.yaml`, `.yml` and `.json` files under `dir`, sorted. A directory or file reached again
+/// through a symbolic link (a link to a parent is a loop) is read once.
+fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> Result<(), LoadError> {
     let io = |source| LoadError::Io {
         path: dir.to_path_buf(),
         source,
     };
+    if !visited.insert(dir.canonicalize().map_err(io)?) {
+        tracing::debug!(dir = %dir.display(), "directory already read through another path");
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .map(|e| e.map(|e| e.path()))
@@ -70,176 +124,726 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            collect_dir(&p, out)?;
+            collect_dir(&p, out, visited)?;
         } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
-            out.push(p);
+            // A dangling link (no canonical path) fails to open later, with an error naming it.
+            if p.canonicalize().is_ok_and(|c| !visited.insert(c)) {
+                tracing::debug!(file = %p.display(), "file already read through another path");
+            } else {
+                out.push(p);
+            }
         }
     }
     Ok(())
 }
 
-fn load_file(snap: &mut ClusterSnapshot, path: &Path) -> Result<(), LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_bytes(snap, path, &bytes)
+/// A policy key (`ns`, `name`) seen before, for duplicates.
+enum SeenPolicy {
+    /// Loaded as `snap.network_policies[index]`.
+    Readable { location: String, index: usize },
+    /// Copies with different specs: `snap.unreadable_policies[index]` stands for all of them.
+    Conflicting { location: String, index: usize },
 }
 
-fn load_bytes(snap: &mut ClusterSnapshot, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.valid_up_to(),
-    })?;
-    load_text(snap, path, text)
+/// The state of one load: what was read against the limits, and the keys seen for duplicates.
+struct Loader {
+    limits: Limits,
+    /// Bytes read so far.
+    bytes: u64,
+    /// Objects counted so far.
+    objects: usize,
+    /// Values decoded so far (the alias-expansion guard).
+    values: usize,
+    /// `Kind/ns/name` of the typed objects loaded -> where the first one is.
+    seen: HashMap<String, (String, usize)>,
+    seen_policies: HashMap<(String, String), SeenPolicy>,
+    /// Indexes in `snap.network_policies` replaced by an unreadable policy (conflicting copies).
+    dropped_policies: HashSet<usize>,
+    /// `snap.warnings.len()` at which warnings stop being kept, and how many were not kept.
+    warnings_cap: usize,
+    warnings_hidden: usize,
 }
 
-fn load_text(snap: &mut ClusterSnapshot, path: &Path, text: &str) -> Result<(), LoadError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = text.trim_start().chars().next();
-    let file = path.display().to_string();
-    if matches!(first, Some('{' | '[')) {
-        let value: Value = serde_json::from_str(text).map_err(|e| LoadError::Json {
+impl Loader {
+    fn new(limits: Limits, snap: &ClusterSnapshot) -> Loader {
+        Loader {
+            limits,
+            bytes: 0,
+            objects: 0,
+            values: 0,
+            seen: HashMap::new(),
+            seen_policies: HashMap::new(),
+            dropped_policies: HashSet::new(),
+            warnings_cap: snap.warnings.len().saturating_add(MAX_WARNINGS),
+            warnings_hidden: 0,
+        }
+    }
+
+    /// Accounts for `size` more bytes of input, or fails naming the limit.
+    fn count_bytes(&mut self, path: &Path, size: u64) -> Result<(), LoadError> {
+        if self.bytes.saturating_add(size) > self.limits.max_bytes {
+            return Err(LoadError::TooLarge {
+                path: path.to_path_buf(),
+                size,
+                at_least: false,
+                before: self.bytes,
+                limit: self.limits.max_bytes,
+            });
+        }
+        self.bytes += size;
+        Ok(())
+    }
+
+    /// Reads a stream up to what the byte limit leaves, and no further.
+    fn read_bounded(&mut self, reader: impl Read, path: &Path, size_hint: u64) -> Result<Vec<u8>, LoadError> {
+        let room = self.limits.max_bytes.saturating_sub(self.bytes);
+        let capacity = usize::try_from(size_hint.min(room)).unwrap_or(0).saturating_add(1);
+        let mut buf = Vec::with_capacity(capacity);
+        reader
+            .take(room.saturating_add(1))
+            .read_to_end(&mut buf)
+            .map_err(|source| LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let n = buf.len() as u64;
+        if n > room {
+            return Err(LoadError::TooLarge {
+                path: path.to_path_buf(),
+                size: n,
+                at_least: true,
+                before: self.bytes,
+                limit: self.limits.max_bytes,
+            });
+        }
+        self.bytes += n;
+        Ok(buf)
+    }
+
+    fn load_file(&mut self, snap: &mut ClusterSnapshot, path: &Path) -> Result<(), LoadError> {
+        let io = |source| LoadError::Io {
             path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        // From the size alone, before reading a byte. A file that grows meanwhile, or a special
+        // file whose size says nothing (a FIFO, /dev/zero), is stopped by the bounded read.
+        if self.bytes.saturating_add(size) > self.limits.max_bytes {
+            return Err(LoadError::TooLarge {
+                path: path.to_path_buf(),
+                size,
+                at_least: false,
+                before: self.bytes,
+                limit: self.limits.max_bytes,
+            });
+        }
+        let bytes = self.read_bounded(file, path, size)?;
+        self.load_bytes(snap, path, &bytes)
+    }
+
+    fn load_bytes(&mut self, snap: &mut ClusterSnapshot, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset: e.valid_up_to(),
         })?;
-        match value {
-            Value::Array(items) => {
-                for (i, v) in items.into_iter().enumerate() {
-                    add_value(snap, &format!("{file}[{i}]"), v);
+        self.load_text(snap, path, text)
+    }
+
+    /// The values the documents still to decode may hold: the input so far plus the aliases'
+    /// allowance.
+    fn budget(&self) -> Budget {
+        Budget {
+            used: Cell::new(self.values),
+            max: usize::try_from(self.bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(MAX_ALIAS_EXPANSION),
+            exceeded: Cell::new(false),
+        }
+    }
+
+    fn load_text(&mut self, snap: &mut ClusterSnapshot, path: &Path, text: &str) -> Result<(), LoadError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let first = text.trim_start().chars().next();
+        let file = path.display().to_string();
+        let objects_before = self.objects;
+        if matches!(first, Some('{' | '[')) {
+            self.load_json(snap, path, &file, text)?;
+        } else {
+            self.load_yaml(snap, path, &file, text)?;
+        }
+        if self.objects == objects_before {
+            snap.warnings.push(LoadWarning {
+                location: Some(file),
+                object: None,
+                message: "no objects in this file (empty, comments only, or an empty list)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn load_yaml(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
+            let budget = self.budget();
+            let decoded = ValueSeed(&budget).deserialize(doc);
+            self.values = budget.used.get();
+            let value = decoded.map_err(|e| {
+                let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+                let message = e.to_string();
+                if budget.exceeded.get() {
+                    LoadError::AliasBomb {
+                        path: path.to_path_buf(),
+                        detail: format!(
+                            "more than {} values from {} bytes of input, at line {line}",
+                            budget.max, self.bytes
+                        ),
+                    }
+                } else if message.contains("repetition limit exceeded") {
+                    LoadError::AliasBomb {
+                        path: path.to_path_buf(),
+                        detail: format!(
+                            "document {} expands aliases more than 100 times its own size, the parser's limit",
+                            i + 1
+                        ),
+                    }
+                } else if message.contains("recursion limit exceeded") {
+                    LoadError::TooDeep {
+                        path: path.to_path_buf(),
+                        line,
+                        column,
+                    }
+                } else {
+                    LoadError::Yaml {
+                        path: path.to_path_buf(),
+                        line,
+                        column,
+                        message,
+                    }
+                }
+            })?;
+            if value.is_null() {
+                continue; // an empty document (`---` twice, comments only)
+            }
+            self.add(snap, &format!("{file}#{}", i + 1), value)?;
+        }
+        Ok(())
+    }
+
+    /// A JSON object, or an array decoded and added element by element (a huge array never
+    /// sits in memory as a whole).
+    fn load_json(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        let budget = self.budget();
+        let mut failure: Option<LoadError> = None;
+        let mut json = serde_json::Deserializer::from_str(text);
+        let decoded = if text.trim_start().starts_with('[') {
+            de::Deserializer::deserialize_seq(
+                &mut json,
+                ArrayVisitor {
+                    loader: &mut *self,
+                    snap: &mut *snap,
+                    file,
+                    budget: &budget,
+                    failure: &mut failure,
+                },
+            )
+            .map(|()| None)
+        } else {
+            ValueSeed(&budget).deserialize(&mut json).map(Some)
+        }
+        .and_then(|v| json.end().map(|()| v));
+        self.values = budget.used.get();
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let value = decoded.map_err(|e| {
+            let message = e.to_string();
+            if budget.exceeded.get() {
+                LoadError::AliasBomb {
+                    path: path.to_path_buf(),
+                    detail: format!("more than {} values from {} bytes of input", budget.max, self.bytes),
+                }
+            } else if message.starts_with("recursion limit exceeded") {
+                LoadError::TooDeep {
+                    path: path.to_path_buf(),
+                    line: e.line(),
+                    column: e.column(),
+                }
+            } else {
+                LoadError::Json {
+                    path: path.to_path_buf(),
+                    line: e.line(),
+                    column: e.column(),
+                    message,
                 }
             }
-            v => add_value(snap, &file, v),
-        }
-        return Ok(());
-    }
-    for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
-        let value = <Value as serde::Deserialize>::deserialize(doc).map_err(|e| {
-            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-            LoadError::Yaml {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.to_string(),
-            }
         })?;
-        if value.is_null() {
-            continue; // an empty document (`---` twice, comments only)
+        if let Some(v) = value {
+            self.add(snap, file, v)?;
         }
-        add_value(snap, &format!("{file}#{}", i + 1), value);
+        Ok(())
     }
-    Ok(())
-}
 
-/// Adds one decoded document (an object or a List of objects).
-fn add_value(snap: &mut ClusterSnapshot, location: &str, value: Value) {
-    let Value::Object(mut map) = value else {
-        snap.warnings.push(LoadWarning {
-            location: Some(location.to_string()),
-            object: None,
-            message: "not a Kubernetes object (expected a mapping with apiVersion and kind): skipped".into(),
-        });
-        return;
-    };
-    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) {
-        let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
-        let Some(Value::Array(items)) = map.remove("items") else {
+    /// Adds one document or array element: an object, or a List whose items are added one by
+    /// one. Every object counts against the limit, the ones skipped with a warning too.
+    fn add(&mut self, snap: &mut ClusterSnapshot, location: &str, value: Value) -> Result<(), LoadError> {
+        if let Value::Object(mut map) = value {
+            let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) {
+                let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
+                let Some(Value::Array(items)) = map.remove("items") else {
+                    return Ok(());
+                };
+                for (i, mut item) in items.into_iter().enumerate() {
+                    if let Value::Object(o) = &mut item {
+                        if !o.contains_key("kind") && !item_kind.is_empty() {
+                            o.insert("kind".into(), Value::String(item_kind.clone()));
+                        }
+                        if !o.contains_key("apiVersion")
+                            && let Some(av) = map.get("apiVersion")
+                            && !item_kind.is_empty()
+                        {
+                            o.insert("apiVersion".into(), av.clone());
+                        }
+                    }
+                    self.add(snap, &format!("{location}.items[{i}]"), item)?;
+                }
+                return Ok(());
+            }
+            self.count_object(location)?;
+            self.add_object(snap, location, kind, map);
+        } else {
+            self.count_object(location)?;
+            snap.warnings.push(LoadWarning {
+                location: Some(location.to_string()),
+                object: None,
+                message: "not a Kubernetes object (expected a mapping with apiVersion and kind): skipped".into(),
+            });
+        }
+        if snap.warnings.len() > self.warnings_cap {
+            self.warnings_hidden += snap.warnings.len() - self.warnings_cap;
+            snap.warnings.truncate(self.warnings_cap);
+        }
+        Ok(())
+    }
+
+    fn count_object(&mut self, location: &str) -> Result<(), LoadError> {
+        if self.objects >= self.limits.max_objects {
+            return Err(LoadError::TooManyObjects {
+                location: location.to_string(),
+                limit: self.limits.max_objects,
+            });
+        }
+        self.objects += 1;
+        Ok(())
+    }
+
+    fn add_object(&mut self, snap: &mut ClusterSnapshot, location: &str, kind: String, map: Map<String, Value>) {
+        if kind.is_empty() {
+            snap.warnings.push(LoadWarning {
+                location: Some(location.to_string()),
+                object: None,
+                message: "object has no kind: skipped".into(),
+            });
+            return;
+        }
+        let api_version = map
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let group = match api_version.rsplit_once('/') {
+            Some((g, _)) => g.to_string(),
+            None => String::new(), // core group ("v1") or missing apiVersion
+        };
+        let value = Value::Object(map);
+        let ctx = Ctx {
+            location,
+            kind: &kind,
+            value: &value,
+        };
+        match (group.as_str(), kind.as_str()) {
+            ("", "Namespace") => self.push(snap, &ctx, |s| &mut s.namespaces),
+            ("", "Pod") => self.push(snap, &ctx, |s| &mut s.pods),
+            ("", "Service") => self.push(snap, &ctx, |s| &mut s.services),
+            ("", "Endpoints") => self.push(snap, &ctx, |s| &mut s.endpoints),
+            ("", "Node") => self.push(snap, &ctx, |s| &mut s.nodes),
+            ("discovery.k8s.io" | "", "EndpointSlice") => self.push(snap, &ctx, |s| &mut s.endpoint_slices),
+            ("networking.k8s.io" | "", "NetworkPolicy") => self.network_policy(snap, &ctx),
+            ("apps" | "", "Deployment") => {
+                self.workload::<Deployment>(snap, &ctx, WorkloadKind::Deployment, |d| d.spec.map(|s| s.template))
+            }
+            ("apps" | "", "ReplicaSet") => self.workload::<ReplicaSet>(snap, &ctx, WorkloadKind::ReplicaSet, |d| {
+                d.spec.and_then(|s| s.template)
+            }),
+            ("apps" | "", "StatefulSet") => {
+                self.workload::<StatefulSet>(snap, &ctx, WorkloadKind::StatefulSet, |d| d.spec.map(|s| s.template))
+            }
+            ("apps" | "", "DaemonSet") => {
+                self.workload::<DaemonSet>(snap, &ctx, WorkloadKind::DaemonSet, |d| d.spec.map(|s| s.template))
+            }
+            ("batch" | "", "Job") => {
+                self.workload::<Job>(snap, &ctx, WorkloadKind::Job, |d| d.spec.map(|s| s.template))
+            }
+            ("batch" | "", "CronJob") => self.workload::<CronJob>(snap, &ctx, WorkloadKind::CronJob, |d| {
+                d.spec.and_then(|s| s.job_template.spec).map(|s| s.template)
+            }),
+            ("", "ReplicationController") => {
+                self.workload::<ReplicationController>(snap, &ctx, WorkloadKind::ReplicationController, |d| {
+                    d.spec.and_then(|s| s.template)
+                })
+            }
+            _ => snap.others.push(OtherObject {
+                api_version,
+                kind: kind.clone(),
+                namespace: meta_str(&value, "namespace").map(str::to_string),
+                name: meta_str(&value, "name").unwrap_or_default().to_string(),
+                value,
+            }),
+        }
+    }
+
+    /// Parses and appends a typed object. A second object of the same kind, namespace and name
+    /// is a warning naming both places, and the first one is kept.
+    fn push<T: DeserializeOwned + PartialEq>(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        ctx: &Ctx<'_>,
+        list: impl Fn(&mut ClusterSnapshot) -> &mut Vec<T>,
+    ) {
+        let Some(v) = ctx.parse::<T>(snap) else {
             return;
         };
-        for (i, mut item) in items.into_iter().enumerate() {
-            if let Value::Object(o) = &mut item {
-                if !o.contains_key("kind") && !item_kind.is_empty() {
-                    o.insert("kind".into(), Value::String(item_kind.clone()));
-                }
-                if !o.contains_key("apiVersion")
-                    && let Some(av) = map.get("apiVersion")
-                    && !item_kind.is_empty()
-                {
-                    o.insert("apiVersion".into(), av.clone());
-                }
-            }
-            add_value(snap, &format!("{location}.items[{i}]"), item);
+        let index = list(snap).len();
+        if let Some((first, first_index)) = self.first_copy(ctx, index) {
+            let same = list(snap).get(first_index) == Some(&v);
+            ctx.warn_duplicate(snap, &first, same);
+            return;
         }
-        return;
+        list(snap).push(v);
     }
-    if kind.is_empty() {
-        snap.warnings.push(LoadWarning {
-            location: Some(location.to_string()),
-            object: None,
-            message: "object has no kind: skipped".into(),
+
+    /// Where the first object with this kind, namespace and name was loaded (and its index in
+    /// its list), when this one is a duplicate; otherwise records this one at `index`.
+    fn first_copy(&mut self, ctx: &Ctx<'_>, index: usize) -> Option<(String, usize)> {
+        let key = ctx.key()?;
+        match self.seen.entry(format!("{}/{}/{}", ctx.kind, key.0, key.1)) {
+            Entry::Occupied(e) => Some(e.get().clone()),
+            Entry::Vacant(e) => {
+                e.insert((ctx.location.to_string(), index));
+                None
+            }
+        }
+    }
+
+    /// A NetworkPolicy. Copies with the same spec load once; copies with different specs leave
+    /// an unreadable policy (the cluster holds one of them, we cannot tell which).
+    fn network_policy(&mut self, snap: &mut ClusterSnapshot, ctx: &Ctx<'_>) {
+        let Some(np) = ctx.parse::<NetworkPolicy>(snap) else {
+            snap.unreadable_policies.push(UnreadablePolicy::from_value(ctx.value));
+            return;
+        };
+        let Some(key) = ctx.key() else {
+            unknown_policy_types(snap, ctx, &np);
+            snap.network_policies.push(np);
+            return;
+        };
+        let seen = self.seen_policies.get(&key).map(|s| match s {
+            SeenPolicy::Readable { location, index } => (false, location.clone(), *index),
+            SeenPolicy::Conflicting { location, index } => (true, location.clone(), *index),
         });
-        return;
-    }
-    let api_version = map
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let group = match api_version.rsplit_once('/') {
-        Some((g, _)) => g.to_string(),
-        None => String::new(), // core group ("v1") or missing apiVersion
-    };
-    let value = Value::Object(map);
-    let ctx = Ctx {
-        location,
-        kind: &kind,
-        value: &value,
-    };
-    match (group.as_str(), kind.as_str()) {
-        ("", "Namespace") => {
-            push(snap, &ctx, |s| &mut s.namespaces);
-        }
-        ("", "Pod") => {
-            push(snap, &ctx, |s| &mut s.pods);
-        }
-        ("", "Service") => {
-            push(snap, &ctx, |s| &mut s.services);
-        }
-        ("", "Endpoints") => {
-            push(snap, &ctx, |s| &mut s.endpoints);
-        }
-        ("", "Node") => {
-            push(snap, &ctx, |s| &mut s.nodes);
-        }
-        ("discovery.k8s.io" | "", "EndpointSlice") => {
-            push(snap, &ctx, |s| &mut s.endpoint_slices);
-        }
-        ("networking.k8s.io" | "", "NetworkPolicy") => {
-            if !push(snap, &ctx, |s| &mut s.network_policies) {
-                snap.unreadable_policies.push(UnreadablePolicy::from_value(&value));
+        match seen {
+            None => {
+                unknown_policy_types(snap, ctx, &np);
+                self.seen_policies.insert(
+                    key,
+                    SeenPolicy::Readable {
+                        location: ctx.location.to_string(),
+                        index: snap.network_policies.len(),
+                    },
+                );
+                snap.network_policies.push(np);
+            }
+            Some((false, location, index)) => {
+                let first = &snap.network_policies[index];
+                if first.spec == np.spec {
+                    ctx.warn_duplicate(snap, &location, true);
+                    return;
+                }
+                let mut merged = serde_json::to_value(first)
+                    .map(|v| UnreadablePolicy::from_value(&v))
+                    .unwrap_or_else(|_| UnreadablePolicy::from_value(ctx.value));
+                merged.merge(&UnreadablePolicy::from_value(ctx.value));
+                ctx.warn(
+                    snap,
+                    format!(
+                        "appears again with a different spec (first at {location}); the cluster holds one of them and which one is unknown, so neither is used and the policy counts as unreadable"
+                    ),
+                );
+                self.dropped_policies.insert(index);
+                self.seen_policies.insert(
+                    key,
+                    SeenPolicy::Conflicting {
+                        location,
+                        index: snap.unreadable_policies.len(),
+                    },
+                );
+                snap.unreadable_policies.push(merged);
+            }
+            Some((true, location, index)) => {
+                let other = UnreadablePolicy::from_value(ctx.value);
+                if let Some(u) = snap.unreadable_policies.get_mut(index) {
+                    u.merge(&other);
+                }
+                ctx.warn(
+                    snap,
+                    format!("appears again (first at {location}; the copies differ): the policy counts as unreadable"),
+                );
             }
         }
-        ("apps" | "", "Deployment") => {
-            workload::<Deployment>(snap, &ctx, WorkloadKind::Deployment, |d| d.spec.map(|s| s.template))
+    }
+
+    fn workload<
+        T: DeserializeOwned + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+    >(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        ctx: &Ctx<'_>,
+        kind: WorkloadKind,
+        template: impl FnOnce(T) -> Option<k8s_openapi::api::core::v1::PodTemplateSpec>,
+    ) {
+        let Some(obj) = ctx.parse::<T>(snap) else {
+            return;
+        };
+        let metadata = obj.metadata().clone();
+        let Some(template) = template(obj) else {
+            ctx.warn(snap, "workload has no pod template (spec.template): skipped".into());
+            return;
+        };
+        let w = Workload {
+            kind,
+            metadata,
+            template,
+        };
+        if let Some((first, index)) = self.first_copy(ctx, snap.workloads.len()) {
+            let same = snap
+                .workloads
+                .get(index)
+                .is_some_and(|f| f.metadata == w.metadata && f.template == w.template);
+            ctx.warn_duplicate(snap, &first, same);
+            return;
         }
-        ("apps" | "", "ReplicaSet") => workload::<ReplicaSet>(snap, &ctx, WorkloadKind::ReplicaSet, |d| {
-            d.spec.and_then(|s| s.template)
-        }),
-        ("apps" | "", "StatefulSet") => {
-            workload::<StatefulSet>(snap, &ctx, WorkloadKind::StatefulSet, |d| d.spec.map(|s| s.template))
+        snap.workloads.push(w);
+    }
+
+    /// Drops the policies replaced by unreadable ones, records where the others were read, and
+    /// counts the warnings not kept.
+    fn finish(self, snap: &mut ClusterSnapshot) {
+        for ((ns, name), seen) in self.seen_policies {
+            if let SeenPolicy::Readable { location, .. } = seen {
+                snap.policy_locations.insert(format!("{ns}/{name}"), location);
+            }
         }
-        ("apps" | "", "DaemonSet") => {
-            workload::<DaemonSet>(snap, &ctx, WorkloadKind::DaemonSet, |d| d.spec.map(|s| s.template))
+        if !self.dropped_policies.is_empty() {
+            let mut i = 0;
+            snap.network_policies.retain(|_| {
+                let keep = !self.dropped_policies.contains(&i);
+                i += 1;
+                keep
+            });
         }
-        ("batch" | "", "Job") => workload::<Job>(snap, &ctx, WorkloadKind::Job, |d| d.spec.map(|s| s.template)),
-        ("batch" | "", "CronJob") => workload::<CronJob>(snap, &ctx, WorkloadKind::CronJob, |d| {
-            d.spec.and_then(|s| s.job_template.spec).map(|s| s.template)
-        }),
-        ("", "ReplicationController") => {
-            workload::<ReplicationController>(snap, &ctx, WorkloadKind::ReplicationController, |d| {
-                d.spec.and_then(|s| s.template)
-            })
+        if self.warnings_hidden > 0 {
+            snap.warnings.push(LoadWarning {
+                location: None,
+                object: None,
+                message: format!(
+                    "{} more load warnings are not listed (at most {MAX_WARNINGS} are kept)",
+                    self.warnings_hidden
+                ),
+            });
         }
-        _ => snap.others.push(OtherObject {
-            api_version,
-            kind: kind.clone(),
-            namespace: meta_str(&value, "namespace").map(str::to_string),
-            name: meta_str(&value, "name").unwrap_or_default().to_string(),
-            value,
-        }),
+    }
+}
+
+/// A policyTypes value other than Ingress and Egress (the API server rejects it) may stand for
+/// a direction the policy does not list: the policy loads as it reads (the value ignored), and
+/// an unreadable policy with its podSelector stands for the directions it does not list, so a
+/// verdict one of them decides is inconclusive rather than a guess.
+fn unknown_policy_types(snap: &mut ClusterSnapshot, ctx: &Ctx<'_>, np: &NetworkPolicy) {
+    let Some(spec) = &np.spec else { return };
+    let types = spec.policy_types.as_deref().unwrap_or_default();
+    let Some((i, t)) = types
+        .iter()
+        .enumerate()
+        .find(|(_, t)| *t != "Ingress" && *t != "Egress")
+    else {
+        return;
+    };
+    let ingress = types.iter().any(|t| t == "Ingress");
+    let egress = types.iter().any(|t| t == "Egress");
+    let unlisted = match (ingress, egress) {
+        (true, true) => return, // both listed: the unknown value cannot change anything
+        (true, false) => "egress",
+        (false, true) => "ingress",
+        (false, false) => "ingress or egress",
+    };
+    ctx.warn(
+        snap,
+        format!(
+            "spec.policyTypes[{i}]: unknown policy type {t:?} (accepted: Ingress, Egress; the API server rejects the policy); it may stand for {unlisted}, so a verdict on {unlisted} of the pods it selects is inconclusive"
+        ),
+    );
+    snap.unreadable_policies.push(UnreadablePolicy {
+        pod_selector: Some(spec.pod_selector.clone().unwrap_or_default()),
+        may_isolate_ingress: !ingress,
+        may_isolate_egress: !egress,
+        ..UnreadablePolicy::from_value(ctx.value)
+    });
+}
+
+/// How many values the decoders may still produce (see [`MAX_ALIAS_EXPANSION`]).
+struct Budget {
+    used: Cell<usize>,
+    max: usize,
+    exceeded: Cell<bool>,
+}
+
+impl Budget {
+    fn take<E: de::Error>(&self) -> Result<(), E> {
+        let n = self.used.get() + 1;
+        if n > self.max {
+            self.exceeded.set(true);
+            return Err(E::custom(format_args!("more than {} values decoded", self.max)));
+        }
+        self.used.set(n);
+        Ok(())
+    }
+}
+
+/// Decodes a `serde_json::Value` as `Value::deserialize` does, counting every value against a
+/// [`Budget`]: YAML aliases are expanded by the decoder, so this is where a bomb shows.
+#[derive(Clone, Copy)]
+struct ValueSeed<'b>(&'b Budget);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML or JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        self.0.take()?;
+        serde::Deserialize::deserialize(de::value::I128Deserializer::<E>::new(v)).map(Value::Number)
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        self.0.take()?;
+        serde::Deserialize::deserialize(de::value::U128Deserializer::<E>::new(v)).map(Value::Number)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.0.take()?;
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.0.take()?;
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            self.0.take()?;
+            let v = map.next_value_seed(self)?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The top-level JSON array: each element is added as soon as it is decoded.
+struct ArrayVisitor<'a> {
+    loader: &'a mut Loader,
+    snap: &'a mut ClusterSnapshot,
+    file: &'a str,
+    budget: &'a Budget,
+    /// Why the load stopped, when it was the loader (the decoder only sees a custom error).
+    failure: &'a mut Option<LoadError>,
+}
+
+impl<'de> Visitor<'de> for ArrayVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        while let Some(v) = seq.next_element_seed(ValueSeed(self.budget))? {
+            // The decoder counted into the budget; keep the loader's count in step for the
+            // next file.
+            self.loader.values = self.budget.used.get();
+            if let Err(e) = self.loader.add(self.snap, &format!("{}[{i}]", self.file), v) {
+                *self.failure = Some(e);
+                return Err(de::Error::custom("the load stopped"));
+            }
+            i += 1;
+        }
+        Ok(())
     }
 }
 
@@ -256,6 +860,39 @@ impl Ctx<'_> {
             Some(ns) => format!("{} {ns}/{name}", self.kind),
             None => format!("{} {name}", self.kind),
         }
+    }
+
+    /// `(namespace, name)` after defaulting, the way the index keys objects; `None` without a
+    /// name (nothing to compare).
+    fn key(&self) -> Option<(String, String)> {
+        let name = meta_str(self.value, "name").filter(|n| !n.is_empty())?;
+        let ns = match self.kind {
+            "Namespace" | "Node" => "",
+            _ => meta_str(self.value, "namespace")
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default"),
+        };
+        Some((ns.to_string(), name.to_string()))
+    }
+
+    fn warn(&self, snap: &mut ClusterSnapshot, message: String) {
+        snap.warnings.push(LoadWarning {
+            location: Some(self.location.to_string()),
+            object: Some(self.object()),
+            message,
+        });
+    }
+
+    fn warn_duplicate(&self, snap: &mut ClusterSnapshot, first: &str, same: bool) {
+        let copy = if same {
+            "an identical copy"
+        } else {
+            "a different copy; the first one is used"
+        };
+        self.warn(
+            snap,
+            format!("appears again (first at {first}): {copy}, this one is skipped"),
+        );
     }
 
     /// Deserializes the object, turning a failure into a warning that names the field.
@@ -277,47 +914,6 @@ impl Ctx<'_> {
 
 fn meta_str<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
     value.get("metadata")?.get(key)?.as_str()
-}
-
-/// Parses and appends a typed object; false when it did not parse (a warning was recorded).
-fn push<T: DeserializeOwned>(
-    snap: &mut ClusterSnapshot,
-    ctx: &Ctx<'_>,
-    list: impl FnOnce(&mut ClusterSnapshot) -> &mut Vec<T>,
-) -> bool {
-    match ctx.parse::<T>(snap) {
-        Some(v) => {
-            list(snap).push(v);
-            true
-        }
-        None => false,
-    }
-}
-
-fn workload<
-    T: DeserializeOwned + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
->(
-    snap: &mut ClusterSnapshot,
-    ctx: &Ctx<'_>,
-    kind: WorkloadKind,
-    template: impl FnOnce(T) -> Option<k8s_openapi::api::core::v1::PodTemplateSpec>,
-) {
-    let Some(obj) = ctx.parse::<T>(snap) else {
-        return;
-    };
-    let metadata = obj.metadata().clone();
-    match template(obj) {
-        Some(template) => snap.workloads.push(Workload {
-            kind,
-            metadata,
-            template,
-        }),
-        None => snap.warnings.push(LoadWarning {
-            location: Some(ctx.location.to_string()),
-            object: Some(ctx.object()),
-            message: "workload has no pod template (spec.template): skipped".into(),
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -429,6 +1025,39 @@ metadata: {name: p, namespace: a}
         .unwrap();
         assert_eq!(s.workloads.len(), 1);
         assert_eq!(s.workloads[0].kind, WorkloadKind::CronJob);
+    }
+
+    #[test]
+    fn add_value_without_limits_still_resolves_conflicting_copies() {
+        let mut snap = ClusterSnapshot::default();
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "p", "namespace": "a"}, "spec": {"podSelector": {}}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "p", "namespace": "a"}, "spec": {"podSelector": {}, "ingress": [{}]}},
+        ]});
+        add_value(&mut snap, "live", list);
+        assert!(snap.network_policies.is_empty());
+        assert_eq!(snap.unreadable_policies.len(), 1);
+        assert!(
+            snap.warnings[0]
+                .to_string()
+                .contains("different spec (first at live.items[0])")
+        );
+    }
+
+    #[test]
+    fn limits_count_bytes_and_objects() {
+        let dir = std::env::temp_dir().join(format!("netpol-debug-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("two.yaml");
+        std::fs::write(&p, "kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Namespace\napiVersion: v1\nmetadata: {name: b}\n").unwrap();
+        let load =
+            |max_bytes, max_objects| load_paths_with(std::slice::from_ref(&p), &Limits { max_bytes, max_objects });
+        assert_eq!(load(1000, 2).unwrap().namespaces.len(), 2);
+        assert!(matches!(load(10, 2), Err(LoadError::TooLarge { at_least: false, .. })));
+        assert!(matches!(load(1000, 1), Err(LoadError::TooManyObjects { limit: 1, .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

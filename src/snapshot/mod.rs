@@ -10,7 +10,49 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-pub use files::{load_paths, load_str};
+pub use files::{add_value, load_paths, load_paths_with, load_str};
+
+/// Bounds on what a snapshot may hold, checked while it is read, so that a wrong path (a disk
+/// image, a log directory) or a hostile file fails fast with an error naming the limit instead
+/// of exhausting memory.
+///
+/// The defaults sit well above real inputs and below what a workstation holds:
+/// - 512 MiB of input. The XL benchmark cluster (`bench --size XL`: 50,000 pods, 10,000
+///   policies, 78,341 objects) is 31 MB of YAML and loads in about 490 MiB of memory; a real
+///   `kubectl get -o yaml` export of a cluster that size is larger, about 4-5 KB per pod (without
+///   managedFields), some 250 MB: the default leaves it twice that room, and XL sixteen times.
+/// - 1,000,000 objects: 12 times XL, and above what Kubernetes is tested to hold (150,000 pods,
+///   10,000 Services). Loading and indexing 1,000,000 tiny objects takes 1.3-2.9 GB of memory.
+///
+/// Raise them with `--max-snapshot-bytes` and `--max-objects`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of input in total, over every file and stdin. A file's size is checked from its
+    /// metadata before it is read; stdin is read up to the limit and no further.
+    pub max_bytes: u64,
+    /// Objects in total: every document, JSON array element and `List` item, skipped or not.
+    pub max_objects: usize,
+}
+
+impl Limits {
+    /// 512 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024 * 1024;
+    pub const DEFAULT_MAX_OBJECTS: usize = 1_000_000;
+    /// No limit (for sources that are bounded already, such as the live API reader).
+    pub const UNLIMITED: Limits = Limits {
+        max_bytes: u64::MAX,
+        max_objects: usize::MAX,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_objects: Self::DEFAULT_MAX_OBJECTS,
+        }
+    }
+}
 
 /// Workload kinds that stand for their pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,9 +167,24 @@ impl UnreadablePolicy {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// Widens this one to cover `other` too (another copy of the same policy): a selector only
+    /// when both copies have it, every direction either copy may isolate.
+    pub fn merge(&mut self, other: &UnreadablePolicy) {
+        if self.pod_selector != other.pod_selector {
+            self.pod_selector = None;
+        }
+        self.may_isolate_ingress |= other.may_isolate_ingress;
+        self.may_isolate_egress |= other.may_isolate_egress;
+    }
+
     /// What can still be read of a policy object that does not parse.
     pub fn from_value(value: &serde_json::Value) -> UnreadablePolicy {
-        let meta = |k: &str| value.get("metadata").and_then(|m| m.get(k)).and_then(|v| v.as_str());
+        // A name or namespace written as a number (`namespace: 123`) is what the author meant.
+        let meta = |k: &str| match value.get("metadata").and_then(|m| m.get(k)) {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Some(v.to_string()),
+            _ => None,
+        };
         let spec = value.get("spec");
         let field = |k: &str| spec.and_then(|s| s.get(k)).filter(|v| !v.is_null());
         let pod_selector = match field("podSelector") {
@@ -137,6 +194,8 @@ impl UnreadablePolicy {
         let (may_isolate_ingress, may_isolate_egress) = match field("policyTypes") {
             None => (true, field("egress").is_some()),
             Some(v) => match serde_json::from_value::<Vec<String>>(v.clone()) {
+                // An unknown type (`Ingres`) may stand for either direction.
+                Ok(types) if types.iter().any(|t| t != "Ingress" && t != "Egress") => (true, true),
                 Ok(types) if !types.is_empty() => (
                     types.iter().any(|t| t == "Ingress"),
                     types.iter().any(|t| t == "Egress"),
@@ -148,9 +207,8 @@ impl UnreadablePolicy {
         UnreadablePolicy {
             namespace: meta("namespace")
                 .filter(|n| !n.is_empty())
-                .unwrap_or("default")
-                .to_string(),
-            name: meta("name").unwrap_or("<unnamed>").to_string(),
+                .unwrap_or_else(|| "default".to_string()),
+            name: meta("name").unwrap_or_else(|| "<unnamed>".to_string()),
             pod_selector,
             may_isolate_ingress,
             may_isolate_egress,
@@ -174,6 +232,9 @@ pub struct ClusterSnapshot {
     /// inconclusive.
     pub unreadable_policies: Vec<UnreadablePolicy>,
     pub warnings: Vec<LoadWarning>,
+    /// Where each NetworkPolicy was read (`ns/name` -> `file#document`), for warnings about
+    /// its fields.
+    pub policy_locations: std::collections::HashMap<String, String>,
 }
 
 impl ClusterSnapshot {

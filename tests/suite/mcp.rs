@@ -37,7 +37,7 @@ async fn connect(example_name: &str) -> RunningService<RoleClient, ()> {
     ));
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
-        if let Ok(running) = serve_server(NetpolServer::new(ctx), server_io).await {
+        if let Ok(running) = serve_server(NetpolServer::new(Arc::new(ctx)), server_io).await {
             let _ = running.waiting().await;
         }
     });

@@ -1,0 +1,955 @@
+//! The live-cluster source: reads what a question needs from an API server (read-only, see
+//! [`client`]) into the same [`ClusterSnapshot`] the file loader makes, so the engine cannot
+//! tell the two apart, and can write what it read as a snapshot file.
+//!
+//! Invariants:
+//! - Only `GET`; never Secrets or ConfigMaps (enforced in [`client`]).
+//! - A read is scoped: the namespaces of the question, the namespaces that run node agents
+//!   (DaemonSets: CNI, kube-proxy, NodeLocal DNS) and kube-system are read whole; `default` only
+//!   for the `kubernetes` Service; cluster-scoped kinds (namespaces, nodes, DaemonSets, the CRD
+//!   kinds found by discovery) cluster-wide. The number of requests depends on those namespaces
+//!   and kinds, not on the cluster's size, except through pagination.
+//! - Every object goes through [`crate::snapshot::add_value`], exactly as a file would; what is
+//!   exported is what was read, so an exported snapshot diagnoses the same offline.
+//! - A 403 on an optional kind is not an error: policy kinds become placeholder objects that
+//!   "may select any pod" (their name says which permission is missing), so verdicts they may
+//!   change are `inconclusive`; other kinds become warnings. A 403 on namespaces or pods, a 401,
+//!   an unreachable server or a timeout is an error naming the context and server.
+
+pub mod client;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+pub use client::{ConnectOptions, ReadFailure, ReadOnlyClient};
+
+use crate::index::Semantics;
+use crate::query::EndpointSpec;
+use crate::snapshot::{ClusterSnapshot, LoadWarning};
+use crate::tools::{Context, ContextSource};
+
+/// The annotation a placeholder object carries: the permission that was missing.
+pub const UNREADABLE_ANNOTATION: &str = "netpol-debug.io/unreadable";
+
+/// Namespaces read whole whatever the question (besides those of the question and of DaemonSets).
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system"];
+
+/// A kind of object we read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resource {
+    /// `""` for the core group.
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespaced: bool,
+    pub role: Role,
+}
+
+/// What a kind is for, which decides what a 403 on it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Without it nothing can be answered (namespaces, pods): a 403 is an error.
+    Required,
+    /// A policy kind: unreadable means it may select any pod (inconclusive where it matters).
+    Policy,
+    /// Context for a step (nodes, Services, DaemonSets, mesh objects): a 403 is a warning and
+    /// the step says what it lacks.
+    Context,
+}
+
+impl Resource {
+    fn new(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool, role: Role) -> Resource {
+        Resource {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced,
+            role,
+        }
+    }
+
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The collection's path, in a namespace or cluster-wide.
+    pub fn collection(&self, namespace: Option<&str>) -> String {
+        let base = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        };
+        match namespace {
+            Some(ns) if self.namespaced => format!("{base}/namespaces/{ns}/{}", self.plural),
+            _ => format!("{base}/{}", self.plural),
+        }
+    }
+
+    /// `plural.group`, as RBAC rules name it.
+    pub fn rbac_name(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// "needs list on pods in namespace shop".
+    fn permission(&self, namespace: Option<&str>) -> String {
+        match namespace {
+            Some(ns) if self.namespaced => format!("needs list on {} in namespace {ns}", self.rbac_name()),
+            _ if self.namespaced => format!("needs list on {} in all namespaces", self.rbac_name()),
+            _ => format!("needs list on {}", self.rbac_name()),
+        }
+    }
+}
+
+/// The built-in kinds we read. Workloads other than DaemonSets are not read: pods are the truth
+/// in a live cluster, and `NS/deploy/NAME` resolves through the pods' owners.
+pub fn builtin_resources() -> Vec<Resource> {
+    use Role::*;
+    vec![
+        Resource::new("", "v1", "Namespace", "namespaces", false, Required),
+        Resource::new("", "v1", "Node", "nodes", false, Context),
+        Resource::new("apps", "v1", "DaemonSet", "daemonsets", true, Context),
+        Resource::new("", "v1", "Pod", "pods", true, Required),
+        Resource::new("", "v1", "Service", "services", true, Context),
+        Resource::new("", "v1", "Endpoints", "endpoints", true, Context),
+        Resource::new(
+            "discovery.k8s.io",
+            "v1",
+            "EndpointSlice",
+            "endpointslices",
+            true,
+            Context,
+        ),
+        Resource::new(
+            "networking.k8s.io",
+            "v1",
+            "NetworkPolicy",
+            "networkpolicies",
+            true,
+            Policy,
+        ),
+    ]
+}
+
+fn builtin(kind: &str) -> Resource {
+    builtin_resources()
+        .into_iter()
+        .find(|r| r.kind == kind)
+        .unwrap_or_else(|| Resource::new("", "v1", kind, "unknown", true, Role::Context))
+}
+
+/// The custom kinds the checks read, found through discovery: `(group, kind, plural, role)`
+/// (the plural as RBAC rules name it; the one discovery reports is the one used).
+pub const CUSTOM_KINDS: &[(&str, &str, &str, Role)] = &[
+    (
+        "policy.networking.k8s.io",
+        "AdminNetworkPolicy",
+        "adminnetworkpolicies",
+        Role::Policy,
+    ),
+    (
+        "policy.networking.k8s.io",
+        "BaselineAdminNetworkPolicy",
+        "baselineadminnetworkpolicies",
+        Role::Policy,
+    ),
+    (
+        "cilium.io",
+        "CiliumNetworkPolicy",
+        "ciliumnetworkpolicies",
+        Role::Policy,
+    ),
+    (
+        "cilium.io",
+        "CiliumClusterwideNetworkPolicy",
+        "ciliumclusterwidenetworkpolicies",
+        Role::Policy,
+    ),
+    ("projectcalico.org", "NetworkPolicy", "networkpolicies", Role::Policy),
+    (
+        "projectcalico.org",
+        "GlobalNetworkPolicy",
+        "globalnetworkpolicies",
+        Role::Policy,
+    ),
+    (
+        "crd.projectcalico.org",
+        "NetworkPolicy",
+        "networkpolicies",
+        Role::Policy,
+    ),
+    (
+        "crd.projectcalico.org",
+        "GlobalNetworkPolicy",
+        "globalnetworkpolicies",
+        Role::Policy,
+    ),
+    ("crd.antrea.io", "NetworkPolicy", "networkpolicies", Role::Policy),
+    (
+        "crd.antrea.io",
+        "ClusterNetworkPolicy",
+        "clusternetworkpolicies",
+        Role::Policy,
+    ),
+    (
+        "k8s.cni.cncf.io",
+        "MultiNetworkPolicy",
+        "multi-networkpolicies",
+        Role::Policy,
+    ),
+    (
+        "security.istio.io",
+        "AuthorizationPolicy",
+        "authorizationpolicies",
+        Role::Context,
+    ),
+    (
+        "security.istio.io",
+        "PeerAuthentication",
+        "peerauthentications",
+        Role::Context,
+    ),
+    ("networking.istio.io", "Sidecar", "sidecars", Role::Context),
+    ("policy.linkerd.io", "Server", "servers", Role::Context),
+    (
+        "policy.linkerd.io",
+        "AuthorizationPolicy",
+        "authorizationpolicies",
+        Role::Context,
+    ),
+    (
+        "policy.linkerd.io",
+        "ServerAuthorization",
+        "serverauthorizations",
+        Role::Context,
+    ),
+    (
+        "policy.linkerd.io",
+        "MeshTLSAuthentication",
+        "meshtlsauthentications",
+        Role::Context,
+    ),
+];
+
+/// What a question needs read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// Namespaces to read whole; `None`: every namespace (maps, cluster-wide lists).
+    pub namespaces: Option<BTreeSet<String>>,
+    /// IP endpoints: their pod's (or Service's) namespace is read too.
+    pub ips: BTreeSet<IpAddr>,
+}
+
+impl Scope {
+    /// The whole cluster.
+    pub fn everything() -> Scope {
+        Scope {
+            namespaces: None,
+            ips: BTreeSet::new(),
+        }
+    }
+
+    /// Only what every check needs (CNI, DNS, API server).
+    pub fn base() -> Scope {
+        Scope {
+            namespaces: Some(BTreeSet::new()),
+            ips: BTreeSet::new(),
+        }
+    }
+
+    /// Adds an endpoint as a user writes it (`NS/POD`, `NS/KIND/NAME`, an IP); a malformed one
+    /// adds nothing (the tool then reports it).
+    pub fn add_endpoint(&mut self, spec: &str) {
+        match EndpointSpec::parse("endpoint", spec) {
+            Ok(EndpointSpec::Ip(ip)) => {
+                self.ips.insert(ip);
+            }
+            Ok(
+                EndpointSpec::Pod { namespace, .. }
+                | EndpointSpec::Workload { namespace, .. }
+                | EndpointSpec::Service { namespace, .. },
+            ) => self.add_namespace(&namespace),
+            Err(_) => {}
+        }
+    }
+
+    pub fn add_namespace(&mut self, ns: &str) {
+        if let Some(set) = &mut self.namespaces {
+            set.insert(ns.to_string());
+        }
+    }
+
+    /// What a tool call reads, from its raw arguments.
+    pub fn for_tool(tool: &str, args: &serde_json::Map<String, Value>) -> Scope {
+        let text = |k: &str| args.get(k).and_then(Value::as_str);
+        let mut scope = Scope::base();
+        match tool {
+            "diagnose" | "check_ingress" | "check_egress" | "check_cross_namespace" => {
+                for k in ["from", "to"] {
+                    if let Some(v) = text(k) {
+                        scope.add_endpoint(v);
+                    }
+                }
+            }
+            "match_selectors" => {
+                if let Some(v) = text("pod") {
+                    scope.add_endpoint(v);
+                }
+            }
+            "check_default_deny" => {
+                if let Some(ns) = text("namespace") {
+                    scope.add_namespace(ns);
+                }
+            }
+            "list_policies" | "check_policy_types" => {
+                let policy_ns = text("policy").and_then(|p| p.split_once('/')).map(|(ns, _)| ns);
+                match text("namespace").or(policy_ns) {
+                    Some(ns) => scope.add_namespace(ns),
+                    None => scope = Scope::everything(),
+                }
+            }
+            // A map needs every peer, wherever it is.
+            "connectivity_map" => scope = Scope::everything(),
+            _ => {}
+        }
+        scope
+    }
+}
+
+/// The kinds an API server serves that we read, found by discovery.
+#[derive(Debug, Clone, Default)]
+struct Discovered {
+    resources: Vec<Resource>,
+    warnings: Vec<String>,
+    /// Discovery itself failed: custom policy kinds may exist unseen.
+    failed: Option<String>,
+}
+
+/// What one read produced.
+#[derive(Debug, Clone)]
+pub struct LiveRead {
+    /// The objects, cleaned and in a fixed order, placeholders included: what is exported.
+    pub objects: Vec<Value>,
+    /// Permissions that were missing (`needs list on ... in namespace ...`).
+    pub forbidden: Vec<String>,
+    pub warnings: Vec<String>,
+    /// The namespaces read whole.
+    pub namespaces: Vec<String>,
+}
+
+impl LiveRead {
+    /// The snapshot the engine reads: every object through the file loader's path.
+    pub fn snapshot(&self, target: &str) -> ClusterSnapshot {
+        let mut snap = ClusterSnapshot::default();
+        for (i, o) in self.objects.iter().enumerate() {
+            crate::snapshot::add_value(&mut snap, &format!("live[{i}]"), o.clone());
+        }
+        for w in self.forbidden.iter().chain(&self.warnings) {
+            snap.warnings.push(LoadWarning {
+                location: Some(format!("live ({target})")),
+                object: None,
+                message: w.clone(),
+            });
+        }
+        snap
+    }
+
+    /// One multi-document YAML that `--snapshot` loads: a header, then one document an object.
+    pub fn to_yaml(&self, target: &str) -> anyhow::Result<String> {
+        let mut out = format!(
+            "# netpol-debug snapshot of {target}\n# namespaces read whole: {}\n# objects: {} (Secrets and ConfigMaps are never read; env values are redacted)\n",
+            if self.namespaces.is_empty() {
+                "(none)".to_string()
+            } else {
+                self.namespaces.join(", ")
+            },
+            self.objects.len()
+        );
+        for f in &self.forbidden {
+            out.push_str(&format!("# forbidden: {f}\n"));
+        }
+        for o in &self.objects {
+            out.push_str("---\n");
+            out.push_str(&yaml_serde::to_string(o)?);
+        }
+        Ok(out)
+    }
+}
+
+type Cached<T> = Mutex<HashMap<String, (Instant, T)>>;
+
+/// A live cluster as a [`ContextSource`]: each call reads its scope; reads and contexts are
+/// cached for `cache_ttl` so a model's burst of calls does not hammer the API server.
+pub struct LiveSource {
+    client: ReadOnlyClient,
+    semantics: Semantics,
+    cache_ttl: Duration,
+    lists: Cached<Result<Arc<Vec<Value>>, ReadFailure>>,
+    discovery: Cached<Arc<Discovered>>,
+    contexts: Cached<Arc<Context>>,
+}
+
+impl LiveSource {
+    pub fn new(client: ReadOnlyClient, semantics: Semantics, cache_ttl: Duration) -> LiveSource {
+        LiveSource {
+            client,
+            semantics,
+            cache_ttl,
+            lists: Mutex::default(),
+            discovery: Mutex::default(),
+            contexts: Mutex::default(),
+        }
+    }
+
+    pub fn client(&self) -> &ReadOnlyClient {
+        &self.client
+    }
+
+    fn cached<T: Clone>(&self, cache: &Cached<T>, key: &str) -> Option<T> {
+        if self.cache_ttl.is_zero() {
+            return None;
+        }
+        let map = cache.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < self.cache_ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn store<T>(&self, cache: &Cached<T>, key: String, value: T) {
+        if self.cache_ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut map) = cache.lock() {
+            let ttl = self.cache_ttl;
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+            map.insert(key, (Instant::now(), value));
+        }
+    }
+
+    /// A list, cached; answers (including 403 and 404) are cached, transport errors are not.
+    async fn list(&self, path: &str, query: &str) -> Result<Arc<Vec<Value>>, ReadFailure> {
+        let key = format!("{path}?{query}");
+        if let Some(hit) = self.cached(&self.lists, &key) {
+            return hit;
+        }
+        let result = self.client.list(path, query).await.map(Arc::new);
+        if !matches!(result, Err(ReadFailure::Other(_) | ReadFailure::Unauthorized(_))) {
+            self.store(&self.lists, key, result.clone());
+        }
+        result
+    }
+
+    async fn discover(&self) -> Result<Arc<Discovered>, anyhow::Error> {
+        if let Some(hit) = self.cached(&self.discovery, "apis") {
+            return Ok(hit);
+        }
+        let mut out = Discovered::default();
+        let groups = match self.client.get_json("/apis").await {
+            Ok(v) => v,
+            Err(ReadFailure::Unauthorized(m)) => return Err(self.unauthorized(&m)),
+            Err(ReadFailure::Other(m)) => return Err(self.unreachable(&m)),
+            Err(e) => {
+                out.failed = Some(format!("cannot discover API groups (GET /apis: {e:?})"));
+                let out = Arc::new(out);
+                self.store(&self.discovery, "apis".into(), out.clone());
+                return Ok(out);
+            }
+        };
+        let served: BTreeMap<String, String> = groups
+            .get("groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| {
+                Some((
+                    g.get("name")?.as_str()?.to_string(),
+                    g.pointer("/preferredVersion/groupVersion")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        // The aggregated Calico API and its CRDs are the same objects: read one of them.
+        let skip_crd_calico = served.contains_key("projectcalico.org");
+        let wanted: BTreeSet<&str> = CUSTOM_KINDS
+            .iter()
+            .map(|(g, _, _, _)| *g)
+            .filter(|g| served.contains_key(*g))
+            .filter(|g| !(skip_crd_calico && *g == "crd.projectcalico.org"))
+            .collect();
+        let lookups = wanted.iter().map(|group| {
+            let gv = served[*group].clone();
+            async move {
+                (
+                    group.to_string(),
+                    gv.clone(),
+                    self.client.get_json(&format!("/apis/{gv}")).await,
+                )
+            }
+        });
+        for (group, gv, answer) in futures::future::join_all(lookups).await {
+            let list = match answer {
+                Ok(v) => v,
+                Err(e) => {
+                    out.warnings
+                        .push(format!("cannot discover {gv} ({e:?}): its kinds are not read"));
+                    if CUSTOM_KINDS
+                        .iter()
+                        .any(|(g, _, _, r)| *g == group && *r == Role::Policy)
+                    {
+                        out.failed = Some(format!("cannot discover {gv}: its policies may exist unseen"));
+                    }
+                    continue;
+                }
+            };
+            let version = gv.rsplit_once('/').map_or(gv.as_str(), |(_, v)| v).to_string();
+            for r in list.get("resources").and_then(Value::as_array).into_iter().flatten() {
+                let (Some(name), Some(kind)) = (
+                    r.get("name").and_then(Value::as_str),
+                    r.get("kind").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if name.contains('/') {
+                    continue;
+                }
+                let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind) else {
+                    continue;
+                };
+                out.resources.push(Resource::new(
+                    &group,
+                    &version,
+                    kind,
+                    name,
+                    r.get("namespaced").and_then(Value::as_bool).unwrap_or(true),
+                    *role,
+                ));
+            }
+        }
+        out.resources.sort();
+        let out = Arc::new(out);
+        self.store(&self.discovery, "apis".into(), out.clone());
+        Ok(out)
+    }
+
+    fn unauthorized(&self, message: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "the API server refused our credentials (401 Unauthorized) — {}: {message}; refresh the kubeconfig's credentials (e.g. log in again)",
+            self.client.target()
+        )
+    }
+
+    fn unreachable(&self, message: &str) -> anyhow::Error {
+        anyhow::anyhow!("cannot read the cluster ({}): {message}", self.client.target())
+    }
+
+    /// A failed read: an error for the question, or (a 403 on an optional kind) a note and
+    /// perhaps a placeholder.
+    fn failed(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        failure: ReadFailure,
+        read: &mut LiveRead,
+    ) -> anyhow::Result<()> {
+        match failure {
+            ReadFailure::NotFound => Ok(()),
+            ReadFailure::Unauthorized(m) => Err(self.unauthorized(&m)),
+            ReadFailure::Other(m) => Err(self.unreachable(&m)),
+            ReadFailure::Forbidden(m) => {
+                let permission = res.permission(namespace);
+                if res.role == Role::Required {
+                    anyhow::bail!(
+                        "forbidden: {permission} ({}): {m}; see examples/rbac.yaml for the read-only ClusterRole",
+                        self.client.target()
+                    );
+                }
+                let effect = match res.role {
+                    Role::Policy => {
+                        "policies of this kind may select any pod, so verdicts they could change are inconclusive"
+                    }
+                    _ => "the steps that use these objects say what they lack",
+                };
+                read.forbidden.push(format!("{permission} (403 Forbidden): {effect}"));
+                if let Some(p) = placeholder(res, namespace, &permission) {
+                    read.objects.push(p);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads what `scope` needs.
+    pub async fn read(&self, scope: &Scope) -> anyhow::Result<LiveRead> {
+        let mut read = LiveRead {
+            objects: Vec::new(),
+            forbidden: Vec::new(),
+            warnings: Vec::new(),
+            namespaces: Vec::new(),
+        };
+        let (namespaces, nodes, daemonsets) = (builtin("Namespace"), builtin("Node"), builtin("DaemonSet"));
+        let pods = builtin("Pod");
+        // Phase 1: cluster-wide kinds, discovery, and the namespaces of IP endpoints.
+        let ip_queries: Vec<IpAddr> = scope.ips.iter().copied().collect();
+        let (ns_path, node_path, ds_path) = (
+            namespaces.collection(None),
+            nodes.collection(None),
+            daemonsets.collection(None),
+        );
+        let (ns_list, node_list, ds_list, discovered, ip_pods) = futures::join!(
+            self.list(&ns_path, ""),
+            self.list(&node_path, ""),
+            self.list(&ds_path, ""),
+            self.discover(),
+            futures::future::join_all(ip_queries.iter().map(|ip| {
+                let q = client::encode(&format!("status.podIP={ip}"));
+                let path = pods.collection(None);
+                async move { self.list(&path, &format!("fieldSelector={q}")).await }
+            })),
+        );
+        let discovered = discovered?;
+        let ns_items = match ns_list {
+            Ok(items) => items,
+            Err(f) => {
+                self.failed(&namespaces, None, f, &mut read)?;
+                Arc::new(Vec::new())
+            }
+        };
+        let existing: BTreeSet<String> = ns_items.iter().filter_map(|n| meta(n, "name")).collect();
+        push_items(&mut read.objects, &namespaces, &ns_items);
+        match node_list {
+            Ok(items) => push_items(&mut read.objects, &nodes, &items),
+            Err(f) => self.failed(&nodes, None, f, &mut read)?,
+        }
+        let ds_items = match ds_list {
+            Ok(items) => items,
+            Err(f) => {
+                self.failed(&daemonsets, None, f, &mut read)?;
+                Arc::new(Vec::new())
+            }
+        };
+
+        // The namespaces read whole.
+        let mut whole: BTreeSet<String> = match &scope.namespaces {
+            None => existing.clone(),
+            Some(set) => set.clone(),
+        };
+        whole.extend(SYSTEM_NAMESPACES.iter().map(|s| s.to_string()));
+        whole.extend(ds_items.iter().filter_map(|d| meta(d, "namespace")));
+        let mut need_services_for_ips = Vec::new();
+        for (ip, found) in ip_queries.iter().zip(ip_pods) {
+            match found {
+                Ok(items) if !items.is_empty() => whole.extend(items.iter().filter_map(|p| meta(p, "namespace"))),
+                Ok(_) => need_services_for_ips.push(*ip),
+                Err(f) => self.failed(&pods, None, f, &mut read)?,
+            }
+        }
+        let node_ips: BTreeSet<String> = read
+            .objects
+            .iter()
+            .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Node"))
+            .flat_map(|n| {
+                n.pointer("/status/addresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.get("address").and_then(Value::as_str).map(str::to_string))
+            })
+            .collect();
+        need_services_for_ips.retain(|ip| !node_ips.contains(&ip.to_string()));
+        if !need_services_for_ips.is_empty() && scope.namespaces.is_some() {
+            // Not a pod IP: perhaps a Service's (ClusterIP, external IP, load-balancer IP).
+            let services = builtin("Service");
+            match self.list(&services.collection(None), "").await {
+                Ok(items) => {
+                    for s in items.iter() {
+                        let text = s.to_string();
+                        if need_services_for_ips
+                            .iter()
+                            .any(|ip| text.contains(&format!("\"{ip}\"")))
+                        {
+                            whole.extend(meta(s, "namespace"));
+                        }
+                    }
+                }
+                Err(f) => self.failed(&services, None, f, &mut read)?,
+            }
+        }
+        whole.retain(|ns| existing.contains(ns));
+        read.namespaces = whole.iter().cloned().collect();
+        // DaemonSets only where their pods are read (elsewhere they would stand for pods).
+        let ds_kept: Vec<Value> = ds_items
+            .iter()
+            .filter(|d| meta(d, "namespace").is_some_and(|ns| whole.contains(&ns)))
+            .cloned()
+            .collect();
+        push_items(&mut read.objects, &daemonsets, &ds_kept);
+
+        // Phase 2: the namespaced kinds, per namespace (or cluster-wide for everything), and
+        // the custom kinds.
+        let namespaced: Vec<Resource> = builtin_resources()
+            .into_iter()
+            .filter(|r| r.namespaced && r.kind != "DaemonSet")
+            .collect();
+        let mut plan: Vec<(Resource, Option<String>, String)> = Vec::new();
+        for r in &namespaced {
+            match &scope.namespaces {
+                None => plan.push((r.clone(), None, String::new())),
+                Some(_) => {
+                    for ns in &whole {
+                        plan.push((r.clone(), Some(ns.clone()), String::new()));
+                    }
+                }
+            }
+        }
+        if !whole.contains("default") && existing.contains("default") {
+            // The API server's Service: what the API-server check reads.
+            for (kind, query) in [
+                ("Service", "fieldSelector=metadata.name%3Dkubernetes"),
+                ("Endpoints", "fieldSelector=metadata.name%3Dkubernetes"),
+                (
+                    "EndpointSlice",
+                    "labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes",
+                ),
+            ] {
+                plan.push((builtin(kind), Some("default".into()), query.into()));
+            }
+        }
+        for r in &discovered.resources {
+            plan.push((r.clone(), None, String::new()));
+        }
+        let answers = futures::future::join_all(plan.iter().map(|(r, ns, q)| {
+            let path = r.collection(ns.as_deref());
+            async move { self.list(&path, q).await }
+        }))
+        .await;
+        // Namespaced custom kinds refused cluster-wide: a Role may still allow them per namespace.
+        let mut retries: Vec<(Resource, String)> = Vec::new();
+        for ((r, ns, _), answer) in plan.iter().zip(answers) {
+            match answer {
+                Ok(items) => {
+                    let items: Vec<Value> = match &scope.namespaces {
+                        // A cluster-wide list of a namespaced custom kind: keep what is in scope.
+                        Some(_) if r.namespaced && ns.is_none() => items
+                            .iter()
+                            .filter(|o| meta(o, "namespace").is_some_and(|n| whole.contains(&n)))
+                            .cloned()
+                            .collect(),
+                        _ => items.to_vec(),
+                    };
+                    push_items(&mut read.objects, r, &items);
+                }
+                Err(ReadFailure::Forbidden(_)) if r.namespaced && ns.is_none() && scope.namespaces.is_some() => {
+                    retries.extend(whole.iter().map(|n| (r.clone(), n.clone())));
+                }
+                Err(f) => self.failed(r, ns.as_deref(), f, &mut read)?,
+            }
+        }
+        let retried = futures::future::join_all(retries.iter().map(|(r, ns)| {
+            let path = r.collection(Some(ns));
+            async move { self.list(&path, "").await }
+        }))
+        .await;
+        for ((r, ns), answer) in retries.iter().zip(retried) {
+            match answer {
+                Ok(items) => push_items(&mut read.objects, r, &items),
+                Err(f) => self.failed(r, Some(ns), f, &mut read)?,
+            }
+        }
+        read.warnings.extend(discovered.warnings.iter().cloned());
+        if let Some(why) = &discovered.failed {
+            let permission = format!("{why}; AdminNetworkPolicies and CNI-specific policies may exist unseen");
+            read.forbidden.push(permission.clone());
+            let anp = Resource::new(
+                "policy.networking.k8s.io",
+                "v1alpha1",
+                "AdminNetworkPolicy",
+                "adminnetworkpolicies",
+                false,
+                Role::Policy,
+            );
+            read.objects.extend(placeholder(&anp, None, &permission));
+        }
+        Ok(read)
+    }
+
+    /// The context for a scope, cached for the TTL.
+    pub async fn context(&self, scope: &Scope) -> anyhow::Result<Arc<Context>> {
+        let key = format!("{scope:?}");
+        if let Some(hit) = self.cached(&self.contexts, &key) {
+            return Ok(hit);
+        }
+        let read = self.read(scope).await?;
+        let snap = read.snapshot(self.client.target());
+        let mut ctx = Context::from_snapshot(&snap, self.semantics, self.describe());
+        ctx.live = true;
+        let ctx = Arc::new(ctx);
+        self.store(&self.contexts, key, ctx.clone());
+        Ok(ctx)
+    }
+}
+
+impl ContextSource for LiveSource {
+    fn describe(&self) -> String {
+        format!("live cluster ({}; read-only)", self.client.target())
+    }
+
+    fn live(&self) -> bool {
+        true
+    }
+
+    fn context_for<'a>(
+        &'a self,
+        tool: &'a str,
+        args: &'a serde_json::Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Arc<Context>, String>> {
+        Box::pin(async move {
+            let scope = Scope::for_tool(tool, args);
+            self.context(&scope).await.map_err(|e| format!("{e:#}"))
+        })
+    }
+}
+
+fn meta(o: &Value, key: &str) -> Option<String> {
+    o.get("metadata")?.get(key)?.as_str().map(str::to_string)
+}
+
+/// Adds list items with their `apiVersion`/`kind` (lists leave them out), cleaned.
+fn push_items(out: &mut Vec<Value>, res: &Resource, items: &[Value]) {
+    for item in items {
+        let mut item = item.clone();
+        if let Value::Object(o) = &mut item {
+            o.insert("apiVersion".into(), Value::String(res.api_version()));
+            o.insert("kind".into(), Value::String(res.kind.clone()));
+        }
+        clean(&mut item);
+        out.push(item);
+    }
+}
+
+/// Drops what no check reads and what must not be written out: managed fields, the
+/// last-applied annotation (a copy of the object), and the values of environment variables
+/// (they may hold credentials).
+pub fn clean(o: &mut Value) {
+    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+        if let Some(Value::Object(a)) = m.get_mut("annotations") {
+            a.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    for pointer in ["/spec", "/spec/template/spec"] {
+        let Some(spec) = o.pointer_mut(pointer) else { continue };
+        for list in ["containers", "initContainers", "ephemeralContainers"] {
+            for c in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+                for e in c.get_mut("env").and_then(Value::as_array_mut).into_iter().flatten() {
+                    if let Some(v) = e.get_mut("value") {
+                        *v = Value::String("(redacted)".into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An object standing for the ones a 403 hid, for policy kinds: unreadable on purpose, so the
+/// engine treats it as a policy that may select any pod. Its name says what was missing.
+fn placeholder(res: &Resource, namespace: Option<&str>, permission: &str) -> Option<Value> {
+    if res.role != Role::Policy {
+        return None;
+    }
+    let mut metadata = json!({
+        "name": format!("(unreadable: {permission})"),
+        "annotations": { UNREADABLE_ANNOTATION: permission },
+    });
+    if res.namespaced {
+        metadata["namespace"] = Value::String(namespace.unwrap_or("default").to_string());
+    }
+    let mut o = json!({
+        "apiVersion": res.api_version(),
+        "kind": res.kind,
+        "metadata": metadata,
+    });
+    if res.group == "networking.k8s.io" {
+        // A NetworkPolicy whose policyTypes cannot be read may isolate both directions.
+        o["spec"] = json!({ "podSelector": {}, "policyTypes": format!("unreadable: {permission}") });
+    }
+    Some(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collections_and_rbac_names() {
+        let np = builtin("NetworkPolicy");
+        assert_eq!(
+            np.collection(Some("shop")),
+            "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies"
+        );
+        assert_eq!(np.collection(None), "/apis/networking.k8s.io/v1/networkpolicies");
+        assert_eq!(builtin("Pod").collection(Some("a")), "/api/v1/namespaces/a/pods");
+        assert_eq!(builtin("Node").collection(Some("a")), "/api/v1/nodes");
+        assert_eq!(np.rbac_name(), "networkpolicies.networking.k8s.io");
+        assert_eq!(
+            np.permission(Some("shop")),
+            "needs list on networkpolicies.networking.k8s.io in namespace shop"
+        );
+    }
+
+    #[test]
+    fn never_secrets_or_configmaps() {
+        for r in builtin_resources() {
+            assert!(client::request_allowed(&http::Method::GET, &r.collection(Some("x"))).is_ok());
+        }
+        assert!(
+            CUSTOM_KINDS
+                .iter()
+                .all(|(_, k, _, _)| !k.eq_ignore_ascii_case("secret") && !k.eq_ignore_ascii_case("configmap"))
+        );
+    }
+
+    #[test]
+    fn tool_scopes() {
+        let args = |v: Value| v.as_object().cloned().unwrap();
+        let s = Scope::for_tool("diagnose", &args(json!({"from": "a/x", "to": "b/svc/y", "port": 80})));
+        assert_eq!(s.namespaces, Some(["a".to_string(), "b".to_string()].into()));
+        let s = Scope::for_tool("diagnose", &args(json!({"from": "10.0.0.1", "to": "b/y"})));
+        assert_eq!(s.ips.len(), 1);
+        assert_eq!(
+            Scope::for_tool("connectivity_map", &args(json!({"namespaces": ["a"]}))),
+            Scope::everything()
+        );
+        assert_eq!(Scope::for_tool("list_policies", &args(json!({}))), Scope::everything());
+        assert_eq!(
+            Scope::for_tool("check_policy_types", &args(json!({"policy": "a/p"}))).namespaces,
+            Some(["a".to_string()].into())
+        );
+        assert_eq!(Scope::for_tool("check_cni", &args(json!({}))), Scope::base());
+    }
+
+    #[test]
+    fn cleaning_redacts_env_values_and_managed_fields() {
+        let mut pod = json!({
+            "metadata": {"name": "p", "managedFields": [{}], "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "keep": "1"}},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "PASSWORD", "value": "hunter2"}, {"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}
+        });
+        clean(&mut pod);
+        assert_eq!(pod["spec"]["containers"][0]["env"][0]["value"], "(redacted)");
+        assert!(pod["metadata"].get("managedFields").is_none());
+        assert_eq!(pod["metadata"]["annotations"], json!({"keep": "1"}));
+        assert!(!pod.to_string().contains("hunter2"));
+    }
+}
