@@ -70,3 +70,83 @@ metadata: {name: hostagent, namespace: app, labels: {app: hostagent}}
 spec: {nodeName: n2, hostNetwork: true, containers: [{name: c}]}
 status: {phase: Running, podIP: 192.168.0.11}
 "#;
+
+/// The Python interpreter with the official MCP SDK: `NETPOL_DEBUG_MCP_PYTHON`, else
+/// `<crate>/.venv-mcp/bin/python` (made by .ci/run). `None`: the caller skips, loudly, except
+/// under CI (env `CI` set), where it panics naming `what`.
+pub fn mcp_python(what: &str) -> Option<std::path::PathBuf> {
+    let found = match std::env::var_os("NETPOL_DEBUG_MCP_PYTHON").filter(|p| !p.is_empty()) {
+        Some(p) => Some(std::path::PathBuf::from(p)),
+        None => {
+            let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-mcp/bin/python");
+            venv.exists().then_some(venv)
+        }
+    };
+    if found.is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("{what}: no interpreter (set NETPOL_DEBUG_MCP_PYTHON, or create .venv-mcp as .ci/run does)");
+        }
+        eprintln!("SKIPPED: {what} (set NETPOL_DEBUG_MCP_PYTHON or run .ci/run)");
+    }
+    found
+}
+
+/// What a Python client script run against the real binary and example 01 produced.
+pub struct ScriptRun {
+    /// `None`: killed after the timeout.
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs `python script BINARY examples/01/cluster.yaml ARGS...`, draining both pipes on threads
+/// (a full pipe never blocks the child) and killing it after `timeout`.
+pub fn run_mcp_script(
+    python: &std::path::Path,
+    script: &str,
+    args: &[String],
+    timeout: std::time::Duration,
+) -> ScriptRun {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let mut child = Command::new(python)
+        .arg(root.join(script))
+        .arg(env!("CARGO_BIN_EXE_netpol-debug"))
+        .arg(root.join("examples/01-default-deny-ingress/cluster.yaml"))
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the python client") {
+            break Some(status);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    ScriptRun {
+        status,
+        elapsed: start.elapsed(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}

@@ -209,20 +209,8 @@ fn a_diagnose_stays_within_its_request_bound() {
         ("10.0.1.71", "10.96.10.20"),
     ] {
         let before = fake.count();
-        let out = bin(&[
-            "diagnose",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--from",
-            from,
-            "--to",
-            to,
-            "--port",
-            "80",
-            "-o",
-            "json",
-        ]);
-        assert!(out.status.code().is_some_and(|c| c <= 1), "{}", stderr(&out));
+        let (code, _, err) = diagnose_json(&kubeconfig, from, to, "80");
+        assert!(code.is_some_and(|c| c <= 1), "{err}");
         let n = fake.count() - before;
         println!("diagnose {from} -> {to}: {n} requests (bound {DIAGNOSE_REQUEST_BOUND})");
         worst = worst.max(n);

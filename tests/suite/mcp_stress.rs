@@ -13,10 +13,7 @@
 //! The interpreter: `NETPOL_DEBUG_MCP_PYTHON`, else `<crate>/.venv-mcp/bin/python` (made by
 //! .ci/run). With neither, the test fails under CI (env `CI` set) and is skipped elsewhere.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -27,14 +24,6 @@ const DEFAULT_CLIENTS: u64 = 50;
 const MAX_RSS_GROWTH_KIB: i64 = 50 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(900);
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NETPOL_DEBUG_MCP_PYTHON").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-mcp/bin/python");
-    venv.exists().then_some(venv)
-}
-
 fn env_count(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => match v.trim().parse::<u64>() {
@@ -43,15 +32,6 @@ fn env_count(name: &str, default: u64) -> u64 {
         },
         _ => default,
     }
-}
-
-/// Reads a child's pipe to the end on a thread, so a full pipe never blocks the child.
-fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
 }
 
 fn kib(v: &Value, key: &str) -> Option<i64> {
@@ -119,49 +99,24 @@ fn check(r: &Value) -> (String, Vec<String>) {
 
 #[test]
 fn mcp_server_under_stress_over_stdio_and_http() {
-    let Some(python) = python() else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "MCP stress test: no interpreter (set NETPOL_DEBUG_MCP_PYTHON, or create .venv-mcp as .ci/run does)"
-            );
-        }
-        eprintln!("SKIPPED: MCP stress test (set NETPOL_DEBUG_MCP_PYTHON or run .ci/run)");
+    let Some(python) = crate::common::mcp_python("MCP stress test") else {
         return;
     };
     let calls = env_count("NETPOL_DEBUG_STRESS_CALLS", DEFAULT_CALLS);
     let clients = env_count("NETPOL_DEBUG_STRESS_CLIENTS", DEFAULT_CLIENTS);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("tests/mcp_client/stress.py");
-    let snapshot = root.join("examples/01-default-deny-ingress/cluster.yaml");
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_netpol-debug"))
-        .arg(&snapshot)
-        .args(["--calls", &calls.to_string(), "--clients", &clients.to_string()])
-        .env("PYTHONUNBUFFERED", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the stress client") {
-            break Some(status);
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let elapsed = start.elapsed();
-    let (out, err) = (stdout.join().unwrap(), stderr.join().unwrap());
-    let Some(status) = status else {
+    let run = crate::common::run_mcp_script(
+        &python,
+        "tests/mcp_client/stress.py",
+        &[
+            "--calls".into(),
+            calls.to_string(),
+            "--clients".into(),
+            clients.to_string(),
+        ],
+        TIMEOUT,
+    );
+    let (out, err, elapsed) = (run.stdout, run.stderr, run.elapsed);
+    let Some(status) = run.status else {
         panic!("MCP stress client timed out after {TIMEOUT:?}\n---- stdout ----\n{out}\n---- stderr ----\n{err}");
     };
 
