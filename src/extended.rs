@@ -71,15 +71,39 @@ pub fn examine(objects: &[OtherObject], pod: &PodRef) -> Vec<ExtendedHit> {
 
 fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
     let group = o.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    let outcome = match (group, o.kind.as_str()) {
-        ("cilium.io", "CiliumNetworkPolicy") => cilium(o, pod, true),
-        ("cilium.io", "CiliumClusterwideNetworkPolicy") => cilium(o, pod, false),
-        ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy") => calico(o, pod, true),
-        ("projectcalico.org" | "crd.projectcalico.org", "GlobalNetworkPolicy") => calico(o, pod, false),
-        ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy") => antrea(o, pod, true),
-        ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy") => antrea(o, pod, false),
-        ("k8s.cni.cncf.io", "MultiNetworkPolicy") => multi(o, pod),
-        _ => return None,
+    let namespaced_kind = matches!(
+        (group, o.kind.as_str()),
+        ("cilium.io", "CiliumNetworkPolicy")
+            | ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy")
+            | ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy")
+            | ("k8s.cni.cncf.io", "MultiNetworkPolicy")
+    );
+    // A namespaced policy never selects a pod of another namespace, readable or not.
+    let outcome = if namespaced_kind && object_namespace(o) != pod.namespace {
+        Outcome {
+            tri: Tri::No,
+            partly_uncertain: false,
+            ingress: false,
+            egress: false,
+            why: format!(
+                "a namespaced {} selects only pods of its namespace {}; the pod is in {}",
+                o.kind,
+                object_namespace(o),
+                pod.namespace
+            ),
+            read: Vec::new(),
+        }
+    } else {
+        match (group, o.kind.as_str()) {
+            ("cilium.io", "CiliumNetworkPolicy") => cilium(o, pod, true),
+            ("cilium.io", "CiliumClusterwideNetworkPolicy") => cilium(o, pod, false),
+            ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy") => calico(o, pod, true),
+            ("projectcalico.org" | "crd.projectcalico.org", "GlobalNetworkPolicy") => calico(o, pod, false),
+            ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy") => antrea(o, pod, true),
+            ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy") => antrea(o, pod, false),
+            ("k8s.cni.cncf.io", "MultiNetworkPolicy") => multi(o, pod),
+            _ => return None,
+        }
     };
     let name = display_name(o);
     let selected = outcome.tri != Tri::No;

@@ -324,7 +324,19 @@ pub fn check_default_deny(
             "Every pod of {namespace} is ingress-isolated: only what an ingress rule allows gets in (kubelet probes from the pod's own node still do)."
         ));
     }
-    if ingress.pods_isolated == 0 && egress.pods_isolated == 0 {
+    let unreadable: Vec<&str> = ix
+        .unreadable_policies
+        .get(namespace)
+        .into_iter()
+        .flatten()
+        .map(|u| u.key.as_str())
+        .collect();
+    if !unreadable.is_empty() {
+        notes.push(format!(
+            "{} could not be read and may isolate pods of {namespace}: the counts above cover only the policies that could be read.",
+            unreadable.join(", ")
+        ));
+    } else if ingress.pods_isolated == 0 && egress.pods_isolated == 0 {
         notes.push(format!(
             "No pod of {namespace} is isolated in either direction: NetworkPolicy allows all traffic here."
         ));

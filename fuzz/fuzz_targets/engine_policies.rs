@@ -8,7 +8,7 @@
 //! and probe, `engine::evaluate` allows exactly what `engine::allowed_conns` contains.
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use netpol_debug::diagnose::{Query, check_side, diagnose};
 use netpol_debug::engine::{self, Endpoint, Flow, Selection};
@@ -65,11 +65,33 @@ const CALICO_TOKENS: [&str; 22] = [
 ];
 const MAX: usize = 6;
 
-/// A string: mostly from an alphabet, sometimes anything.
-#[derive(Arbitrary, Debug)]
+/// A string: mostly from an alphabet (one in eight is anything).
+#[derive(Debug)]
 enum S {
     Known(u8),
     Raw(String),
+}
+
+impl<'a> Arbitrary<'a> for S {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let k = u8::arbitrary(u)?;
+        if k >= 224 {
+            Ok(S::Raw(String::arbitrary(u)?))
+        } else {
+            Ok(S::Known(k))
+        }
+    }
+}
+
+/// A field of the wrong shape, now and then (one in sixteen): the value [`junk`] makes.
+#[derive(Debug, Clone, Copy)]
+struct Rare(Option<u8>);
+
+impl<'a> Arbitrary<'a> for Rare {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let k = u8::arbitrary(u)?;
+        Ok(Rare((k >= 240).then_some(k)))
+    }
 }
 
 impl S {
@@ -95,12 +117,23 @@ fn junk(k: u8) -> Value {
     }
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 enum Int {
     Small(u8),
     Any(i64),
     Text(S),
     Junk(u8),
+}
+
+impl<'a> Arbitrary<'a> for Int {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u8::arbitrary(u)? {
+            0..160 => Int::Small(u8::arbitrary(u)?),
+            160..208 => Int::Any(i64::arbitrary(u)?),
+            208..240 => Int::Text(S::arbitrary(u)?),
+            k => Int::Junk(k),
+        })
+    }
 }
 
 impl Int {
@@ -114,12 +147,23 @@ impl Int {
     }
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 enum Cidr {
     Known(u8),
     V4([u8; 4], u8),
     V6([u16; 8], u8),
     Raw(String),
+}
+
+impl<'a> Arbitrary<'a> for Cidr {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u8::arbitrary(u)? {
+            0..128 => Cidr::Known(u8::arbitrary(u)?),
+            128..192 => Cidr::V4(<[u8; 4]>::arbitrary(u)?, u8::arbitrary(u)?),
+            192..240 => Cidr::V6(<[u16; 8]>::arbitrary(u)?, u8::arbitrary(u)?),
+            _ => Cidr::Raw(String::arbitrary(u)?),
+        })
+    }
 }
 
 impl Cidr {
@@ -165,12 +209,12 @@ enum Op {
 struct Sel {
     labels: Vec<(S, S)>,
     exprs: Vec<(S, Op, Option<Vec<S>>)>,
-    junk: Option<u8>,
+    junk: Rare,
 }
 
 impl Sel {
     fn json(&self) -> Value {
-        if let Some(k) = self.junk {
+        if let Rare(Some(k)) = self.junk {
             return junk(k);
         }
         let labels: Map<String, Value> = self
@@ -216,12 +260,23 @@ fn labels(l: &[(S, S)]) -> Value {
     )
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 enum Peer {
     Pods(Option<Sel>, Option<Sel>),
     IpBlock(Cidr, Vec<Cidr>),
     Both(Sel, Cidr),
     Junk(u8),
+}
+
+impl<'a> Arbitrary<'a> for Peer {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u8::arbitrary(u)? {
+            0..144 => Peer::Pods(Option::arbitrary(u)?, Option::arbitrary(u)?),
+            144..232 => Peer::IpBlock(Cidr::arbitrary(u)?, Vec::arbitrary(u)?),
+            232..244 => Peer::Both(Sel::arbitrary(u)?, Cidr::arbitrary(u)?),
+            k => Peer::Junk(k),
+        })
+    }
 }
 
 impl Peer {
@@ -300,7 +355,7 @@ struct NetPol {
     policy_types: Option<Vec<S>>,
     ingress: Option<Vec<Rule>>,
     egress: Option<Vec<Rule>>,
-    junk_spec: Option<u8>,
+    junk_spec: Rare,
 }
 
 impl NetPol {
@@ -330,7 +385,7 @@ impl NetPol {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
             "metadata": meta,
-            "spec": self.junk_spec.map_or(Value::Object(spec), junk),
+            "spec": self.junk_spec.0.map_or(Value::Object(spec), junk),
         })
     }
 }

@@ -83,6 +83,24 @@ pub enum ReadFailure {
     Other(String),
 }
 
+/// Tries of a request the server answered "busy" (429, 503, 504) before giving up.
+const RETRIES: usize = 3;
+
+/// A failure, and whether it is worth another try (the HTTP status, for 429/503/504).
+struct Retryable(u16, ReadFailure);
+
+impl From<ReadFailure> for Retryable {
+    fn from(f: ReadFailure) -> Self {
+        Retryable(0, f)
+    }
+}
+
+impl From<Retryable> for ReadFailure {
+    fn from(r: Retryable) -> Self {
+        r.1
+    }
+}
+
 /// A client that can only read: `GET` requests, never Secrets or ConfigMaps.
 #[derive(Clone)]
 pub struct ReadOnlyClient {
@@ -108,15 +126,7 @@ impl ReadOnlyClient {
                 Kubeconfig::read_from(path)
                     .map_err(|e| anyhow::anyhow!("cannot read --kubeconfig {}: {e}", path.display()))?,
             ),
-            None => match Kubeconfig::read() {
-                Ok(k) => Some(k),
-                // No kubeconfig at all: a pod's service account, as kubectl does in a cluster.
-                Err(_) if opts.context.is_none() && std::env::var_os("KUBECONFIG").is_none() => None,
-                Err(e) => anyhow::bail!(
-                    "cannot read the kubeconfig ({}): {e}",
-                    std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into())
-                ),
-            },
+            None => read_default_kubeconfig(opts.context.as_deref())?,
         };
         let (mut config, who) = match kubeconfig {
             Some(kc) => {
@@ -153,6 +163,9 @@ impl ReadOnlyClient {
         // The request timeout is ours (tokio::time::timeout around each request), so its
         // error can say which flag sets it.
         config.read_timeout = None;
+        // kube's default retry waits up to minutes on a 503 from an aggregated API; ours is
+        // bounded (see `get_json`).
+        config.default_retry = false;
         let target = format!("{who}, server {}", config.cluster_url);
         let builder = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| anyhow::anyhow!("{target}: cannot build a client: {e}"))?;
@@ -175,8 +188,24 @@ impl ReadOnlyClient {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// `GET path` as JSON.
+    /// `GET path` as JSON. A 429, 503 or 504 is tried again, at most [`RETRIES`] times (0.2 s,
+    /// 0.4 s, 0.8 s apart).
     pub async fn get_json(&self, path_and_query: &str) -> Result<Value, ReadFailure> {
+        let mut delay = Duration::from_millis(200);
+        for _ in 0..RETRIES {
+            match self.get_once(path_and_query).await {
+                Err(Retryable(code, _)) if code != 0 => {
+                    tracing::debug!(path = path_and_query, code, "busy; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                other => return other.map_err(ReadFailure::from),
+            }
+        }
+        self.get_once(path_and_query).await.map_err(ReadFailure::from)
+    }
+
+    async fn get_once(&self, path_and_query: &str) -> Result<Value, Retryable> {
         let request = Request::get(path_and_query)
             .body(Vec::new())
             .map_err(|e| ReadFailure::Other(format!("bad request path {path_and_query}: {e}")))?;
@@ -186,15 +215,20 @@ impl ReadOnlyClient {
             Err(_) => Err(ReadFailure::Other(format!(
                 "GET {path_and_query}: no answer within {:?} (--request-timeout)",
                 self.request_timeout
-            ))),
+            ))
+            .into()),
             Ok(Ok(v)) => Ok(v),
             Ok(Err(kube::Error::Api(status))) => Err(match status.code {
-                403 => ReadFailure::Forbidden(status.message.clone()),
-                404 => ReadFailure::NotFound,
-                401 => ReadFailure::Unauthorized(status.message.clone()),
-                code => ReadFailure::Other(format!("GET {path_and_query}: HTTP {code} {}", status.message)),
+                403 => ReadFailure::Forbidden(status.message.clone()).into(),
+                404 => ReadFailure::NotFound.into(),
+                401 => ReadFailure::Unauthorized(status.message.clone()).into(),
+                code @ (429 | 503 | 504) => Retryable(
+                    code,
+                    ReadFailure::Other(format!("GET {path_and_query}: HTTP {code} {}", status.message)),
+                ),
+                code => ReadFailure::Other(format!("GET {path_and_query}: HTTP {code} {}", status.message)).into(),
             }),
-            Ok(Err(e)) => Err(ReadFailure::Other(format!("GET {path_and_query}: {}", error_chain(&e)))),
+            Ok(Err(e)) => Err(ReadFailure::Other(format!("GET {path_and_query}: {}", error_chain(&e))).into()),
         }
     }
 
@@ -233,6 +267,50 @@ impl ReadOnlyClient {
     }
 }
 
+/// The kubeconfig as kubectl finds it: the files of `KUBECONFIG` that exist, merged in order
+/// (first wins), else `~/.kube/config`; `None` when there is none at all (then the in-cluster
+/// service account is used, unless a context was asked for). A file that exists but does not
+/// parse is an error, never a silent fallback.
+fn read_default_kubeconfig(context: Option<&str>) -> anyhow::Result<Option<Kubeconfig>> {
+    let from_env: Vec<PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let candidates = if from_env.is_empty() {
+        std::env::home_dir()
+            .map(|h| h.join(".kube").join("config"))
+            .into_iter()
+            .collect()
+    } else {
+        from_env.clone()
+    };
+    let present: Vec<&PathBuf> = candidates.iter().filter(|p| p.exists()).collect();
+    let mut merged: Option<Kubeconfig> = None;
+    for path in present {
+        let kc = Kubeconfig::read_from(path)
+            .map_err(|e| anyhow::anyhow!("cannot read kubeconfig {}: {e}", path.display()))?;
+        merged = Some(match merged {
+            None => kc,
+            Some(m) => m
+                .merge(kc)
+                .map_err(|e| anyhow::anyhow!("cannot merge kubeconfig {}: {e}", path.display()))?,
+        });
+    }
+    if merged.is_none() {
+        if !from_env.is_empty() {
+            let listed: Vec<String> = from_env.iter().map(|p| p.display().to_string()).collect();
+            anyhow::bail!("none of the KUBECONFIG files exist: {}", listed.join(", "));
+        }
+        if let Some(c) = context {
+            anyhow::bail!("--context {c}: no kubeconfig (KUBECONFIG unset, ~/.kube/config missing)");
+        }
+    }
+    Ok(merged)
+}
+
 /// An error and its causes, one line (kube's errors hide the useful part in `source()`).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -261,18 +339,27 @@ pub fn encode(s: &str) -> String {
     out
 }
 
-/// Whether the client stack lets a request through: `GET` only, and never a Secret or a
-/// ConfigMap (their paths name the resource as a segment).
+/// Whether the client stack lets a request through: `GET` only, never a Secret or a ConfigMap
+/// (their paths name the resource as a segment), never a proxy, log or exec subresource.
 pub fn request_allowed(method: &Method, path: &str) -> Result<(), String> {
     if method != Method::GET {
         return Err(format!("netpol-debug is read-only: refused {method} {path}"));
     }
-    let forbidden = path
-        .split('/')
-        .any(|segment| segment == "secrets" || segment == "configmaps");
-    if forbidden {
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.iter().any(|s| *s == "secrets" || *s == "configmaps") {
         return Err(format!(
             "netpol-debug never reads Secrets or ConfigMaps: refused GET {path}"
+        ));
+    }
+    // Subresources that reach into workloads (a proxied GET can have effects in the app).
+    if segments.iter().any(|s| {
+        matches!(
+            *s,
+            "proxy" | "log" | "exec" | "attach" | "portforward" | "ephemeralcontainers"
+        )
+    }) {
+        return Err(format!(
+            "netpol-debug reads objects only, not subresources: refused GET {path}"
         ));
     }
     Ok(())
@@ -364,6 +451,9 @@ mod tests {
             (Method::GET, "/api/v1/namespaces/shop/secrets", false),
             (Method::GET, "/api/v1/secrets", false),
             (Method::GET, "/api/v1/namespaces/kube-system/configmaps/coredns", false),
+            (Method::GET, "/api/v1/namespaces/shop/services/api/proxy/admin", false),
+            (Method::GET, "/api/v1/namespaces/shop/pods/web/log", false),
+            (Method::GET, "/api/v1/namespaces/shop/pods/web/exec", false),
             (Method::GET, "/api/v1/namespaces/shop/pods", true),
             (Method::GET, "/apis/networking.k8s.io/v1/networkpolicies", true),
         ];

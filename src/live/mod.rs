@@ -36,8 +36,15 @@ use crate::tools::{Context, ContextSource};
 /// The annotation a placeholder object carries: the permission that was missing.
 pub const UNREADABLE_ANNOTATION: &str = "netpol-debug.io/unreadable";
 
-/// Namespaces read whole whatever the question (besides those of the question and of DaemonSets).
+/// Namespaces read whole whatever the question (besides those of the question).
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system"];
+
+/// Lists in flight at once (an API server answers a burst with 429s).
+const CONCURRENCY: usize = 8;
+
+fn is_workload(kind: &str) -> bool {
+    crate::snapshot::WorkloadKind::from_kind(kind).is_some()
+}
 
 /// A kind of object we read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -115,8 +122,7 @@ impl Resource {
     }
 }
 
-/// The built-in kinds we read. Workloads other than DaemonSets are not read: pods are the truth
-/// in a live cluster, and `NS/deploy/NAME` resolves through the pods' owners.
+/// The built-in kinds we read (never Secrets or ConfigMaps).
 pub fn builtin_resources() -> Vec<Resource> {
     use Role::*;
     vec![
@@ -141,6 +147,21 @@ pub fn builtin_resources() -> Vec<Resource> {
             "networkpolicies",
             true,
             Policy,
+        ),
+        // Workloads of the question's namespaces: a Deployment scaled to zero, a CronJob, and
+        // the owner chain that names pods `ns/name[Deployment]`.
+        Resource::new("apps", "v1", "Deployment", "deployments", true, Context),
+        Resource::new("apps", "v1", "ReplicaSet", "replicasets", true, Context),
+        Resource::new("apps", "v1", "StatefulSet", "statefulsets", true, Context),
+        Resource::new("batch", "v1", "Job", "jobs", true, Context),
+        Resource::new("batch", "v1", "CronJob", "cronjobs", true, Context),
+        Resource::new(
+            "",
+            "v1",
+            "ReplicationController",
+            "replicationcontrollers",
+            true,
+            Context,
         ),
     ]
 }
@@ -252,6 +273,8 @@ pub struct Scope {
     pub namespaces: Option<BTreeSet<String>>,
     /// IP endpoints: their pod's (or Service's) namespace is read too.
     pub ips: BTreeSet<IpAddr>,
+    /// Namespaces of Services the question names (their Services must be readable).
+    pub service_namespaces: BTreeSet<String>,
 }
 
 impl Scope {
@@ -259,7 +282,7 @@ impl Scope {
     pub fn everything() -> Scope {
         Scope {
             namespaces: None,
-            ips: BTreeSet::new(),
+            ..Scope::default()
         }
     }
 
@@ -267,7 +290,7 @@ impl Scope {
     pub fn base() -> Scope {
         Scope {
             namespaces: Some(BTreeSet::new()),
-            ips: BTreeSet::new(),
+            ..Scope::default()
         }
     }
 
@@ -278,11 +301,13 @@ impl Scope {
             Ok(EndpointSpec::Ip(ip)) => {
                 self.ips.insert(ip);
             }
-            Ok(
-                EndpointSpec::Pod { namespace, .. }
-                | EndpointSpec::Workload { namespace, .. }
-                | EndpointSpec::Service { namespace, .. },
-            ) => self.add_namespace(&namespace),
+            Ok(EndpointSpec::Service { namespace, .. }) => {
+                self.add_namespace(&namespace);
+                self.service_namespaces.insert(namespace);
+            }
+            Ok(EndpointSpec::Pod { namespace, .. } | EndpointSpec::Workload { namespace, .. }) => {
+                self.add_namespace(&namespace)
+            }
             Err(_) => {}
         }
     }
@@ -349,6 +374,8 @@ pub struct LiveRead {
     pub warnings: Vec<String>,
     /// The namespaces read whole.
     pub namespaces: Vec<String>,
+    /// `(plural, namespace)` of the lists that failed (403 or an error) on optional kinds.
+    pub unread: BTreeSet<(String, Option<String>)>,
 }
 
 impl LiveRead {
@@ -382,9 +409,12 @@ impl LiveRead {
         for f in &self.forbidden {
             out.push_str(&format!("# forbidden: {f}\n"));
         }
+        // Each document as JSON (valid YAML): every YAML parser reads `"yes"`, `"0x10"` or
+        // `"2024-01-01"` back as the strings they are, which plain YAML 1.1 readers would not.
         for o in &self.objects {
             out.push_str("---\n");
-            out.push_str(&yaml_serde::to_string(o)?);
+            out.push_str(&serde_json::to_string_pretty(o)?);
+            out.push('\n');
         }
         Ok(out)
     }
@@ -423,10 +453,10 @@ impl LiveSource {
         if self.cache_ttl.is_zero() {
             return None;
         }
-        let map = cache.lock().ok()?;
-        map.get(key)
-            .filter(|(at, _)| at.elapsed() < self.cache_ttl)
-            .map(|(_, v)| v.clone())
+        let mut map = cache.lock().ok()?;
+        let ttl = self.cache_ttl;
+        map.retain(|_, (at, _)| at.elapsed() < ttl);
+        map.get(key).map(|(_, v)| v.clone())
     }
 
     fn store<T>(&self, cache: &Cached<T>, key: String, value: T) {
@@ -499,10 +529,14 @@ impl LiveSource {
                 )
             }
         });
+        // A transport failure is not remembered: the next call discovers again.
+        let mut transient = false;
         for (group, gv, answer) in futures::future::join_all(lookups).await {
             let list = match answer {
                 Ok(v) => v,
+                Err(ReadFailure::Unauthorized(m)) => return Err(self.unauthorized(&m)),
                 Err(e) => {
+                    transient |= matches!(e, ReadFailure::Other(_));
                     out.warnings
                         .push(format!("cannot discover {gv} ({e:?}): its kinds are not read"));
                     if CUSTOM_KINDS
@@ -540,7 +574,9 @@ impl LiveSource {
         }
         out.resources.sort();
         let out = Arc::new(out);
-        self.store(&self.discovery, "apis".into(), out.clone());
+        if !transient {
+            self.store(&self.discovery, "apis".into(), out.clone());
+        }
         Ok(out)
     }
 
@@ -555,40 +591,136 @@ impl LiveSource {
         anyhow::anyhow!("cannot read the cluster ({}): {message}", self.client.target())
     }
 
-    /// A failed read: an error for the question, or (a 403 on an optional kind) a note and
-    /// perhaps a placeholder.
+    /// A failed read: an error for the question (a 401; any failure of a required read), or a
+    /// note and, for a policy kind, placeholders standing for what could not be read (in
+    /// `namespace`, else in each of `namespaces` for a namespaced kind).
     fn failed(
         &self,
         res: &Resource,
         namespace: Option<&str>,
         failure: ReadFailure,
+        required: bool,
+        namespaces: &BTreeSet<String>,
         read: &mut LiveRead,
     ) -> anyhow::Result<()> {
-        match failure {
-            ReadFailure::NotFound => Ok(()),
-            ReadFailure::Unauthorized(m) => Err(self.unauthorized(&m)),
-            ReadFailure::Other(m) => Err(self.unreachable(&m)),
-            ReadFailure::Forbidden(m) => {
-                let permission = res.permission(namespace);
-                if res.role == Role::Required {
-                    anyhow::bail!(
-                        "forbidden: {permission} ({}): {m}; see examples/rbac.yaml for the read-only ClusterRole",
-                        self.client.target()
-                    );
+        let permission = res.permission(namespace);
+        let (why, note) = match failure {
+            ReadFailure::NotFound => return Ok(()),
+            ReadFailure::Unauthorized(m) => return Err(self.unauthorized(&m)),
+            ReadFailure::Forbidden(m) if required => anyhow::bail!(
+                "forbidden: {permission} ({}): {m}; see examples/rbac.yaml for the read-only ClusterRole",
+                self.client.target()
+            ),
+            ReadFailure::Other(m) if required => return Err(self.unreachable(&m)),
+            ReadFailure::Forbidden(_) => (permission.clone(), format!("{permission} (403 Forbidden)")),
+            ReadFailure::Other(m) => (
+                format!("could not list {} ({m})", res.rbac_name()),
+                format!("could not list {}: {m}", res.rbac_name()),
+            ),
+        };
+        let effect = match res.role {
+            Role::Policy => "policies of this kind may select any pod, so verdicts they could change are inconclusive",
+            _ => "the steps that use these objects say what they lack",
+        };
+        read.forbidden.push(format!("{note}: {effect}"));
+        read.unread.insert((res.plural.clone(), namespace.map(str::to_string)));
+        match (namespace, res.namespaced) {
+            (None, true) => {
+                for ns in namespaces {
+                    read.objects.extend(placeholder(res, Some(ns), &why));
                 }
-                let effect = match res.role {
-                    Role::Policy => {
-                        "policies of this kind may select any pod, so verdicts they could change are inconclusive"
-                    }
-                    _ => "the steps that use these objects say what they lack",
-                };
-                read.forbidden.push(format!("{permission} (403 Forbidden): {effect}"));
-                if let Some(p) = placeholder(res, namespace, &permission) {
-                    read.objects.push(p);
-                }
-                Ok(())
             }
+            _ => read.objects.extend(placeholder(res, namespace, &why)),
         }
+        Ok(())
+    }
+
+    /// Lists, at most [`CONCURRENCY`] at a time, answers in the order asked.
+    async fn list_many(&self, asks: &[(String, String)]) -> Vec<Result<Arc<Vec<Value>>, ReadFailure>> {
+        use futures::StreamExt;
+        type ListFuture<'a> = BoxFuture<'a, Result<Arc<Vec<Value>>, ReadFailure>>;
+        let futures: Vec<ListFuture<'_>> = asks
+            .iter()
+            .map(|(path, query)| -> ListFuture<'_> {
+                let (path, query) = (path.clone(), query.clone());
+                Box::pin(async move { self.list(&path, &query).await })
+            })
+            .collect();
+        futures::stream::iter(futures).buffered(CONCURRENCY).collect().await
+    }
+
+    /// The namespaces of the Service and pods that have an IP endpoint (none: a node or external).
+    async fn locate_ip(
+        &self,
+        ip: IpAddr,
+        node_ips: &BTreeSet<String>,
+        all_pods: &mut Option<Arc<Vec<Value>>>,
+        services: &mut Option<Arc<Vec<Value>>>,
+    ) -> anyhow::Result<BTreeSet<String>> {
+        let pods = builtin("Pod");
+        let mut owners = BTreeSet::new();
+        let cannot = |what: &str, f: ReadFailure| match f {
+            ReadFailure::Unauthorized(m) => self.unauthorized(&m),
+            f => anyhow::anyhow!(
+                "cannot tell what {ip} is: listing {what} failed ({f:?}; needs list on {what} in all namespaces) ({})",
+                self.client.target()
+            ),
+        };
+        let ip_text = ip.to_string();
+        let quoted = format!("\"{ip_text}\"");
+        // A Service's virtual IP (ClusterIP, external IP, load-balancer IP, which may also be a
+        // node's IP, as with k3s ServiceLB): the query resolves a Service first.
+        if services.is_none() {
+            let svc = builtin("Service");
+            *services = Some(
+                self.list(&svc.collection(None), "")
+                    .await
+                    .map_err(|f| cannot("services", f))?,
+            );
+        }
+        let service = services.iter().flat_map(|a| a.iter()).find(|s| {
+            s.get("spec").is_some_and(|spec| spec.to_string().contains(&quoted))
+                || s.pointer("/status/loadBalancer")
+                    .is_some_and(|lb| lb.to_string().contains(&quoted))
+        });
+        owners.extend(service.and_then(|s| meta(s, "namespace")));
+        let q = format!("fieldSelector={}", client::encode(&format!("status.podIP={ip}")));
+        let found = self
+            .list(&pods.collection(None), &q)
+            .await
+            .map_err(|f| cannot("pods", f))?;
+        owners.extend(found.iter().filter_map(|p| meta(p, "namespace")));
+        if !owners.is_empty() {
+            return Ok(owners);
+        }
+        let private = match ip {
+            IpAddr::V4(v4) => v4.is_private() || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]),
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+        };
+        if private && !node_ips.contains(&ip_text) {
+            // `status.podIP` is only a pod's first IP: a dual-stack pod's second IP or a Multus
+            // address needs the pods themselves (once per read, and only for private addresses).
+            if all_pods.is_none() {
+                *all_pods = Some(
+                    self.list(&pods.collection(None), "")
+                        .await
+                        .map_err(|f| cannot("pods", f))?,
+                );
+            }
+            let owner = all_pods.iter().flat_map(|a| a.iter()).find(|p| {
+                p.pointer("/status/podIPs")
+                    .and_then(Value::as_array)
+                    .is_some_and(|ips| {
+                        ips.iter()
+                            .any(|i| i.get("ip").and_then(Value::as_str) == Some(ip_text.as_str()))
+                    })
+                    || p.pointer("/metadata/annotations/k8s.v1.cni.cncf.io~1network-status")
+                        .and_then(Value::as_str)
+                        .is_some_and(|a| a.contains(&quoted))
+            });
+            owners.extend(owner.and_then(|p| meta(p, "namespace")));
+        }
+        Ok(owners)
     }
 
     /// Reads what `scope` needs.
@@ -598,123 +730,124 @@ impl LiveSource {
             forbidden: Vec::new(),
             warnings: Vec::new(),
             namespaces: Vec::new(),
+            unread: BTreeSet::new(),
         };
+        let none = BTreeSet::new();
         let (namespaces, nodes, daemonsets) = (builtin("Namespace"), builtin("Node"), builtin("DaemonSet"));
-        let pods = builtin("Pod");
-        // Phase 1: cluster-wide kinds, discovery, and the namespaces of IP endpoints.
-        let ip_queries: Vec<IpAddr> = scope.ips.iter().copied().collect();
+        // Phase 1: the cluster-scoped kinds and discovery.
         let (ns_path, node_path, ds_path) = (
             namespaces.collection(None),
             nodes.collection(None),
             daemonsets.collection(None),
         );
-        let (ns_list, node_list, ds_list, discovered, ip_pods) = futures::join!(
+        let (ns_list, node_list, ds_list, discovered) = futures::join!(
             self.list(&ns_path, ""),
             self.list(&node_path, ""),
             self.list(&ds_path, ""),
             self.discover(),
-            futures::future::join_all(ip_queries.iter().map(|ip| {
-                let q = client::encode(&format!("status.podIP={ip}"));
-                let path = pods.collection(None);
-                async move { self.list(&path, &format!("fieldSelector={q}")).await }
-            })),
         );
-        let discovered = discovered?;
         let ns_items = match ns_list {
             Ok(items) => items,
             Err(f) => {
-                self.failed(&namespaces, None, f, &mut read)?;
-                Arc::new(Vec::new())
+                self.failed(&namespaces, None, f, true, &none, &mut read)?;
+                Arc::default()
             }
         };
+        let discovered = discovered?;
         let existing: BTreeSet<String> = ns_items.iter().filter_map(|n| meta(n, "name")).collect();
         push_items(&mut read.objects, &namespaces, &ns_items);
         match node_list {
             Ok(items) => push_items(&mut read.objects, &nodes, &items),
-            Err(f) => self.failed(&nodes, None, f, &mut read)?,
+            Err(f) => self.failed(&nodes, None, f, false, &none, &mut read)?,
         }
         let ds_items = match ds_list {
             Ok(items) => items,
             Err(f) => {
-                self.failed(&daemonsets, None, f, &mut read)?;
-                Arc::new(Vec::new())
+                self.failed(&daemonsets, None, f, false, &none, &mut read)?;
+                Arc::default()
             }
         };
 
-        // The namespaces read whole.
-        let mut whole: BTreeSet<String> = match &scope.namespaces {
-            None => existing.clone(),
-            Some(set) => set.clone(),
-        };
-        whole.extend(SYSTEM_NAMESPACES.iter().map(|s| s.to_string()));
-        whole.extend(ds_items.iter().filter_map(|d| meta(d, "namespace")));
-        let mut need_services_for_ips = Vec::new();
-        for (ip, found) in ip_queries.iter().zip(ip_pods) {
-            match found {
-                Ok(items) if !items.is_empty() => whole.extend(items.iter().filter_map(|p| meta(p, "namespace"))),
-                Ok(_) => need_services_for_ips.push(*ip),
-                Err(f) => self.failed(&pods, None, f, &mut read)?,
-            }
-        }
-        let node_ips: BTreeSet<String> = read
-            .objects
-            .iter()
-            .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Node"))
-            .flat_map(|n| {
-                n.pointer("/status/addresses")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| a.get("address").and_then(Value::as_str).map(str::to_string))
-            })
-            .collect();
-        need_services_for_ips.retain(|ip| !node_ips.contains(&ip.to_string()));
-        if !need_services_for_ips.is_empty() && scope.namespaces.is_some() {
-            // Not a pod IP: perhaps a Service's (ClusterIP, external IP, load-balancer IP).
-            let services = builtin("Service");
-            match self.list(&services.collection(None), "").await {
-                Ok(items) => {
-                    for s in items.iter() {
-                        let text = s.to_string();
-                        if need_services_for_ips
-                            .iter()
-                            .any(|ip| text.contains(&format!("\"{ip}\"")))
-                        {
-                            whole.extend(meta(s, "namespace"));
-                        }
-                    }
+        // The question's namespaces, IP endpoints included.
+        let everything = scope.namespaces.is_none();
+        let mut question: BTreeSet<String> = scope.namespaces.clone().unwrap_or_else(|| existing.clone());
+        if !everything {
+            let node_ips: BTreeSet<String> = read
+                .objects
+                .iter()
+                .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Node"))
+                .flat_map(|n| {
+                    n.pointer("/status/addresses")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| a.get("address").and_then(Value::as_str).map(str::to_string))
+                })
+                .collect();
+            let (mut all_pods, mut services) = (None, None);
+            for ip in &scope.ips {
+                let owners = self.locate_ip(*ip, &node_ips, &mut all_pods, &mut services).await?;
+                if !owners.is_empty() {
+                    question.extend(owners);
+                } else if read.unread.contains(&("nodes".to_string(), None)) {
+                    anyhow::bail!(
+                        "cannot tell what {ip} is: no pod or Service has it, and nodes could not be listed (needs list on nodes) ({})",
+                        self.client.target()
+                    );
                 }
-                Err(f) => self.failed(&services, None, f, &mut read)?,
             }
         }
-        whole.retain(|ns| existing.contains(ns));
+        question.retain(|ns| existing.contains(ns));
+        // kube-system (DNS, node agents) read whole too; the namespaces of other DaemonSets only
+        // for their pods, so a DaemonSet never stands for pods that were simply not read.
+        let mut whole = question.clone();
+        whole.extend(
+            SYSTEM_NAMESPACES
+                .iter()
+                .map(|s| s.to_string())
+                .filter(|ns| existing.contains(ns)),
+        );
+        let pods_only: BTreeSet<String> = ds_items
+            .iter()
+            .filter_map(|d| meta(d, "namespace"))
+            .filter(|ns| !whole.contains(ns) && existing.contains(ns))
+            .collect();
+        let mut read_ns = whole.clone();
+        read_ns.extend(pods_only.iter().cloned());
         read.namespaces = whole.iter().cloned().collect();
-        // DaemonSets only where their pods are read (elsewhere they would stand for pods).
         let ds_kept: Vec<Value> = ds_items
             .iter()
-            .filter(|d| meta(d, "namespace").is_some_and(|ns| whole.contains(&ns)))
+            .filter(|d| meta(d, "namespace").is_some_and(|ns| read_ns.contains(&ns)))
             .cloned()
             .collect();
         push_items(&mut read.objects, &daemonsets, &ds_kept);
 
-        // Phase 2: the namespaced kinds, per namespace (or cluster-wide for everything), and
-        // the custom kinds.
-        let namespaced: Vec<Resource> = builtin_resources()
+        // Phase 2: namespaced kinds, per namespace (cluster-wide for everything); custom kinds
+        // cluster-wide.
+        let mut plan: Vec<(Resource, Option<String>, String, bool)> = Vec::new();
+        for r in builtin_resources()
             .into_iter()
             .filter(|r| r.namespaced && r.kind != "DaemonSet")
-            .collect();
-        let mut plan: Vec<(Resource, Option<String>, String)> = Vec::new();
-        for r in &namespaced {
-            match &scope.namespaces {
-                None => plan.push((r.clone(), None, String::new())),
-                Some(_) => {
-                    for ns in &whole {
-                        plan.push((r.clone(), Some(ns.clone()), String::new()));
-                    }
-                }
+        {
+            let workload = r.role == Role::Context && is_workload(&r.kind);
+            let required = r.role == Role::Required;
+            if everything {
+                plan.push((r, None, String::new(), required));
+                continue;
+            }
+            let targets: Vec<&String> = if workload {
+                question.iter().collect()
+            } else if r.kind == "Pod" {
+                read_ns.iter().collect()
+            } else {
+                whole.iter().collect()
+            };
+            for ns in targets {
+                let required = required && question.contains(ns);
+                plan.push((r.clone(), Some(ns.clone()), String::new(), required));
             }
         }
-        if !whole.contains("default") && existing.contains("default") {
+        if !everything && !whole.contains("default") && existing.contains("default") {
             // The API server's Service: what the API-server check reads.
             for (kind, query) in [
                 ("Service", "fieldSelector=metadata.name%3Dkubernetes"),
@@ -724,48 +857,49 @@ impl LiveSource {
                     "labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes",
                 ),
             ] {
-                plan.push((builtin(kind), Some("default".into()), query.into()));
+                plan.push((builtin(kind), Some("default".into()), query.into(), false));
             }
         }
         for r in &discovered.resources {
-            plan.push((r.clone(), None, String::new()));
+            plan.push((r.clone(), None, String::new(), false));
         }
-        let answers = futures::future::join_all(plan.iter().map(|(r, ns, q)| {
-            let path = r.collection(ns.as_deref());
-            async move { self.list(&path, q).await }
-        }))
-        .await;
+        let asks: Vec<(String, String)> = plan
+            .iter()
+            .map(|(r, ns, q, _)| (r.collection(ns.as_deref()), q.clone()))
+            .collect();
+        let answers = self.list_many(&asks).await;
         // Namespaced custom kinds refused cluster-wide: a Role may still allow them per namespace.
         let mut retries: Vec<(Resource, String)> = Vec::new();
-        for ((r, ns, _), answer) in plan.iter().zip(answers) {
+        for ((r, ns, _, required), answer) in plan.iter().zip(answers) {
             match answer {
-                Ok(items) => {
-                    let items: Vec<Value> = match &scope.namespaces {
-                        // A cluster-wide list of a namespaced custom kind: keep what is in scope.
-                        Some(_) if r.namespaced && ns.is_none() => items
-                            .iter()
-                            .filter(|o| meta(o, "namespace").is_some_and(|n| whole.contains(&n)))
-                            .cloned()
-                            .collect(),
-                        _ => items.to_vec(),
-                    };
-                    push_items(&mut read.objects, r, &items);
-                }
-                Err(ReadFailure::Forbidden(_)) if r.namespaced && ns.is_none() && scope.namespaces.is_some() => {
+                Ok(items) => push_items(&mut read.objects, r, &items),
+                Err(ReadFailure::Forbidden(_)) if r.namespaced && ns.is_none() && !everything => {
                     retries.extend(whole.iter().map(|n| (r.clone(), n.clone())));
                 }
-                Err(f) => self.failed(r, ns.as_deref(), f, &mut read)?,
+                Err(f) => {
+                    let scope_ns = if everything { &existing } else { &whole };
+                    self.failed(r, ns.as_deref(), f, *required, scope_ns, &mut read)?
+                }
             }
         }
-        let retried = futures::future::join_all(retries.iter().map(|(r, ns)| {
-            let path = r.collection(Some(ns));
-            async move { self.list(&path, "").await }
-        }))
-        .await;
+        let asks: Vec<(String, String)> = retries
+            .iter()
+            .map(|(r, ns)| (r.collection(Some(ns)), String::new()))
+            .collect();
+        let retried = self.list_many(&asks).await;
         for ((r, ns), answer) in retries.iter().zip(retried) {
             match answer {
                 Ok(items) => push_items(&mut read.objects, r, &items),
-                Err(f) => self.failed(r, Some(ns), f, &mut read)?,
+                Err(f) => self.failed(r, Some(ns), f, false, &whole, &mut read)?,
+            }
+        }
+        // A Service the question names must have been readable.
+        for ns in &scope.service_namespaces {
+            if read.unread.contains(&("services".to_string(), Some(ns.clone()))) {
+                anyhow::bail!(
+                    "cannot read the Services of namespace {ns}: needs list on services in namespace {ns} ({})",
+                    self.client.target()
+                );
             }
         }
         read.warnings.extend(discovered.warnings.iter().cloned());

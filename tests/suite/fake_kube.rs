@@ -25,6 +25,8 @@ pub struct FakeConfig {
     /// `(plural, namespace)`: lists of `plural` answer 403; `None` for every namespace and
     /// cluster-wide.
     pub forbidden: Vec<(String, Option<String>)>,
+    /// `(plural, status)`: lists of `plural` answer this error status (e.g. 503).
+    pub failing: Vec<(String, u16)>,
     /// Most items a page carries, whatever `limit` asks (to exercise pagination).
     pub page_cap: Option<usize>,
     /// Paths (prefix) that answer only after this delay.
@@ -195,6 +197,11 @@ fn kinds(objects: &[Value]) -> Vec<Kind> {
         k("", "v1", "ConfigMap", "configmaps", true),
         k("apps", "v1", "DaemonSet", "daemonsets", true),
         k("apps", "v1", "Deployment", "deployments", true),
+        k("apps", "v1", "ReplicaSet", "replicasets", true),
+        k("apps", "v1", "StatefulSet", "statefulsets", true),
+        k("batch", "v1", "Job", "jobs", true),
+        k("batch", "v1", "CronJob", "cronjobs", true),
+        k("", "v1", "ReplicationController", "replicationcontrollers", true),
         k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
         k("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true),
     ];
@@ -351,6 +358,30 @@ impl State {
                 ),
             );
         }
+        if let Some((_, code)) = self.config.failing.iter().find(|(p, _)| p == plural) {
+            let code = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return status(
+                code,
+                "ServiceUnavailable",
+                format!("{plural}: the server is currently unable to handle the request"),
+            );
+        }
+        if let Some(sel) = query.get("fieldSelector") {
+            let supported = |key: &str| {
+                matches!(key, "metadata.name" | "metadata.namespace") || (key == "status.podIP" && kind.kind == "Pod")
+            };
+            if let Some(bad) = sel
+                .split(',')
+                .filter_map(|t| t.split_once('='))
+                .find(|(k, _)| !supported(k))
+            {
+                return status(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("field label not supported: {}", bad.0),
+                );
+            }
+        }
         let api_version = if group.is_empty() {
             version.to_string()
         } else {
@@ -371,7 +402,7 @@ impl State {
                 o["metadata"]["name"].as_str().unwrap_or_default().to_string(),
             )
         });
-        if group.is_empty() || ["apps", "discovery.k8s.io", "networking.k8s.io"].contains(&group) {
+        if group.is_empty() || ["apps", "batch", "discovery.k8s.io", "networking.k8s.io"].contains(&group) {
             // Built-in lists leave kind and apiVersion out of their items.
             for o in &mut items {
                 if let Value::Object(m) = o {

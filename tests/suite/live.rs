@@ -48,15 +48,18 @@ const ENDPOINTS: &[&str] = &[
     "shop/api-5c6b9d7f4-aaaaa",
     "shop/db-0",
     "shop/deploy/api",
+    "shop/deploy/web",
     "shop/svc/api",
     "billing/worker-66b8d9c7f-zzzzz",
     "monitoring/prometheus-0",
     "monitoring/node-exporter-n1",
     "batch/report-29181234-abcde",
+    "batch/cronjob/report",
     "default/debug",
     "kube-system/coredns-6f6b679f8f-aaaaa",
     "10.0.0.31",
     "10.96.10.20",
+    "fd00::41",
     "172.18.0.3",
     "8.8.8.8",
 ];
@@ -158,13 +161,19 @@ fn assert_same(label: &str, q: &Query, live: &Value, offline: &Value) {
     }
 }
 
-/// A documented bound for one diagnose on the fixture: 3 cluster-wide lists (namespaces,
-/// nodes, DaemonSets), 1 `/apis`, 2 group discoveries (cilium.io, policy.networking.k8s.io),
-/// 5 namespaced kinds for each namespace read whole (the 2 of the question, kube-system, and
-/// monitoring, which runs a DaemonSet), 3 for `default/kubernetes`, 2 custom kinds, 1 pod-IP
-/// lookup per IP endpoint and 1 Service lookup. Pagination aside, it does not grow with the
+/// The documented number of requests of one diagnose whose endpoints span `question`
+/// namespaces, `ips` of them given as IPs, on the fixture (no pagination):
+/// 3 cluster-wide lists (namespaces, nodes, DaemonSets) + `/apis` + 3 group discoveries
+/// (cilium.io, policy.networking.k8s.io, security.istio.io); for IP endpoints, one Service list
+/// plus one `status.podIP` lookup each; 5 kinds (pods, Services, Endpoints, EndpointSlices,
+/// NetworkPolicies) for each question namespace and kube-system; 6 workload kinds for each
+/// question namespace; the pods of each other namespace that runs a DaemonSet (1: monitoring);
+/// 3 for `default/kubernetes`; 3 custom kinds. Pagination aside, nothing here grows with the
 /// cluster's size.
-const DIAGNOSE_REQUEST_BOUND: usize = 3 + 1 + 2 + 5 * 4 + 3 + 2 + 2 + 1;
+fn request_bound(question: usize, ips: usize) -> usize {
+    let ip_lookups = if ips > 0 { 1 + ips } else { 0 };
+    3 + 1 + 3 + ip_lookups + 5 * (question + 1) + 6 * question + 1 + 3 + 3
+}
 
 #[test]
 fn live_and_offline_diagnoses_agree_on_the_same_objects_and_only_get_is_sent() {
@@ -202,20 +211,18 @@ fn live_and_offline_diagnoses_agree_on_the_same_objects_and_only_get_is_sent() {
 fn a_diagnose_stays_within_its_request_bound() {
     let fake = FakeKube::from_file(&fixture(), |_| {});
     let kubeconfig = fake.kubeconfig(&temp_dir("bound"), TOKEN);
-    let mut worst = 0;
-    for (from, to) in [
-        ("shop/frontend-7d9f8b6c5d-x2x2x", "shop/svc/api"),
-        ("billing/worker-66b8d9c7f-zzzzz", "shop/api-5c6b9d7f4-aaaaa"),
-        ("10.0.1.71", "10.96.10.20"),
+    for (from, to, question, ips) in [
+        ("shop/frontend-7d9f8b6c5d-x2x2x", "shop/svc/api", 1, 0),
+        ("billing/worker-66b8d9c7f-zzzzz", "shop/api-5c6b9d7f4-aaaaa", 2, 0),
+        ("10.0.1.71", "10.96.10.20", 2, 2),
     ] {
         let before = fake.count();
         let (code, _, err) = diagnose_json(&kubeconfig, from, to, "80");
         assert!(code.is_some_and(|c| c <= 1), "{err}");
-        let n = fake.count() - before;
-        println!("diagnose {from} -> {to}: {n} requests (bound {DIAGNOSE_REQUEST_BOUND})");
-        worst = worst.max(n);
+        let (n, bound) = (fake.count() - before, request_bound(question, ips));
+        println!("diagnose {from} -> {to}: {n} requests (bound {bound})");
+        assert!(n <= bound, "{from} -> {to}: {n} requests, bound {bound}");
     }
-    assert!(worst <= DIAGNOSE_REQUEST_BOUND, "{worst} requests");
 }
 
 #[test]
@@ -423,7 +430,7 @@ fn refused_credentials_unreachable_servers_and_timeouts_are_clear_errors() {
     assert!(stderr(&out).contains("/nonexistent/kubeconfig"), "{}", stderr(&out));
     // A server that does not answer in time.
     let slow = FakeKube::from_file(&fixture(), |c| {
-        c.slow = Some(("/api/v1/nodes".into(), Duration::from_secs(5)))
+        c.slow = Some(("/api/v1/namespaces".into(), Duration::from_secs(5)))
     });
     let kc = slow.kubeconfig(&dir.join("slow"), TOKEN);
     let started = std::time::Instant::now();
@@ -561,4 +568,117 @@ fn matrix_and_tool_read_the_live_cluster_like_the_file() {
             "{args:?}"
         );
     }
+}
+
+#[test]
+fn forbidden_policies_in_whole_cluster_reads_are_inconclusive_everywhere() {
+    let fake = FakeKube::from_file(&fixture(), |c| c.forbidden.push(("networkpolicies".into(), None)));
+    let dir = temp_dir("whole-403");
+    let kubeconfig = fake.kubeconfig(&dir, TOKEN);
+    let kc = kubeconfig.to_str().unwrap();
+    let batch = dir.join("q.jsonl");
+    std::fs::write(
+        &batch,
+        format!(
+            "{{\"from\":\"{FRONTEND}\",\"to\":\"shop/svc/api\",\"port\":80}}\n{{\"from\":\"billing/worker-66b8d9c7f-zzzzz\",\"to\":\"shop/db-0\",\"port\":5432}}\n"
+        ),
+    )
+    .unwrap();
+    let out = bin(&["diagnose", "--kubeconfig", kc, "--batch", batch.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for d in &lines {
+        assert_eq!(d["verdict"], "inconclusive", "{d}");
+        assert!(
+            d.to_string()
+                .contains("needs list on networkpolicies.networking.k8s.io"),
+            "{d}"
+        );
+    }
+    // The export carries a placeholder in every namespace, so offline is as unsure.
+    let file = dir.join("all.yaml");
+    let out = bin(&["snapshot", "--kubeconfig", kc, "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("# forbidden: needs list on networkpolicies.networking.k8s.io in all namespaces"));
+    let ix = offline_index(&file);
+    for ns in ["shop", "billing", "batch", "monitoring", "kube-system"] {
+        assert!(ix.unreadable_policies.contains_key(ns), "placeholder in {ns}");
+    }
+}
+
+#[test]
+fn a_service_ip_needs_services_and_a_failing_optional_kind_is_not_fatal() {
+    // Services forbidden: an IP that is no pod's cannot be told from an external address.
+    let fake = FakeKube::from_file(&fixture(), |c| c.forbidden.push(("services".into(), None)));
+    let kubeconfig = fake.kubeconfig(&temp_dir("svc-403"), TOKEN);
+    let (code, _, err) = diagnose_json(&kubeconfig, FRONTEND, "10.96.10.20", "80");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cannot tell what 10.96.10.20 is") && err.contains("services"),
+        "{err}"
+    );
+    let (code, _, err) = diagnose_json(&kubeconfig, FRONTEND, "shop/svc/api", "80");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("needs list on services in namespace shop"), "{err}");
+    // A 503 from an aggregated API (a policy kind): the verdict it could change is inconclusive.
+    let fake = FakeKube::from_file(&fixture(), |c| c.failing.push(("ciliumnetworkpolicies".into(), 503)));
+    let kubeconfig = fake.kubeconfig(&temp_dir("cnp-503"), TOKEN);
+    let (code, d, err) = diagnose_json(&kubeconfig, FRONTEND, "shop/svc/api", "80");
+    assert_eq!(code, Some(3), "{err}");
+    assert!(
+        d.to_string().contains("could not list ciliumnetworkpolicies.cilium.io"),
+        "{d}"
+    );
+}
+
+#[test]
+fn kubeconfig_resolution_follows_kubectl() {
+    let fake = FakeKube::from_file(&fixture(), |_| {});
+    let dir = temp_dir("kubeconfig-env");
+    let kubeconfig = fake.kubeconfig(&dir, TOKEN);
+    let run = |kubeconfig_env: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netpol-debug"))
+            .args([
+                "diagnose",
+                "--live",
+                "--from",
+                FRONTEND,
+                "--to",
+                "shop/svc/api",
+                "--port",
+                "80",
+            ])
+            .args(extra)
+            .env("KUBECONFIG", kubeconfig_env)
+            .env("HOME", &dir)
+            .output()
+            .unwrap()
+    };
+    // A missing file in the KUBECONFIG list is skipped, as kubectl does.
+    let list = format!("{}:{}", dir.join("missing").display(), kubeconfig.display());
+    let out = run(&list, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Nothing at all: a clear error naming the files.
+    let out = run(dir.join("missing").to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("none of the KUBECONFIG files exist"),
+        "{}",
+        stderr(&out)
+    );
+    // A file that does not parse is an error, never a silent in-cluster fallback.
+    let broken = dir.join("broken");
+    std::fs::write(&broken, "clusters: [unclosed").unwrap();
+    let out = run(broken.to_str().unwrap(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read kubeconfig") && stderr(&out).contains("broken"),
+        "{}",
+        stderr(&out)
+    );
 }
