@@ -5,7 +5,8 @@
 //! then a construct the API server would reject).
 //!
 //! Each property runs `PROPTEST_CASES` cases (default [`DEFAULT_CASES`]); a failure prints the
-//! shrunk cluster. Regressions found by these properties are kept as plain tests at the end.
+//! shrunk cluster (a `ClusterM`). Failures are not persisted to files: a regression found here
+//! becomes a plain test at the end of this file. Commands and last figures: FUZZING.md.
 
 use std::collections::BTreeMap;
 
