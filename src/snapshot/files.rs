@@ -182,16 +182,21 @@ impl Loader {
     /// Accounts for `size` more bytes of input, or fails naming the limit.
     fn count_bytes(&mut self, path: &Path, size: u64) -> Result<(), LoadError> {
         if self.bytes.saturating_add(size) > self.limits.max_bytes {
-            return Err(LoadError::TooLarge {
-                path: path.to_path_buf(),
-                size,
-                at_least: false,
-                before: self.bytes,
-                limit: self.limits.max_bytes,
-            });
+            return Err(self.too_large(path, size, false));
         }
         self.bytes += size;
         Ok(())
+    }
+
+    /// The error for `size` bytes of `path` (`at_least`: more than that) over the limit.
+    fn too_large(&self, path: &Path, size: u64, at_least: bool) -> LoadError {
+        LoadError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            at_least,
+            before: self.bytes,
+            limit: self.limits.max_bytes,
+        }
     }
 
     /// Reads a stream up to what the byte limit leaves, and no further.
@@ -208,13 +213,7 @@ impl Loader {
             })?;
         let n = buf.len() as u64;
         if n > room {
-            return Err(LoadError::TooLarge {
-                path: path.to_path_buf(),
-                size: n,
-                at_least: true,
-                before: self.bytes,
-                limit: self.limits.max_bytes,
-            });
+            return Err(self.too_large(path, n, true));
         }
         self.bytes += n;
         Ok(buf)
@@ -230,13 +229,7 @@ impl Loader {
         // From the size alone, before reading a byte. A file that grows meanwhile, or a special
         // file whose size says nothing (a FIFO, /dev/zero), is stopped by the bounded read.
         if self.bytes.saturating_add(size) > self.limits.max_bytes {
-            return Err(LoadError::TooLarge {
-                path: path.to_path_buf(),
-                size,
-                at_least: false,
-                before: self.bytes,
-                limit: self.limits.max_bytes,
-            });
+            return Err(self.too_large(path, size, false));
         }
         let bytes = self.read_bounded(file, path, size)?;
         self.load_bytes(snap, path, &bytes)
