@@ -259,6 +259,8 @@ pub struct ClusterIndex {
     pub services: Vec<ServiceInfo>,
     /// NetworkPolicies present but unreadable, by namespace.
     pub unreadable_policies: BTreeMap<String, Vec<UnreadableInfo>>,
+    /// Namespaces whose Namespace object could not be read: labels unknown.
+    pub namespaces_labels_unknown: std::collections::BTreeSet<String>,
     pub warnings: Vec<LoadWarning>,
     /// The CNI, policy objects of other kinds, mesh objects, NodeLocal DNSCache.
     pub facts: crate::facts::ClusterFacts,
@@ -555,6 +557,7 @@ impl ClusterIndex {
         }
 
         let mut ix = b.finish(semantics);
+        ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
         ix.admin = crate::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::facts::gather(snap);
         for (id, p) in ix.pods.iter().enumerate() {
@@ -745,6 +748,7 @@ impl Builder {
             nodes: self.nodes,
             services: self.services,
             unreadable_policies: self.unreadable_policies,
+            namespaces_labels_unknown: std::collections::BTreeSet::new(),
             warnings: self.warnings,
             facts: crate::facts::ClusterFacts::default(),
             secondary_ips: HashMap::new(),

@@ -351,6 +351,39 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
             trace.uncertain.push(Uncertainty { policy, reason });
         }
     }
+    // The peer's namespace labels could not be read: a namespaceSelector may decide either way,
+    // unless a rule that does not look at namespace labels allows the traffic anyway.
+    let peer_ns = endpoint_pod(ix, peer).map(|p| p.namespace.as_str());
+    if np_reached
+        && first.allowed.is_empty()
+        && trace.isolated()
+        && let Some(ns) = peer_ns.filter(|ns| ix.namespaces_labels_unknown.contains(*ns))
+    {
+        let reads_labels = |rule: &Rule| {
+            rule.peers.iter().flatten().any(
+                |p| matches!(p, Peer::Pods { namespaces: NamespaceScope::Matching(sel), .. } if !sel.is_everything()),
+            )
+        };
+        let allowed_regardless = trace.rules.iter().filter(|r| r.allows()).any(|r| {
+            ix.policies[r.policy]
+                .rule(dir, r.rule_index)
+                .is_some_and(|rule| !reads_labels(rule))
+        });
+        if !allowed_regardless {
+            for &pid in &trace.isolating {
+                let pol = &ix.policies[pid];
+                if pol.rules(dir).unwrap_or_default().iter().any(reads_labels) {
+                    trace.uncertain.push(Uncertainty {
+                        policy: pol.key(),
+                        reason: format!(
+                            "the Namespace object of {ns} could not be read, so its labels are unknown: a namespaceSelector of {} may match it or not",
+                            pol.key()
+                        ),
+                    });
+                }
+            }
+        }
+    }
     if np_reached && !trace.allowed {
         for &pid in &trace.isolating {
             if ix.policies[pid].has_rule_issues(dir) {

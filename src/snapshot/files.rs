@@ -455,7 +455,14 @@ impl Loader {
             value: &value,
         };
         match (group.as_str(), kind.as_str()) {
-            ("", "Namespace") => self.push(snap, &ctx, |s| &mut s.namespaces),
+            ("", "Namespace") => {
+                if serde_json::from_value::<k8s_openapi::api::core::v1::Namespace>(ctx.value.clone()).is_err()
+                    && let Some(name) = meta_str(ctx.value, "name").filter(|n| !n.is_empty())
+                {
+                    snap.unreadable_namespaces.push(name.to_string());
+                }
+                self.push(snap, &ctx, |s| &mut s.namespaces)
+            }
             ("", "Pod") => self.push(snap, &ctx, |s| &mut s.pods),
             ("", "Service") => self.push(snap, &ctx, |s| &mut s.services),
             ("", "Endpoints") => self.push(snap, &ctx, |s| &mut s.endpoints),

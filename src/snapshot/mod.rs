@@ -231,6 +231,9 @@ pub struct ClusterSnapshot {
     /// NetworkPolicies that exist but could not be read: a verdict they may change is
     /// inconclusive.
     pub unreadable_policies: Vec<UnreadablePolicy>,
+    /// Namespaces whose Namespace object exists but could not be read: their labels are
+    /// unknown, so a namespaceSelector decision about them is not certain.
+    pub unreadable_namespaces: Vec<String>,
     pub warnings: Vec<LoadWarning>,
     /// Where each NetworkPolicy was read (`ns/name` -> `file#document`), for warnings about
     /// its fields.

@@ -1150,3 +1150,74 @@ fn bad_inputs_through_the_binary() {
         "{stderr}"
     );
 }
+
+/// A Namespace object that does not parse leaves its labels unknown: a verdict that a
+/// namespaceSelector decides about that namespace is `inconclusive`; one that a rule decides
+/// without namespace labels stays certain.
+#[test]
+fn bad_inputs_an_unreadable_namespace_makes_namespace_selectors_uncertain() {
+    let yaml = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: shop}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: billing, labels: [team, billing]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: worker, namespace: billing, labels: {app: worker}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.3}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: billing}}}]
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+"#;
+    let snap = snapshot::load_str("ns.yaml", yaml).unwrap();
+    assert_eq!(snap.unreadable_namespaces, ["billing"]);
+    assert!(snap.warnings.iter().any(|w| w.to_string().contains("metadata.labels")));
+    let ix = ClusterIndex::build(&snap, Semantics::default());
+    let ask = |from: &str| {
+        diagnose(
+            &ix,
+            &Query {
+                from: from.into(),
+                to: "shop/api".into(),
+                protocol: Protocol::Tcp,
+                port: Some(PortArg::Number(8080)),
+            },
+        )
+        .unwrap()
+    };
+    let d = ask("billing/worker");
+    assert_eq!(d.verdict, Verdict::Inconclusive);
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(
+        text.contains("the Namespace object of billing could not be read"),
+        "{text}"
+    );
+    assert_eq!(
+        ask("shop/web").verdict,
+        Verdict::Allowed,
+        "a podSelector rule allows it regardless"
+    );
+}
