@@ -77,26 +77,13 @@ def share_output_validators() -> None:
 
     ClientSession._output_schema_validator = cached  # type: ignore[method-assign]
 
-SRC = "shop/frontend-7d9f"
-DST = "shop/api-5c6b"
-FLOW = {"from": SRC, "to": DST, "port": 8080}
+from example01 import DST, FLOW, SRC, STEP_CALLS  # noqa: E402  (beside this script)
 
 # kind -> (tool, arguments) candidates; the answer each kind expects is in EXPECT.
 VALID: list[tuple[str, dict[str, Any]]] = [
-    ("check_cni", {}),
-    ("list_policies", {"namespace": "shop"}),
-    ("list_policies", {}),
-    ("match_selectors", {"pod": DST}),
-    ("check_default_deny", {"namespace": "shop", "pod": DST}),
-    ("check_policy_types", {"namespace": "shop"}),
-    ("check_ingress", FLOW),
-    ("check_egress", FLOW),
-    ("check_cross_namespace", FLOW),
+    *STEP_CALLS,
     ("diagnose", FLOW),
-    ("diagnose", {"from": SRC, "to": DST, "port": "http", "protocol": "TCP"}),
     ("diagnose", {"from": DST, "to": SRC}),
-    ("connectivity_map", {"namespaces": ["shop"], "format": "json"}),
-    ("connectivity_map", {"namespaces": ["shop"], "format": "mermaid", "limit": 10}),
 ]
 NOT_FOUND: list[tuple[str, dict[str, Any]]] = [
     ("diagnose", {**FLOW, "from": "shop/frontend-7d9"}),

@@ -49,25 +49,7 @@ TOOLS = {
 }
 PROMPTS = {"networkpolicy-debug", "dns-timeout"}
 
-SRC = "shop/frontend-7d9f"
-DST = "shop/api-5c6b"
-FLOW = {"from": SRC, "to": DST, "port": 8080}
-
-# One valid call per tool on example 01.
-STEP_CALLS: list[tuple[str, dict[str, Any]]] = [
-    ("check_cni", {}),
-    ("list_policies", {"namespace": "shop"}),
-    ("list_policies", {}),
-    ("match_selectors", {"pod": DST}),
-    ("check_default_deny", {"namespace": "shop", "pod": DST}),
-    ("check_policy_types", {"namespace": "shop"}),
-    ("check_ingress", FLOW),
-    ("check_egress", FLOW),
-    ("check_cross_namespace", FLOW),
-    ("diagnose", {"from": SRC, "to": DST, "port": "http", "protocol": "TCP"}),
-    ("connectivity_map", {"namespaces": ["shop"], "format": "json"}),
-    ("connectivity_map", {"namespaces": ["shop"], "format": "mermaid", "limit": 10}),
-]
+from example01 import DST, FLOW, SRC, STEP_CALLS  # noqa: E402  (beside this script)
 
 # Malformed arguments: each must come back as a tool result with isError true.
 BAD_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
