@@ -11,14 +11,17 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use netpol_debug::diagnose::{self, Query};
-use netpol_debug::http_safety::{self, BearerToken, HttpSafety};
+use netpol_debug::diagnosis::matrix;
+use netpol_debug::diagnosis::query::{self, PortArg, QueryError};
+use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::Semantics;
 use netpol_debug::live::{self, LiveSource, ReadOnlyClient, Scope};
-use netpol_debug::query::{self, PortArg, QueryError};
 use netpol_debug::report::QueryErrorReport;
-use netpol_debug::tools::{self, Context as ToolContext};
-use netpol_debug::{matrix, mcp, render, snapshot};
+use netpol_debug::report::render;
+use netpol_debug::serve::http_safety::{self, BearerToken, HttpSafety};
+use netpol_debug::serve::mcp;
+use netpol_debug::serve::tools::{self, Context as ToolContext};
+use netpol_debug::snapshot;
 use tokio_util::sync::CancellationToken;
 
 /// Finds out why Kubernetes traffic is blocked by NetworkPolicy, with evidence.
@@ -183,7 +186,7 @@ pub enum Command {
     Bench {
         /// S (10 ns, 100 pods, 50 policies), M (50/1,000/500), L (200/10,000/3,000), XL (500/50,000/10,000).
         #[arg(long, value_enum)]
-        size: netpol_debug::r#gen::Size,
+        size: netpol_debug::bench::cluster_gen::Size,
         /// Random diagnose queries to time.
         #[arg(long, default_value_t = netpol_debug::bench::DEFAULT_QUERIES)]
         queries: usize,
@@ -357,7 +360,7 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
                     .and_then(|args| args.query())
                     .map_err(|e| error(&e.argument, e.message))
                     .and_then(|q| {
-                        diagnose::diagnose(ix, &q).map_err(|e| QueryErrorReport {
+                        diagnosis::diagnose(ix, &q).map_err(|e| QueryErrorReport {
                             error: format!("line {}: {}", i + 1, e.message),
                             argument: e.argument,
                             suggestions: e.suggestions,
@@ -420,7 +423,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             scope.add_endpoint(&q.from);
             scope.add_endpoint(&q.to);
             let ctx = load_scoped(&source, &scope)?;
-            match diagnose::diagnose(&ctx.index, &q) {
+            match diagnosis::diagnose(&ctx.index, &q) {
                 Ok(d) => {
                     match output {
                         Output::Json => println!("{}", serde_json::to_string_pretty(&d)?),
@@ -578,7 +581,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// The safety flags of `serve --http` (see `netpol_debug::http_safety`).
+/// The safety flags of `serve --http` (see `netpol_debug::serve::http_safety`).
 #[derive(Debug, clap::Args)]
 pub struct HttpSafetyArgs {
     /// Also accept this Host header, e.g. the Service name clients use in the cluster

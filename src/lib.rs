@@ -1,23 +1,10 @@
 //! netpol-debug: finds out why Kubernetes traffic is blocked by NetworkPolicy.
-pub mod admin;
 pub mod bench;
-pub mod cni;
-pub mod context;
-pub mod diagnose;
+pub mod diagnosis;
 pub mod engine;
-pub mod error;
-pub mod extended;
-pub mod facts;
-pub mod r#gen;
-pub mod http_safety;
 pub mod index;
 pub mod live;
-pub mod matrix;
-pub mod mcp;
 pub mod policy;
-pub mod query;
-pub mod render;
 pub mod report;
+pub mod serve;
 pub mod snapshot;
-pub mod steps;
-pub mod tools;

@@ -10,12 +10,14 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use netpol_debug::diagnose::{Query, check_side, diagnose};
+use netpol_debug::diagnosis::{Query, check_side, diagnose};
 use netpol_debug::engine::{self, Endpoint, Flow, Selection};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::{Direction, Protocol};
-use netpol_debug::query::PortArg;
-use netpol_debug::{matrix, render, snapshot, steps};
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::{matrix, steps};
+use netpol_debug::report::render;
+use netpol_debug::snapshot;
 use serde_json::{Map, Value, json};
 
 const NAMES: [&str; 6] = ["a", "b", "web", "db", "default", "kube-system"];

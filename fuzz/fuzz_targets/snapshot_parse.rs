@@ -4,11 +4,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netpol_debug::diagnose::{Query, check_side, diagnose};
+use netpol_debug::diagnosis::{Query, check_side, diagnose};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::{Direction, Protocol};
-use netpol_debug::query::PortArg;
-use netpol_debug::{matrix, render, snapshot};
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::matrix;
+use netpol_debug::report::render;
+use netpol_debug::snapshot;
 
 /// Pods paired for diagnoses (the first ones by index): keeps one input's work small.
 const MAX_PODS: usize = 3;

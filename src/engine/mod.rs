@@ -12,16 +12,14 @@
 //! isolates the pod), else the BaselineAdminNetworkPolicy (first matching rule), else allow.
 //! Without admin policies in the snapshot only the NetworkPolicy tier exists.
 
-pub mod connset;
-
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-pub use connset::ConnSet;
+pub use crate::policy::ConnSet;
 
-pub use crate::admin::{AdminAction, AdminHit, AdminKind};
-use crate::admin::{AdminPeer, AdminPolicy, AdminRule};
 use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
+pub use crate::policy::admin::{AdminAction, AdminHit, AdminKind};
+use crate::policy::admin::{AdminPeer, AdminPolicy, AdminRule};
 use crate::policy::{Direction, Labels, NamespaceScope, Peer, PortSpec, PortValue, Protocol, Rule};
 
 /// One end of a flow.

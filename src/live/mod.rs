@@ -28,10 +28,10 @@ use serde_json::{Value, json};
 
 pub use client::{ConnectOptions, ReadFailure, ReadOnlyClient};
 
+use crate::diagnosis::query::EndpointSpec;
 use crate::index::Semantics;
-use crate::query::EndpointSpec;
+use crate::serve::tools::{Context, ContextSource};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
-use crate::tools::{Context, ContextSource};
 
 /// The annotation a placeholder object carries: the permission that was missing.
 pub const UNREADABLE_ANNOTATION: &str = "netpol-debug.io/unreadable";

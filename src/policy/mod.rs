@@ -5,6 +5,9 @@
 //! matcher that matches nothing, so the engine stays total and the diagnosis can say that
 //! its answer depends on something it could not read.
 
+pub mod admin;
+pub mod connset;
+pub mod extended;
 pub mod peer;
 pub mod port;
 pub mod selector;
@@ -13,6 +16,7 @@ use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
 };
 
+pub use connset::ConnSet;
 pub use peer::{NamespaceScope, Peer};
 pub use port::{PortSpec, PortValue, Protocol};
 pub use selector::{Labels, Op, Requirement, Selector};

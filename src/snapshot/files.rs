@@ -22,7 +22,7 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, V
 use serde_json::{Map, Value};
 
 use super::{ClusterSnapshot, Limits, LoadWarning, OtherObject, UnreadablePolicy, Workload, WorkloadKind};
-use crate::error::LoadError;
+use crate::snapshot::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::ReplicationController;

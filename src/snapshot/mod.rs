@@ -3,6 +3,7 @@
 //! Invariant: nothing is dropped silently. Every object that could not be used is listed in
 //! `warnings`, with the file, document and field where known.
 
+pub mod error;
 pub mod files;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, PodTemplateSpec, Service};

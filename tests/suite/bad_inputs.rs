@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netpol_debug::diagnose::{Query, diagnose};
-use netpol_debug::error::LoadError;
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::{Query, diagnose};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
-use netpol_debug::query::PortArg;
 use netpol_debug::report::{Diagnosis, Verdict};
+use netpol_debug::snapshot::error::LoadError;
 use netpol_debug::snapshot::{self, ClusterSnapshot, Limits};
 
 /// A hang detector, not a benchmark: every row must finish well within this, even in a debug

@@ -2,9 +2,9 @@
 //! cluster is `common::BASE` (namespaces `app`, `other`; pods app/web, app/client, other/client,
 //! other/db, app/hostagent on the host network) plus what each test adds.
 
-use netpol_debug::diagnose::{self, Query};
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::policy::Protocol;
-use netpol_debug::query::PortArg;
 use netpol_debug::report::{Diagnosis, RootCauseCode, Verdict};
 
 use crate::common::{BASE, index};
@@ -31,7 +31,7 @@ spec:
 
 fn run(extra: &str, from: &str, to: &str, port: Option<u16>, protocol: Protocol) -> Diagnosis {
     let ix = index(&format!("{BASE}\n---\n{KUBE_DNS}\n---\n{extra}"));
-    diagnose::diagnose(
+    diagnosis::diagnose(
         &ix,
         &Query {
             from: from.into(),
@@ -113,7 +113,7 @@ fn dns_check_names_what_is_missing_without_kube_system() {
         protocol: Protocol::Tcp,
         port: Some(PortArg::Number(8080)),
     };
-    let d = diagnose::diagnose(&ix, &q).unwrap();
+    let d = diagnosis::diagnose(&ix, &q).unwrap();
     let dns = d.checks.dns.unwrap();
     assert_eq!(dns.udp, Verdict::Inconclusive);
     assert!(dns.missing.iter().any(|m| m.contains("kube-dns")), "{:?}", dns.missing);
@@ -458,7 +458,7 @@ fn nodeport_without_node_objects_is_inconclusive_and_says_so() {
         protocol: Protocol::Tcp,
         port: Some(PortArg::Number(80)),
     };
-    let d = diagnose::diagnose(&ix, &q).unwrap();
+    let d = diagnosis::diagnose(&ix, &q).unwrap();
     assert_eq!(
         d.verdict,
         Verdict::Inconclusive,
@@ -485,7 +485,7 @@ fn nodeport_with_external_traffic_policy_local_keeps_the_client_ip() {
         protocol: Protocol::Tcp,
         port: Some(PortArg::Number(31080)),
     };
-    let d = diagnose::diagnose(&ix, &q).unwrap();
+    let d = diagnosis::diagnose(&ix, &q).unwrap();
     assert_eq!(d.verdict, Verdict::Allowed);
     assert_eq!(d.query.resolved_port, Some(8080), "a nodePort maps to the targetPort");
     assert!(!codes(&d).contains(&RootCauseCode::NodeportSnat));

@@ -1,9 +1,9 @@
 //! Which root causes `diagnose` reports, and in which order, for situations the examples do
 //! not cover. Each row names the behaviour it checks.
 
-use netpol_debug::diagnose::{Query, diagnose};
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::{Query, diagnose};
 use netpol_debug::policy::Protocol;
-use netpol_debug::query::PortArg;
 use netpol_debug::report::Verdict;
 
 use crate::common;

@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use netpol_debug::diagnose::{self, Query};
+use netpol_debug::diagnosis::query::{self, PortArg};
+use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::{ClusterIndex, Semantics};
-use netpol_debug::query::{self, PortArg};
 use netpol_debug::report::Diagnosis;
 use netpol_debug::snapshot;
 use serde::Deserialize;
@@ -128,7 +128,7 @@ fn run(ex: &Example) -> Result<(Case, Diagnosis), String> {
             .transpose()
             .map_err(|e| format!("query.port: {e}"))?,
     };
-    let d = diagnose::diagnose(&ix, &q).map_err(|e| format!("the query fails: {e} (argument {})", e.argument))?;
+    let d = diagnosis::diagnose(&ix, &q).map_err(|e| format!("the query fails: {e} (argument {})", e.argument))?;
     Ok((case, d))
 }
 

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use netpol_debug::http_safety::{BearerToken, HttpSafety};
 use netpol_debug::index::Semantics;
-use netpol_debug::mcp;
+use netpol_debug::serve::http_safety::{BearerToken, HttpSafety};
+use netpol_debug::serve::mcp;
+use netpol_debug::serve::tools::{Context, ContextSource};
 use netpol_debug::snapshot;
-use netpol_debug::tools::{Context, ContextSource};
 use tokio_util::sync::CancellationToken;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
@@ -417,7 +417,7 @@ fn a_body_over_the_limit_is_413() {
     let head = format!(
         "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: {session}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         server.host(),
-        netpol_debug::http_safety::DEFAULT_MAX_BODY_BYTES + 1
+        netpol_debug::serve::http_safety::DEFAULT_MAX_BODY_BYTES + 1
     );
     let r = exchange(server.addr, head.as_bytes());
     assert_refused(&server, &r, 413, 0);

@@ -10,10 +10,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
-use netpol_debug::diagnose::{self, Query};
+use netpol_debug::diagnosis::query::{self, PortArg};
+use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::live::{ConnectOptions, LiveSource, ReadOnlyClient, Scope};
-use netpol_debug::query::{self, PortArg};
 use netpol_debug::snapshot;
 use serde_json::Value;
 
@@ -93,7 +93,7 @@ fn queries() -> Vec<Query> {
 }
 
 fn answer(ix: &ClusterIndex, q: &Query) -> Value {
-    match diagnose::diagnose(ix, q) {
+    match diagnosis::diagnose(ix, q) {
         Ok(d) => serde_json::to_value(d).unwrap(),
         Err(e) => serde_json::json!({"error": e.message, "argument": e.argument, "suggestions": e.suggestions}),
     }
@@ -452,7 +452,7 @@ fn refused_credentials_unreachable_servers_and_timeouts_are_clear_errors() {
 
 #[test]
 fn the_mcp_server_on_a_live_cluster_caches_a_burst_and_is_an_open_world() {
-    use netpol_debug::mcp::NetpolServer;
+    use netpol_debug::serve::mcp::NetpolServer;
     use rmcp::model::CallToolRequestParams;
     use rmcp::{ServiceExt, serve_server};
     let fake = FakeKube::from_file(&fixture(), |_| {});

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netpol_debug::index::Semantics;
-use netpol_debug::mcp::NetpolServer;
+use netpol_debug::serve::mcp::NetpolServer;
+use netpol_debug::serve::tools::{Context, TOOL_NAMES};
 use netpol_debug::snapshot;
-use netpol_debug::tools::{Context, TOOL_NAMES};
 use rmcp::model::{CallToolRequestParams, CallToolResult, GetPromptRequestParams, JsonObject};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::{ServiceExt, serve_server};

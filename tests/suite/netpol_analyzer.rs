@@ -19,8 +19,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use netpol_debug::diagnosis::matrix;
 use netpol_debug::index::{ClusterIndex, Semantics};
-use netpol_debug::{matrix, snapshot};
+use netpol_debug::snapshot;
 
 /// Class A: only namespaces, pods, workloads and NetworkPolicies. (The stale
 /// `test_pod_exposed_only_to_representative_peers` expected file is left out: no test produces it.)

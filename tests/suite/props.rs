@@ -10,12 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use netpol_debug::diagnose::{Query, diagnose};
+use netpol_debug::diagnosis::matrix;
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::{Query, diagnose};
 use netpol_debug::engine::{self, Endpoint, Selection};
 use netpol_debug::index::{ClusterIndex, Semantics};
-use netpol_debug::matrix;
 use netpol_debug::policy::{Direction, Protocol};
-use netpol_debug::query::PortArg;
 use netpol_debug::report::{Diagnosis, RootCauseCode, SideReport, Verdict};
 use netpol_debug::snapshot;
 use proptest::prelude::*;

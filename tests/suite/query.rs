@@ -1,9 +1,9 @@
 //! Endpoint resolution (`query::resolve`, `query::port_for`) through `diagnose`: which pods and
 //! which port a query stands for. Each test is named after the rule it checks.
 
-use netpol_debug::diagnose::{Query, diagnose};
+use netpol_debug::diagnosis::query::{PortArg, QueryError};
+use netpol_debug::diagnosis::{Query, diagnose};
 use netpol_debug::policy::Protocol;
-use netpol_debug::query::{PortArg, QueryError};
 use netpol_debug::report::Diagnosis;
 
 use crate::common;

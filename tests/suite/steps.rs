@@ -1,12 +1,12 @@
 //! The step tools on small clusters: each test names the rule it checks. The cluster is
 //! `common::BASE` (namespaces `app` team=app and `other` team=other) plus policies.
 
-use netpol_debug::diagnose::Query;
+use netpol_debug::diagnosis::Query;
+use netpol_debug::diagnosis::query::PortArg;
+use netpol_debug::diagnosis::steps;
 use netpol_debug::policy::Protocol;
-use netpol_debug::query::PortArg;
 use netpol_debug::report::Verdict;
 use netpol_debug::snapshot;
-use netpol_debug::steps;
 
 use crate::common::{BASE, index};
 

@@ -5,10 +5,10 @@
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use crate::cni;
+use crate::diagnosis::steps::{self, OtherPolicyObject};
+use crate::index::cni;
 use crate::report::CniReport;
 use crate::snapshot::{ClusterSnapshot, OtherObject, WorkloadKind};
-use crate::steps::{self, OtherPolicyObject};
 
 /// The default listen address of NodeLocal DNSCache.
 pub const NODE_LOCAL_DNS_IP: &str = "169.254.20.10";

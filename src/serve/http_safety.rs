@@ -6,7 +6,7 @@
 //! order: a `Host` that is not allowed (403; malformed or missing: 400), an `Origin` that is
 //! present and not allowed (403), a missing or wrong `Authorization: Bearer` token when one is
 //! configured (401 with `WWW-Authenticate: Bearer`), and a `Content-Length` over the limit (413).
-//! `crate::mcp` sets rmcp's own Host, Origin and body-size checks from the same values
+//! `crate::serve::mcp` sets rmcp's own Host, Origin and body-size checks from the same values
 //! ([`HttpSafety::host_list`], [`HttpSafety::origin_list`]), as a second line; rmcp also
 //! enforces the body limit while the body streams in, so a chunked body over it is a 413 too.
 //! This module knows HTTP, not MCP.

@@ -21,8 +21,8 @@ use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value};
 
-use crate::engine::ConnSet;
 use crate::index::{ClusterIndex, PodId, PodInfo};
+use crate::policy::ConnSet;
 use crate::policy::{Direction, Issue, Labels, Protocol, Selector};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
 

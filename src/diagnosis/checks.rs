@@ -9,14 +9,14 @@
 
 use std::net::IpAddr;
 
-use crate::diagnose::{self, Query};
+use crate::diagnosis::query::{EndpointSpec, PortArg, Resolved};
+use crate::diagnosis::steps;
+use crate::diagnosis::{self, Query};
 use crate::engine::{self, Endpoint, Flow, FlowTrace};
-use crate::extended::{self, PodRef};
 use crate::index::{ClusterIndex, PodId, PodInfo, ServiceInfo, TargetPort};
+use crate::policy::extended::{self, PodRef};
 use crate::policy::{Direction, Protocol};
-use crate::query::{EndpointSpec, PortArg, Resolved};
 use crate::report::*;
-use crate::steps;
 
 /// Pods whose name or labels say they are an ingress controller.
 fn looks_like_ingress_controller(p: &PodInfo) -> bool {
@@ -42,7 +42,7 @@ fn verdict_of_flow(
             port,
         },
     );
-    (diagnose::verdict_of(&t), t)
+    (diagnosis::verdict_of(&t), t)
 }
 
 fn pod_of(e: Endpoint) -> Option<PodId> {
@@ -671,7 +671,7 @@ fn node_port_check(
             from: node_ip.map(|i| i.to_string()).unwrap_or_default(),
             ..e.query.clone()
         };
-        if let Ok((nd, nt)) = diagnose::diagnose_traced(ix, &as_node_query) {
+        if let Ok((nd, nt)) = diagnosis::diagnose_traced(ix, &as_node_query) {
             *replaced = Some(nt);
             d.verdict = if as_node == Some(Verdict::Inconclusive) {
                 Verdict::Inconclusive

@@ -3,11 +3,16 @@
 //! Invariant: pure and synchronous. A verdict is `blocked` only when a side blocks for
 //! certain, `allowed` only when both sides allow for certain; anything else is `inconclusive`.
 
+pub mod checks;
+pub mod matrix;
+pub mod query;
+pub mod steps;
+
 use crate::engine::{self, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace};
 use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, TargetPort};
 use crate::policy::{Direction, NamespaceScope, Peer, PortValue, Protocol};
-use crate::query::{self, PortArg, QueryError, Resolved};
 use crate::report::*;
+use query::{PortArg, QueryError, Resolved};
 
 /// How many rules a side lists before truncating.
 const MAX_RULES_LISTED: usize = 20;
@@ -284,9 +289,9 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         warnings,
         scope: SCOPE.to_string(),
     };
-    let replaced = crate::context::assess(
+    let replaced = crate::diagnosis::checks::assess(
         ix,
-        &crate::context::Ends {
+        &crate::diagnosis::checks::Ends {
             query: q,
             src: &src,
             dst: &dst,
@@ -572,7 +577,7 @@ fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         let admin_allowed = |s: &SideTrace| {
             s.admin
                 .as_ref()
-                .is_some_and(|a| a.action == crate::admin::AdminAction::Allow)
+                .is_some_and(|a| a.action == crate::policy::admin::AdminAction::Allow)
         };
         let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress]
             .into_iter()
@@ -707,7 +712,7 @@ fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
 
 /// The admin-tier rule that decided a side, as a root cause (Deny, or Allow on an allowed side).
 fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<RootCause> {
-    use crate::admin::{AdminAction, AdminKind};
+    use crate::policy::admin::{AdminAction, AdminKind};
     let dir = side.direction;
     let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
     let peer = endpoint_name(
@@ -717,7 +722,7 @@ fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<Roo
             Direction::Ingress => t.flow.src,
         },
     );
-    let describe = |hit: &crate::admin::AdminHit| {
+    let describe = |hit: &crate::policy::admin::AdminHit| {
         format!(
             "rule {}{} of {}{}",
             hit.field(dir),

@@ -10,14 +10,15 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use crate::diagnose::{self, Query};
+use crate::diagnosis::matrix;
+use crate::diagnosis::query::{self, PortArg, QueryError};
+use crate::diagnosis::steps;
+use crate::diagnosis::{self, Query};
 use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Direction;
-use crate::query::{self, PortArg, QueryError};
+use crate::report::render;
 use crate::report::*;
 use crate::snapshot::ClusterSnapshot;
-use crate::steps;
-use crate::{matrix, render};
 
 /// Default and largest number of items a list result carries.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -415,7 +416,7 @@ pub fn check_policy_types(ctx: &Context, a: PolicyTypesArgs) -> ToolResult<Polic
 
 fn check_side(ctx: &Context, a: FlowArgs, dir: Direction) -> ToolResult<SideCheck> {
     let q = a.query()?;
-    answer(diagnose::check_side(&ctx.index, &q, dir), |r| {
+    answer(diagnosis::check_side(&ctx.index, &q, dir), |r| {
         let at = match dir {
             Direction::Egress => &r.query.source.name,
             Direction::Ingress => &r.query.destination.name,
@@ -465,7 +466,7 @@ pub fn check_cross_namespace(ctx: &Context, a: FlowArgs) -> ToolResult<CrossName
 
 pub fn diagnose(ctx: &Context, a: FlowArgs) -> ToolResult<Diagnosis> {
     let q = a.query()?;
-    answer(diagnose::diagnose(&ctx.index, &q), render::diagnosis_text)
+    answer(diagnosis::diagnose(&ctx.index, &q), render::diagnosis_text)
 }
 
 pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {

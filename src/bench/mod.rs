@@ -14,12 +14,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::diagnose::{self, Query};
-pub use crate::r#gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
+use crate::diagnosis::{self, Query};
+pub mod cluster_gen;
+
+use crate::diagnosis::matrix;
+use crate::diagnosis::query::PortArg;
 use crate::index::{ClusterIndex, Semantics};
-use crate::matrix;
 use crate::policy::Protocol;
-use crate::query::PortArg;
+pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
 
 pub const DEFAULT_QUERIES: usize = 200;
 pub const DEFAULT_SEED: u64 = 1;
@@ -494,7 +496,7 @@ fn time_diagnose(ix: &ClusterIndex, queries: &[(&'static str, Query)]) -> Diagno
     for (kind, q) in queries {
         *mix.entry(kind.to_string()).or_insert(0) += 1;
         let t = Instant::now();
-        let r = diagnose::diagnose(ix, q);
+        let r = diagnosis::diagnose(ix, q);
         let d = t.elapsed();
         times.push(d);
         match r {

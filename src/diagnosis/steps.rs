@@ -5,11 +5,11 @@
 //! Invariant: pure and synchronous, like the engine; results are the `report` types, sorted,
 //! and long lists are cut at a limit with a [`Truncation`] saying how to narrow.
 
-use crate::diagnose::{self, Query};
+use crate::diagnosis::query::{self, QueryError};
+use crate::diagnosis::{self, Query};
 use crate::engine::Endpoint;
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::{Direction, NamespaceScope, Peer, Policy, Selector};
-use crate::query::{self, QueryError};
 use crate::report::*;
 use crate::snapshot::ClusterSnapshot;
 
@@ -234,9 +234,9 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     let other_kinds = if p.host_network {
         Vec::new()
     } else {
-        crate::extended::selecting(
+        crate::policy::extended::selecting(
             &ix.facts.extended_objects,
-            &crate::extended::PodRef {
+            &crate::policy::extended::PodRef {
                 namespace: &p.namespace,
                 labels: &p.labels,
                 namespace_labels: &ns_labels,
@@ -257,7 +257,7 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     };
     Ok(SelectorReport {
         other_kinds,
-        pod: crate::diagnose::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
+        pod: crate::diagnosis::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
         ingress_isolated_by: names(Direction::Ingress),
         egress_isolated_by: names(Direction::Egress),
         truncated: truncation(
@@ -400,7 +400,7 @@ fn policy_types_entry(p: &Policy) -> PolicyTypesEntry {
     for i in p.issues.iter().filter(|i| i.field.starts_with("spec.policyTypes")) {
         findings.push(finding("UNKNOWN_POLICY_TYPE", format!("{}: {}", i.field, i.message)));
     }
-    if !p.policy_types_declared && !p.has_egress_section && diagnose::looks_like_deny_all(p) {
+    if !p.policy_types_declared && !p.has_egress_section && diagnosis::looks_like_deny_all(p) {
         findings.push(finding(
             "POLICYTYPES_OMITTED_EGRESS_OPEN",
             "policyTypes is omitted and there is no egress section, so this deny-style policy isolates ingress only: egress of the selected pods stays open. If egress was meant to be denied too, policyTypes must list Egress.".into(),
@@ -624,7 +624,7 @@ pub fn namespace_peer_checks(
 
 /// `check_cross_namespace`: both sides of a flow and the namespace selectors their rules use.
 pub fn check_cross_namespace(ix: &ClusterIndex, q: &Query, limit: usize) -> Result<CrossNamespaceReport, QueryError> {
-    let (d, t) = diagnose::diagnose_traced(ix, q)?;
+    let (d, t) = diagnosis::diagnose_traced(ix, q)?;
     let ns_of = |e: Endpoint| match e {
         Endpoint::Pod(id) => Some(ix.pod(id).namespace.clone()),
         Endpoint::Ip(_) => None,

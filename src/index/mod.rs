@@ -4,6 +4,9 @@
 //! Invariant: built once, read many times; nothing here is recomputed per query. Queries touch
 //! only the policies of the namespaces involved.
 
+pub mod cni;
+pub mod facts;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -263,11 +266,11 @@ pub struct ClusterIndex {
     pub namespaces_labels_unknown: std::collections::BTreeSet<String>,
     pub warnings: Vec<LoadWarning>,
     /// The CNI, policy objects of other kinds, mesh objects, NodeLocal DNSCache.
-    pub facts: crate::facts::ClusterFacts,
+    pub facts: crate::index::facts::ClusterFacts,
     /// Pods by the IPs of their secondary (Multus) interfaces.
     pub secondary_ips: HashMap<IpAddr, Vec<PodId>>,
     /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy, lowered.
-    pub admin: crate::admin::AdminPolicies,
+    pub admin: crate::policy::admin::AdminPolicies,
 }
 
 impl ClusterIndex {
@@ -558,10 +561,10 @@ impl ClusterIndex {
 
         let mut ix = b.finish(semantics);
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
-        ix.admin = crate::admin::AdminPolicies::build(snap, &mut ix.warnings);
-        ix.facts = crate::facts::gather(snap);
+        ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
+        ix.facts = crate::index::facts::gather(snap);
         for (id, p) in ix.pods.iter().enumerate() {
-            for net in crate::context::secondary_networks(p) {
+            for net in crate::diagnosis::checks::secondary_networks(p) {
                 for ip in net.ips.iter().filter_map(|i| i.parse::<IpAddr>().ok()) {
                     ix.secondary_ips.entry(ip).or_default().push(id);
                 }
@@ -750,9 +753,9 @@ impl Builder {
             unreadable_policies: self.unreadable_policies,
             namespaces_labels_unknown: std::collections::BTreeSet::new(),
             warnings: self.warnings,
-            facts: crate::facts::ClusterFacts::default(),
+            facts: crate::index::facts::ClusterFacts::default(),
             secondary_ips: HashMap::new(),
-            admin: crate::admin::AdminPolicies::default(),
+            admin: crate::policy::admin::AdminPolicies::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The MCP server: one read-only tool per diagnostic step plus `diagnose`, two prompts, over
 //! stdio or Streamable HTTP (rmcp on axum).
 //!
-//! Invariant: an edge. Every tool calls the handler of the same name in [`crate::tools`] and
+//! Invariant: an edge. Every tool calls the handler of the same name in [`crate::serve::tools`] and
 //! only converts its result; nothing here reads a cluster or changes one. Logs go to stderr:
 //! stdout is the stdio transport.
 
@@ -23,12 +23,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::http_safety::HttpSafety;
 use crate::report::*;
-use crate::tools::{self, Answer, Context, ContextSource, Output, ToolError};
+use crate::serve::http_safety::HttpSafety;
+use crate::serve::tools::{self, Answer, Context, ContextSource, Output, ToolError};
 
 /// What the server tells a model when it connects.
-pub const INSTRUCTIONS: &str = include_str!("../prompts/instructions.md");
+pub const INSTRUCTIONS: &str = include_str!("../../prompts/instructions.md");
 
 /// The server: where each call's [`Context`] comes from (a snapshot loaded once, or a live
 /// cluster read for the call) and the routers.
@@ -225,7 +225,7 @@ impl NetpolServer {
         }
     }
 
-    #[doc = include_str!("../tools/check_cni.md")]
+    #[doc = include_str!("../../tools/check_cni.md")]
     #[tool(
         title = "Check the CNI",
         annotations(title = "Check the CNI", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -239,7 +239,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/list_policies.md")]
+    #[doc = include_str!("../../tools/list_policies.md")]
     #[tool(
         title = "List policies",
         annotations(title = "List policies", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -253,7 +253,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/match_selectors.md")]
+    #[doc = include_str!("../../tools/match_selectors.md")]
     #[tool(
         title = "Match policy selectors to a pod",
         annotations(title = "Match policy selectors to a pod", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -267,7 +267,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/check_default_deny.md")]
+    #[doc = include_str!("../../tools/check_default_deny.md")]
     #[tool(
         title = "Check default-deny policies",
         annotations(title = "Check default-deny policies", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -281,7 +281,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/check_policy_types.md")]
+    #[doc = include_str!("../../tools/check_policy_types.md")]
     #[tool(
         title = "Check policyTypes",
         annotations(title = "Check policyTypes", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -295,7 +295,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/check_ingress.md")]
+    #[doc = include_str!("../../tools/check_ingress.md")]
     #[tool(
         title = "Check ingress at the destination",
         annotations(title = "Check ingress at the destination", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -309,7 +309,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/check_egress.md")]
+    #[doc = include_str!("../../tools/check_egress.md")]
     #[tool(
         title = "Check egress at the source",
         annotations(title = "Check egress at the source", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -323,7 +323,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/check_cross_namespace.md")]
+    #[doc = include_str!("../../tools/check_cross_namespace.md")]
     #[tool(
         title = "Check cross-namespace traffic",
         annotations(title = "Check cross-namespace traffic", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -337,7 +337,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/diagnose.md")]
+    #[doc = include_str!("../../tools/diagnose.md")]
     #[tool(
         title = "Diagnose blocked traffic",
         annotations(title = "Diagnose blocked traffic", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -351,7 +351,7 @@ impl NetpolServer {
         .await
     }
 
-    #[doc = include_str!("../tools/connectivity_map.md")]
+    #[doc = include_str!("../../tools/connectivity_map.md")]
     #[tool(
         title = "Map allowed connections",
         annotations(title = "Map allowed connections", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
@@ -410,7 +410,7 @@ impl NetpolServer {
     #[prompt(name = "networkpolicy-debug")]
     fn networkpolicy_debug(&self, Parameters(a): Parameters<DebugPromptArgs>) -> GetPromptResult {
         let text = fill_template(
-            include_str!("../prompts/networkpolicy-debug.md"),
+            include_str!("../../prompts/networkpolicy-debug.md"),
             &[
                 ("source", a.source.as_deref()),
                 ("destination", a.destination.as_deref()),
@@ -425,7 +425,10 @@ impl NetpolServer {
     /// A pod's DNS lookups time out: check its egress to the cluster DNS first.
     #[prompt(name = "dns-timeout")]
     fn dns_timeout(&self, Parameters(a): Parameters<DnsPromptArgs>) -> GetPromptResult {
-        let text = fill_template(include_str!("../prompts/dns-timeout.md"), &[("pod", a.pod.as_deref())]);
+        let text = fill_template(
+            include_str!("../../prompts/dns-timeout.md"),
+            &[("pod", a.pod.as_deref())],
+        );
         GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("DNS lookups time out in a pod: check egress to kube-dns (UDP and TCP 53) first.")
     }
@@ -457,7 +460,7 @@ pub async fn serve_stdio(source: Arc<dyn ContextSource>) -> anyhow::Result<()> {
 }
 
 /// Serves MCP over Streamable HTTP at `http://ADDR/mcp` until `shutdown` is cancelled, behind
-/// the Host, Origin, token and body-size checks of `safety` (see [`crate::http_safety`]).
+/// the Host, Origin, token and body-size checks of `safety` (see [`crate::serve::http_safety`]).
 /// `ready` receives the bound address (useful with port 0).
 pub async fn serve_http(
     source: Arc<dyn ContextSource>,

@@ -1,0 +1,4 @@
+//! The MCP surface: tools, the rmcp server, and the HTTP transport's safety gate.
+pub mod http_safety;
+pub mod mcp;
+pub mod tools;
