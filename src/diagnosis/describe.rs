@@ -1,0 +1,83 @@
+//! Words for what the engine found: failed clauses, ports, labels, endpoint names.
+//!
+//! Invariant: text is rendered from the trace's data here, never parsed back.
+
+use crate::engine::{Endpoint, PeerFailure, PortFailure, RuleTrace};
+use crate::index::ClusterIndex;
+use crate::policy::Direction;
+use crate::report::FailedClause;
+
+pub fn endpoint_name(ix: &ClusterIndex, e: Endpoint) -> String {
+    match e {
+        Endpoint::Pod(id) => ix.pod(id).key(),
+        Endpoint::Ip(ip) => ip.to_string(),
+    }
+}
+
+pub fn peers_word(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    }
+}
+
+/// The first clause of a rule that failed: its peers, else its ports.
+pub fn failed_clause(dir: Direction, r: &RuleTrace) -> Option<FailedClause> {
+    let base = format!("spec.{}[{}]", dir.as_str(), r.rule_index);
+    if !r.peer_failures.is_empty() {
+        return Some(FailedClause {
+            field: format!("{base}.{}", peers_word(dir)),
+            reasons: r
+                .peer_failures
+                .iter()
+                .map(|(i, f)| format!("{}[{i}]: {}", peers_word(dir), peer_failure_text(f)))
+                .collect(),
+        });
+    }
+    r.port_failure.as_ref().map(|p| FailedClause {
+        field: format!("{base}.ports"),
+        reasons: vec![port_failure_text(p)],
+    })
+}
+
+pub fn peer_failure_text(f: &PeerFailure) -> String {
+    match f {
+        PeerFailure::OtherNamespace { policy_namespace, peer_namespace } => format!(
+            "podSelector without namespaceSelector covers namespace {policy_namespace} only; the peer is in {peer_namespace}"
+        ),
+        PeerFailure::NamespaceLabels { namespace, failed, .. } => {
+            format!("namespace {namespace} does not match namespaceSelector (fails {})", failed.join(", "))
+        }
+        PeerFailure::PodLabels { failed, .. } => format!("pod labels do not match podSelector (fails {})", failed.join(", ")),
+        PeerFailure::NotAPod => "the peer is not a pod: podSelector/namespaceSelector cannot match it, only ipBlock can".into(),
+        PeerFailure::HostNetworkPeer => {
+            "the peer uses the host network: selectors never match it (its traffic carries the node IP; only ipBlock can)".into()
+        }
+        PeerFailure::OutsideCidr { cidr, ip: Some(ip) } => format!("{ip} is outside ipBlock {cidr}"),
+        PeerFailure::OutsideCidr { cidr, ip: None } => format!("the peer has no IP yet, so ipBlock {cidr} cannot match it"),
+        PeerFailure::Excepted { cidr, except, ip } => format!("{ip} is inside ipBlock {cidr} but excluded by except {except}"),
+        PeerFailure::IpBlockIgnoresPods { cidr } => {
+            format!("ipBlock {cidr} is not matched against pod IPs (--ipblock-matches-pods=false)")
+        }
+        PeerFailure::Invalid { reason } => format!("element could not be read and matches nothing: {reason}"),
+    }
+}
+
+pub fn port_failure_text(p: &PortFailure) -> String {
+    let mut s = format!("the traffic is {}; the rule allows {}", p.wanted, p.allowed.join(", "));
+    if !p.unresolved_named.is_empty() {
+        s.push_str(&format!(
+            "; named port {} is not declared by the destination pod",
+            p.unresolved_named
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    s
+}
+
+pub fn label_list(l: &crate::policy::Labels) -> String {
+    l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
