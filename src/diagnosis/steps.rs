@@ -11,58 +11,6 @@ use crate::engine::Endpoint;
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::{Direction, NamespaceScope, Peer, Policy, Selector};
 use crate::report::*;
-use crate::snapshot::ClusterSnapshot;
-
-/// API groups and kinds of policy objects that are not standard NetworkPolicies but also
-/// filter traffic: Cilium, Calico, AdminNetworkPolicy, MultiNetworkPolicy, Antrea.
-const OTHER_POLICY_KINDS: &[(&str, &str)] = &[
-    ("cilium.io", "CiliumNetworkPolicy"),
-    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
-    ("projectcalico.org", "NetworkPolicy"),
-    ("projectcalico.org", "GlobalNetworkPolicy"),
-    ("crd.projectcalico.org", "NetworkPolicy"),
-    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
-    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
-    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
-    ("k8s.cni.cncf.io", "MultiNetworkPolicy"),
-    ("crd.antrea.io", "ClusterNetworkPolicy"),
-    ("crd.antrea.io", "NetworkPolicy"),
-];
-
-/// Whether `apiVersion`/`kind` is a policy object of another kind (see [`other_policies`]).
-pub fn is_other_policy_kind(api_version: &str, kind: &str) -> bool {
-    let group = api_version.split('/').next().unwrap_or_default();
-    OTHER_POLICY_KINDS.iter().any(|(g, k)| *g == group && *k == kind)
-}
-
-/// A policy object of another kind, as kept for listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherPolicyObject {
-    /// `None` for cluster-scoped objects.
-    pub namespace: Option<String>,
-    pub report: OtherPolicy,
-}
-
-/// The CNI-specific and cluster-scoped policy objects of a snapshot, sorted.
-pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
-    let mut out: Vec<OtherPolicyObject> = snap
-        .others
-        .iter()
-        .filter(|o| is_other_policy_kind(&o.api_version, &o.kind))
-        .map(|o| OtherPolicyObject {
-            namespace: o.namespace.clone(),
-            report: OtherPolicy {
-                kind: format!("{}/{}", o.api_version, o.kind),
-                name: match &o.namespace {
-                    Some(ns) => format!("{ns}/{}", o.name),
-                    None => o.name.clone(),
-                },
-            },
-        })
-        .collect();
-    out.sort_by(|a, b| (&a.report.name, &a.report.kind).cmp(&(&b.report.name, &b.report.kind)));
-    out
-}
 
 fn truncation(total: usize, shown: usize, hint: &str) -> Option<Truncation> {
     (total > shown).then(|| Truncation {
@@ -81,12 +29,7 @@ fn policy_types(p: &Policy) -> Vec<String> {
 }
 
 /// `list_policies`: the NetworkPolicies of a namespace (or all), with the other policy kinds.
-pub fn list_policies(
-    ix: &ClusterIndex,
-    others: &[OtherPolicyObject],
-    namespace: Option<&str>,
-    limit: usize,
-) -> Result<PolicyList, QueryError> {
+pub fn list_policies(ix: &ClusterIndex, namespace: Option<&str>, limit: usize) -> Result<PolicyList, QueryError> {
     if let Some(ns) = namespace {
         query::check_namespace(ix, "namespace", ns)?;
     }
@@ -121,10 +64,15 @@ pub fn list_policies(
             }
         })
         .collect();
-    let other_policies = others
+    let other_policies = ix
+        .facts
+        .other_policies
         .iter()
         .filter(|o| namespace.is_none() || o.namespace.is_none() || o.namespace.as_deref() == namespace)
-        .map(|o| o.report.clone())
+        .map(|o| OtherPolicy {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        })
         .collect();
     let unreadable = ix
         .unreadable_policies

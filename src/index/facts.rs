@@ -5,8 +5,8 @@
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use crate::diagnosis::steps::{self, OtherPolicyObject};
 use crate::index::cni;
+use crate::policy::PolicyKind;
 use crate::report::CniReport;
 use crate::snapshot::{ClusterSnapshot, OtherObject, WorkloadKind};
 
@@ -100,9 +100,7 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
     let extended_objects = snap
         .others
         .iter()
-        .filter(|o| {
-            steps::is_other_policy_kind(&o.api_version, &o.kind) && group(&o.api_version) != "policy.networking.k8s.io"
-        })
+        .filter(|o| PolicyKind::of(&o.api_version, &o.kind).is_some_and(|k| !k.is_admin()))
         .cloned()
         .collect();
     let mut mesh_objects: Vec<MeshObject> = snap
@@ -163,9 +161,43 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
     ClusterFacts {
         kube_proxy,
         cni: cni::detect(snap),
-        other_policies: steps::other_policies(snap),
+        other_policies: other_policies(snap),
         extended_objects,
         mesh_objects,
         node_local_dns,
     }
+}
+
+/// A policy object of another kind (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea), as
+/// kept for listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherPolicyObject {
+    pub policy_kind: PolicyKind,
+    /// `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// `apiVersion/kind`.
+    pub kind: String,
+    /// `ns/name`, or `name` for a cluster-scoped object.
+    pub name: String,
+}
+
+/// The policy objects of other kinds in a snapshot, sorted by name then kind.
+pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
+    let mut out: Vec<OtherPolicyObject> = snap
+        .others
+        .iter()
+        .filter_map(|o| {
+            Some(OtherPolicyObject {
+                policy_kind: PolicyKind::of(&o.api_version, &o.kind)?,
+                namespace: o.namespace.clone(),
+                kind: format!("{}/{}", o.api_version, o.kind),
+                name: match &o.namespace {
+                    Some(ns) => format!("{ns}/{}", o.name),
+                    None => o.name.clone(),
+                },
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
+    out
 }

@@ -227,6 +227,18 @@ pub const CUSTOM_KINDS: &[(&str, &str, &str, Role)] = &[
         Role::Policy,
     ),
     (
+        "security.antrea.tanzu.vmware.com",
+        "NetworkPolicy",
+        "networkpolicies",
+        Role::Policy,
+    ),
+    (
+        "security.antrea.tanzu.vmware.com",
+        "ClusterNetworkPolicy",
+        "clusternetworkpolicies",
+        Role::Policy,
+    ),
+    (
         "k8s.cni.cncf.io",
         "MultiNetworkPolicy",
         "multi-networkpolicies",
@@ -1085,5 +1097,18 @@ mod tests {
         assert!(pod["metadata"].get("managedFields").is_none());
         assert_eq!(pod["metadata"]["annotations"], json!({"keep": "1"}));
         assert!(!pod.to_string().contains("hunter2"));
+    }
+
+    /// The live source reads every policy kind the engine and the checks know, and nothing it
+    /// reads as a policy is unknown to them: one table (`PolicyKind`) on each side.
+    #[test]
+    fn custom_policy_kinds_are_exactly_the_known_policy_kinds() {
+        let read: BTreeSet<(&str, &str)> = CUSTOM_KINDS
+            .iter()
+            .filter(|(_, _, _, role)| *role == Role::Policy)
+            .map(|(g, k, _, _)| (*g, *k))
+            .collect();
+        let known: BTreeSet<(&str, &str)> = crate::policy::PolicyKind::table().map(|(g, k, _)| (g, k)).collect();
+        assert_eq!(read, known);
     }
 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod connset;
 pub mod extended;
+pub mod kind;
 pub mod peer;
 pub mod port;
 pub mod selector;
@@ -17,6 +18,7 @@ use k8s_openapi::api::networking::v1::{
 };
 
 pub use connset::ConnSet;
+pub use kind::PolicyKind;
 pub use peer::{NamespaceScope, Peer};
 pub use port::{PortSpec, PortValue, Protocol};
 pub use selector::{Labels, Op, Requirement, Selector};

@@ -304,43 +304,35 @@ pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolErro
 
 pub fn list_policies(ctx: &Context, a: ListPoliciesArgs) -> ToolResult<PolicyList> {
     let limit = limit(a.limit)?;
-    answer(
-        steps::list_policies(
-            &ctx.index,
-            &ctx.index.facts.other_policies,
-            a.namespace.as_deref(),
-            limit,
-        ),
-        |r| {
-            let total = r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total);
-            let mut s = format!(
-                "{} NetworkPolic{} in {}",
-                total,
-                if total == 1 { "y" } else { "ies" },
-                r.namespace.as_deref().unwrap_or("all namespaces")
-            );
-            if !r.other_policies.is_empty() {
-                s.push_str(&format!(
-                    ", plus {} policy object(s) of other kinds",
-                    r.other_policies.len()
-                ));
-            }
-            s.push(':');
-            for p in &r.policies {
-                s.push_str(&format!(
-                    "\n- {} podSelector {} types [{}] selects {} pod(s)",
-                    p.policy,
-                    p.pod_selector,
-                    p.policy_types.join(","),
-                    p.selects_pods
-                ));
-            }
-            for o in &r.other_policies {
-                s.push_str(&format!("\n- {} {}", o.kind, o.name));
-            }
-            s
-        },
-    )
+    answer(steps::list_policies(&ctx.index, a.namespace.as_deref(), limit), |r| {
+        let total = r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total);
+        let mut s = format!(
+            "{} NetworkPolic{} in {}",
+            total,
+            if total == 1 { "y" } else { "ies" },
+            r.namespace.as_deref().unwrap_or("all namespaces")
+        );
+        if !r.other_policies.is_empty() {
+            s.push_str(&format!(
+                ", plus {} policy object(s) of other kinds",
+                r.other_policies.len()
+            ));
+        }
+        s.push(':');
+        for p in &r.policies {
+            s.push_str(&format!(
+                "\n- {} podSelector {} types [{}] selects {} pod(s)",
+                p.policy,
+                p.pod_selector,
+                p.policy_types.join(","),
+                p.selects_pods
+            ));
+        }
+        for o in &r.other_policies {
+            s.push_str(&format!("\n- {} {}", o.kind, o.name));
+        }
+        s
+    })
 }
 
 pub fn match_selectors(ctx: &Context, a: MatchSelectorsArgs) -> ToolResult<SelectorReport> {

@@ -167,8 +167,7 @@ fn list_policies_truncates_and_lists_other_policy_kinds() {
     );
     let snap = snapshot::load_str("t.yaml", &yaml).unwrap();
     let ix = netpol_debug::index::ClusterIndex::build(&snap, Default::default());
-    let others = steps::other_policies(&snap);
-    let r = steps::list_policies(&ix, &others, Some("app"), 2).unwrap();
+    let r = steps::list_policies(&ix, Some("app"), 2).unwrap();
     assert_eq!(r.policies.len(), 2);
     let t = r.truncated.unwrap();
     assert_eq!((t.total, t.shown), (5, 2));
@@ -179,9 +178,39 @@ fn list_policies_truncates_and_lists_other_policy_kinds() {
         ["app/l7", "cluster-guard"],
         "namespaced ones of this namespace plus cluster-scoped ones"
     );
-    let r = steps::list_policies(&ix, &others, None, 50).unwrap();
+    let r = steps::list_policies(&ix, None, 50).unwrap();
     assert_eq!(r.other_policies.len(), 3);
     assert!(r.truncated.is_none());
+}
+
+/// Antrea serves its policies under `crd.antrea.io` and, in older releases,
+/// `security.antrea.tanzu.vmware.com`. The second group was once missing from the list of policy
+/// kinds, so those objects were neither listed nor seen selecting a pod.
+#[test]
+fn antrea_policies_of_the_older_api_group_are_listed_and_select_pods() {
+    let ix = with(
+        "apiVersion: security.antrea.tanzu.vmware.com/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: legacy, namespace: app}\nspec:\n  appliedTo: [{podSelector: {matchLabels: {app: web}}}]\n  ingress: [{action: Drop}]\n",
+    );
+    let r = steps::list_policies(&ix, Some("app"), 50).unwrap();
+    let listed: Vec<(&str, &str)> = r
+        .other_policies
+        .iter()
+        .map(|o| (o.kind.as_str(), o.name.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("security.antrea.tanzu.vmware.com/v1alpha1/NetworkPolicy", "app/legacy")]
+    );
+    let m = steps::match_selectors(&ix, "app/web", 50).unwrap();
+    let kinds: Vec<(&str, &str)> = m
+        .other_kinds
+        .iter()
+        .map(|h| (h.kind.as_str(), h.name.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("security.antrea.tanzu.vmware.com/v1alpha1/NetworkPolicy", "app/legacy")]
+    );
 }
 
 #[test]
