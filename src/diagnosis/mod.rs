@@ -291,17 +291,14 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         warnings,
         scope: SCOPE.to_string(),
     };
-    let replaced = crate::diagnosis::checks::assess(
-        ix,
-        &crate::diagnosis::checks::Ends {
-            query: q,
-            src: &src,
-            dst: &dst,
-            trace: &trace,
-            port,
-        },
-        &mut diagnosis,
-    );
+    let ends = checks::Ends {
+        query: q,
+        src: &src,
+        dst: &dst,
+        trace: &trace,
+        port,
+    };
+    let replaced = checks::assess(ix, &ends, &mut diagnosis, &|q| diagnose_traced(ix, q));
     Ok((diagnosis, replaced.unwrap_or(trace)))
 }
 

@@ -8,9 +8,40 @@
 use crate::diagnosis::query::{self, QueryError};
 use crate::diagnosis::{self, Query};
 use crate::engine::Endpoint;
+use crate::index::cni::{CniDetection, Support};
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::{Direction, NamespaceScope, Peer, Policy, Selector};
 use crate::report::*;
+
+/// `check_cni`: which CNIs run and whether NetworkPolicy is enforced.
+pub fn check_cni(ix: &ClusterIndex) -> CniReport {
+    cni_report(&ix.facts.cni)
+}
+
+/// The CNI detection in its wire shape.
+pub fn cni_report(d: &CniDetection) -> CniReport {
+    CniReport {
+        enforcement: d.enforcement.as_str().to_string(),
+        cnis: d
+            .cnis
+            .iter()
+            .map(|c| CniFinding {
+                name: c.name.clone(),
+                support: match c.support {
+                    Support::Supported => CniSupport::Supported,
+                    Support::Conditional => CniSupport::Conditional,
+                    Support::NotSupported => CniSupport::NotSupported,
+                    Support::Unknown => CniSupport::Unknown,
+                },
+                evidence: c.evidence.clone(),
+                note: c.note.clone(),
+            })
+            .collect(),
+        summary: d.summary.clone(),
+        missing: d.missing.clone(),
+        scope: SCOPE.to_string(),
+    }
+}
 
 fn truncation(total: usize, shown: usize, hint: &str) -> Option<Truncation> {
     (total > shown).then(|| Truncation {

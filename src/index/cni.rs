@@ -10,13 +10,82 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::report::{CniFinding, CniReport, CniSupport, SCOPE};
 use crate::snapshot::{ClusterSnapshot, WorkloadKind};
+
+/// Whether a CNI enforces NetworkPolicy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Support {
+    /// Enforces NetworkPolicy.
+    Supported,
+    /// Enforces NetworkPolicy only when configured so (the evidence says what to check).
+    Conditional,
+    /// Does not enforce NetworkPolicy.
+    NotSupported,
+    /// Not recognised.
+    Unknown,
+}
+
+impl Support {
+    /// `supported`, `conditional`, `not-supported` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Support::Supported => "supported",
+            Support::Conditional => "conditional",
+            Support::NotSupported => "not-supported",
+            Support::Unknown => "unknown",
+        }
+    }
+}
+
+/// Whether anything in the cluster enforces NetworkPolicy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforcement {
+    Enforced,
+    NotEnforced,
+    /// Only when a CNI is configured so.
+    Conditional,
+    Unknown,
+}
+
+impl Enforcement {
+    /// `enforced`, `not-enforced`, `conditional` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Enforced => "enforced",
+            Enforcement::NotEnforced => "not-enforced",
+            Enforcement::Conditional => "conditional",
+            Enforcement::Unknown => "unknown",
+        }
+    }
+}
+
+/// A CNI (or policy engine) found in the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CniFound {
+    /// e.g. `calico`, `cilium`, `flannel`, `k3s-kube-router`.
+    pub name: String,
+    pub support: Support,
+    /// The objects that show it, e.g. `DaemonSet kube-system/calico-node (image calico/node:v3.28.0)`.
+    pub evidence: Vec<String>,
+    /// What it means for NetworkPolicy, one sentence.
+    pub note: String,
+}
+
+/// Which CNIs run and whether NetworkPolicy is enforced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CniDetection {
+    pub enforcement: Enforcement,
+    pub cnis: Vec<CniFound>,
+    /// One or two sentences for the reader.
+    pub summary: String,
+    /// What the snapshot lacks to tell for sure, when anything.
+    pub missing: Vec<String>,
+}
 
 /// A known CNI or policy engine and how to recognise its agents.
 struct Known {
     name: &'static str,
-    support: CniSupport,
+    support: Support,
     note: &'static str,
     /// Object (pod/DaemonSet) name prefixes, container names, image path fragments.
     names: &'static [&'static str],
@@ -26,70 +95,70 @@ struct Known {
 const KNOWN: &[Known] = &[
     Known {
         name: "calico",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "Calico enforces NetworkPolicy (and its own projectcalico.org policies, which can also deny).",
         names: &["calico-node", "calico-kube-controllers", "calico-typha"],
         images: &["calico/node", "calico/cni", "calico/typha"],
     },
     Known {
         name: "canal",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "Canal (flannel networking with Calico policy) enforces NetworkPolicy.",
         names: &["canal", "rke2-canal"],
         images: &[],
     },
     Known {
         name: "cilium",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "Cilium enforces NetworkPolicy (and CiliumNetworkPolicy, which can also deny).",
         names: &["cilium", "cilium-agent", "cilium-operator"],
         images: &["cilium/cilium", "cilium/operator"],
     },
     Known {
         name: "gke-dataplane-v2",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "GKE Dataplane V2 (anetd, Cilium-based) enforces NetworkPolicy.",
         names: &["anetd"],
         images: &["anetd"],
     },
     Known {
         name: "weave-net",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "Weave Net's weave-npc enforces NetworkPolicy.",
         names: &["weave-net", "weave-npc"],
         images: &["weaveworks/weave-npc", "weaveworks/weave-kube", "weave-npc"],
     },
     Known {
         name: "antrea",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "Antrea enforces NetworkPolicy (and its own ClusterNetworkPolicy).",
         names: &["antrea-agent", "antrea-controller"],
         images: &["antrea/antrea", "antrea-agent"],
     },
     Known {
         name: "kube-router",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "kube-router enforces NetworkPolicy: --run-firewall (default true) is not set to false among its arguments.",
         names: &["kube-router"],
         images: &["kube-router"],
     },
     Known {
         name: "azure-npm",
-        support: CniSupport::Supported,
+        support: Support::Supported,
         note: "Azure Network Policy Manager enforces NetworkPolicy.",
         names: &["azure-npm"],
         images: &["azure-npm"],
     },
     Known {
         name: "aws-vpc-cni",
-        support: CniSupport::Conditional,
+        support: Support::Conditional,
         note: "The AWS VPC CNI enforces NetworkPolicy only with its network policy agent enabled (aws-network-policy-agent with --enable-network-policy=true, or enableNetworkPolicy in the add-on configuration).",
         names: &["aws-node"],
         images: &["amazon-k8s-cni"],
     },
     Known {
         name: "flannel",
-        support: CniSupport::NotSupported,
+        support: Support::NotSupported,
         note: "flannel alone does not enforce NetworkPolicy: policies are accepted by the API server and ignored.",
         names: &["kube-flannel", "flannel"],
         images: &[
@@ -214,7 +283,7 @@ fn kube_router_firewall(spec: &PodSpec) -> Option<Firewall> {
 }
 
 /// The support of kube-router from the `--run-firewall` settings of its agents.
-fn kube_router_support(settings: &[Firewall]) -> (CniSupport, String) {
+fn kube_router_support(settings: &[Firewall]) -> (Support, String) {
     let on = |f: &Firewall| {
         matches!(
             f,
@@ -224,11 +293,11 @@ fn kube_router_support(settings: &[Firewall]) -> (CniSupport, String) {
     if settings.iter().any(on) {
         if settings.contains(&Firewall::BareThenFalse) {
             return (
-                CniSupport::Supported,
+                Support::Supported,
                 "kube-router enforces NetworkPolicy: its arguments have `--run-firewall false` as two words, which pflag reads as --run-firewall (true) and a stray `false`; only --run-firewall=false turns the firewall off.".to_string(),
             );
         }
-        return (CniSupport::Supported, known("kube-router").note.to_string());
+        return (Support::Supported, known("kube-router").note.to_string());
     }
     if let Some(arg) = settings.iter().find_map(|f| match f {
         Firewall::Set { arg, value: None } => Some(arg),
@@ -238,14 +307,14 @@ fn kube_router_support(settings: &[Firewall]) -> (CniSupport, String) {
         .any(|f| matches!(f, Firewall::Set { value: Some(false), .. }))
     {
         return (
-            CniSupport::Unknown,
+            Support::Unknown,
             format!(
                 "kube-router's {arg} is not a boolean, which kube-router rejects at start: check the agent pods' logs and arguments."
             ),
         );
     }
     (
-        CniSupport::NotSupported,
+        Support::NotSupported,
         "kube-router runs with --run-firewall=false: its network policy controller is off, so kube-router does not enforce NetworkPolicy (it may still route pods and proxy Services).".to_string(),
     )
 }
@@ -332,7 +401,7 @@ impl Distro {
 }
 
 /// The k3s finding, and whether it accounts for flannel node annotations (k3s's embedded flannel).
-fn k3s_finding(k3s: &Distro) -> (CniFinding, bool) {
+fn k3s_finding(k3s: &Distro) -> (CniFound, bool) {
     const KEY: &str = "k3s.io/node-args";
     let disabled: Vec<&String> = k3s
         .servers
@@ -342,19 +411,19 @@ fn k3s_finding(k3s: &Distro) -> (CniFinding, bool) {
         .collect();
     let (support, first, note) = if let Some(node) = disabled.first() {
         (
-            CniSupport::NotSupported,
+            Support::NotSupported,
             vec![format!("Node {node} annotation {KEY} has --disable-network-policy")],
             "k3s was started with --disable-network-policy: its embedded network policy controller is off, so k3s does not enforce NetworkPolicy.".to_string(),
         )
     } else if let Some((node, _)) = k3s.servers.first() {
         (
-            CniSupport::Supported,
+            Support::Supported,
             vec![format!("Node {node} annotation {KEY} (server) has no --disable-network-policy")],
             "k3s embeds kube-router's network policy controller, so NetworkPolicy is enforced even with flannel: the server's node-args do not have --disable-network-policy.".to_string(),
         )
     } else {
         (
-            CniSupport::Conditional,
+            Support::Conditional,
             Vec::new(),
             format!(
                 "k3s enforces NetworkPolicy unless started with --disable-network-policy; {}: check the k3s server's arguments and config.yaml.",
@@ -363,12 +432,12 @@ fn k3s_finding(k3s: &Distro) -> (CniFinding, bool) {
         )
     };
     // With --flannel-backend=none the flannel annotations are not k3s's own.
-    let own_flannel = support == CniSupport::NotSupported
+    let own_flannel = support == Support::NotSupported
         && !k3s
             .servers
             .iter()
             .any(|(_, a)| node_args_values(a, "--flannel-backend").iter().any(|v| v == "none"));
-    let finding = CniFinding {
+    let finding = CniFound {
         name: "k3s-network-policy".into(),
         support,
         evidence: k3s.evidence(first),
@@ -379,7 +448,7 @@ fn k3s_finding(k3s: &Distro) -> (CniFinding, bool) {
 
 /// The RKE2 finding; whether it accounts for flannel node annotations (RKE2's flannel CNI); and
 /// whether RKE2 runs with `--cni none` (the cluster brings its own CNI).
-fn rke2_finding(rke2: &Distro) -> (CniFinding, bool, bool) {
+fn rke2_finding(rke2: &Distro) -> (CniFound, bool, bool) {
     const KEY: &str = "rke2.io/node-args";
     // `multus` is a secondary CNI, always paired with a primary one.
     let mut cnis: Vec<String> = rke2
@@ -397,31 +466,31 @@ fn rke2_finding(rke2: &Distro) -> (CniFinding, bool, bool) {
         let line = |what: &str| vec![format!("Node {node} annotation {KEY} (server) {what}")];
         if cnis.is_empty() {
             (
-                CniSupport::Supported,
+                Support::Supported,
                 line("has no --cni: the default canal"),
                 "RKE2 runs its default CNI, canal, which enforces NetworkPolicy.".to_string(),
             )
         } else if cnis.iter().any(enforcing) {
             (
-                CniSupport::Supported,
+                Support::Supported,
                 line(&format!("has --cni {shown}")),
                 format!("RKE2 runs the CNI {shown}, which enforces NetworkPolicy."),
             )
         } else if brings_own {
             (
-                CniSupport::Unknown,
+                Support::Unknown,
                 line("has --cni none"),
                 "RKE2 runs with --cni none: the cluster brings its own CNI, and that CNI decides whether NetworkPolicy is enforced (see its own finding, if any).".to_string(),
             )
         } else if cnis.iter().all(|c| c == "flannel") {
             (
-                CniSupport::NotSupported,
+                Support::NotSupported,
                 line("has --cni flannel"),
                 "RKE2 runs the CNI flannel, which does not enforce NetworkPolicy.".to_string(),
             )
         } else {
             (
-                CniSupport::Unknown,
+                Support::Unknown,
                 line(&format!("has --cni {shown}")),
                 format!(
                     "RKE2 runs the CNI {shown}, which is not recognised: whether it enforces NetworkPolicy cannot be told."
@@ -430,7 +499,7 @@ fn rke2_finding(rke2: &Distro) -> (CniFinding, bool, bool) {
         }
     } else {
         (
-            CniSupport::Conditional,
+            Support::Conditional,
             Vec::new(),
             format!(
                 "RKE2's default CNI canal enforces NetworkPolicy; --cni may change it, and {}: check the RKE2 server's --cni (or cni: in config.yaml).",
@@ -438,8 +507,8 @@ fn rke2_finding(rke2: &Distro) -> (CniFinding, bool, bool) {
             ),
         )
     };
-    let own_flannel = support == CniSupport::NotSupported;
-    let finding = CniFinding {
+    let own_flannel = support == Support::NotSupported;
+    let finding = CniFound {
         name: "rke2".into(),
         support,
         evidence: rke2.evidence(first),
@@ -449,7 +518,7 @@ fn rke2_finding(rke2: &Distro) -> (CniFinding, bool, bool) {
 }
 
 /// Detects the CNIs of a snapshot.
-pub fn detect(snap: &ClusterSnapshot) -> CniReport {
+pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
     let mut found: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut aws_agent: Option<bool> = None;
     let mut firewall: Vec<Firewall> = Vec::new();
@@ -520,7 +589,7 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
         }
     }
 
-    let mut cnis: Vec<CniFinding> = Vec::new();
+    let mut cnis: Vec<CniFound> = Vec::new();
     // Unknown findings that do not keep the cluster from `not-enforced`.
     let mut neutral: Vec<&'static str> = Vec::new();
     // flannel annotations on nodes of a canal cluster are canal's.
@@ -531,22 +600,22 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
         let k = known(name);
         let (support, note) = match (name, aws_agent) {
             ("aws-vpc-cni", Some(true)) => (
-                CniSupport::Supported,
+                Support::Supported,
                 "The AWS VPC CNI network policy agent runs with --enable-network-policy=true: NetworkPolicy is enforced."
                     .to_string(),
             ),
             ("aws-vpc-cni", Some(false)) => (
-                CniSupport::Conditional,
+                Support::Conditional,
                 "The AWS VPC CNI network policy agent container is present but --enable-network-policy=true is not among its arguments: check the add-on configuration (enableNetworkPolicy).".to_string(),
             ),
             ("kube-router", _) => kube_router_support(&firewall),
             ("flannel", _) if !flannel_agent => (
-                CniSupport::Unknown,
+                Support::Unknown,
                 "The flannel node annotations show flannel networking, but not whether a policy engine (canal, k3s's or RKE2's controller) runs with it, and no flannel agent pod or DaemonSet is in the snapshot.".to_string(),
             ),
             _ => (k.support, k.note.to_string()),
         };
-        cnis.push(CniFinding {
+        cnis.push(CniFound {
             name: name.to_string(),
             support,
             evidence,
@@ -573,11 +642,11 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
     }
     cnis.sort_by(|a, b| a.support.cmp(&b.support).then_with(|| a.name.cmp(&b.name)));
 
-    let any = |s: CniSupport| cnis.iter().any(|c| c.support == s);
+    let any = |s: Support| cnis.iter().any(|c| c.support == s);
     let blocking_unknown = cnis
         .iter()
-        .any(|c| c.support == CniSupport::Unknown && !neutral.contains(&c.name.as_str()));
-    let names_of = |s: CniSupport| -> String {
+        .any(|c| c.support == Support::Unknown && !neutral.contains(&c.name.as_str()));
+    let names_of = |s: Support| -> String {
         let names: Vec<&str> = cnis
             .iter()
             .filter(|c| c.support == s)
@@ -586,22 +655,22 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
         names.join(", ")
     };
     let mut missing = Vec::new();
-    let (enforcement, summary) = if any(CniSupport::Supported) {
+    let (enforcement, summary) = if any(Support::Supported) {
         (
-            "enforced",
-            format!("NetworkPolicy is enforced by {}.", names_of(CniSupport::Supported)),
+            Enforcement::Enforced,
+            format!("NetworkPolicy is enforced by {}.", names_of(Support::Supported)),
         )
-    } else if any(CniSupport::Conditional) {
+    } else if any(Support::Conditional) {
         (
-            "conditional",
+            Enforcement::Conditional,
             "The CNI enforces NetworkPolicy only when configured to; the snapshot does not show that it is (see the evidence and note).".to_string(),
         )
-    } else if any(CniSupport::NotSupported) && !blocking_unknown {
+    } else if any(Support::NotSupported) && !blocking_unknown {
         (
-            "not-enforced",
+            Enforcement::NotEnforced,
             format!(
                 "{} does not enforce NetworkPolicy and nothing else in the snapshot does: policies are accepted and ignored, so they are not why traffic fails.",
-                names_of(CniSupport::NotSupported)
+                names_of(Support::NotSupported)
             ),
         )
     } else {
@@ -611,11 +680,11 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
             "the CNI's agent pods or DaemonSets (usually in kube-system, calico-system or cilium namespaces) and the Node objects: include `kubectl get ds,pods -A -o yaml` and `kubectl get nodes -o yaml` in the snapshot".to_string()
         });
         (
-            "unknown",
+            Enforcement::Unknown,
             if blocking_unknown {
                 format!(
                     "{} was recognised, but whether NetworkPolicy is enforced cannot be told from the snapshot (see the note); verdicts assume it is.",
-                    names_of(CniSupport::Unknown)
+                    names_of(Support::Unknown)
                 )
             } else if agents_seen == 0 && snap.nodes.is_empty() {
                 "No CNI agent and no Node is in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
@@ -624,12 +693,11 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
             },
         )
     };
-    CniReport {
-        enforcement: enforcement.to_string(),
+    CniDetection {
+        enforcement,
         cnis,
         summary,
         missing,
-        scope: SCOPE.to_string(),
     }
 }
 
@@ -637,7 +705,7 @@ pub fn detect(snap: &ClusterSnapshot) -> CniReport {
 mod tests {
     use super::*;
 
-    fn report(yaml: &str) -> CniReport {
+    fn report(yaml: &str) -> CniDetection {
         detect(&crate::snapshot::load_str("test.yaml", yaml).expect("test snapshot parses"))
     }
 
@@ -980,7 +1048,7 @@ mod tests {
         ];
         for (rule, yaml, enforcement, names) in cases {
             let r = report(&yaml);
-            assert_eq!(r.enforcement, enforcement, "{rule}: {r:#?}");
+            assert_eq!(r.enforcement.as_str(), enforcement, "{rule}: {r:#?}");
             let mut got: Vec<&str> = r.cnis.iter().map(|c| c.name.as_str()).collect();
             got.sort();
             assert_eq!(got, names, "{rule}");
@@ -995,15 +1063,15 @@ mod tests {
     fn aws_vpc_cni_with_enabled_policy_agent_is_supported() {
         let yaml = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: aws-node, namespace: kube-system}\nspec:\n  selector: {matchLabels: {k8s-app: aws-node}}\n  template:\n    metadata: {labels: {k8s-app: aws-node}}\n    spec:\n      containers:\n      - {name: aws-node, image: amazon-k8s-cni:v1.18.0}\n      - {name: aws-network-policy-agent, image: aws-network-policy-agent:v1.1.0, args: [--enable-network-policy=true]}\n";
         let r = report(yaml);
-        assert_eq!(r.enforcement, "enforced");
-        assert_eq!(r.cnis[0].support, CniSupport::Supported);
+        assert_eq!(r.enforcement.as_str(), "enforced");
+        assert_eq!(r.cnis[0].support, Support::Supported);
     }
 
     #[test]
     fn k3s_nodes_enforce_policy_even_with_flannel() {
         let yaml = "apiVersion: v1\nkind: Node\nmetadata:\n  name: k3s-1\n  annotations: {flannel.alpha.coreos.com/backend-type: vxlan, k3s.io/node-args: '[\"server\"]'}\nstatus:\n  nodeInfo: {kubeletVersion: v1.30.2+k3s1, architecture: amd64, bootID: x, containerRuntimeVersion: x, kernelVersion: x, kubeProxyVersion: x, machineID: x, operatingSystem: linux, osImage: x, systemUUID: x}\n";
         let r = report(yaml);
-        assert_eq!(r.enforcement, "enforced", "{r:#?}");
+        assert_eq!(r.enforcement.as_str(), "enforced", "{r:#?}");
         let names: Vec<&str> = r.cnis.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["k3s-network-policy", "flannel"]);
     }
@@ -1013,7 +1081,7 @@ mod tests {
     fn cni_finding_support_table() {
         let k3s = |args: &str| node("k1", "v1.30.2+k3s1", &format!("k3s.io/node-args: '{args}'"));
         let rke2 = |args: &str| node("r1", "v1.30.2+rke2r1", &format!("rke2.io/node-args: '{args}'"));
-        let cases: Vec<(&str, String, &str, CniSupport, &str)> = vec![
+        let cases: Vec<(&str, String, &str, Support, &str)> = vec![
             (
                 "kube-router --run-firewall=false",
                 ds_args(
@@ -1023,14 +1091,14 @@ mod tests {
                     "[--run-firewall=false]",
                 ),
                 "kube-router",
-                CniSupport::NotSupported,
+                Support::NotSupported,
                 "with --run-firewall=false",
             ),
             (
                 "kube-router with no --run-firewall: the default, true",
                 ds("kube-system", "kube-router", KUBE_ROUTER_IMAGE),
                 "kube-router",
-                CniSupport::Supported,
+                Support::Supported,
                 "default true",
             ),
             (
@@ -1042,7 +1110,7 @@ mod tests {
                     "[--run-firewall, \"false\"]",
                 ),
                 "kube-router",
-                CniSupport::Supported,
+                Support::Supported,
                 "stray `false`",
             ),
             (
@@ -1054,14 +1122,14 @@ mod tests {
                     "[--run-firewall=false, --run-firewall=true]",
                 ),
                 "kube-router",
-                CniSupport::Supported,
+                Support::Supported,
                 "",
             ),
             (
                 "kube-router --run-firewall=0 is false",
                 ds_args("kube-system", "kube-router", KUBE_ROUTER_IMAGE, "[--run-firewall=0]"),
                 "kube-router",
-                CniSupport::NotSupported,
+                Support::NotSupported,
                 "",
             ),
             (
@@ -1073,91 +1141,91 @@ mod tests {
                     "[--run-firewall=maybe]",
                 ),
                 "kube-router",
-                CniSupport::Unknown,
+                Support::Unknown,
                 "not a boolean",
             ),
             (
                 "flannel by annotation only",
                 node("n1", "v1.30.2", FLANNEL_ANN),
                 "flannel",
-                CniSupport::Unknown,
+                Support::Unknown,
                 "policy engine (canal, k3s",
             ),
             (
                 "flannel by DaemonSet",
                 ds("kube-flannel", "kube-flannel-ds", "docker.io/flannel/flannel:v0.25.1"),
                 "flannel",
-                CniSupport::NotSupported,
+                Support::NotSupported,
                 "does not enforce",
             ),
             (
                 "k3s --disable-network-policy",
                 k3s(r#"["server","--disable-network-policy"]"#),
                 "k3s-network-policy",
-                CniSupport::NotSupported,
+                Support::NotSupported,
                 "has --disable-network-policy",
             ),
             (
                 "k3s server node-args without the flag",
                 k3s(r#"["server","--cluster-init"]"#),
                 "k3s-network-policy",
-                CniSupport::Supported,
+                Support::Supported,
                 "has no --disable-network-policy",
             ),
             (
                 "k3s without node-args",
                 node("k1", "v1.30.2+k3s1", ""),
                 "k3s-network-policy",
-                CniSupport::Conditional,
+                Support::Conditional,
                 "k3s enforces NetworkPolicy unless started with --disable-network-policy; the k3s.io/node-args annotation of a server node is not in the snapshot",
             ),
             (
                 "k3s unreadable node-args",
                 k3s("not json"),
                 "k3s-network-policy",
-                CniSupport::Conditional,
+                Support::Conditional,
                 "is not a JSON array",
             ),
             (
                 "rke2 without --cni: canal",
                 rke2(r#"["server"]"#),
                 "rke2",
-                CniSupport::Supported,
+                Support::Supported,
                 "default canal",
             ),
             (
                 "rke2 --cni calico",
                 rke2(r#"["server","--cni","calico"]"#),
                 "rke2",
-                CniSupport::Supported,
+                Support::Supported,
                 "--cni calico",
             ),
             (
                 "rke2 --cni=canal",
                 rke2(r#"["server","--cni=canal"]"#),
                 "rke2",
-                CniSupport::Supported,
+                Support::Supported,
                 "--cni canal",
             ),
             (
                 "rke2 --cni flannel",
                 rke2(r#"["server","--cni","flannel"]"#),
                 "rke2",
-                CniSupport::NotSupported,
+                Support::NotSupported,
                 "--cni flannel",
             ),
             (
                 "rke2 --cni none",
                 rke2(r#"["server","--cni","none"]"#),
                 "rke2",
-                CniSupport::Unknown,
+                Support::Unknown,
                 "brings its own CNI",
             ),
             (
                 "rke2 without node-args",
                 node("r1", "v1.30.2+rke2r1", ""),
                 "rke2",
-                CniSupport::Conditional,
+                Support::Conditional,
                 "RKE2's default CNI canal enforces NetworkPolicy; --cni may change it",
             ),
         ];
@@ -1179,7 +1247,7 @@ mod tests {
     #[test]
     fn empty_snapshot_says_what_is_missing() {
         let r = report("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
-        assert_eq!(r.enforcement, "unknown");
+        assert_eq!(r.enforcement.as_str(), "unknown");
         assert!(!r.missing.is_empty());
     }
 }

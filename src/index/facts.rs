@@ -7,7 +7,6 @@ use k8s_openapi::api::core::v1::PodSpec;
 
 use crate::index::cni;
 use crate::policy::PolicyKind;
-use crate::report::CniReport;
 use crate::snapshot::{ClusterSnapshot, OtherObject, WorkloadKind};
 
 /// The default listen address of NodeLocal DNSCache.
@@ -37,7 +36,7 @@ pub struct MeshObject {
 /// Everything gathered.
 #[derive(Debug, Clone)]
 pub struct ClusterFacts {
-    pub cni: CniReport,
+    pub cni: cni::CniDetection,
     /// Policy objects of other kinds (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea), for listing.
     pub other_policies: Vec<OtherPolicyObject>,
     /// The raw CNI-specific policy objects (not ANP/BANP), to decide which select a pod.

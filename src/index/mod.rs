@@ -89,6 +89,49 @@ pub struct PodInfo {
     pub service_account: Option<String>,
     /// The annotations that matter to a diagnosis (Multus networks, mesh injection), sorted.
     pub annotations: Vec<(String, String)>,
+    /// The secondary (Multus) interfaces from `k8s.v1.cni.cncf.io/network-status`, parsed once.
+    pub secondary_networks: Vec<SecondaryNetwork>,
+}
+
+/// A secondary interface of a pod: a non-default entry of `k8s.v1.cni.cncf.io/network-status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondaryNetwork {
+    /// The network (NetworkAttachmentDefinition) name, e.g. `default/sriov-a`.
+    pub network: String,
+    /// The interface in the pod, e.g. `net1`.
+    pub interface: String,
+    /// The addresses as written in the annotation.
+    pub ips: Vec<String>,
+}
+
+/// The annotation Multus writes with every interface of a pod.
+pub const NETWORK_STATUS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/network-status";
+
+/// The secondary networks in a pod's kept annotations (none when the status is absent or not a
+/// JSON list).
+fn secondary_networks(annotations: &[(String, String)]) -> Vec<SecondaryNetwork> {
+    let Some((_, status)) = annotations.iter().find(|(k, _)| k == NETWORK_STATUS_ANNOTATION) else {
+        return Vec::new();
+    };
+    let Ok(serde_json::Value::Array(entries)) = serde_json::from_str::<serde_json::Value>(status) else {
+        return Vec::new();
+    };
+    let text = |e: &serde_json::Value, k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    entries
+        .iter()
+        .filter(|e| !e.get("default").and_then(|v| v.as_bool()).unwrap_or(false))
+        .map(|e| SecondaryNetwork {
+            network: text(e, "name"),
+            interface: text(e, "interface"),
+            ips: e
+                .get("ips")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        })
+        .collect()
 }
 
 /// Annotation prefixes kept on pods: Multus, Istio and Linkerd.
@@ -362,6 +405,7 @@ impl ClusterIndex {
                 from_template: false,
                 containers: container_names(&spec),
                 service_account: spec.service_account_name.clone(),
+                secondary_networks: secondary_networks(&kept_annotations(Some(&pod.metadata))),
                 annotations: kept_annotations(Some(&pod.metadata)),
             });
         }
@@ -422,6 +466,7 @@ impl ClusterIndex {
                 from_template: true,
                 containers: container_names(&spec),
                 service_account: spec.service_account_name.clone(),
+                secondary_networks: secondary_networks(&kept_annotations(w.template.metadata.as_ref())),
                 annotations: kept_annotations(w.template.metadata.as_ref()),
             });
         }
@@ -564,7 +609,7 @@ impl ClusterIndex {
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::index::facts::gather(snap);
         for (id, p) in ix.pods.iter().enumerate() {
-            for net in crate::diagnosis::checks::secondary_networks(p) {
+            for net in &p.secondary_networks {
                 for ip in net.ips.iter().filter_map(|i| i.parse::<IpAddr>().ok()) {
                     ix.secondary_ips.entry(ip).or_default().push(id);
                 }

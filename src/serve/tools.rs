@@ -289,7 +289,7 @@ pub struct MapArgs {
 }
 
 pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolError> {
-    let r = ctx.index.facts.cni.clone();
+    let r = steps::check_cni(&ctx.index);
     let mut text = format!("NetworkPolicy enforcement: {}. {}", r.enforcement, r.summary);
     for c in &r.cnis {
         text.push_str(&format!(

@@ -1,0 +1,104 @@
+//! CNI-specific policies (Cilium, Calico, Antrea, MultiNetworkPolicy) that select an end of the
+//! flow in the direction that matters there (egress at the source, ingress at the destination).
+//!
+//! Invariant: they are named, never ignored; they can allow as well as deny, so only a block on
+//! a side none of them selects stays certain: every other verdict they touch is `inconclusive`.
+
+use super::{Effect, Ends, Finding, Rank, Record, pod_of};
+use crate::index::ClusterIndex;
+use crate::policy::extended::{self, PodRef};
+use crate::report::*;
+
+/// The CNI-specific policies that select an end for the direction that matters there.
+fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
+    let t = e.trace;
+    let mut out = Vec::new();
+    for (role, id, dirs) in [
+        ("source", pod_of(t.flow.src), "egress"),
+        ("destination", pod_of(t.flow.dst), "ingress"),
+    ] {
+        let Some(id) = id else { continue };
+        let p = ix.pod(id);
+        if p.host_network {
+            continue;
+        }
+        let ns_labels = ix.namespace_labels(&p.namespace);
+        let pod_ref = PodRef {
+            namespace: &p.namespace,
+            labels: &p.labels,
+            namespace_labels: &ns_labels,
+            service_account: p.service_account.as_deref(),
+        };
+        for hit in extended::selecting(&ix.facts.extended_objects, &pod_ref) {
+            if !hit.directions.iter().any(|d| d == dirs) {
+                continue;
+            }
+            out.push(ExtendedPolicyCheck {
+                kind: hit.kind,
+                name: hit.name,
+                endpoint: role.to_string(),
+                directions: hit.directions,
+                certain: hit.certain,
+                why: hit.why,
+                read: hit.read,
+            });
+        }
+    }
+    out
+}
+
+pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
+    let found = selecting(ix, e);
+    if found.is_empty() {
+        return Finding::none();
+    }
+    let rc = cause(&found);
+    // CNI-specific policies can allow as well as deny (Cilium adds its allows to
+    // NetworkPolicy's; a Calico policy ordered before the Kubernetes ones, or an Antrea tier
+    // above them, decides first). Only a block on a side none of them selects is certain.
+    let blocking_side_selected = found.iter().any(|x| match x.endpoint.as_str() {
+        "source" => !d.egress.allowed,
+        _ => !d.ingress.allowed,
+    });
+    let (rank, effect) = if d.verdict == Verdict::Blocked && !blocking_side_selected {
+        (Rank::Last, Effect::Keep)
+    } else if matches!(d.verdict, Verdict::Allowed | Verdict::Inconclusive | Verdict::Blocked) {
+        (Rank::First, Effect::Inconclusive)
+    } else {
+        (Rank::Last, Effect::Keep)
+    };
+    Finding {
+        records: vec![Record::ExtendedPolicies(found)],
+        causes: vec![(rank, rc)],
+        effect,
+        ..Finding::none()
+    }
+}
+
+fn cause(found: &[ExtendedPolicyCheck]) -> RootCause {
+    let names: Vec<String> = found
+        .iter()
+        .map(|x| format!("{} {}", x.kind.rsplit('/').next().unwrap_or_default(), x.name))
+        .collect();
+    RootCause {
+        code: RootCauseCode::ExtendedPolicyPresent,
+        summary: format!(
+            "{} also select{} the endpoints; netpol-debug does not evaluate CNI-specific policies, and they can deny what NetworkPolicy allows.",
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" }
+        ),
+        policies: found.iter().map(|x| x.name.clone()).collect(),
+        evidence: found
+            .iter()
+            .map(|x| format!("{} {} selects the {} ({})", x.kind, x.name, x.endpoint, x.why))
+            .collect(),
+        suggestion: format!(
+            "Read them ({}) and the CNI's own tools (cilium policy trace, calicoctl) to see whether they allow this traffic.",
+            found
+                .iter()
+                .flat_map(|x| x.read.iter().take(2).map(move |r| format!("{}: {r}", x.name)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    }
+}
