@@ -15,12 +15,13 @@ use netpol_debug::diagnosis::matrix;
 use netpol_debug::diagnosis::query::{self, PortArg, QueryError};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::Semantics;
-use netpol_debug::live::{self, LiveSource, ReadOnlyClient, Scope};
+use netpol_debug::live::{self, LiveSource, ReadOnlyClient};
 use netpol_debug::report::QueryErrorReport;
 use netpol_debug::report::render;
 use netpol_debug::serve::http_safety::{self, BearerToken, HttpSafety};
 use netpol_debug::serve::mcp;
-use netpol_debug::serve::tools::{self, Context as ToolContext};
+use netpol_debug::serve::source::{self, Context as ToolContext, Scope};
+use netpol_debug::serve::tools;
 use netpol_debug::snapshot;
 use tokio_util::sync::CancellationToken;
 
@@ -420,8 +421,8 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                 Err(e) => return Ok(print_query_error(&e, output)),
             };
             let mut scope = Scope::base();
-            scope.add_endpoint(&q.from);
-            scope.add_endpoint(&q.to);
+            scope.add_endpoint_text(&q.from);
+            scope.add_endpoint_text(&q.to);
             let ctx = load_scoped(&source, &scope)?;
             match diagnosis::diagnose(&ctx.index, &q) {
                 Ok(d) => {
@@ -461,7 +462,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             let safety = safety.build()?;
             let runtime = runtime()?;
             runtime.block_on(async move {
-                let ctx: Arc<dyn tools::ContextSource> = if source.is_live() {
+                let ctx: Arc<dyn source::ContextSource> = if source.is_live() {
                     let cache_ttl = source.cluster.cache_ttl();
                     Arc::new(live_source(&source.cluster, source.semantics(), cache_ttl).await?)
                 } else {
@@ -548,10 +549,11 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Tool { source, name, args } => {
-            if !tools::TOOL_NAMES.contains(&name.as_str()) {
-                eprintln!("error: unknown tool {name:?}; tools: {}", tools::TOOL_NAMES.join(", "));
+            let Some(tool) = tools::ToolName::parse(&name) else {
+                let names: Vec<&str> = tools::ToolName::ALL.iter().map(|t| t.as_str()).collect();
+                eprintln!("error: unknown tool {name:?}; tools: {}", names.join(", "));
                 return Ok(4);
-            }
+            };
             let args: serde_json::Value = match serde_json::from_str(&args) {
                 Ok(v) => v,
                 Err(e) => {
@@ -560,13 +562,11 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                 }
             };
             let scope = match &args {
-                serde_json::Value::Object(o) => Scope::for_tool(&name, o),
+                serde_json::Value::Object(o) => source::scope_for(tool, o),
                 _ => Scope::base(),
             };
             let ctx = load_scoped(&source, &scope)?;
-            let Some(out) = tools::call_json(&ctx, &name, args) else {
-                return Ok(4);
-            };
+            let out = tools::call_json(&ctx, tool, args);
             match out.structured {
                 Some(v) if !out.is_error => {
                     println!("{}", serde_json::to_string_pretty(&v)?);

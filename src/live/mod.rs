@@ -28,9 +28,8 @@ use serde_json::{Value, json};
 
 pub use client::{ConnectOptions, ReadFailure, ReadOnlyClient};
 
-use crate::diagnosis::query::EndpointSpec;
 use crate::index::Semantics;
-use crate::serve::tools::{Context, ContextSource};
+use crate::serve::source::{Context, ContextSource, Scope};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
 
 /// The annotation a placeholder object carries: the permission that was missing.
@@ -277,95 +276,6 @@ pub const CUSTOM_KINDS: &[(&str, &str, &str, Role)] = &[
         Role::Context,
     ),
 ];
-
-/// What a question needs read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scope {
-    /// Namespaces to read whole; `None`: every namespace (maps, cluster-wide lists).
-    pub namespaces: Option<BTreeSet<String>>,
-    /// IP endpoints: their pod's (or Service's) namespace is read too.
-    pub ips: BTreeSet<IpAddr>,
-    /// Namespaces of Services the question names (their Services must be readable).
-    pub service_namespaces: BTreeSet<String>,
-}
-
-impl Scope {
-    /// The whole cluster.
-    pub fn everything() -> Scope {
-        Scope {
-            namespaces: None,
-            ..Scope::default()
-        }
-    }
-
-    /// Only what every check needs (CNI, DNS, API server).
-    pub fn base() -> Scope {
-        Scope {
-            namespaces: Some(BTreeSet::new()),
-            ..Scope::default()
-        }
-    }
-
-    /// Adds an endpoint as a user writes it (`NS/POD`, `NS/KIND/NAME`, an IP); a malformed one
-    /// adds nothing (the tool then reports it).
-    pub fn add_endpoint(&mut self, spec: &str) {
-        match EndpointSpec::parse("endpoint", spec) {
-            Ok(EndpointSpec::Ip(ip)) => {
-                self.ips.insert(ip);
-            }
-            Ok(EndpointSpec::Service { namespace, .. }) => {
-                self.add_namespace(&namespace);
-                self.service_namespaces.insert(namespace);
-            }
-            Ok(EndpointSpec::Pod { namespace, .. } | EndpointSpec::Workload { namespace, .. }) => {
-                self.add_namespace(&namespace)
-            }
-            Err(_) => {}
-        }
-    }
-
-    pub fn add_namespace(&mut self, ns: &str) {
-        if let Some(set) = &mut self.namespaces {
-            set.insert(ns.to_string());
-        }
-    }
-
-    /// What a tool call reads, from its raw arguments.
-    pub fn for_tool(tool: &str, args: &serde_json::Map<String, Value>) -> Scope {
-        let text = |k: &str| args.get(k).and_then(Value::as_str);
-        let mut scope = Scope::base();
-        match tool {
-            "diagnose" | "check_ingress" | "check_egress" | "check_cross_namespace" => {
-                for k in ["from", "to"] {
-                    if let Some(v) = text(k) {
-                        scope.add_endpoint(v);
-                    }
-                }
-            }
-            "match_selectors" => {
-                if let Some(v) = text("pod") {
-                    scope.add_endpoint(v);
-                }
-            }
-            "check_default_deny" => {
-                if let Some(ns) = text("namespace") {
-                    scope.add_namespace(ns);
-                }
-            }
-            "list_policies" | "check_policy_types" => {
-                let policy_ns = text("policy").and_then(|p| p.split_once('/')).map(|(ns, _)| ns);
-                match text("namespace").or(policy_ns) {
-                    Some(ns) => scope.add_namespace(ns),
-                    None => scope = Scope::everything(),
-                }
-            }
-            // A map needs every peer, wherever it is.
-            "connectivity_map" => scope = Scope::everything(),
-            _ => {}
-        }
-        scope
-    }
-}
 
 /// The kinds an API server serves that we read, found by discovery.
 #[derive(Debug, Clone, Default)]
@@ -956,15 +866,8 @@ impl ContextSource for LiveSource {
         true
     }
 
-    fn context_for<'a>(
-        &'a self,
-        tool: &'a str,
-        args: &'a serde_json::Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Arc<Context>, String>> {
-        Box::pin(async move {
-            let scope = Scope::for_tool(tool, args);
-            self.context(&scope).await.map_err(|e| format!("{e:#}"))
-        })
+    fn context_for<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Result<Arc<Context>, String>> {
+        Box::pin(async move { self.context(scope).await.map_err(|e| format!("{e:#}")) })
     }
 }
 
@@ -1065,25 +968,6 @@ mod tests {
                 .iter()
                 .all(|(_, k, _, _)| !k.eq_ignore_ascii_case("secret") && !k.eq_ignore_ascii_case("configmap"))
         );
-    }
-
-    #[test]
-    fn tool_scopes() {
-        let args = |v: Value| v.as_object().cloned().unwrap();
-        let s = Scope::for_tool("diagnose", &args(json!({"from": "a/x", "to": "b/svc/y", "port": 80})));
-        assert_eq!(s.namespaces, Some(["a".to_string(), "b".to_string()].into()));
-        let s = Scope::for_tool("diagnose", &args(json!({"from": "10.0.0.1", "to": "b/y"})));
-        assert_eq!(s.ips.len(), 1);
-        assert_eq!(
-            Scope::for_tool("connectivity_map", &args(json!({"namespaces": ["a"]}))),
-            Scope::everything()
-        );
-        assert_eq!(Scope::for_tool("list_policies", &args(json!({}))), Scope::everything());
-        assert_eq!(
-            Scope::for_tool("check_policy_types", &args(json!({"policy": "a/p"}))).namespaces,
-            Some(["a".to_string()].into())
-        );
-        assert_eq!(Scope::for_tool("check_cni", &args(json!({}))), Scope::base());
     }
 
     #[test]

@@ -25,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::report::*;
 use crate::serve::http_safety::HttpSafety;
-use crate::serve::tools::{self, Answer, Context, ContextSource, Output, ToolError};
+use crate::serve::source::{Context, ContextSource, Scoped};
+use crate::serve::tools::{self, Answer, Output, ToolError, ToolName};
 
 /// What the server tells a model when it connects.
 pub const INSTRUCTIONS: &str = include_str!("../../prompts/instructions.md");
@@ -193,18 +194,27 @@ fn respond<T: Serialize>(r: Result<Output<T>, ToolError>) -> CallToolResult {
 
 #[tool_router]
 impl NetpolServer {
-    /// Gets the call's context from the source (a live read may fail: an `isError` result
+    /// Parses the call's arguments into the tool's type (malformed: an `isError` result), gets
+    /// the context of their scope from the source (a live read may fail: an `isError` result
     /// naming the server and the permission), then runs the handler on it.
-    async fn call<T: Serialize>(
+    async fn call<A, T>(
         &self,
-        tool: &str,
+        tool: ToolName,
         args: JsonObject,
-        handler: impl FnOnce(&Context, JsonObject) -> Result<Output<T>, ToolError>,
-    ) -> CallToolResult {
-        match self.source.context_for(tool, &args).await {
+        handler: impl FnOnce(&Context, A) -> Result<Output<T>, ToolError>,
+    ) -> CallToolResult
+    where
+        A: Scoped + for<'de> Deserialize<'de>,
+        T: Serialize,
+    {
+        let args = match tools::parse_args::<A>(args) {
+            Ok(a) => a,
+            Err(e) => return respond::<T>(Err(e)),
+        };
+        match self.source.context_for(&args.scope()).await {
             Ok(ctx) => respond(handler(&ctx, args)),
             Err(e) => {
-                tracing::warn!(tool, "cannot read the cluster: {e}");
+                tracing::warn!(tool = tool.as_str(), "cannot read the cluster: {e}");
                 CallToolResult::error(vec![ContentBlock::text(format!("cannot read the cluster: {e}"))])
             }
         }
@@ -233,10 +243,7 @@ impl NetpolServer {
         output_schema = output_schema::<CniReport>()
     )]
     async fn check_cni(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("check_cni", a, |ctx, a| {
-            tools::parse_args::<tools::NoArgs>(a).and_then(|a| tools::check_cni(ctx, a))
-        })
-        .await
+        self.call(ToolName::CheckCni, a, tools::check_cni).await
     }
 
     #[doc = include_str!("../../tools/list_policies.md")]
@@ -247,10 +254,7 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<PolicyList>>()
     )]
     async fn list_policies(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("list_policies", a, |ctx, a| {
-            tools::parse_args::<tools::ListPoliciesArgs>(a).and_then(|a| tools::list_policies(ctx, a))
-        })
-        .await
+        self.call(ToolName::ListPolicies, a, tools::list_policies).await
     }
 
     #[doc = include_str!("../../tools/match_selectors.md")]
@@ -261,10 +265,7 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<SelectorReport>>()
     )]
     async fn match_selectors(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("match_selectors", a, |ctx, a| {
-            tools::parse_args::<tools::MatchSelectorsArgs>(a).and_then(|a| tools::match_selectors(ctx, a))
-        })
-        .await
+        self.call(ToolName::MatchSelectors, a, tools::match_selectors).await
     }
 
     #[doc = include_str!("../../tools/check_default_deny.md")]
@@ -275,10 +276,8 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<DefaultDenyReport>>()
     )]
     async fn check_default_deny(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("check_default_deny", a, |ctx, a| {
-            tools::parse_args::<tools::DefaultDenyArgs>(a).and_then(|a| tools::check_default_deny(ctx, a))
-        })
-        .await
+        self.call(ToolName::CheckDefaultDeny, a, tools::check_default_deny)
+            .await
     }
 
     #[doc = include_str!("../../tools/check_policy_types.md")]
@@ -289,10 +288,8 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<PolicyTypesReport>>()
     )]
     async fn check_policy_types(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("check_policy_types", a, |ctx, a| {
-            tools::parse_args::<tools::PolicyTypesArgs>(a).and_then(|a| tools::check_policy_types(ctx, a))
-        })
-        .await
+        self.call(ToolName::CheckPolicyTypes, a, tools::check_policy_types)
+            .await
     }
 
     #[doc = include_str!("../../tools/check_ingress.md")]
@@ -303,10 +300,7 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<SideCheck>>()
     )]
     async fn check_ingress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("check_ingress", a, |ctx, a| {
-            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_ingress(ctx, a))
-        })
-        .await
+        self.call(ToolName::CheckIngress, a, tools::check_ingress).await
     }
 
     #[doc = include_str!("../../tools/check_egress.md")]
@@ -317,10 +311,7 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<SideCheck>>()
     )]
     async fn check_egress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("check_egress", a, |ctx, a| {
-            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_egress(ctx, a))
-        })
-        .await
+        self.call(ToolName::CheckEgress, a, tools::check_egress).await
     }
 
     #[doc = include_str!("../../tools/check_cross_namespace.md")]
@@ -331,10 +322,8 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<CrossNamespaceReport>>()
     )]
     async fn check_cross_namespace(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("check_cross_namespace", a, |ctx, a| {
-            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::check_cross_namespace(ctx, a))
-        })
-        .await
+        self.call(ToolName::CheckCrossNamespace, a, tools::check_cross_namespace)
+            .await
     }
 
     #[doc = include_str!("../../tools/diagnose.md")]
@@ -345,10 +334,7 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<Diagnosis>>()
     )]
     async fn diagnose(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("diagnose", a, |ctx, a| {
-            tools::parse_args::<tools::FlowArgs>(a).and_then(|a| tools::diagnose(ctx, a))
-        })
-        .await
+        self.call(ToolName::Diagnose, a, tools::diagnose).await
     }
 
     #[doc = include_str!("../../tools/connectivity_map.md")]
@@ -359,10 +345,7 @@ impl NetpolServer {
         output_schema = output_schema::<Answer<MapReport>>()
     )]
     async fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
-        self.call("connectivity_map", a, |ctx, a| {
-            tools::parse_args::<tools::MapArgs>(a).and_then(|a| tools::connectivity_map(ctx, a))
-        })
-        .await
+        self.call(ToolName::ConnectivityMap, a, tools::connectivity_map).await
     }
 }
 

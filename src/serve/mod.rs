@@ -1,4 +1,5 @@
 //! The MCP surface: tools, the rmcp server, and the HTTP transport's safety gate.
 pub mod http_safety;
 pub mod mcp;
+pub mod source;
 pub mod tools;

@@ -14,69 +14,14 @@ use crate::diagnosis::matrix;
 use crate::diagnosis::query::{self, PortArg, QueryError};
 use crate::diagnosis::steps;
 use crate::diagnosis::{self, Query};
-use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Direction;
 use crate::report::render;
 use crate::report::*;
-use crate::snapshot::ClusterSnapshot;
+use crate::serve::source::Context;
 
 /// Default and largest number of items a list result carries.
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
-
-/// Everything the tools read, built once when the server starts.
-pub struct Context {
-    pub index: ClusterIndex,
-    /// Where the objects came from, e.g. `snapshot examples/01/cluster.yaml`.
-    pub source: String,
-    /// True when the source is a live cluster (tools then interact with an open world).
-    pub live: bool,
-}
-
-impl Context {
-    pub fn from_snapshot(snap: &ClusterSnapshot, semantics: Semantics, source: String) -> Context {
-        Context {
-            index: ClusterIndex::build(snap, semantics),
-            source,
-            live: false,
-        }
-    }
-}
-
-/// Where the tools' [`Context`] comes from: a snapshot loaded once, or a live cluster read for
-/// each call (scoped by the call's arguments, cached briefly). The MCP server holds one.
-pub trait ContextSource: Send + Sync + 'static {
-    /// E.g. `snapshot examples/01/cluster.yaml` or `live cluster (context kind-dev, server https://...)`.
-    fn describe(&self) -> String;
-    /// True for a live cluster (tools then interact with an open world).
-    fn live(&self) -> bool;
-    /// The context a call of `tool` with `args` reads. An error is a sentence naming what could
-    /// not be read and where (an `isError` result; the server keeps serving).
-    fn context_for<'a>(
-        &'a self,
-        tool: &'a str,
-        args: &'a serde_json::Map<String, serde_json::Value>,
-    ) -> futures::future::BoxFuture<'a, Result<std::sync::Arc<Context>, String>>;
-}
-
-/// A snapshot source: the same context for every call.
-impl ContextSource for std::sync::Arc<Context> {
-    fn describe(&self) -> String {
-        self.source.clone()
-    }
-
-    fn live(&self) -> bool {
-        self.as_ref().live
-    }
-
-    fn context_for<'a>(
-        &'a self,
-        _tool: &'a str,
-        _args: &'a serde_json::Map<String, serde_json::Value>,
-    ) -> futures::future::BoxFuture<'a, Result<std::sync::Arc<Context>, String>> {
-        Box::pin(std::future::ready(Ok(self.clone())))
-    }
-}
 
 /// A malformed argument: which one and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -506,19 +451,57 @@ pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
     })
 }
 
-/// The names of every tool, in the order the server lists them.
-pub const TOOL_NAMES: &[&str] = &[
-    "check_cni",
-    "check_cross_namespace",
-    "check_default_deny",
-    "check_egress",
-    "check_ingress",
-    "check_policy_types",
-    "connectivity_map",
-    "diagnose",
-    "list_policies",
-    "match_selectors",
-];
+/// A tool of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ToolName {
+    CheckCni,
+    CheckCrossNamespace,
+    CheckDefaultDeny,
+    CheckEgress,
+    CheckIngress,
+    CheckPolicyTypes,
+    ConnectivityMap,
+    Diagnose,
+    ListPolicies,
+    MatchSelectors,
+}
+
+impl ToolName {
+    /// Every tool, in the order the server lists them (by name).
+    pub const ALL: [ToolName; 10] = [
+        ToolName::CheckCni,
+        ToolName::CheckCrossNamespace,
+        ToolName::CheckDefaultDeny,
+        ToolName::CheckEgress,
+        ToolName::CheckIngress,
+        ToolName::CheckPolicyTypes,
+        ToolName::ConnectivityMap,
+        ToolName::Diagnose,
+        ToolName::ListPolicies,
+        ToolName::MatchSelectors,
+    ];
+
+    /// The name clients call it by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolName::CheckCni => "check_cni",
+            ToolName::CheckCrossNamespace => "check_cross_namespace",
+            ToolName::CheckDefaultDeny => "check_default_deny",
+            ToolName::CheckEgress => "check_egress",
+            ToolName::CheckIngress => "check_ingress",
+            ToolName::CheckPolicyTypes => "check_policy_types",
+            ToolName::ConnectivityMap => "connectivity_map",
+            ToolName::Diagnose => "diagnose",
+            ToolName::ListPolicies => "list_policies",
+            ToolName::MatchSelectors => "match_selectors",
+        }
+    }
+
+    /// The tool of a name, if there is one.
+    pub fn parse(name: &str) -> Option<ToolName> {
+        ToolName::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
 
 /// The outcome of a tool called by name with JSON arguments (the `tool` subcommand).
 pub struct JsonOutcome {
@@ -578,18 +561,17 @@ where
 }
 
 /// Calls a tool by name, as the MCP server would.
-pub fn call_json(ctx: &Context, name: &str, args: serde_json::Value) -> Option<JsonOutcome> {
-    Some(match name {
-        "check_cni" => run_typed(args, |a| check_cni(ctx, a)),
-        "list_policies" => run_typed(args, |a| list_policies(ctx, a)),
-        "match_selectors" => run_typed(args, |a| match_selectors(ctx, a)),
-        "check_default_deny" => run_typed(args, |a| check_default_deny(ctx, a)),
-        "check_policy_types" => run_typed(args, |a| check_policy_types(ctx, a)),
-        "check_ingress" => run_typed(args, |a| check_ingress(ctx, a)),
-        "check_egress" => run_typed(args, |a| check_egress(ctx, a)),
-        "check_cross_namespace" => run_typed(args, |a| check_cross_namespace(ctx, a)),
-        "diagnose" => run_typed(args, |a| diagnose(ctx, a)),
-        "connectivity_map" => run_typed(args, |a| connectivity_map(ctx, a)),
-        _ => return None,
-    })
+pub fn call_json(ctx: &Context, tool: ToolName, args: serde_json::Value) -> JsonOutcome {
+    match tool {
+        ToolName::CheckCni => run_typed(args, |a| check_cni(ctx, a)),
+        ToolName::ListPolicies => run_typed(args, |a| list_policies(ctx, a)),
+        ToolName::MatchSelectors => run_typed(args, |a| match_selectors(ctx, a)),
+        ToolName::CheckDefaultDeny => run_typed(args, |a| check_default_deny(ctx, a)),
+        ToolName::CheckPolicyTypes => run_typed(args, |a| check_policy_types(ctx, a)),
+        ToolName::CheckIngress => run_typed(args, |a| check_ingress(ctx, a)),
+        ToolName::CheckEgress => run_typed(args, |a| check_egress(ctx, a)),
+        ToolName::CheckCrossNamespace => run_typed(args, |a| check_cross_namespace(ctx, a)),
+        ToolName::Diagnose => run_typed(args, |a| diagnose(ctx, a)),
+        ToolName::ConnectivityMap => run_typed(args, |a| connectivity_map(ctx, a)),
+    }
 }

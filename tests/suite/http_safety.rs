@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use netpol_debug::index::Semantics;
 use netpol_debug::serve::http_safety::{BearerToken, HttpSafety};
 use netpol_debug::serve::mcp;
-use netpol_debug::serve::tools::{Context, ContextSource};
+use netpol_debug::serve::source::{Context, ContextSource, Scope};
 use netpol_debug::snapshot;
 use tokio_util::sync::CancellationToken;
 
@@ -42,11 +42,7 @@ impl ContextSource for Counting {
         false
     }
 
-    fn context_for<'a>(
-        &'a self,
-        _tool: &'a str,
-        _args: &'a serde_json::Map<String, serde_json::Value>,
-    ) -> futures::future::BoxFuture<'a, Result<Arc<Context>, String>> {
+    fn context_for<'a>(&'a self, _scope: &'a Scope) -> futures::future::BoxFuture<'a, Result<Arc<Context>, String>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(std::future::ready(Ok(self.ctx.clone())))
     }

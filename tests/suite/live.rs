@@ -13,7 +13,8 @@ use std::time::Duration;
 use netpol_debug::diagnosis::query::{self, PortArg};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::{ClusterIndex, Semantics};
-use netpol_debug::live::{ConnectOptions, LiveSource, ReadOnlyClient, Scope};
+use netpol_debug::live::{ConnectOptions, LiveSource, ReadOnlyClient};
+use netpol_debug::serve::source::Scope;
 use netpol_debug::snapshot;
 use serde_json::Value;
 
@@ -106,8 +107,8 @@ fn offline_index(path: &Path) -> ClusterIndex {
 
 fn scope_of(q: &Query) -> Scope {
     let mut s = Scope::base();
-    s.add_endpoint(&q.from);
-    s.add_endpoint(&q.to);
+    s.add_endpoint_text(&q.from);
+    s.add_endpoint_text(&q.to);
     s
 }
 

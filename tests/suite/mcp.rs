@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use netpol_debug::index::Semantics;
 use netpol_debug::serve::mcp::NetpolServer;
-use netpol_debug::serve::tools::{Context, TOOL_NAMES};
+use netpol_debug::serve::source::Context;
+use netpol_debug::serve::tools::ToolName;
 use netpol_debug::snapshot;
 use rmcp::model::{CallToolRequestParams, CallToolResult, GetPromptRequestParams, JsonObject};
 use rmcp::service::{RoleClient, RunningService};
@@ -88,7 +89,8 @@ async fn tools_list_names_schemas_and_annotations_match_the_golden_file() {
     let client = connect(EX01).await;
     let tools = client.list_all_tools().await.expect("tools/list");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    assert_eq!(names, TOOL_NAMES, "exact tool names, sorted");
+    let expected: Vec<&str> = ToolName::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(names, expected, "exact tool names, sorted");
     for t in &tools {
         let a = t
             .annotations
@@ -366,7 +368,7 @@ fn stdio_transport_writes_only_json_rpc_to_stdout() {
     assert_eq!(responses[&1]["result"]["serverInfo"]["name"], "netpol-debug");
     assert_eq!(
         responses[&2]["result"]["tools"].as_array().unwrap().len(),
-        TOOL_NAMES.len()
+        ToolName::ALL.len()
     );
     assert_eq!(
         responses[&3]["result"]["isError"], true,
