@@ -6,112 +6,36 @@
 
 use serde_json::Value;
 
+use super::PodRef;
 use super::common::{
-    Outcome, Tri, all_of, items, label_selector, namespace_labels_of, non_null, present, selector_verdict,
+    Outcome, Tri, all_of, items, known_selector_verdict, label_selector, namespace_labels_of, non_null, present,
+    readable_spec, rules_of,
 };
-use super::{PodRef, object_namespace};
 use crate::policy::Labels;
 use crate::snapshot::OtherObject;
 
+/// An Antrea policy applies to the pod when one of its `appliedTo` entries selects it: the
+/// policy-level `spec.appliedTo`, else those of its rules. A namespaced NetworkPolicy of another
+/// namespace never gets here: the dispatcher answers for it.
 pub(super) fn antrea(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome {
-    let Some(spec) = non_null(&o.value, "spec").filter(|s| s.is_object()) else {
-        return Outcome::unreadable("no readable spec; it may select the pod".into());
+    let spec = match readable_spec(o) {
+        Ok(spec) => spec,
+        Err(unreadable) => return unreadable,
     };
-    let policy_ns = object_namespace(o);
-    if namespaced && policy_ns != pod.namespace {
-        return Outcome {
-            tri: Tri::No,
-            partly_uncertain: false,
-            ingress: false,
-            egress: false,
-            why: format!(
-                "an Antrea NetworkPolicy applies only to its namespace {policy_ns}; the pod is in {}",
-                pod.namespace
-            ),
-            read: Vec::new(),
-        };
-    }
-    let ns_labels = namespace_labels_of(pod);
-    let applied = |path: &str, entries: &[Value]| -> (Tri, String) {
-        let mut tri = Tri::No;
-        let mut yes = Vec::new();
-        let mut no = Vec::new();
-        for (i, a) in entries.iter().enumerate() {
-            let (t, why) = antrea_applied_to(&format!("{path}[{i}]"), a, pod, &ns_labels, namespaced);
-            tri = tri.or(t);
-            if t == Tri::No { no.push(why) } else { yes.push(why) }
-        }
-        if entries.is_empty() {
-            no.push(format!("{path} is empty"));
-        }
-        (tri, if tri == Tri::No { no.join("; ") } else { yes.join("; ") })
+    let workload = Workload {
+        pod,
+        ns_labels: namespace_labels_of(pod),
+        namespaced,
     };
-    let mut read = Vec::new();
     let (tri, why, ingress, egress) = if present(spec, "appliedTo") {
-        let (tri, why) = applied("spec.appliedTo", items(spec.get("appliedTo")));
+        let (tri, why) = workload.applied("spec.appliedTo", items(spec.get("appliedTo")));
         (tri, why, present(spec, "ingress"), present(spec, "egress"))
     } else {
-        // Rule-level appliedTo: each rule says which workloads it applies to.
-        let (mut tri, mut whys, mut ingress, mut egress) = (Tri::No, Vec::new(), false, false);
-        for section in ["ingress", "egress"] {
-            for (i, r) in items(spec.get(section)).iter().enumerate() {
-                let (t, why) = applied(&format!("spec.{section}[{i}].appliedTo"), items(r.get("appliedTo")));
-                tri = tri.or(t);
-                if t != Tri::No {
-                    ingress |= section == "ingress";
-                    egress |= section == "egress";
-                }
-                whys.push((t, why));
-            }
-        }
-        let why: Vec<String> = whys
-            .into_iter()
-            .filter(|(t, _)| (*t == Tri::No) == (tri == Tri::No))
-            .map(|(_, w)| w)
-            .collect();
-        let why = if why.is_empty() {
-            "no spec.appliedTo and no rule-level appliedTo".to_string()
-        } else {
-            why.join("; ")
-        };
-        (tri, why, ingress, egress)
+        workload.rule_level(spec)
     };
-    if let Some(tier) = non_null(spec, "tier").and_then(Value::as_str) {
-        let when = if tier.eq_ignore_ascii_case("baseline") {
-            "after K8s NetworkPolicy"
-        } else {
-            "before K8s NetworkPolicy"
-        };
-        read.push(format!("spec.tier {tier}: evaluated {when}"));
-    } else {
-        read.push("no spec.tier: application tier, evaluated before K8s NetworkPolicy".into());
-    }
-    if let Some(p) = non_null(spec, "priority") {
-        read.push(format!("spec.priority {p}: lower numbers apply first within the tier"));
-    }
-    for section in ["ingress", "egress"] {
-        for (i, r) in items(spec.get(section)).iter().enumerate() {
-            let p = format!("spec.{section}[{i}]");
-            match r.get("action").and_then(Value::as_str) {
-                Some("Allow") => {}
-                Some("Drop") => read.push(format!("{p}.action Drop: matching traffic is dropped")),
-                Some("Reject") => read.push(format!("{p}.action Reject: matching traffic is rejected (the client is told)")),
-                Some("Pass") => read.push(format!(
-                    "{p}.action Pass: skips the remaining Antrea-native rules; K8s NetworkPolicy (then the baseline tier) decides"
-                )),
-                other => read.push(format!("{p}.action {other:?}: not one of Allow, Drop, Reject, Pass")),
-            }
-            if items(r.get("to")).iter().any(|peer| present(peer, "fqdn")) {
-                read.push(format!("{p}.to[].fqdn: DNS-name based egress"));
-            }
-            if present(r, "l7Protocols") {
-                read.push(format!("{p}.l7Protocols: L7 (HTTP/TLS) rule"));
-            }
-            if present(r, "toServices") {
-                read.push(format!("{p}.toServices: matches traffic to a Service's ClusterIP"));
-            }
-        }
-    }
+    let mut read = Vec::new();
+    antrea_order_hints(spec, &mut read);
+    antrea_rule_hints(spec, &mut read);
     read.push(
         "Antrea-native rules have explicit actions and no implicit default deny; unmatched traffic falls through"
             .into(),
@@ -126,92 +50,189 @@ pub(super) fn antrea(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
     }
 }
 
-fn antrea_applied_to(path: &str, a: &Value, pod: &PodRef, ns_labels: &Labels, namespaced: bool) -> (Tri, String) {
-    if let Some(g) = non_null(a, "group") {
-        return (
-            Tri::Maybe,
-            format!("{path}.group {g}: group membership is not evaluated here; it may select the pod"),
-        );
+/// Where the policy stands among the others: `spec.tier` and `spec.priority`.
+fn antrea_order_hints(spec: &Value, read: &mut Vec<String>) {
+    if let Some(tier) = non_null(spec, "tier").and_then(Value::as_str) {
+        let when = if tier.eq_ignore_ascii_case("baseline") {
+            "after K8s NetworkPolicy"
+        } else {
+            "before K8s NetworkPolicy"
+        };
+        read.push(format!("spec.tier {tier}: evaluated {when}"));
+    } else {
+        read.push("no spec.tier: application tier, evaluated before K8s NetworkPolicy".into());
     }
-    if let Some(sa) = non_null(a, "serviceAccount") {
+    if let Some(p) = non_null(spec, "priority") {
+        read.push(format!("spec.priority {p}: lower numbers apply first within the tier"));
+    }
+}
+
+/// Per rule: its action (unless Allow), FQDN peers, L7 protocols and Service destinations.
+fn antrea_rule_hints(spec: &Value, read: &mut Vec<String>) {
+    for (_, p, r) in rules_of(spec, "spec", &["ingress", "egress"]) {
+        match r.get("action").and_then(Value::as_str) {
+            Some("Allow") => {}
+            Some("Drop") => read.push(format!("{p}.action Drop: matching traffic is dropped")),
+            Some("Reject") => read.push(format!("{p}.action Reject: matching traffic is rejected (the client is told)")),
+            Some("Pass") => read.push(format!(
+                "{p}.action Pass: skips the remaining Antrea-native rules; K8s NetworkPolicy (then the baseline tier) decides"
+            )),
+            other => read.push(format!("{p}.action {other:?}: not one of Allow, Drop, Reject, Pass")),
+        }
+        if items(r.get("to")).iter().any(|peer| present(peer, "fqdn")) {
+            read.push(format!("{p}.to[].fqdn: DNS-name based egress"));
+        }
+        if present(r, "l7Protocols") {
+            read.push(format!("{p}.l7Protocols: L7 (HTTP/TLS) rule"));
+        }
+        if present(r, "toServices") {
+            read.push(format!("{p}.toServices: matches traffic to a Service's ClusterIP"));
+        }
+    }
+}
+
+/// The pod as an Antrea `appliedTo` sees it.
+struct Workload<'a> {
+    pod: &'a PodRef<'a>,
+    ns_labels: Labels,
+    /// The policy is a namespaced NetworkPolicy (of the pod's namespace).
+    namespaced: bool,
+}
+
+impl Workload<'_> {
+    /// A list of `appliedTo` entries selects the pod when one of them does.
+    fn applied(&self, path: &str, entries: &[Value]) -> (Tri, String) {
+        let mut tri = Tri::No;
+        let mut yes = Vec::new();
+        let mut no = Vec::new();
+        for (i, a) in entries.iter().enumerate() {
+            let (t, why) = self.applied_to(&format!("{path}[{i}]"), a);
+            tri = tri.or(t);
+            if t == Tri::No { no.push(why) } else { yes.push(why) }
+        }
+        if entries.is_empty() {
+            no.push(format!("{path} is empty"));
+        }
+        (tri, if tri == Tri::No { no.join("; ") } else { yes.join("; ") })
+    }
+
+    /// Rule-level `appliedTo`: each rule says which workloads it applies to; the directions are
+    /// those of the rules that (may) select the pod.
+    fn rule_level(&self, spec: &Value) -> (Tri, String, bool, bool) {
+        let (mut tri, mut whys, mut ingress, mut egress) = (Tri::No, Vec::new(), false, false);
+        for (section, p, r) in rules_of(spec, "spec", &["ingress", "egress"]) {
+            let (t, why) = self.applied(&format!("{p}.appliedTo"), items(r.get("appliedTo")));
+            tri = tri.or(t);
+            if t != Tri::No {
+                ingress |= section == "ingress";
+                egress |= section == "egress";
+            }
+            whys.push((t, why));
+        }
+        let why: Vec<String> = whys
+            .into_iter()
+            .filter(|(t, _)| (*t == Tri::No) == (tri == Tri::No))
+            .map(|(_, w)| w)
+            .collect();
+        let why = if why.is_empty() {
+            "no spec.appliedTo and no rule-level appliedTo".to_string()
+        } else {
+            why.join("; ")
+        };
+        (tri, why, ingress, egress)
+    }
+
+    /// One `appliedTo` entry: a group, a service account, a non-pod target, or pod and
+    /// namespace selectors.
+    fn applied_to(&self, path: &str, a: &Value) -> (Tri, String) {
+        if let Some(g) = non_null(a, "group") {
+            return (
+                Tri::Maybe,
+                format!("{path}.group {g}: group membership is not evaluated here; it may select the pod"),
+            );
+        }
+        if let Some(sa) = non_null(a, "serviceAccount") {
+            return self.service_account(path, sa);
+        }
+        for (key, what) in [
+            ("nodeSelector", "applies to nodes"),
+            ("service", "applies to a NodePort Service's traffic"),
+        ] {
+            if non_null(a, key).is_some() {
+                return (Tri::No, format!("{path}.{key}: {what}, never to a pod"));
+            }
+        }
+        let pod_sel = non_null(a, "podSelector");
+        let ns_sel = non_null(a, "namespaceSelector");
+        if pod_sel.is_none() && ns_sel.is_none() {
+            return if non_null(a, "externalEntitySelector").is_some() {
+                (
+                    Tri::No,
+                    format!("{path}.externalEntitySelector: applies to external entities, never to a pod"),
+                )
+            } else {
+                (
+                    Tri::Maybe,
+                    format!("{path} names no workload: could not be read; it may select the pod"),
+                )
+            };
+        }
+        self.selectors(path, pod_sel, ns_sel)
+    }
+
+    /// `serviceAccount: {name, namespace}`: the pod's service account, by name and namespace.
+    fn service_account(&self, path: &str, sa: &Value) -> (Tri, String) {
         let name = sa.get("name").and_then(Value::as_str).unwrap_or("");
         let ns = sa.get("namespace").and_then(Value::as_str).unwrap_or("");
         let sa_ns = format!("{ns}/{name}");
-        return if ns != pod.namespace {
-            (
+        if ns != self.pod.namespace {
+            return (
                 Tri::No,
                 format!(
                     "{path}.serviceAccount {sa_ns}: the pod is in namespace {}",
-                    pod.namespace
+                    self.pod.namespace
                 ),
-            )
-        } else {
-            match pod.service_account {
-                None => (
-                    Tri::Maybe,
-                    format!("{path}.serviceAccount {sa_ns}: the pod's service account is unknown"),
+            );
+        }
+        match self.pod.service_account {
+            None => (
+                Tri::Maybe,
+                format!("{path}.serviceAccount {sa_ns}: the pod's service account is unknown"),
+            ),
+            Some(s) => (
+                Tri::of(s == name),
+                format!(
+                    "{path}.serviceAccount {sa_ns} {}",
+                    if s == name { "matches" } else { "does not match" }
                 ),
-                Some(s) => (
-                    Tri::of(s == name),
-                    format!(
-                        "{path}.serviceAccount {sa_ns} {}",
-                        if s == name { "matches" } else { "does not match" }
-                    ),
-                ),
-            }
-        };
-    }
-    for (key, what) in [
-        ("nodeSelector", "applies to nodes"),
-        ("service", "applies to a NodePort Service's traffic"),
-    ] {
-        if non_null(a, key).is_some() {
-            return (Tri::No, format!("{path}.{key}: {what}, never to a pod"));
+            ),
         }
     }
-    let pod_sel = non_null(a, "podSelector");
-    let ns_sel = non_null(a, "namespaceSelector");
-    if pod_sel.is_none() && ns_sel.is_none() {
-        return if non_null(a, "externalEntitySelector").is_some() {
-            (
-                Tri::No,
-                format!("{path}.externalEntitySelector: applies to external entities, never to a pod"),
-            )
-        } else {
-            (
+
+    /// `podSelector` and/or `namespaceSelector` (at least one is set); both must match.
+    fn selectors(&self, path: &str, pod_sel: Option<&Value>, ns_sel: Option<&Value>) -> (Tri, String) {
+        if self.namespaced && ns_sel.is_some() {
+            return (
                 Tri::Maybe,
-                format!("{path} names no workload: could not be read; it may select the pod"),
-            )
-        };
+                format!("{path}.namespaceSelector in a namespaced policy: not evaluated; it may select the pod"),
+            );
+        }
+        let mut parts = Vec::new();
+        for (field, sel, labels) in [
+            ("podSelector", pod_sel, self.pod.labels),
+            ("namespaceSelector", ns_sel, &self.ns_labels),
+        ] {
+            let Some(v) = sel else { continue };
+            parts.push(match label_selector(v) {
+                Err(e) => (Tri::Maybe, format!("{path}.{field} {e}; it may select the pod")),
+                Ok((_, s)) => known_selector_verdict(&format!("{path}.{field}"), &s, labels),
+            });
+        }
+        if !self.namespaced && ns_sel.is_none() {
+            parts.push((Tri::Yes, "in every namespace".to_string()));
+        }
+        all_of(parts)
     }
-    if namespaced && ns_sel.is_some() {
-        return (
-            Tri::Maybe,
-            format!("{path}.namespaceSelector in a namespaced policy: not evaluated; it may select the pod"),
-        );
-    }
-    let mut parts = Vec::new();
-    for (field, sel, labels) in [
-        ("podSelector", pod_sel, pod.labels),
-        ("namespaceSelector", ns_sel, ns_labels),
-    ] {
-        let Some(v) = sel else { continue };
-        parts.push(match label_selector(v) {
-            Err(e) => (Tri::Maybe, format!("{path}.{field} {e}; it may select the pod")),
-            Ok((_, s)) => {
-                let ok = s.matches(labels);
-                let failed: Vec<String> = s.failures(labels).iter().map(|r| r.to_string()).collect();
-                (
-                    Tri::of(ok),
-                    selector_verdict(&format!("{path}.{field}"), &s, Tri::of(ok), &failed, &[]),
-                )
-            }
-        });
-    }
-    if !namespaced && ns_sel.is_none() {
-        parts.push((Tri::Yes, "in every namespace".to_string()));
-    }
-    all_of(parts)
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::calico_selector::parse_calico_selector;
-use super::common::{LabelView, Outcome, Tri, all_of, items, namespace_labels_of, non_null, present};
-use super::{PodRef, display_name, object_namespace};
+use super::common::{LabelView, Outcome, Tri, all_of, namespace_labels_of, non_null, present, readable_spec, rules_of};
+use super::{PodRef, display_name};
 use crate::policy::Labels;
 use crate::snapshot::OtherObject;
 
@@ -72,19 +72,17 @@ fn calico_sa_view(pod: &PodRef) -> LabelView {
     }
 }
 
+/// The verdict of one selector field of `spec` (`selector`, `namespaceSelector`,
+/// `serviceAccountSelector`) over `view`; a missing field is `all()`.
 fn calico_selector_part(o: &OtherObject, field: &str, spec: &Value, view: &LabelView) -> (Tri, String) {
+    let whose = || format!("{}/{} {}", o.api_version, o.kind, display_name(o));
     let text = match non_null(spec, field) {
         None => return (Tri::Yes, format!("no spec.{field} (all())")),
         Some(Value::String(s)) => s.as_str(),
         Some(_) => {
             return (
                 Tri::Maybe,
-                format!(
-                    "{}/{} {}: spec.{field} is not a string; it may select the pod",
-                    o.api_version,
-                    o.kind,
-                    display_name(o)
-                ),
+                format!("{}: spec.{field} is not a string; it may select the pod", whose()),
             );
         }
     };
@@ -92,10 +90,8 @@ fn calico_selector_part(o: &OtherObject, field: &str, spec: &Value, view: &Label
         Err(e) => (
             Tri::Maybe,
             format!(
-                "{}/{} {}: spec.{field} {text:?} does not parse at {e}; it may select the pod",
-                o.api_version,
-                o.kind,
-                display_name(o)
+                "{}: spec.{field} {text:?} does not parse at {e}; it may select the pod",
+                whose()
             ),
         ),
         Ok(sel) => {
@@ -113,22 +109,39 @@ fn calico_selector_part(o: &OtherObject, field: &str, spec: &Value, view: &Label
     }
 }
 
+/// A Calico policy selects the pod when every selector it has matches: `selector` on the pod,
+/// `namespaceSelector` (GlobalNetworkPolicy only) on its namespace, `serviceAccountSelector` on
+/// its service account. A NetworkPolicy of another namespace never gets here: the dispatcher
+/// answers for it.
 pub(super) fn calico(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome {
-    let Some(spec) = non_null(&o.value, "spec").filter(|s| s.is_object()) else {
-        return Outcome::unreadable("no readable spec; it may select the pod".into());
+    let spec = match readable_spec(o) {
+        Ok(spec) => spec,
+        Err(unreadable) => return unreadable,
     };
-    let mut parts = Vec::new();
-    if namespaced && object_namespace(o) != pod.namespace {
-        parts.push((
-            Tri::No,
-            format!(
-                "a Calico NetworkPolicy selects only pods of its namespace {}; the pod is in {}",
-                object_namespace(o),
-                pod.namespace
-            ),
-        ));
+    let (tri, why) = calico_selection(o, pod, spec, namespaced);
+    let mut read = Vec::new();
+    let (ingress, egress) = calico_directions(spec, &mut read);
+    calico_order_hints(spec, &mut read);
+    calico_rule_hints(spec, &mut read);
+    if !namespaced {
+        for key in ["doNotTrack", "preDNAT", "applyOnForward"] {
+            if spec.get(key).and_then(Value::as_bool) == Some(true) {
+                read.push(format!("spec.{key}: true: meaningful for host endpoints only"));
+            }
+        }
     }
-    parts.push(calico_selector_part(o, "selector", spec, &calico_pod_view(pod)));
+    Outcome {
+        tri,
+        partly_uncertain: false,
+        ingress,
+        egress,
+        why,
+        read,
+    }
+}
+
+fn calico_selection(o: &OtherObject, pod: &PodRef, spec: &Value, namespaced: bool) -> (Tri, String) {
+    let mut parts = vec![calico_selector_part(o, "selector", spec, &calico_pod_view(pod))];
     if !namespaced && non_null(spec, "namespaceSelector").is_some() {
         parts.push(calico_selector_part(
             o,
@@ -145,12 +158,14 @@ pub(super) fn calico(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
             &calico_sa_view(pod),
         ));
     }
-    let (tri, why) = all_of(parts);
+    all_of(parts)
+}
 
-    // Directions: spec.types, else Ingress unless only egress rules exist (Calico's defaulting).
+/// Directions: `spec.types`, else Ingress unless only egress rules exist (Calico's defaulting);
+/// a direction that applies without a rule denies at the end of the tier, which `read` says.
+fn calico_directions(spec: &Value, read: &mut Vec<String>) -> (bool, bool) {
     let has_in = present(spec, "ingress");
     let has_out = present(spec, "egress");
-    let mut read = Vec::new();
     let explicit_types = non_null(spec, "types")
         .and_then(Value::as_array)
         .filter(|t| !t.is_empty());
@@ -178,6 +193,11 @@ pub(super) fn calico(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
             ));
         }
     }
+    (ingress, egress)
+}
+
+/// Where the policy stands among the others: `spec.order` and a non-default `spec.tier`.
+fn calico_order_hints(spec: &Value, read: &mut Vec<String>) {
     match non_null(spec, "order") {
         Some(order) => read.push(format!("spec.order {order}: lower orders apply first")),
         None => read.push("no spec.order: applied after every policy of its tier that has one".into()),
@@ -190,40 +210,28 @@ pub(super) fn calico(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
             "spec.tier {tier}: tiers apply in their order; Pass moves to the next tier"
         ));
     }
-    for section in ["ingress", "egress"] {
-        for (i, r) in items(spec.get(section)).iter().enumerate() {
-            let p = format!("spec.{section}[{i}]");
-            match r.get("action").and_then(Value::as_str) {
-                Some("Allow") => {}
-                Some("Deny") => read.push(format!("{p}.action Deny: the first matching rule decides; Deny is final")),
-                Some("Pass") => read.push(format!(
-                    "{p}.action Pass: skips the rest of this tier (next tier, or the namespace/service account profiles)"
-                )),
-                Some("Log") => read.push(format!("{p}.action Log: logs, then continues with the next rule")),
-                other => read.push(format!("{p}.action {other:?}: not one of Allow, Deny, Log, Pass")),
-            }
-            if r.get("destination").is_some_and(|d| present(d, "domains")) {
-                read.push(format!("{p}.destination.domains: DNS-name based egress"));
-            }
-            if present(r, "http") {
-                read.push(format!("{p}.http: L7 HTTP match (application layer policy)"));
-            }
+}
+
+/// Per rule: its action (unless Allow), DNS-name destinations and L7 HTTP matches.
+fn calico_rule_hints(spec: &Value, read: &mut Vec<String>) {
+    for (_, p, r) in rules_of(spec, "spec", &["ingress", "egress"]) {
+        match r.get("action").and_then(Value::as_str) {
+            Some("Allow") => {}
+            Some("Deny") => read.push(format!(
+                "{p}.action Deny: the first matching rule decides; Deny is final"
+            )),
+            Some("Pass") => read.push(format!(
+                "{p}.action Pass: skips the rest of this tier (next tier, or the namespace/service account profiles)"
+            )),
+            Some("Log") => read.push(format!("{p}.action Log: logs, then continues with the next rule")),
+            other => read.push(format!("{p}.action {other:?}: not one of Allow, Deny, Log, Pass")),
         }
-    }
-    if !namespaced {
-        for key in ["doNotTrack", "preDNAT", "applyOnForward"] {
-            if spec.get(key).and_then(Value::as_bool) == Some(true) {
-                read.push(format!("spec.{key}: true: meaningful for host endpoints only"));
-            }
+        if r.get("destination").is_some_and(|d| present(d, "domains")) {
+            read.push(format!("{p}.destination.domains: DNS-name based egress"));
         }
-    }
-    Outcome {
-        tri,
-        partly_uncertain: false,
-        ingress,
-        egress,
-        why,
-        read,
+        if present(r, "http") {
+            read.push(format!("{p}.http: L7 HTTP match (application layer policy)"));
+        }
     }
 }
 

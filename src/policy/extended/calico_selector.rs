@@ -223,6 +223,18 @@ fn is_label_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-')
 }
 
+/// An error at byte offset `byte` of `src`, reported by its 1-based character column.
+fn error_at(src: &str, byte: usize, message: String) -> SelectorError {
+    SelectorError {
+        column: src[..byte].chars().count() + 1,
+        message,
+    }
+}
+
+fn expected_operator(label: &str) -> String {
+    format!("expected an operator (==, !=, in, not in, contains, starts with, ends with) after label '{label}'")
+}
+
 /// Calico's tokenizer: whitespace is space and tab; labels are `[A-Za-z0-9_./-]+`; after a
 /// label the words `contains`, `starts with`, `ends with`, `not in`, `in` are operators.
 struct Tokenizer<'s> {
@@ -232,10 +244,7 @@ struct Tokenizer<'s> {
 
 impl<'s> Tokenizer<'s> {
     fn err(&self, byte: usize, message: impl Into<String>) -> SelectorError {
-        SelectorError {
-            column: self.src[..byte].chars().count() + 1,
-            message: message.into(),
-        }
+        error_at(self.src, byte, message.into())
     }
 
     fn rest(&self) -> &'s str {
@@ -287,14 +296,7 @@ impl<'s> Tokenizer<'s> {
                         _ => Tok::Comma,
                     }
                 }
-                '"' | '\'' => {
-                    let body = &self.rest()[1..];
-                    let Some(end) = body.find(c) else {
-                        return Err(self.err(start, "unterminated string"));
-                    };
-                    self.pos += 1 + end + 1;
-                    Tok::Str(body[..end].to_string())
-                }
+                '"' | '\'' => self.string(start, c)?,
                 '=' if self.eat("==") => Tok::Eq,
                 '=' => return Err(self.err(start, "expected '=='")),
                 '!' if self.eat("!=") => Tok::Ne,
@@ -307,29 +309,8 @@ impl<'s> Tokenizer<'s> {
                 '|' if self.eat("||") => Tok::Or,
                 '|' => return Err(self.err(start, "expected '||'")),
                 _ if after_label => self.operator_word(start, &out)?,
-                _ if self.eat("has(") => {
-                    self.skip_ws();
-                    let Some(key) = self.label() else {
-                        return Err(self.err(self.pos, "expected a label name in has(...)"));
-                    };
-                    self.skip_ws();
-                    if !self.eat(")") {
-                        return Err(self.err(self.pos, format!("expected ')' after has({key}")));
-                    }
-                    Tok::Has(key)
-                }
-                _ if self.eat("all(") || self.eat("global(") => {
-                    let tok = if self.src[start..].starts_with("all(") {
-                        Tok::All
-                    } else {
-                        Tok::Global
-                    };
-                    self.skip_ws();
-                    if !self.eat(")") {
-                        return Err(self.err(self.pos, format!("expected ')' after {}", &self.src[start..self.pos])));
-                    }
-                    tok
-                }
+                _ if self.eat("has(") => self.has()?,
+                _ if self.eat("all(") || self.eat("global(") => self.call(start)?,
                 _ => match self.label() {
                     Some(l) => Tok::Label(l),
                     None => return Err(self.err(start, format!("unexpected character {c:?}"))),
@@ -339,13 +320,47 @@ impl<'s> Tokenizer<'s> {
         }
     }
 
+    /// A string quoted by `quote` (no escapes: the other quote character may appear inside).
+    fn string(&mut self, start: usize, quote: char) -> Result<Tok, SelectorError> {
+        let body = &self.rest()[1..];
+        let Some(end) = body.find(quote) else {
+            return Err(self.err(start, "unterminated string"));
+        };
+        self.pos += 1 + end + 1;
+        Ok(Tok::Str(body[..end].to_string()))
+    }
+
+    /// The rest of `has(key)`, after `has(`.
+    fn has(&mut self) -> Result<Tok, SelectorError> {
+        self.skip_ws();
+        let Some(key) = self.label() else {
+            return Err(self.err(self.pos, "expected a label name in has(...)"));
+        };
+        self.skip_ws();
+        if !self.eat(")") {
+            return Err(self.err(self.pos, format!("expected ')' after has({key}")));
+        }
+        Ok(Tok::Has(key))
+    }
+
+    /// The rest of `all()` or `global()`, after the opening parenthesis.
+    fn call(&mut self, start: usize) -> Result<Tok, SelectorError> {
+        let tok = if self.src[start..].starts_with("all(") {
+            Tok::All
+        } else {
+            Tok::Global
+        };
+        self.skip_ws();
+        if !self.eat(")") {
+            return Err(self.err(self.pos, format!("expected ')' after {}", &self.src[start..self.pos])));
+        }
+        Ok(tok)
+    }
+
     fn operator_word(&mut self, start: usize, out: &[(Tok, usize)]) -> Result<Tok, SelectorError> {
         let label = match out.last() {
             Some((Tok::Label(l), _)) => l.clone(),
             _ => String::new(),
-        };
-        let expected = || {
-            format!("expected an operator (==, !=, in, not in, contains, starts with, ends with) after label '{label}'")
         };
         let mut two = |first: &str, tok: Tok| {
             if self.eat(first) {
@@ -353,7 +368,7 @@ impl<'s> Tokenizer<'s> {
                 if self.eat(if first == "not" { "in" } else { "with" }) {
                     return Ok(Some(tok));
                 }
-                return Err(self.err(start, expected()));
+                return Err(self.err(start, expected_operator(&label)));
             }
             Ok(None)
         };
@@ -371,7 +386,7 @@ impl<'s> Tokenizer<'s> {
         } else if self.eat("in") {
             Ok(Tok::In)
         } else {
-            Err(self.err(start, expected()))
+            Err(self.err(start, expected_operator(&label)))
         }
     }
 }
@@ -388,11 +403,7 @@ impl Parser<'_> {
     }
 
     fn err_here(&self, message: String) -> SelectorError {
-        let byte = self.toks[self.i].1;
-        SelectorError {
-            column: self.src[..byte].chars().count() + 1,
-            message,
-        }
+        error_at(self.src, self.toks[self.i].1, message)
     }
 
     fn next(&mut self) -> Tok {
@@ -404,38 +415,35 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<CalicoSelector, SelectorError> {
-        let mut parts = Vec::new();
-        loop {
-            match self.and()? {
-                CalicoSelector::Or(xs) => parts.extend(xs),
-                x => parts.push(x),
-            }
-            if *self.peek() != Tok::Or {
-                break;
-            }
-            self.next();
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().unwrap_or(CalicoSelector::All)
-        } else {
-            CalicoSelector::Or(parts)
-        })
+        self.list(Tok::Or, Self::and)
     }
 
     fn and(&mut self) -> Result<CalicoSelector, SelectorError> {
+        self.list(Tok::And, Self::operation)
+    }
+
+    /// `operand (sep operand)*`: one operand as is, else an `Or` (`sep` is `||`) or an `And`
+    /// (`sep` is `&&`) of the operands, a parenthesized operand of the same kind flattened in.
+    fn list(
+        &mut self,
+        sep: Tok,
+        operand: fn(&mut Self) -> Result<CalicoSelector, SelectorError>,
+    ) -> Result<CalicoSelector, SelectorError> {
         let mut parts = Vec::new();
         loop {
-            match self.operation()? {
-                CalicoSelector::And(xs) => parts.extend(xs),
-                x => parts.push(x),
+            match (operand(self)?, &sep) {
+                (CalicoSelector::Or(xs), Tok::Or) | (CalicoSelector::And(xs), Tok::And) => parts.extend(xs),
+                (x, _) => parts.push(x),
             }
-            if *self.peek() != Tok::And {
+            if *self.peek() != sep {
                 break;
             }
             self.next();
         }
         Ok(if parts.len() == 1 {
             parts.pop().unwrap_or(CalicoSelector::All)
+        } else if sep == Tok::Or {
+            CalicoSelector::Or(parts)
         } else {
             CalicoSelector::And(parts)
         })
@@ -475,6 +483,8 @@ impl Parser<'_> {
         Ok(values)
     }
 
+    /// `!`* then one operand: `all()`, `global()`, `has(k)`, a parenthesized expression or a
+    /// label comparison.
     fn operation(&mut self) -> Result<CalicoSelector, SelectorError> {
         use CalicoSelector as S;
         let mut negated = false;
@@ -506,30 +516,7 @@ impl Parser<'_> {
             }
             Tok::Label(k) => {
                 self.next();
-                let op = self.peek().clone();
-                match op {
-                    Tok::Eq | Tok::Ne | Tok::Contains | Tok::StartsWith | Tok::EndsWith => {
-                        self.next();
-                        let v = self.string(&op)?;
-                        match op {
-                            Tok::Eq => S::Eq(k, v),
-                            Tok::Ne => S::Ne(k, v),
-                            Tok::Contains => S::Contains(k, v),
-                            Tok::StartsWith => S::StartsWith(k, v),
-                            _ => S::EndsWith(k, v),
-                        }
-                    }
-                    Tok::In | Tok::NotIn => {
-                        self.next();
-                        let set = self.set(&op)?;
-                        if op == Tok::In { S::In(k, set) } else { S::NotIn(k, set) }
-                    }
-                    other => {
-                        return Err(self.err_here(format!(
-                            "expected an operator (==, !=, in, not in, contains, starts with, ends with) after label '{k}', found {other}"
-                        )));
-                    }
-                }
+                self.comparison(k)?
             }
             other => {
                 return Err(self.err_here(format!(
@@ -538,6 +525,31 @@ impl Parser<'_> {
             }
         };
         Ok(if negated { expr.negate() } else { expr })
+    }
+
+    /// The operator and value(s) after label `k`.
+    fn comparison(&mut self, k: String) -> Result<CalicoSelector, SelectorError> {
+        use CalicoSelector as S;
+        let op = self.peek().clone();
+        match op {
+            Tok::Eq | Tok::Ne | Tok::Contains | Tok::StartsWith | Tok::EndsWith => {
+                self.next();
+                let v = self.string(&op)?;
+                Ok(match op {
+                    Tok::Eq => S::Eq(k, v),
+                    Tok::Ne => S::Ne(k, v),
+                    Tok::Contains => S::Contains(k, v),
+                    Tok::StartsWith => S::StartsWith(k, v),
+                    _ => S::EndsWith(k, v),
+                })
+            }
+            Tok::In | Tok::NotIn => {
+                self.next();
+                let set = self.set(&op)?;
+                Ok(if op == Tok::In { S::In(k, set) } else { S::NotIn(k, set) })
+            }
+            other => Err(self.err_here(format!("{}, found {other}", expected_operator(&k)))),
+        }
     }
 }
 

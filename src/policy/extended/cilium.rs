@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::PodRef;
 use super::common::{
     KeyRef, LabelView, Outcome, Tri, eval_requirements, items, label_selector, namespace_labels_of, non_null, present,
-    selector_verdict,
+    rules_of, selector_verdict,
 };
-use super::{PodRef, object_namespace};
 use crate::snapshot::OtherObject;
 
 const CILIUM_NS_KEY: &str = "io.kubernetes.pod.namespace";
@@ -53,35 +53,39 @@ fn cilium_view(pod: &PodRef) -> LabelView {
     }
 }
 
-pub(super) fn cilium(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome {
+/// Every rule of `spec` and `specs`, with its path; the "may select" outcome when there is none
+/// or `specs` is not a list.
+fn cilium_rules(o: &OtherObject) -> Result<Vec<(String, &Value)>, Outcome> {
     let mut rules: Vec<(String, &Value)> = Vec::new();
     if let Some(spec) = non_null(&o.value, "spec") {
         rules.push(("spec".into(), spec));
     }
     if let Some(specs) = non_null(&o.value, "specs") {
-        match specs.as_array() {
-            Some(a) => rules.extend(a.iter().enumerate().map(|(i, r)| (format!("specs[{i}]"), r))),
-            None => return Outcome::unreadable("specs is not a list: could not be read; it may select the pod".into()),
-        }
+        let Some(a) = specs.as_array() else {
+            return Err(Outcome::unreadable(
+                "specs is not a list: could not be read; it may select the pod".into(),
+            ));
+        };
+        rules.extend(a.iter().enumerate().map(|(i, r)| (format!("specs[{i}]"), r)));
     }
     if rules.is_empty() {
-        return Outcome::unreadable("neither spec nor specs: could not be read; it may select the pod".into());
+        return Err(Outcome::unreadable(
+            "neither spec nor specs: could not be read; it may select the pod".into(),
+        ));
     }
-    if namespaced && object_namespace(o) != pod.namespace {
-        return Outcome {
-            tri: Tri::No,
-            partly_uncertain: false,
-            ingress: false,
-            egress: false,
-            why: format!(
-                "a CiliumNetworkPolicy selects only pods of its namespace {}; the pod is in {}",
-                object_namespace(o),
-                pod.namespace
-            ),
-            read: Vec::new(),
-        };
-    }
+    Ok(rules)
+}
+
+/// A Cilium policy selects the pod when one of its rules does; directions and hints come from the
+/// rules that (may) select it. A CiliumNetworkPolicy of another namespace never gets here: the
+/// dispatcher answers for it.
+pub(super) fn cilium(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome {
+    let rules = match cilium_rules(o) {
+        Ok(rules) => rules,
+        Err(unreadable) => return unreadable,
+    };
     let view = cilium_view(pod);
+    let namespace = namespaced.then_some(pod.namespace);
     let mut tri = Tri::No;
     let mut any_maybe = false;
     let (mut ingress, mut egress) = (false, false);
@@ -89,7 +93,7 @@ pub(super) fn cilium(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
     let mut whys_not = Vec::new();
     let mut read = Vec::new();
     for (path, rule) in &rules {
-        let (t, why) = cilium_rule_selects(path, rule, &view, if namespaced { Some(pod.namespace) } else { None });
+        let (t, why) = cilium_rule_selects(path, rule, &view, namespace);
         tri = tri.or(t);
         if t == Tri::No {
             whys_not.push(why);
@@ -110,11 +114,7 @@ pub(super) fn cilium(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
             ));
         }
     }
-    let why = if tri == Tri::No {
-        whys_not.join("; ")
-    } else {
-        whys_selecting.join("; ")
-    };
+    let why = if tri == Tri::No { whys_not } else { whys_selecting }.join("; ");
     Outcome {
         tri,
         partly_uncertain: any_maybe,
@@ -188,80 +188,95 @@ fn cilium_entity(e: &str) -> &'static str {
     }
 }
 
+/// What to read in one rule that selects the pod: deny sections, then per peer rule (in section
+/// order) its peers and ports, then `enableDefaultDeny`.
 fn cilium_hints(path: &str, rule: &Value, read: &mut Vec<String>) {
     for section in ["ingressDeny", "egressDeny"] {
         if present(rule, section) {
             read.push(format!("{path}.{section} present: deny rules override allows"));
         }
     }
-    for section in ["ingress", "ingressDeny", "egress", "egressDeny"] {
-        for (i, r) in items(rule.get(section)).iter().enumerate() {
-            let p = format!("{path}.{section}[{i}]");
-            if r.as_object().is_some_and(|m| m.is_empty()) && !section.ends_with("Deny") {
-                read.push(format!(
-                    "{p} is empty: it matches no peer (default deny in that direction)"
-                ));
-                continue;
-            }
-            if present(r, "toFQDNs") {
-                read.push(format!(
-                    "{p}.toFQDNs: DNS-name based egress; needs a DNS proxy rule (toPorts rules.dns on port 53) so Cilium learns the IPs"
-                ));
-            }
-            for key in ["toEntities", "fromEntities"] {
-                let ents: Vec<String> = items(r.get(key))
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(|e| format!("{e} = {}", cilium_entity(e)))
-                    .collect();
-                if !ents.is_empty() {
-                    read.push(format!("{p}.{key}: {}", ents.join("; ")));
-                }
-            }
-            for key in ["toCIDR", "toCIDRSet", "fromCIDR", "fromCIDRSet"] {
-                if present(r, key) {
-                    read.push(format!(
-                        "{p}.{key}: CIDR peers match addresses outside the cluster; pods are matched by identity, not by IP"
-                    ));
-                }
-            }
+    for (section, p, r) in rules_of(rule, path, &["ingress", "ingressDeny", "egress", "egressDeny"]) {
+        if r.as_object().is_some_and(|m| m.is_empty()) && !section.ends_with("Deny") {
+            read.push(format!(
+                "{p} is empty: it matches no peer (default deny in that direction)"
+            ));
+            continue;
+        }
+        cilium_peer_hints(&p, r, read);
+        cilium_to_ports_hints(&p, r, read);
+    }
+    cilium_default_deny_hints(path, rule, read);
+}
+
+/// Peers of one ingress/egress rule that deserve reading: FQDNs, entities, CIDRs and the rarer
+/// peer kinds.
+fn cilium_peer_hints(p: &str, r: &Value, read: &mut Vec<String>) {
+    if present(r, "toFQDNs") {
+        read.push(format!(
+            "{p}.toFQDNs: DNS-name based egress; needs a DNS proxy rule (toPorts rules.dns on port 53) so Cilium learns the IPs"
+        ));
+    }
+    for key in ["toEntities", "fromEntities"] {
+        let ents: Vec<String> = items(r.get(key))
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|e| format!("{e} = {}", cilium_entity(e)))
+            .collect();
+        if !ents.is_empty() {
+            read.push(format!("{p}.{key}: {}", ents.join("; ")));
+        }
+    }
+    for key in ["toCIDR", "toCIDRSet", "fromCIDR", "fromCIDRSet"] {
+        if present(r, key) {
+            read.push(format!(
+                "{p}.{key}: CIDR peers match addresses outside the cluster; pods are matched by identity, not by IP"
+            ));
+        }
+    }
+    for (key, hint) in [
+        ("toServices", "egress to the backends of a Service"),
+        ("toNodes", "peers are nodes, by node labels"),
+        ("fromNodes", "peers are nodes, by node labels"),
+        (
+            "toGroups",
+            "peers from a cloud provider group (e.g. AWS security groups)",
+        ),
+        ("toRequires", "requirements every peer must also meet (deprecated)"),
+        ("fromRequires", "requirements every peer must also meet (deprecated)"),
+        ("icmps", "ICMP types only"),
+        ("authentication", "mutual authentication required"),
+    ] {
+        if present(r, key) {
+            read.push(format!("{p}.{key}: {hint}"));
+        }
+    }
+}
+
+/// The L7 rules and TLS SNI matches of one rule's `toPorts`.
+fn cilium_to_ports_hints(p: &str, r: &Value, read: &mut Vec<String>) {
+    for (j, tp) in items(r.get("toPorts")).iter().enumerate() {
+        let tpp = format!("{p}.toPorts[{j}]");
+        if let Some(rules) = non_null(tp, "rules") {
             for (key, hint) in [
-                ("toServices", "egress to the backends of a Service"),
-                ("toNodes", "peers are nodes, by node labels"),
-                ("fromNodes", "peers are nodes, by node labels"),
-                (
-                    "toGroups",
-                    "peers from a cloud provider group (e.g. AWS security groups)",
-                ),
-                ("toRequires", "requirements every peer must also meet (deprecated)"),
-                ("fromRequires", "requirements every peer must also meet (deprecated)"),
-                ("icmps", "ICMP types only"),
-                ("authentication", "mutual authentication required"),
+                ("http", "L7 HTTP rules (Envoy proxy); requests no rule allows get 403"),
+                ("dns", "DNS proxy rules; names no pattern allows are refused"),
+                ("kafka", "L7 Kafka rules"),
+                ("l7proto", "generic L7 parser rules"),
             ] {
-                if present(r, key) {
-                    read.push(format!("{p}.{key}: {hint}"));
-                }
-            }
-            for (j, tp) in items(r.get("toPorts")).iter().enumerate() {
-                let tpp = format!("{p}.toPorts[{j}]");
-                if let Some(rules) = non_null(tp, "rules") {
-                    for (key, hint) in [
-                        ("http", "L7 HTTP rules (Envoy proxy); requests no rule allows get 403"),
-                        ("dns", "DNS proxy rules; names no pattern allows are refused"),
-                        ("kafka", "L7 Kafka rules"),
-                        ("l7proto", "generic L7 parser rules"),
-                    ] {
-                        if present(rules, key) {
-                            read.push(format!("{tpp}.rules.{key}: {hint}"));
-                        }
-                    }
-                }
-                if present(tp, "serverNames") {
-                    read.push(format!("{tpp}.serverNames: TLS SNI matching"));
+                if present(rules, key) {
+                    read.push(format!("{tpp}.rules.{key}: {hint}"));
                 }
             }
         }
+        if present(tp, "serverNames") {
+            read.push(format!("{tpp}.serverNames: TLS SNI matching"));
+        }
     }
+}
+
+/// `enableDefaultDeny.<direction>: false`: the rule does not put the pod into default deny.
+fn cilium_default_deny_hints(path: &str, rule: &Value, read: &mut Vec<String>) {
     if let Some(dd) = non_null(rule, "enableDefaultDeny") {
         for dir in ["ingress", "egress"] {
             if dd.get(dir).and_then(Value::as_bool) == Some(false) {

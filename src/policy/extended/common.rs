@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::PodRef;
 use crate::policy::Labels;
 use crate::policy::selector::{Requirement, Selector};
+use crate::snapshot::OtherObject;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tri {
@@ -132,6 +133,25 @@ impl Outcome {
             read: Vec::new(),
         }
     }
+
+    /// A certain "does not select", explained by `why`.
+    pub(super) fn not_selecting(why: String) -> Outcome {
+        Outcome {
+            tri: Tri::No,
+            partly_uncertain: false,
+            ingress: false,
+            egress: false,
+            why,
+            read: Vec::new(),
+        }
+    }
+}
+
+/// The object's `spec` when it is an object; otherwise the "may select" outcome that says so.
+pub(super) fn readable_spec(o: &OtherObject) -> Result<&Value, Outcome> {
+    non_null(&o.value, "spec")
+        .filter(|s| s.is_object())
+        .ok_or_else(|| Outcome::unreadable("no readable spec; it may select the pod".into()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,6 +173,21 @@ pub(super) fn present(v: &Value, key: &str) -> bool {
 
 pub(super) fn non_null<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     v.get(key).filter(|x| !x.is_null())
+}
+
+/// The rules of the listed sections of `v`, in order, each with its section and its path
+/// (`{path}.{section}[{i}]`).
+pub(super) fn rules_of<'v>(
+    v: &'v Value,
+    path: &'v str,
+    sections: &'v [&'static str],
+) -> impl Iterator<Item = (&'static str, String, &'v Value)> + 'v {
+    sections.iter().flat_map(move |&section| {
+        items(v.get(section))
+            .iter()
+            .enumerate()
+            .map(move |(i, r)| (section, format!("{path}.{section}[{i}]"), r))
+    })
 }
 
 /// A Kubernetes LabelSelector field, lowered; `Err` when it cannot be read or is invalid.
@@ -217,4 +252,11 @@ pub(super) fn selector_verdict(what: &str, sel: &Selector, tri: Tri, failed: &[S
             unknown.join(", ")
         ),
     }
+}
+
+/// A lowered selector over labels we know in full: its verdict, naming the requirements that fail.
+pub(super) fn known_selector_verdict(what: &str, sel: &Selector, labels: &Labels) -> (Tri, String) {
+    let tri = Tri::of(sel.matches(labels));
+    let failed: Vec<String> = sel.failures(labels).iter().map(|r| r.to_string()).collect();
+    (tri, selector_verdict(what, sel, tri, &failed, &[]))
 }

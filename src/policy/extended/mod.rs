@@ -13,9 +13,13 @@
 //! following Calico's own tokenizer and grammar (libcalico-go `selector/tokenizer`, `parser`).
 //! AdminNetworkPolicy / BaselineAdminNetworkPolicy are handled elsewhere and ignored here.
 //!
+//! The dispatch here answers for a namespaced object of another namespace ("does not select")
+//! before any vendor module reads it; the vendor modules rely on that.
+//!
 //! Submodules:
 //! - `common`: three-valued answers, label views with unknown keys, JSON and selector helpers;
-//! - `cilium`, `calico`, `antrea`, `multi`: one per vendor, each `fn(object, pod) -> Outcome`;
+//! - `cilium`, `calico`, `antrea`, `multi`: one per vendor, each turning an object and the pod
+//!   into an `Outcome`;
 //! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator.
 
 mod antrea;
@@ -77,42 +81,47 @@ pub fn examine(objects: &[OtherObject], pod: &PodRef) -> Vec<ExtendedHit> {
     hits
 }
 
-fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
+/// The CNI whose policy kinds we examine.
+#[derive(Debug, Clone, Copy)]
+enum Vendor {
+    Cilium,
+    Calico,
+    Antrea,
+    Multi,
+}
+
+/// The vendor of a recognised policy kind, and whether that kind is namespaced.
+fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
     let group = o.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    let namespaced_kind = matches!(
-        (group, o.kind.as_str()),
-        ("cilium.io", "CiliumNetworkPolicy")
-            | ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy")
-            | ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy")
-            | ("k8s.cni.cncf.io", "MultiNetworkPolicy")
-    );
-    // A namespaced policy never selects a pod of another namespace, readable or not.
-    let outcome = if namespaced_kind && object_namespace(o) != pod.namespace {
-        Outcome {
-            tri: Tri::No,
-            partly_uncertain: false,
-            ingress: false,
-            egress: false,
-            why: format!(
-                "a namespaced {} selects only pods of its namespace {}; the pod is in {}",
-                o.kind,
-                object_namespace(o),
-                pod.namespace
-            ),
-            read: Vec::new(),
-        }
+    Some(match (group, o.kind.as_str()) {
+        ("cilium.io", "CiliumNetworkPolicy") => (Vendor::Cilium, true),
+        ("cilium.io", "CiliumClusterwideNetworkPolicy") => (Vendor::Cilium, false),
+        ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy") => (Vendor::Calico, true),
+        ("projectcalico.org" | "crd.projectcalico.org", "GlobalNetworkPolicy") => (Vendor::Calico, false),
+        ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy") => (Vendor::Antrea, true),
+        ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy") => (Vendor::Antrea, false),
+        ("k8s.cni.cncf.io", "MultiNetworkPolicy") => (Vendor::Multi, true),
+        _ => return None,
+    })
+}
+
+fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
+    let (vendor, namespaced) = recognise(o)?;
+    // A namespaced policy never selects a pod of another namespace, readable or not; the vendor
+    // modules rely on this check.
+    let outcome = if namespaced && object_namespace(o) != pod.namespace {
+        Outcome::not_selecting(format!(
+            "a namespaced {} selects only pods of its namespace {}; the pod is in {}",
+            o.kind,
+            object_namespace(o),
+            pod.namespace
+        ))
     } else {
-        match (group, o.kind.as_str()) {
-            ("cilium.io", "CiliumNetworkPolicy") => cilium::cilium(o, pod, true),
-            ("cilium.io", "CiliumClusterwideNetworkPolicy") => cilium::cilium(o, pod, false),
-            ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy") => calico::calico(o, pod, true),
-            ("projectcalico.org" | "crd.projectcalico.org", "GlobalNetworkPolicy") => calico::calico(o, pod, false),
-            ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy") => antrea::antrea(o, pod, true),
-            ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy") => {
-                antrea::antrea(o, pod, false)
-            }
-            ("k8s.cni.cncf.io", "MultiNetworkPolicy") => multi::multi(o, pod),
-            _ => return None,
+        match vendor {
+            Vendor::Cilium => cilium::cilium(o, pod, namespaced),
+            Vendor::Calico => calico::calico(o, pod, namespaced),
+            Vendor::Antrea => antrea::antrea(o, pod, namespaced),
+            Vendor::Multi => multi::multi(o, pod),
         }
     };
     let name = display_name(o);

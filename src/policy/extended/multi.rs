@@ -6,46 +6,21 @@
 
 use serde_json::Value;
 
-use super::common::{Outcome, Tri, label_selector, non_null, present, selector_verdict};
+use super::common::{Outcome, Tri, known_selector_verdict, label_selector, non_null, present, readable_spec};
 use super::{PodRef, object_namespace};
 use crate::snapshot::OtherObject;
 
 const POLICY_FOR: &str = "k8s.v1.cni.cncf.io/policy-for";
 
+/// A MultiNetworkPolicy selects pods like a NetworkPolicy, by `spec.podSelector`, but only on the
+/// networks its annotation names. One of another namespace never gets here: the dispatcher
+/// answers for it.
 pub(super) fn multi(o: &OtherObject, pod: &PodRef) -> Outcome {
-    let Some(spec) = non_null(&o.value, "spec").filter(|s| s.is_object()) else {
-        return Outcome::unreadable("no readable spec; it may select the pod".into());
+    let spec = match readable_spec(o) {
+        Ok(spec) => spec,
+        Err(unreadable) => return unreadable,
     };
-    let ns = object_namespace(o);
-    let (tri, why) = if ns != pod.namespace {
-        (
-            Tri::No,
-            format!(
-                "a MultiNetworkPolicy selects only pods of its namespace {ns}; the pod is in {}",
-                pod.namespace
-            ),
-        )
-    } else {
-        match non_null(spec, "podSelector").map(label_selector) {
-            None => (
-                Tri::Yes,
-                format!("no spec.podSelector: selects every pod of namespace {ns}"),
-            ),
-            Some(Err(e)) => (Tri::Maybe, format!("spec.podSelector {e}; it may select the pod")),
-            Some(Ok((_, s))) if s.is_everything() => (
-                Tri::Yes,
-                format!("spec.podSelector {{}} selects every pod of namespace {ns}"),
-            ),
-            Some(Ok((_, s))) => {
-                let ok = s.matches(pod.labels);
-                let failed: Vec<String> = s.failures(pod.labels).iter().map(|r| r.to_string()).collect();
-                (
-                    Tri::of(ok),
-                    selector_verdict("spec.podSelector", &s, Tri::of(ok), &failed, &[]),
-                )
-            }
-        }
-    };
+    let (tri, why) = multi_selection(spec, pod, object_namespace(o));
     let has_out = present(spec, "egress");
     let (ingress, egress) = match non_null(spec, "policyTypes").and_then(Value::as_array) {
         Some(types) if !types.is_empty() => {
@@ -54,6 +29,34 @@ pub(super) fn multi(o: &OtherObject, pod: &PodRef) -> Outcome {
         }
         _ => (true, has_out),
     };
+    Outcome {
+        tri,
+        partly_uncertain: false,
+        ingress,
+        egress,
+        why,
+        read: vec![networks_hint(o)],
+    }
+}
+
+/// `spec.podSelector` over the pod's labels; missing or empty, it selects every pod of `ns`.
+fn multi_selection(spec: &Value, pod: &PodRef, ns: &str) -> (Tri, String) {
+    match non_null(spec, "podSelector").map(label_selector) {
+        None => (
+            Tri::Yes,
+            format!("no spec.podSelector: selects every pod of namespace {ns}"),
+        ),
+        Some(Err(e)) => (Tri::Maybe, format!("spec.podSelector {e}; it may select the pod")),
+        Some(Ok((_, s))) if s.is_everything() => (
+            Tri::Yes,
+            format!("spec.podSelector {{}} selects every pod of namespace {ns}"),
+        ),
+        Some(Ok((_, s))) => known_selector_verdict("spec.podSelector", &s, pod.labels),
+    }
+}
+
+/// The networks the policy applies on, from its `policy-for` annotation.
+fn networks_hint(o: &OtherObject) -> String {
     let networks = o
         .value
         .get("metadata")
@@ -61,21 +64,13 @@ pub(super) fn multi(o: &OtherObject, pod: &PodRef) -> Outcome {
         .and_then(|a| a.get(POLICY_FOR))
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty());
-    let read = vec![match networks {
+    match networks {
         Some(n) => format!(
             "metadata.annotations[{POLICY_FOR}] {n}: applies only on these secondary networks (check the pod's k8s.v1.cni.cncf.io/networks annotation), never on the pod's primary network"
         ),
         None => {
             format!("no {POLICY_FOR} annotation: it names no network, so multi-networkpolicy implementations ignore it")
         }
-    }];
-    Outcome {
-        tri,
-        partly_uncertain: false,
-        ingress,
-        egress,
-        why,
-        read,
     }
 }
 
