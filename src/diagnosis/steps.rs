@@ -223,15 +223,7 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
             },
         )
         .into_iter()
-        .map(|h| ExtendedPolicyCheck {
-            kind: h.kind,
-            name: h.name,
-            endpoint: "pod".into(),
-            directions: h.directions,
-            certain: h.certain,
-            why: h.why,
-            read: h.read,
-        })
+        .map(|h| super::checks::extended::record(h, "pod"))
         .collect()
     };
     Ok(SelectorReport {

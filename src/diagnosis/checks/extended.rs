@@ -6,16 +6,17 @@
 
 use super::{Effect, Ends, Finding, Rank, Record, pod_of};
 use crate::index::ClusterIndex;
-use crate::policy::extended::{self, PodRef};
+use crate::policy::Direction;
+use crate::policy::extended::{self, ExtendedHit, PodRef};
 use crate::report::*;
 
 /// The CNI-specific policies that select an end for the direction that matters there.
 fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
     let t = e.trace;
     let mut out = Vec::new();
-    for (role, id, dirs) in [
-        ("source", pod_of(t.flow.src), "egress"),
-        ("destination", pod_of(t.flow.dst), "ingress"),
+    for (role, id, dir) in [
+        ("source", pod_of(t.flow.src), Direction::Egress),
+        ("destination", pod_of(t.flow.dst), Direction::Ingress),
     ] {
         let Some(id) = id else { continue };
         let p = ix.pod(id);
@@ -30,21 +31,26 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
             service_account: p.service_account.as_deref(),
         };
         for hit in extended::selecting(&ix.facts.extended_objects, &pod_ref) {
-            if !hit.directions.iter().any(|d| d == dirs) {
+            if !hit.directions.contains(&dir) {
                 continue;
             }
-            out.push(ExtendedPolicyCheck {
-                kind: hit.kind,
-                name: hit.name,
-                endpoint: role.to_string(),
-                directions: hit.directions,
-                certain: hit.certain,
-                why: hit.why,
-                read: hit.read,
-            });
+            out.push(record(hit, role));
         }
     }
     out
+}
+
+/// A CNI-specific policy that selects an end (`endpoint`: source, destination or pod), as reported.
+pub fn record(hit: ExtendedHit, endpoint: &str) -> ExtendedPolicyCheck {
+    ExtendedPolicyCheck {
+        directions: hit.direction_names().into_iter().map(str::to_string).collect(),
+        kind: hit.kind,
+        name: hit.name,
+        endpoint: endpoint.to_string(),
+        certain: hit.certain,
+        why: hit.why,
+        read: hit.read,
+    }
 }
 
 pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {

@@ -25,7 +25,7 @@
 mod api_server;
 mod cni;
 mod dns;
-mod extended;
+pub(crate) mod extended;
 mod host_network;
 mod mesh;
 mod multus;

@@ -284,7 +284,7 @@ mod tests {
         for (name, o, selects, certain, dirs) in rows {
             let hit = one(&[o], &pod);
             assert_eq!((hit.selects, hit.certain), (selects, certain), "{name}: {hit:#?}");
-            assert_eq!(hit.directions, dirs.to_vec(), "{name}");
+            assert_eq!(hit.direction_names(), dirs.to_vec(), "{name}");
         }
         let o = acnp(json!({"appliedTo": [{"podSelector": {}}], "tier": "baseline", "priority": 5, "ingress": ing}));
         let hit = one(&[o], &pod);

@@ -295,7 +295,7 @@ mod tests {
         for (name, o, selects, certain, dirs) in rows {
             let hit = one(&[o], &pod);
             assert_eq!((hit.selects, hit.certain), (selects, certain), "{name}: {hit:#?}");
-            assert_eq!(hit.directions, dirs.to_vec(), "{name}: {hit:#?}");
+            assert_eq!(hit.direction_names(), dirs.to_vec(), "{name}: {hit:#?}");
         }
     }
 

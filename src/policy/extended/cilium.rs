@@ -410,7 +410,7 @@ mod tests {
         );
         let hit = one(&[o], &Pod::web());
         assert!(hit.selects && hit.certain);
-        assert_eq!(hit.directions, vec!["ingress", "egress"]);
+        assert_eq!(hit.direction_names(), vec!["ingress", "egress"]);
         assert_eq!(hit.name, "shop/p");
         assert_eq!(hit.kind, "cilium.io/v2/CiliumNetworkPolicy");
         let want = [
@@ -447,7 +447,11 @@ mod tests {
         );
         let hit = one(&[o], &Pod::web());
         assert!(hit.selects && hit.certain);
-        assert_eq!(hit.directions, vec!["egress"], "only the selecting rule's directions");
+        assert_eq!(
+            hit.direction_names(),
+            vec!["egress"],
+            "only the selecting rule's directions"
+        );
         assert!(
             hit.why.starts_with("specs[1].endpointSelector app=web matches"),
             "{}",
@@ -478,7 +482,7 @@ mod tests {
             hit.read
         );
         let hit = one(&[ccnp(json!({"endpointSelector": {}, "ingress": [{}]}))], &Pod::web());
-        assert_eq!(hit.directions, vec!["ingress"]);
+        assert_eq!(hit.direction_names(), vec!["ingress"]);
         assert!(hit.why.contains("every pod in the cluster"), "{}", hit.why);
         assert!(
             hit.read.iter().any(|r| r.contains("spec.ingress[0] is empty")),

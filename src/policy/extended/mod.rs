@@ -31,6 +31,7 @@ mod multi;
 
 use std::collections::BTreeMap;
 
+use crate::policy::{Direction, PolicyKind};
 use crate::snapshot::OtherObject;
 
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
@@ -59,13 +60,20 @@ pub struct ExtendedHit {
     /// False when the answer depends on something we could not read or know: a selector that
     /// does not parse, a label of an object not in the snapshot. Then `selects` is true.
     pub certain: bool,
-    /// `ingress` and/or `egress`: the directions it applies to the pod (empty when it does not
+    /// Ingress and/or egress: the directions it applies to the pod (empty when it does not
     /// select the pod).
-    pub directions: Vec<String>,
+    pub directions: Vec<Direction>,
     /// Which selector decided, e.g. `spec.endpointSelector k8s:app=web matches`.
     pub why: String,
     /// Short hints of what to read in it, each starting with the field path.
     pub read: Vec<String>,
+}
+
+impl ExtendedHit {
+    /// `ingress` / `egress`, as reports write the directions.
+    pub fn direction_names(&self) -> Vec<&'static str> {
+        self.directions.iter().map(|d| d.as_str()).collect()
+    }
 }
 
 /// The objects of `objects` that select (or may select) the pod, sorted by kind and name.
@@ -81,6 +89,22 @@ pub fn examine(objects: &[OtherObject], pod: &PodRef) -> Vec<ExtendedHit> {
     hits
 }
 
+/// The vendor module that reads a policy kind, and whether that kind is namespaced.
+fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
+    use PolicyKind::*;
+    Some(match PolicyKind::of(&o.api_version, &o.kind)? {
+        CiliumNetworkPolicy => (Vendor::Cilium, true),
+        CiliumClusterwideNetworkPolicy => (Vendor::Cilium, false),
+        CalicoNetworkPolicy => (Vendor::Calico, true),
+        CalicoGlobalNetworkPolicy => (Vendor::Calico, false),
+        AntreaNetworkPolicy => (Vendor::Antrea, true),
+        AntreaClusterNetworkPolicy => (Vendor::Antrea, false),
+        MultiNetworkPolicy => (Vendor::Multi, true),
+        // Evaluated in the engine's tiers, not here.
+        AdminNetworkPolicy | BaselineAdminNetworkPolicy => return None,
+    })
+}
+
 /// The CNI whose policy kinds we examine.
 #[derive(Debug, Clone, Copy)]
 enum Vendor {
@@ -88,21 +112,6 @@ enum Vendor {
     Calico,
     Antrea,
     Multi,
-}
-
-/// The vendor of a recognised policy kind, and whether that kind is namespaced.
-fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
-    let group = o.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    Some(match (group, o.kind.as_str()) {
-        ("cilium.io", "CiliumNetworkPolicy") => (Vendor::Cilium, true),
-        ("cilium.io", "CiliumClusterwideNetworkPolicy") => (Vendor::Cilium, false),
-        ("projectcalico.org" | "crd.projectcalico.org", "NetworkPolicy") => (Vendor::Calico, true),
-        ("projectcalico.org" | "crd.projectcalico.org", "GlobalNetworkPolicy") => (Vendor::Calico, false),
-        ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "NetworkPolicy") => (Vendor::Antrea, true),
-        ("crd.antrea.io" | "security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy") => (Vendor::Antrea, false),
-        ("k8s.cni.cncf.io", "MultiNetworkPolicy") => (Vendor::Multi, true),
-        _ => return None,
-    })
 }
 
 fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
@@ -126,11 +135,14 @@ fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
     };
     let name = display_name(o);
     let selected = outcome.tri != Tri::No;
-    let directions: Vec<String> = [("ingress", outcome.ingress), ("egress", outcome.egress)]
-        .into_iter()
-        .filter(|(_, on)| selected && *on)
-        .map(|(d, _)| d.to_string())
-        .collect();
+    let directions: Vec<Direction> = [
+        (Direction::Ingress, outcome.ingress),
+        (Direction::Egress, outcome.egress),
+    ]
+    .into_iter()
+    .filter(|(_, on)| selected && *on)
+    .map(|(d, _)| d)
+    .collect();
     Some(ExtendedHit {
         kind: format!("{}/{}", o.api_version, o.kind),
         name,

@@ -111,7 +111,7 @@ mod tests {
         for (name, o, selects, certain, dirs) in rows {
             let hit = one(&[o], &pod);
             assert_eq!((hit.selects, hit.certain), (selects, certain), "{name}: {hit:#?}");
-            assert_eq!(hit.directions, dirs.to_vec(), "{name}");
+            assert_eq!(hit.direction_names(), dirs.to_vec(), "{name}");
             if selects {
                 assert!(hit.read[0].contains("shop/macvlan1"), "{name}: {:#?}", hit.read);
             }
