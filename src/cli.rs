@@ -562,7 +562,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
                 }
             };
             let scope = match &args {
-                serde_json::Value::Object(o) => source::scope_for(tool, o),
+                serde_json::Value::Object(o) => tools::scope_for(tool, o),
                 _ => Scope::base(),
             };
             let ctx = load_scoped(&source, &scope)?;

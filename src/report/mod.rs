@@ -6,7 +6,9 @@
 
 pub mod render;
 
-use schemars::JsonSchema;
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 
 /// The answer of a diagnosis.
@@ -744,4 +746,29 @@ pub struct MapReport {
     pub mermaid: Option<String>,
     pub warnings: Vec<String>,
     pub scope: String,
+}
+
+/// A result, or the answer that the cluster has nothing under the name given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer<T> {
+    Found(T),
+    NotFound(QueryErrorReport),
+}
+
+impl<T: JsonSchema> JsonSchema for Answer<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}OrNotFound", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // An object either way; the root stays `type: object` so every MCP client accepts it.
+        let found = generator.subschema_for::<T>();
+        let not_found = generator.subschema_for::<QueryErrorReport>();
+        json_schema!({
+            "type": "object",
+            "description": "The result; or, when an argument names nothing in the cluster, {error, argument, suggestions}.",
+            "anyOf": [found, not_found]
+        })
+    }
 }

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::report::*;
 use crate::serve::http_safety::HttpSafety;
 use crate::serve::source::{Context, ContextSource, Scoped};
-use crate::serve::tools::{self, Answer, Output, ToolError, ToolName};
+use crate::serve::tools::{self, Output, ToolError, ToolName};
 
 /// What the server tells a model when it connects.
 pub const INSTRUCTIONS: &str = include_str!("../../prompts/instructions.md");

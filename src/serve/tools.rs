@@ -5,9 +5,7 @@
 //! argument is a [`ToolError`] (an `isError` result); a well-formed argument that names
 //! nothing in the cluster is a normal answer, [`Answer::NotFound`], with suggestions.
 
-use std::borrow::Cow;
-
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::matrix;
@@ -17,7 +15,7 @@ use crate::diagnosis::{self, Query};
 use crate::policy::Direction;
 use crate::report::render;
 use crate::report::*;
-use crate::serve::source::Context;
+use crate::serve::source::{Context, Scope, Scoped};
 
 /// Default and largest number of items a list result carries.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -37,31 +35,6 @@ impl From<QueryError> for ToolError {
             argument: e.argument,
             message: e.message,
         }
-    }
-}
-
-/// A result, or the answer that the cluster has nothing under the name given.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Answer<T> {
-    Found(T),
-    NotFound(QueryErrorReport),
-}
-
-impl<T: JsonSchema> JsonSchema for Answer<T> {
-    fn schema_name() -> Cow<'static, str> {
-        format!("{}OrNotFound", T::schema_name()).into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        // An object either way; the root stays `type: object` so every MCP client accepts it.
-        let found = generator.subschema_for::<T>();
-        let not_found = generator.subschema_for::<QueryErrorReport>();
-        json_schema!({
-            "type": "object",
-            "description": "The result; or, when an argument names nothing in the cluster, {error, argument, suggestions}.",
-            "anyOf": [found, not_found]
-        })
     }
 }
 
@@ -573,5 +546,123 @@ pub fn call_json(ctx: &Context, tool: ToolName, args: serde_json::Value) -> Json
         ToolName::CheckCrossNamespace => run_typed(args, |a| check_cross_namespace(ctx, a)),
         ToolName::Diagnose => run_typed(args, |a| diagnose(ctx, a)),
         ToolName::ConnectivityMap => run_typed(args, |a| connectivity_map(ctx, a)),
+    }
+}
+
+impl Scoped for NoArgs {
+    fn scope(&self) -> Scope {
+        Scope::base()
+    }
+}
+
+impl Scoped for FlowArgs {
+    fn scope(&self) -> Scope {
+        let mut scope = Scope::base();
+        scope.add_endpoint_text(&self.from);
+        scope.add_endpoint_text(&self.to);
+        scope
+    }
+}
+
+impl Scoped for MatchSelectorsArgs {
+    fn scope(&self) -> Scope {
+        let mut scope = Scope::base();
+        scope.add_endpoint_text(&self.pod);
+        scope
+    }
+}
+
+impl Scoped for DefaultDenyArgs {
+    fn scope(&self) -> Scope {
+        let mut scope = Scope::base();
+        scope.add_namespace(&self.namespace);
+        scope
+    }
+}
+
+/// One namespace, or (none named) the whole cluster.
+fn namespace_or_everything(ns: Option<&str>) -> Scope {
+    match ns {
+        Some(ns) => {
+            let mut scope = Scope::base();
+            scope.add_namespace(ns);
+            scope
+        }
+        None => Scope::everything(),
+    }
+}
+
+impl Scoped for ListPoliciesArgs {
+    fn scope(&self) -> Scope {
+        namespace_or_everything(self.namespace.as_deref())
+    }
+}
+
+impl Scoped for PolicyTypesArgs {
+    fn scope(&self) -> Scope {
+        let policy_ns = self.policy.as_deref().and_then(|p| p.split_once('/')).map(|(ns, _)| ns);
+        namespace_or_everything(self.namespace.as_deref().or(policy_ns))
+    }
+}
+
+impl Scoped for MapArgs {
+    /// A map needs every peer, wherever it is.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
+fn typed_scope<A: Scoped + for<'de> serde::Deserialize<'de>>(
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Scope {
+    parse_args::<A>(args.clone()).map_or_else(|_| Scope::base(), |a| a.scope())
+}
+
+/// The scope of a call by tool name with raw JSON arguments (the `tool` subcommand): the
+/// arguments are parsed into the tool's type first; malformed ones read only the base (the
+/// call then reports them).
+pub fn scope_for(tool: ToolName, args: &serde_json::Map<String, serde_json::Value>) -> Scope {
+    match tool {
+        ToolName::CheckCni => typed_scope::<NoArgs>(args),
+        ToolName::ListPolicies => typed_scope::<ListPoliciesArgs>(args),
+        ToolName::MatchSelectors => typed_scope::<MatchSelectorsArgs>(args),
+        ToolName::CheckDefaultDeny => typed_scope::<DefaultDenyArgs>(args),
+        ToolName::CheckPolicyTypes => typed_scope::<PolicyTypesArgs>(args),
+        ToolName::CheckIngress | ToolName::CheckEgress | ToolName::CheckCrossNamespace | ToolName::Diagnose => {
+            typed_scope::<FlowArgs>(args)
+        }
+        ToolName::ConnectivityMap => typed_scope::<MapArgs>(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn tool_scopes() {
+        let args = |v: Value| v.as_object().cloned().unwrap();
+        let s = scope_for(
+            ToolName::Diagnose,
+            &args(json!({"from": "a/x", "to": "b/svc/y", "port": 80})),
+        );
+        assert_eq!(s.namespaces, Some(["a".to_string(), "b".to_string()].into()));
+        assert_eq!(s.service_namespaces, ["b".to_string()].into());
+        let s = scope_for(ToolName::Diagnose, &args(json!({"from": "10.0.0.1", "to": "b/y"})));
+        assert_eq!(s.ips.len(), 1);
+        assert_eq!(
+            scope_for(ToolName::ConnectivityMap, &args(json!({"namespaces": ["a"]}))),
+            Scope::everything()
+        );
+        assert_eq!(scope_for(ToolName::ListPolicies, &args(json!({}))), Scope::everything());
+        assert_eq!(
+            scope_for(ToolName::CheckPolicyTypes, &args(json!({"policy": "a/p"}))).namespaces,
+            Some(["a".to_string()].into())
+        );
+        assert_eq!(scope_for(ToolName::CheckCni, &args(json!({}))), Scope::base());
+        // Malformed arguments read only the base; the call reports them.
+        assert_eq!(scope_for(ToolName::Diagnose, &args(json!({"from": 1}))), Scope::base());
     }
 }
