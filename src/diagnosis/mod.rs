@@ -653,7 +653,7 @@ fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<Roo
             Direction::Ingress => t.flow.src,
         },
     );
-    let describe = |hit: &crate::policy::admin::AdminHit| {
+    let describe = |hit: &crate::engine::AdminHit| {
         format!(
             "rule {}{} of {}{}",
             hit.field(dir),

@@ -17,9 +17,9 @@ use std::net::IpAddr;
 
 pub use crate::policy::ConnSet;
 
-use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
-pub use crate::policy::admin::{AdminAction, AdminHit, AdminKind};
-use crate::policy::admin::{AdminPeer, AdminPolicy, AdminRule};
+use crate::index::{ClusterIndex, NO_LABELS, PodId, PodInfo, PolicyId};
+pub use crate::policy::admin::{AdminAction, AdminKind};
+use crate::policy::admin::{AdminPeer, AdminPolicy, AdminPort, AdminRule};
 use crate::policy::{Direction, Labels, NamespaceScope, Peer, PortSpec, PortValue, Protocol, Rule};
 
 /// One end of a flow.
@@ -126,6 +126,33 @@ pub struct Uncertainty {
     pub reason: String,
 }
 
+/// The admin rule that decided (a port of) a flow on one side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminHit {
+    pub kind: AdminKind,
+    /// The policy's name (both kinds are cluster-scoped).
+    pub policy: String,
+    /// `spec.priority` of an AdminNetworkPolicy; `None` for the baseline.
+    pub priority: Option<i32>,
+    /// Index in the policy's `ingress` / `egress` list.
+    pub rule_index: usize,
+    /// The rule's `name` (empty when it has none).
+    pub rule_name: String,
+    pub action: AdminAction,
+}
+
+impl AdminHit {
+    /// `AdminNetworkPolicy NAME`, the way reports name the policy.
+    pub fn policy_key(&self) -> String {
+        format!("{} {}", self.kind, self.policy)
+    }
+
+    /// `spec.ingress[2]` / `spec.egress[0]`.
+    pub fn field(&self, dir: Direction) -> String {
+        format!("spec.{}[{}]", dir.as_str(), self.rule_index)
+    }
+}
+
 /// One side (egress at the source or ingress at the destination), evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SideTrace {
@@ -192,8 +219,6 @@ struct PeerView<'a> {
     ip: Option<IpAddr>,
 }
 
-static NO_LABELS: Labels = Labels::new();
-
 impl<'a> PeerView<'a> {
     fn of(ix: &'a ClusterIndex, e: Endpoint) -> PeerView<'a> {
         match e {
@@ -202,8 +227,7 @@ impl<'a> PeerView<'a> {
                 PeerView {
                     pod: (!p.host_network).then_some(p),
                     host_network: p.host_network,
-                    // Every pod's namespace is in the index (declared or inferred).
-                    ns_labels: ix.namespace(&p.namespace).map_or(&NO_LABELS, |n| &n.labels),
+                    ns_labels: ix.pod_namespace_labels(id),
                     pod_ips: &p.ips,
                     ip: None,
                 }
@@ -308,7 +332,7 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     let anps = if ix.admin.is_empty() {
         Vec::new()
     } else {
-        ix.admin.admin_selecting(ix, subject_id, dir)
+        ix.admin_selecting(subject_id, dir)
     };
     let mut unknown = Vec::new();
     let first = admin_tier(ix, &anps, dir, &peer_view, dst_pod, &query, &mut unknown);
@@ -333,7 +357,7 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         let banp = if ix.admin.is_empty() {
             None
         } else {
-            ix.admin.baseline_selecting(ix, subject_id, dir)
+            ix.baseline_selecting(subject_id, dir)
         };
         let (allowed, hit) = baseline_tier(ix, banp, dir, &peer_view, dst_pod, &first.down, &mut unknown);
         trace.baseline = hit;
@@ -491,7 +515,7 @@ fn admin_tier(
             if matched == Some(false) {
                 continue;
             }
-            let hit = rule.conns(dst_pod).intersect(&undecided);
+            let hit = admin_rule_conns(rule, dst_pod).intersect(&undecided);
             if hit.is_empty() {
                 continue;
             }
@@ -500,7 +524,7 @@ fn admin_tier(
                 continue;
             }
             if out.hit.is_none() {
-                out.hit = Some(pol.hit(rule));
+                out.hit = Some(admin_hit(pol, rule));
             }
             match rule.action {
                 AdminAction::Allow => out.allowed.union_with(&hit),
@@ -539,7 +563,7 @@ fn baseline_tier(
             if matched == Some(false) {
                 continue;
             }
-            let hit = rule.conns(dst_pod).intersect(&undecided);
+            let hit = admin_rule_conns(rule, dst_pod).intersect(&undecided);
             if hit.is_empty() {
                 continue;
             }
@@ -548,7 +572,7 @@ fn baseline_tier(
                 continue;
             }
             if first.is_none() {
-                first = Some(pol.hit(rule));
+                first = Some(admin_hit(pol, rule));
             }
             if rule.action == AdminAction::Allow {
                 allowed.union_with(&hit);
@@ -578,7 +602,7 @@ fn policy_decisions(
         if admin_rule_matches(ix, rule, pv) != Some(true) {
             continue;
         }
-        let hit = rule.conns(dst_pod).intersect(&undecided);
+        let hit = admin_rule_conns(rule, dst_pod).intersect(&undecided);
         if hit.is_empty() {
             continue;
         }
@@ -607,7 +631,7 @@ fn admin_uncertainty(
     np_reached: bool,
 ) {
     let dir = trace.direction;
-    for (i, reason) in ix.admin.unreadable_selecting(ix, subject, dir) {
+    for (i, reason) in ix.unreadable_admin_selecting(subject, dir) {
         let pol = &ix.admin.policies[i];
         let reached = match pol.kind {
             // An unreadable AdminNetworkPolicy is evaluated before the policy that settled the
@@ -832,6 +856,41 @@ fn match_ports(
     })
 }
 
+/// The hit for one rule of an admin policy.
+fn admin_hit(pol: &AdminPolicy, rule: &AdminRule) -> AdminHit {
+    AdminHit {
+        kind: pol.kind,
+        policy: pol.name.clone(),
+        priority: pol.priority,
+        rule_index: rule.index,
+        rule_name: rule.name.clone(),
+        action: rule.action,
+    }
+}
+
+/// The connections an admin rule's ports cover toward `dst` (named ports resolved on it, whatever
+/// their protocol; an address declares no port).
+fn admin_rule_conns(rule: &AdminRule, dst: Option<&PodInfo>) -> ConnSet {
+    let Some(ports) = &rule.ports else {
+        return ConnSet::all();
+    };
+    let mut c = ConnSet::none();
+    for p in ports {
+        match p {
+            AdminPort::Number { protocol, port } => c.add(*protocol, *port, *port),
+            AdminPort::Range { protocol, start, end } => c.add(*protocol, *start, *end),
+            AdminPort::Named(name) => {
+                for cp in dst.into_iter().flat_map(|d| &d.ports) {
+                    if cp.name.as_deref() == Some(name.as_str()) {
+                        c.add(cp.protocol, cp.port, cp.port);
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
 /// The connections a rule admits toward `dst` (named ports resolved on it).
 fn rule_conns(rule: &Rule, dst: Option<&PodInfo>) -> ConnSet {
     let Some(ports) = &rule.ports else {
@@ -867,13 +926,6 @@ struct AdminSelection {
     /// AdminNetworkPolicies in evaluation order.
     anps: [Vec<usize>; 2],
     banp: [Option<usize>; 2],
-}
-
-fn dir_slot(dir: Direction) -> usize {
-    match dir {
-        Direction::Ingress => 0,
-        Direction::Egress => 1,
-    }
 }
 
 impl Selection {
@@ -915,8 +967,8 @@ impl Selection {
         }
         let mut a = AdminSelection::default();
         for dir in [Direction::Ingress, Direction::Egress] {
-            a.anps[dir_slot(dir)] = ix.admin.admin_selecting(ix, id, dir);
-            a.banp[dir_slot(dir)] = ix.admin.baseline_selecting(ix, id, dir);
+            a.anps[dir.index()] = ix.admin_selecting(id, dir);
+            a.banp[dir.index()] = ix.baseline_selecting(id, dir);
         }
         if a.anps.iter().any(|v| !v.is_empty()) || a.banp.iter().any(Option::is_some) {
             self.admin.insert(id, a);
@@ -925,18 +977,18 @@ impl Selection {
 
     pub fn isolating(&self, pod: PodId, dir: Direction) -> &[PolicyId] {
         let Some(both) = self.per_pod.get(&pod) else { return &[] };
-        &both[dir_slot(dir)]
+        &both[dir.index()]
     }
 
     /// The AdminNetworkPolicies that select the pod for `dir`, in evaluation order (indices into
     /// `ix.admin.policies`).
     pub fn admin(&self, pod: PodId, dir: Direction) -> &[usize] {
-        self.admin.get(&pod).map_or(&[], |a| &a.anps[dir_slot(dir)])
+        self.admin.get(&pod).map_or(&[], |a| &a.anps[dir.index()])
     }
 
     /// The BaselineAdminNetworkPolicy, if it selects the pod for `dir`.
     pub fn baseline(&self, pod: PodId, dir: Direction) -> Option<usize> {
-        self.admin.get(&pod).and_then(|a| a.banp[dir_slot(dir)])
+        self.admin.get(&pod).and_then(|a| a.banp[dir.index()])
     }
 }
 
@@ -1016,4 +1068,41 @@ fn np_conns(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::Semantics;
+
+    #[test]
+    fn admin_rule_ports_resolve_named_ports_on_the_destination_pod_whatever_their_protocol() {
+        let snap = crate::snapshot::load_str(
+            "t.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: a}\nspec:\n  containers: [{name: c, ports: [{name: http, containerPort: 8080}, {name: dns, containerPort: 53, protocol: UDP}]}]\n",
+        )
+        .expect("test snapshot parses");
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        let rule = |ports: Option<Vec<AdminPort>>| AdminRule {
+            index: 0,
+            name: String::new(),
+            action: AdminAction::Allow,
+            peers: Vec::new(),
+            ports,
+        };
+        assert_eq!(admin_rule_conns(&rule(None), None), ConnSet::all());
+        let named = rule(Some(vec![
+            AdminPort::Named("http".into()),
+            AdminPort::Named("dns".into()),
+            AdminPort::Number {
+                protocol: Protocol::Sctp,
+                port: 9,
+            },
+        ]));
+        let c = admin_rule_conns(&named, Some(ix.pod(0)));
+        assert!(c.contains(Protocol::Tcp, 8080) && c.contains(Protocol::Udp, 53) && c.contains(Protocol::Sctp, 9));
+        assert!(!c.contains(Protocol::Tcp, 53) && !c.contains(Protocol::Udp, 8080));
+        let toward_an_address = admin_rule_conns(&named, None);
+        assert!(!toward_an_address.contains(Protocol::Tcp, 8080) && toward_an_address.contains(Protocol::Sctp, 9));
+    }
 }

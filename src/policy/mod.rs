@@ -35,6 +35,29 @@ impl Direction {
             Direction::Egress => "egress",
         }
     }
+
+    /// The slot of the direction in per-direction pairs: ingress 0, egress 1.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::Ingress => 0,
+            Direction::Egress => 1,
+        }
+    }
+
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::Ingress => Direction::Egress,
+            Direction::Egress => Direction::Ingress,
+        }
+    }
+
+    /// The section of a policy's spec that lists the direction's rules: `spec.ingress` / `spec.egress`.
+    pub fn spec_field(self) -> &'static str {
+        match self {
+            Direction::Ingress => "spec.ingress",
+            Direction::Egress => "spec.egress",
+        }
+    }
 }
 
 /// A construct of a policy that could not be lowered faithfully.
@@ -99,11 +122,7 @@ impl Policy {
 
     /// Issues inside the rules of one direction (not the target).
     pub fn has_rule_issues(&self, dir: Direction) -> bool {
-        let prefix = match dir {
-            Direction::Ingress => "spec.ingress",
-            Direction::Egress => "spec.egress",
-        };
-        self.issues.iter().any(|i| i.field.starts_with(prefix))
+        self.issues.iter().any(|i| i.field.starts_with(dir.spec_field()))
     }
 
     pub fn target_uncertain(&self) -> bool {
