@@ -8,15 +8,15 @@
 use std::collections::HashMap;
 
 use super::always_allowed;
-use super::matchers::{PeerView, endpoint_pod, match_peer};
-use super::tiers::{admin_tier, baseline_tier};
-use super::trace::Endpoint;
+use super::matchers::{PeerView, endpoint_pod, match_peer, spec_ports};
+use super::tiers::{SideCtx, SidePolicies, run_tiers};
+use super::trace::{Endpoint, RuleTrace};
 use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
 use crate::policy::admin::{AdminPort, AdminRule};
-use crate::policy::{ConnSet, Direction, PortValue, Rule};
+use crate::policy::{ConnSet, Direction, Rule};
 
 /// Everything `src` may open toward `dst`: egress at the source intersected with ingress at
-/// the destination. Same semantics as [`evaluate`], without the explanation.
+/// the destination. Same semantics as [`evaluate`](super::evaluate), without the explanation.
 pub fn allowed_conns(ix: &ClusterIndex, sel: &Selection, src: Endpoint, dst: Endpoint) -> ConnSet {
     if always_allowed(ix, src, dst).is_some() {
         return ConnSet::all();
@@ -43,51 +43,53 @@ pub fn side_conns(
     let Endpoint::Pod(id) = subject else {
         return ConnSet::all();
     };
-    let isolating = sel.isolating(id, dir);
-    let (anps, banp) = (sel.admin(id, dir), sel.baseline(id, dir));
-    if anps.is_empty() && banp.is_none() {
-        if isolating.is_empty() {
-            return ConnSet::all();
-        }
-        return np_conns(ix, isolating, dir, &PeerView::of(ix, peer), dst_pod);
+    let policies = sel.side_policies(id, dir);
+    // Only the NetworkPolicy tier has policies: the same answer as the tier loop, faster.
+    let only_np = policies.admin.is_empty() && policies.baseline.is_none();
+    if only_np && policies.isolating.is_empty() {
+        return ConnSet::all();
     }
-    let pv = PeerView::of(ix, peer);
-    let mut ignored = Vec::new();
-    let first = admin_tier(ix, anps, dir, &pv, dst_pod, &ConnSet::all(), &mut ignored);
-    let mut out = first.allowed;
-    if first.down.is_empty() {
-        return out;
+    let cx = SideCtx {
+        ix,
+        dir,
+        peer: PeerView::of(ix, peer),
+        dst_pod,
+    };
+    if only_np {
+        return np_conns(&cx, policies.isolating);
     }
-    if isolating.is_empty() {
-        out.union_with(&baseline_tier(ix, banp, dir, &pv, dst_pod, &first.down, &mut ignored).0);
-    } else {
-        out.union_with(&first.down.intersect(&np_conns(ix, isolating, dir, &pv, dst_pod)));
-    }
-    out
+    run_tiers(&cx, &policies, &ConnSet::all(), &mut Vec::new()).allowed()
 }
 
-/// What the NetworkPolicies that isolate a pod allow toward / from the peer.
-fn np_conns(
-    ix: &ClusterIndex,
-    isolating: &[PolicyId],
-    dir: Direction,
-    pv: &PeerView<'_>,
-    dst_pod: Option<&PodInfo>,
-) -> ConnSet {
+/// What the NetworkPolicies that isolate a pod allow toward / from the peer: the connections of
+/// every rule whose peers match.
+pub(super) fn np_conns(cx: &SideCtx<'_>, isolating: &[PolicyId]) -> ConnSet {
     let mut out = ConnSet::none();
     for &pid in isolating {
-        let pol = &ix.policies[pid];
-        for rule in pol.rules(dir).unwrap_or_default() {
+        let pol = &cx.ix.policies[pid];
+        for rule in pol.rules(cx.dir).unwrap_or_default() {
             let peers_match = match &rule.peers {
                 None => true,
-                Some(peers) => peers.iter().any(|p| match_peer(ix, p, pv).is_ok()),
+                Some(peers) => peers.iter().any(|p| match_peer(cx.ix, p, &cx.peer).is_ok()),
             };
             if peers_match {
-                out.union_with(&rule_conns(rule, dst_pod));
+                out.union_with(&rule_conns(rule, cx.dst_pod));
                 if out.is_all() {
                     return out;
                 }
             }
+        }
+    }
+    out
+}
+
+/// [`np_conns`] from rules already evaluated against the peer: the connections of every rule
+/// whose peers matched.
+pub(super) fn traced_np_conns(cx: &SideCtx<'_>, traces: &[RuleTrace]) -> ConnSet {
+    let mut out = ConnSet::none();
+    for r in traces.iter().filter(|r| r.peer_failures.is_empty()) {
+        if let Some(rule) = cx.ix.policies[r.policy].rule(cx.dir, r.rule_index) {
+            out.union_with(&rule_conns(rule, cx.dst_pod));
         }
     }
     out
@@ -148,6 +150,16 @@ impl Selection {
         }
     }
 
+    /// The policies of every tier that select the pod for `dir`.
+    pub(super) fn side_policies(&self, pod: PodId, dir: Direction) -> SidePolicies<'_> {
+        SidePolicies {
+            admin: self.admin(pod, dir),
+            isolating: self.isolating(pod, dir),
+            baseline: self.baseline(pod, dir),
+            traces: None,
+        }
+    }
+
     pub fn isolating(&self, pod: PodId, dir: Direction) -> &[PolicyId] {
         let Some(both) = self.per_pod.get(&pod) else { return &[] };
         &both[dir.index()]
@@ -173,22 +185,15 @@ struct AdminSelection {
     banp: [Option<usize>; 2],
 }
 
-/// The connections a rule admits toward `dst` (named ports resolved on it).
+/// The connections a NetworkPolicy rule's ports admit toward `dst` (named ports resolved on it).
 pub(super) fn rule_conns(rule: &Rule, dst: Option<&PodInfo>) -> ConnSet {
     let Some(ports) = &rule.ports else {
         return ConnSet::all();
     };
     let mut c = ConnSet::none();
     for spec in ports {
-        match &spec.value {
-            PortValue::Any => c.add_protocol(spec.protocol),
-            PortValue::Range(lo, hi) => c.add(spec.protocol, *lo, *hi),
-            PortValue::Named(name) => {
-                if let Some(n) = dst.and_then(|d| d.resolve_named_port(name, spec.protocol)) {
-                    c.add(spec.protocol, n, n);
-                }
-            }
-            PortValue::Invalid(_) => {}
+        if let Some((lo, hi)) = spec_ports(spec, dst) {
+            c.add(spec.protocol, lo, hi);
         }
     }
     c

@@ -3,31 +3,40 @@
 //! Order, as the Kubernetes documentation defines it: traffic that policy never touches first
 //! (a pod to itself, a node to its own pods), then egress at the source, then ingress at the
 //! destination. A flow is allowed when both sides allow it. Every result carries its
-//! explanation as data: which policies isolate each side, which rule allowed, and for each rule
-//! that did not, the first clause that failed.
+//! explanation as data ([`trace`]): which policies isolate each side, which rule allowed, for
+//! each rule that did not the first clause that failed, and what may make the answer wrong.
 //!
-//! Each side goes through three tiers, connection by connection (protocol x port): the
-//! AdminNetworkPolicy tier (the first matching rule in priority order decides: Allow, Deny, or
-//! Pass), then NetworkPolicy for what the first tier passed or left (when a NetworkPolicy
-//! isolates the pod), else the BaselineAdminNetworkPolicy (first matching rule), else allow.
-//! Without admin policies in the snapshot only the NetworkPolicy tier exists.
+//! The tier model ([`tiers`]): each side is decided connection by connection (protocol x port)
+//! by ordered tiers of prioritised rules. A tier decides some connections (Allow, Deny) and
+//! passes the rest (Pass, or no rule matched) to the next; what no tier decides is allowed. The
+//! tiers, in order: AdminNetworkPolicy (first match by priority, then rule order), NetworkPolicy
+//! (isolate-then-allow: once a policy selects the pod, what no rule allows is denied), and the
+//! BaselineAdminNetworkPolicy (first match), reached only by a pod no NetworkPolicy isolates.
+//! Without admin policies in the snapshot only the NetworkPolicy tier has rules. A new policy
+//! dialect is a lowering into such tiers, not a new evaluator.
+//!
+//! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
+//! loop), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
+//!
+//! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 
 mod conns;
 mod matchers;
 mod tiers;
 mod trace;
+mod uncertainty;
 
-pub use crate::policy::ConnSet;
 pub use crate::policy::admin::{AdminAction, AdminKind};
+pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
     AdminHit, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty,
 };
 
-use crate::index::ClusterIndex;
+use crate::index::{ClusterIndex, PodId};
 use crate::policy::Direction;
-use matchers::endpoint_pod;
-use tiers::evaluate_side;
+use matchers::{PeerView, endpoint_pod, evaluate_rule};
+use tiers::{SideCtx, SidePolicies, Tier, run_tiers};
 
 /// Traffic policy never restricts, if this flow is such traffic.
 pub fn always_allowed(ix: &ClusterIndex, src: Endpoint, dst: Endpoint) -> Option<AlwaysAllowed> {
@@ -51,4 +60,82 @@ pub fn evaluate(ix: &ClusterIndex, flow: Flow) -> FlowTrace {
         egress: evaluate_side(ix, flow, Direction::Egress),
         ingress: evaluate_side(ix, flow, Direction::Ingress),
     }
+}
+
+/// One side of a flow, explained: the subject's policies tier by tier, then what may make the
+/// answer wrong.
+fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
+    let (subject, peer) = match dir {
+        Direction::Egress => (flow.src, flow.dst),
+        Direction::Ingress => (flow.dst, flow.src),
+    };
+    let mut trace = SideTrace::unrestricted(dir);
+    let Some(id) = applicable_subject(ix, subject, dir, &mut trace) else {
+        return trace;
+    };
+    let cx = SideCtx {
+        ix,
+        dir,
+        peer: PeerView::of(ix, peer),
+        dst_pod: endpoint_pod(ix, flow.dst),
+    };
+    trace.isolating = ix.isolating_policies(id, dir);
+    for &pid in &trace.isolating {
+        for rule in ix.policies[pid].rules(dir).unwrap_or_default() {
+            trace
+                .rules
+                .push(evaluate_rule(ix, pid, rule, &cx.peer, cx.dst_pod, flow));
+        }
+    }
+    let (admin, baseline) = match ix.admin.is_empty() {
+        true => (Vec::new(), None),
+        false => (ix.admin_selecting(id, dir), ix.baseline_selecting(id, dir)),
+    };
+    let policies = SidePolicies {
+        admin: &admin,
+        isolating: &trace.isolating,
+        baseline,
+        traces: Some(&trace.rules),
+    };
+    let query = ConnSet::single(flow.protocol, flow.port);
+    let mut unknown = Vec::new();
+    let run = run_tiers(&cx, &policies, &query, &mut unknown);
+    trace.admin = run.hit(Tier::Admin);
+    trace.baseline = run.hit(Tier::Baseline);
+    trace.allowed = !run.allowed().is_empty();
+
+    let peer_namespace = endpoint_pod(ix, peer).map(|p| p.namespace.as_str());
+    uncertainty::np_uncertainty(&cx, &mut trace, id, peer_namespace, &run);
+    if !ix.admin.is_empty() {
+        uncertainty::unreadable_admin(&cx, &mut trace, id, &run);
+        uncertainty::same_priority(&cx, &mut trace, &admin, &query);
+    }
+    trace.uncertain.extend(unknown);
+    trace
+}
+
+/// The pod whose policies decide a side, or `None` (with the reason in `trace`) when no policy
+/// can apply: the subject is an address, or a pod on the host network.
+fn applicable_subject(ix: &ClusterIndex, subject: Endpoint, dir: Direction, trace: &mut SideTrace) -> Option<PodId> {
+    let Endpoint::Pod(id) = subject else {
+        trace.not_applicable = Some(match dir {
+            Direction::Egress => {
+                "the source is outside the cluster's pods: no NetworkPolicy restricts its egress".into()
+            }
+            Direction::Ingress => {
+                "the destination is outside the cluster's pods: no NetworkPolicy restricts its ingress".into()
+            }
+        });
+        return None;
+    };
+    trace.subject = Some(id);
+    let pod = ix.pod(id);
+    if pod.host_network {
+        trace.not_applicable = Some(format!(
+            "{} uses the host network: NetworkPolicy neither selects nor restricts it",
+            pod.key()
+        ));
+        return None;
+    }
+    Some(id)
 }

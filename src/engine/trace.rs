@@ -167,6 +167,21 @@ pub struct SideTrace {
 }
 
 impl SideTrace {
+    /// A side nothing restricts (yet): no subject, no policy, allowed.
+    pub(super) fn unrestricted(direction: Direction) -> SideTrace {
+        SideTrace {
+            direction,
+            subject: None,
+            not_applicable: None,
+            isolating: Vec::new(),
+            rules: Vec::new(),
+            admin: None,
+            baseline: None,
+            allowed: true,
+            uncertain: Vec::new(),
+        }
+    }
+
     /// A NetworkPolicy isolates the subject for this direction.
     pub fn isolated(&self) -> bool {
         !self.isolating.is_empty()

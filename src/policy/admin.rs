@@ -63,30 +63,9 @@ impl fmt::Display for AdminKind {
     }
 }
 
-/// The action of a rule (a BaselineAdminNetworkPolicy rule is never `Pass`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AdminAction {
-    Allow,
-    Deny,
-    /// Skip the remaining AdminNetworkPolicy rules: NetworkPolicy, else the baseline, decides.
-    Pass,
-}
-
-impl AdminAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminAction::Allow => "Allow",
-            AdminAction::Deny => "Deny",
-            AdminAction::Pass => "Pass",
-        }
-    }
-}
-
-impl fmt::Display for AdminAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The action of a rule: Allow, Deny, or (AdminNetworkPolicy only) Pass to NetworkPolicy and the
+/// baseline. Lowering never gives a BaselineAdminNetworkPolicy rule `Pass`.
+pub use crate::policy::Action as AdminAction;
 
 /// `spec.subject`: the pods a policy applies to (never hostNetwork pods).
 #[derive(Debug, Clone, PartialEq, Eq)]

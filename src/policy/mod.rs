@@ -60,6 +60,32 @@ impl Direction {
     }
 }
 
+/// What a prioritised rule does with the connections it matches, whatever the dialect it was
+/// lowered from (AdminNetworkPolicy, BaselineAdminNetworkPolicy). A NetworkPolicy rule only allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Allow,
+    Deny,
+    /// Skip the rest of the tier: the next tier decides.
+    Pass,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "Allow",
+            Action::Deny => "Deny",
+            Action::Pass => "Pass",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A construct of a policy that could not be lowered faithfully.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
