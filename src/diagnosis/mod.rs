@@ -893,7 +893,7 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             evidence,
             suggestion: format!(
                 "Allow {} in that rule's ports (or send the traffic to a port the rule allows).",
-                pf.wanted
+                describe::wanted_text(&pf.wanted)
             ),
         };
     }

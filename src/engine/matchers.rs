@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::trace::{Endpoint, Flow, PeerFailure, PortFailure, RuleTrace};
+use super::trace::{AllowedPort, Endpoint, Flow, PeerFailure, PortFailure, RuleTrace, WantedPort};
 use crate::index::{ClusterIndex, NO_LABELS, PodInfo, PolicyId, Semantics};
 use crate::policy::admin::{AdminPeer, AdminRule};
 use crate::policy::connset::{MAX_PORT, MIN_PORT};
@@ -142,7 +142,7 @@ fn match_pods(
     let failed = pods.failures(&pod.labels);
     if !failed.is_empty() {
         return Err(PeerFailure::PodLabels {
-            failed: failed.iter().map(|r| r.to_string()).collect(),
+            failed: failed.iter().map(|r| (*r).clone()).collect(),
             and_element: matches!(namespaces, NamespaceScope::Matching(_)),
         });
     }
@@ -171,7 +171,7 @@ fn match_namespace(
             }
             Err(PeerFailure::NamespaceLabels {
                 namespace: pod.namespace.clone(),
-                failed: failed.iter().map(|r| r.to_string()).collect(),
+                failed: failed.iter().map(|r| (*r).clone()).collect(),
                 pod_selector_matches: pods.matches(&pod.labels),
                 and_element: pod_selector_set,
                 missing_labels: failed.iter().filter_map(|r| r.label_that_satisfies()).collect(),
@@ -190,7 +190,7 @@ fn match_ip_block(
 ) -> Result<bool, PeerFailure> {
     let is_pod_ip = pv.pod.is_some();
     if is_pod_ip && !semantics.ipblock_matches_pods {
-        return Err(PeerFailure::IpBlockIgnoresPods { cidr: cidr.to_string() });
+        return Err(PeerFailure::IpBlockIgnoresPods { cidr: *cidr });
     }
     let mut excepted = None;
     for ip in pv.ips() {
@@ -198,18 +198,18 @@ fn match_ip_block(
             continue;
         }
         match except.iter().find(|e| e.contains(&ip)) {
-            Some(e) => excepted = Some((e.to_string(), ip)),
+            Some(e) => excepted = Some((*e, ip)),
             None => return Ok(is_pod_ip),
         }
     }
     Err(match excepted {
         Some((except, ip)) => PeerFailure::Excepted {
-            cidr: cidr.to_string(),
+            cidr: *cidr,
             except,
             ip,
         },
         None => PeerFailure::OutsideCidr {
-            cidr: cidr.to_string(),
+            cidr: *cidr,
             ip: pv.ips().next(),
         },
     })
@@ -241,9 +241,12 @@ pub(super) fn match_ports(
     let mut unresolved_named = Vec::new();
     for spec in ports {
         let resolved = spec_ports(spec, dst);
-        allowed.push(match (&spec.value, resolved) {
-            (PortValue::Named(name), Some((n, _))) => format!("{} {name} (={n})", spec.protocol),
-            _ => spec.to_string(),
+        allowed.push(AllowedPort {
+            spec: spec.clone(),
+            resolved: match spec.value {
+                PortValue::Named(_) => resolved.map(|(n, _)| n),
+                _ => None,
+            },
         });
         if spec.protocol != proto {
             continue;
@@ -255,10 +258,7 @@ pub(super) fn match_ports(
         }
     }
     Err(PortFailure {
-        wanted: match port {
-            Some(p) => format!("{proto} {p}"),
-            None => format!("{proto} (any port)"),
-        },
+        wanted: WantedPort { protocol: proto, port },
         allowed,
         unresolved_named,
     })

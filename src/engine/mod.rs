@@ -30,7 +30,8 @@ pub use crate::policy::admin::{AdminAction, AdminKind};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty,
+    AdminHit, AllowedPort, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace,
+    Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};

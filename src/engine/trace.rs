@@ -6,9 +6,11 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use crate::index::{PodId, PolicyId};
 use crate::policy::admin::{AdminAction, AdminKind};
-use crate::policy::{Direction, Protocol};
+use crate::policy::{Direction, PortSpec, Protocol, Requirement};
 
 /// One end of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,7 +50,8 @@ pub enum PeerFailure {
     /// The peer's namespace fails the namespaceSelector.
     NamespaceLabels {
         namespace: String,
-        failed: Vec<String>,
+        /// The requirements of the namespaceSelector that the namespace's labels fail.
+        failed: Vec<Requirement>,
         /// The element also has a podSelector, and it matches the peer pod.
         pod_selector_matches: bool,
         /// The element has both selectors (AND).
@@ -58,7 +61,8 @@ pub enum PeerFailure {
     },
     /// The peer pod's labels fail the podSelector.
     PodLabels {
-        failed: Vec<String>,
+        /// The requirements of the podSelector that the pod's labels fail.
+        failed: Vec<Requirement>,
         /// The element has both selectors and the namespace half matched.
         and_element: bool,
     },
@@ -67,11 +71,12 @@ pub enum PeerFailure {
     /// A hostNetwork pod is never matched by pod/namespace selectors: its traffic carries the node's IP.
     HostNetworkPeer,
     /// The address is outside the CIDR.
-    OutsideCidr { cidr: String, ip: Option<IpAddr> },
+    /// `ip`: the peer's first address (`None`: it has none yet).
+    OutsideCidr { cidr: IpNet, ip: Option<IpAddr> },
     /// The address is inside the CIDR but inside one of its `except` blocks.
-    Excepted { cidr: String, except: String, ip: IpAddr },
+    Excepted { cidr: IpNet, except: IpNet, ip: IpAddr },
     /// The semantics in force say ipBlock never matches pod IPs.
-    IpBlockIgnoresPods { cidr: String },
+    IpBlockIgnoresPods { cidr: IpNet },
     /// The element could not be read (it matches nothing).
     Invalid { reason: String },
 }
@@ -79,12 +84,29 @@ pub enum PeerFailure {
 /// Why a rule's `ports` did not admit the flow's protocol/port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortFailure {
-    /// What the flow needs, e.g. `TCP 8080` or `UDP (any port)`.
-    pub wanted: String,
-    /// What the rule allows, rendered (`TCP 80`, `TCP http (=8080)`, `UDP (all ports)`).
-    pub allowed: Vec<String>,
+    /// What the flow needs.
+    pub wanted: WantedPort,
+    /// Every entry of the rule's `ports`, in order, with named ports resolved where they can be.
+    pub allowed: Vec<AllowedPort>,
     /// Named ports of the rule (same protocol) that the destination pod does not declare.
     pub unresolved_named: Vec<String>,
+}
+
+/// The protocol and port a flow needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WantedPort {
+    pub protocol: Protocol,
+    /// `None`: any port of the protocol.
+    pub port: Option<u16>,
+}
+
+/// One entry of a rule's `ports`, as evaluated toward the destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedPort {
+    pub spec: PortSpec,
+    /// The port a named entry resolved to on the destination pod (`None`: not a named port, or
+    /// the destination does not declare it).
+    pub resolved: Option<u16>,
 }
 
 /// One rule of one isolating policy, evaluated.
