@@ -107,3 +107,54 @@ impl ClusterIndex {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::index::{ClusterIndex, Semantics};
+    use crate::policy::Direction;
+
+    const PODS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {team: x}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: a, labels: {app: web}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: node-agent, namespace: a, labels: {app: web}}\nspec: {hostNetwork: true}\n";
+
+    fn ix(policies: &str) -> ClusterIndex {
+        let snap =
+            crate::snapshot::load_str("t.yaml", &format!("{PODS}---\n{policies}")).expect("test snapshot parses");
+        ClusterIndex::build(&snap, Semantics::default())
+    }
+
+    fn anp(name: &str, priority: &str, subject: &str) -> String {
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n  priority: {priority}\n  subject: {subject}\n  ingress: [{{action: Deny, from: [{{namespaces: {{}}}}]}}]\n"
+        )
+    }
+
+    #[test]
+    fn selection_follows_priority_and_never_takes_host_network_pods() {
+        let ix = ix(&[
+            anp("late", "9", "{namespaces: {matchLabels: {team: x}}}"),
+            anp("early", "1", "{pods: {podSelector: {matchLabels: {app: web}}}}"),
+            anp("other-team", "2", "{namespaces: {matchLabels: {team: y}}}"),
+        ]
+        .join("---\n"));
+        let (web, host) = (
+            ix.pod_by_name("a", "web").unwrap(),
+            ix.pod_by_name("a", "node-agent").unwrap(),
+        );
+        let names =
+            |ids: Vec<usize>| -> Vec<String> { ids.iter().map(|&i| ix.admin.policies[i].name.clone()).collect() };
+        assert_eq!(names(ix.admin_selecting(web, Direction::Ingress)), ["early", "late"]);
+        assert!(ix.admin_selecting(web, Direction::Egress).is_empty(), "no egress rules");
+        assert!(ix.admin_selecting(host, Direction::Ingress).is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_subject_may_select_any_pod_but_no_host_network_pod() {
+        let ix = ix(&anp("broken", "1", "{namespaces: {}, pods: {podSelector: {}}}"));
+        let web = ix.pod_by_name("a", "web").unwrap();
+        assert_eq!(ix.admin_selects(&ix.admin.policies[0], web), None);
+        let why = ix.unreadable_admin_selecting(web, Direction::Ingress);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(why[0].1.contains("may select any pod"), "{why:?}");
+        let host = ix.pod_by_name("a", "node-agent").unwrap();
+        assert!(ix.unreadable_admin_selecting(host, Direction::Ingress).is_empty());
+    }
+}

@@ -5,8 +5,10 @@
 //! AdminNetworkPolicy tier (policies by priority, lower number first, then by name; rules in
 //! order; the first rule that matches a connection decides it: Allow, Deny, or Pass to the next
 //! tiers), then NetworkPolicy (when one isolates the pod it decides whatever the first tier left),
-//! then the BaselineAdminNetworkPolicy (first matching rule: Allow or Deny), then allow. The
-//! evaluation itself is in `engine`; this module only reads the objects.
+//! then the BaselineAdminNetworkPolicy (first matching rule: Allow or Deny), then allow. This
+//! module only reads the objects (a pure lowering: it imports `snapshot` and `policy`, nothing
+//! above); which pods of the cluster a policy selects is `index::admin`, the evaluation is the
+//! engine's first-match tiers.
 //!
 //! Invariant: lowering never fails and never panics. The objects arrive as raw JSON (the snapshot
 //! keeps kinds it does not model as `OtherObject`). A field the API server would reject becomes an
