@@ -2,9 +2,9 @@
 //!
 //! Invariant: text is rendered from the trace's data here, never parsed back.
 
-use crate::engine::{Endpoint, PeerFailure, PortFailure, RuleTrace};
+use crate::engine::{AllowedPort, Endpoint, PeerFailure, PortFailure, RuleTrace, WantedPort};
 use crate::index::ClusterIndex;
-use crate::policy::Direction;
+use crate::policy::{Direction, PortValue, Requirement};
 use crate::report::FailedClause;
 
 pub fn endpoint_name(ix: &ClusterIndex, e: Endpoint) -> String {
@@ -46,9 +46,14 @@ pub fn peer_failure_text(f: &PeerFailure) -> String {
             "podSelector without namespaceSelector covers namespace {policy_namespace} only; the peer is in {peer_namespace}"
         ),
         PeerFailure::NamespaceLabels { namespace, failed, .. } => {
-            format!("namespace {namespace} does not match namespaceSelector (fails {})", failed.join(", "))
+            format!(
+                "namespace {namespace} does not match namespaceSelector (fails {})",
+                requirements_text(failed)
+            )
         }
-        PeerFailure::PodLabels { failed, .. } => format!("pod labels do not match podSelector (fails {})", failed.join(", ")),
+        PeerFailure::PodLabels { failed, .. } => {
+            format!("pod labels do not match podSelector (fails {})", requirements_text(failed))
+        }
         PeerFailure::NotAPod => "the peer is not a pod: podSelector/namespaceSelector cannot match it, only ipBlock can".into(),
         PeerFailure::HostNetworkPeer => {
             "the peer uses the host network: selectors never match it (its traffic carries the node IP; only ipBlock can)".into()
@@ -64,7 +69,12 @@ pub fn peer_failure_text(f: &PeerFailure) -> String {
 }
 
 pub fn port_failure_text(p: &PortFailure) -> String {
-    let mut s = format!("the traffic is {}; the rule allows {}", p.wanted, p.allowed.join(", "));
+    let allowed: Vec<String> = p.allowed.iter().map(allowed_port_text).collect();
+    let mut s = format!(
+        "the traffic is {}; the rule allows {}",
+        wanted_text(&p.wanted),
+        allowed.join(", ")
+    );
     if !p.unresolved_named.is_empty() {
         s.push_str(&format!(
             "; named port {} is not declared by the destination pod",
@@ -76,6 +86,28 @@ pub fn port_failure_text(p: &PortFailure) -> String {
         ));
     }
     s
+}
+
+/// `TCP 8080`, or `UDP (any port)`.
+pub fn wanted_text(w: &WantedPort) -> String {
+    match w.port {
+        Some(p) => format!("{} {p}", w.protocol),
+        None => format!("{} (any port)", w.protocol),
+    }
+}
+
+/// `TCP 80`, `TCP 80-90`, `TCP http (=8080)` (a named port resolved on the destination), `TCP
+/// http` (not resolved), `UDP (all ports)`.
+pub fn allowed_port_text(a: &AllowedPort) -> String {
+    match (&a.spec.value, a.resolved) {
+        (PortValue::Named(name), Some(n)) => format!("{} {name} (={n})", a.spec.protocol),
+        _ => a.spec.to_string(),
+    }
+}
+
+/// The failed requirements of a selector, comma-separated, in selector order.
+fn requirements_text(failed: &[Requirement]) -> String {
+    failed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 pub fn label_list(l: &crate::policy::Labels) -> String {

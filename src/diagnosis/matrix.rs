@@ -127,7 +127,7 @@ pub fn external_blocks(ix: &ClusterIndex) -> (Vec<ExternalBlock>, Vec<ExternalBl
         }
     }
     // AdminNetworkPolicy / baseline egress `networks` and `nodes` peers cut the destinations too.
-    blocks[1].extend(ix.admin.egress_blocks(ix).into_iter().map(|n| (n, Vec::new())));
+    blocks[1].extend(ix.admin_egress_blocks().into_iter().map(|n| (n, Vec::new())));
     let [ingress, egress] = blocks;
     (partition(&ingress), partition(&egress))
 }

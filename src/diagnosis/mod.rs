@@ -650,7 +650,7 @@ fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<Roo
             Direction::Ingress => t.flow.src,
         },
     );
-    let describe = |hit: &crate::policy::admin::AdminHit| {
+    let describe = |hit: &crate::engine::AdminHit| {
         format!(
             "rule {}{} of {}{}",
             hit.field(dir),
@@ -890,7 +890,7 @@ fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCaus
             evidence,
             suggestion: format!(
                 "Allow {} in that rule's ports (or send the traffic to a port the rule allows).",
-                pf.wanted
+                describe::wanted_text(&pf.wanted)
             ),
         };
     }

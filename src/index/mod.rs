@@ -4,6 +4,7 @@
 //! Invariant: built once, read many times; nothing here is recomputed per query. Queries touch
 //! only the policies of the namespaces involved.
 
+mod admin;
 pub mod cni;
 pub mod facts;
 
@@ -18,6 +19,9 @@ use crate::snapshot::{ClusterSnapshot, LoadWarning};
 
 /// The label every namespace carries, declared or not.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// The labels of what has none (an address, a namespace missing from the index).
+pub static NO_LABELS: Labels = Labels::new();
 
 /// Options that change semantics where the Kubernetes API leaves them open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -636,6 +640,12 @@ impl ClusterIndex {
 
     pub fn pods_in(&self, ns: &str) -> &[PodId] {
         self.pods_by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The labels of a pod's namespace (every pod's namespace is in the index, declared or inferred).
+    pub fn pod_namespace_labels(&self, pod: PodId) -> &Labels {
+        self.namespace(&self.pods[pod].namespace)
+            .map_or(&NO_LABELS, |n| &n.labels)
     }
 
     /// Labels of a namespace; an unknown namespace has just its name label.

@@ -5,8 +5,10 @@
 //! AdminNetworkPolicy tier (policies by priority, lower number first, then by name; rules in
 //! order; the first rule that matches a connection decides it: Allow, Deny, or Pass to the next
 //! tiers), then NetworkPolicy (when one isolates the pod it decides whatever the first tier left),
-//! then the BaselineAdminNetworkPolicy (first matching rule: Allow or Deny), then allow. The
-//! evaluation itself is in `engine`; this module only reads the objects.
+//! then the BaselineAdminNetworkPolicy (first matching rule: Allow or Deny), then allow. This
+//! module only reads the objects (a pure lowering: it imports `snapshot` and `policy`, nothing
+//! above); which pods of the cluster a policy selects is `index::admin`, the evaluation is the
+//! engine's first-match tiers.
 //!
 //! Invariant: lowering never fails and never panics. The objects arrive as raw JSON (the snapshot
 //! keeps kinds it does not model as `OtherObject`). A field the API server would reject becomes an
@@ -21,8 +23,6 @@ use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value};
 
-use crate::index::{ClusterIndex, PodId, PodInfo};
-use crate::policy::ConnSet;
 use crate::policy::{Direction, Issue, Labels, Protocol, Selector};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
 
@@ -65,57 +65,9 @@ impl fmt::Display for AdminKind {
     }
 }
 
-/// The action of a rule (a BaselineAdminNetworkPolicy rule is never `Pass`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AdminAction {
-    Allow,
-    Deny,
-    /// Skip the remaining AdminNetworkPolicy rules: NetworkPolicy, else the baseline, decides.
-    Pass,
-}
-
-impl AdminAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminAction::Allow => "Allow",
-            AdminAction::Deny => "Deny",
-            AdminAction::Pass => "Pass",
-        }
-    }
-}
-
-impl fmt::Display for AdminAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The admin rule that decided (a port of) a flow on one side.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminHit {
-    pub kind: AdminKind,
-    /// The policy's name (both kinds are cluster-scoped).
-    pub policy: String,
-    /// `spec.priority` of an AdminNetworkPolicy; `None` for the baseline.
-    pub priority: Option<i32>,
-    /// Index in the policy's `ingress` / `egress` list.
-    pub rule_index: usize,
-    /// The rule's `name` (empty when it has none).
-    pub rule_name: String,
-    pub action: AdminAction,
-}
-
-impl AdminHit {
-    /// `AdminNetworkPolicy NAME`, the way reports name the policy.
-    pub fn policy_key(&self) -> String {
-        format!("{} {}", self.kind, self.policy)
-    }
-
-    /// `spec.ingress[2]` / `spec.egress[0]`.
-    pub fn field(&self, dir: Direction) -> String {
-        format!("spec.{}[{}]", dir.as_str(), self.rule_index)
-    }
-}
+/// The action of a rule: Allow, Deny, or (AdminNetworkPolicy only) Pass to NetworkPolicy and the
+/// baseline. Lowering never gives a BaselineAdminNetworkPolicy rule `Pass`.
+pub use crate::policy::Action as AdminAction;
 
 /// `spec.subject`: the pods a policy applies to (never hostNetwork pods).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,14 +79,15 @@ pub enum AdminSubject {
 }
 
 impl AdminSubject {
-    /// Whether the subject selects a pod whose namespace has `ns_labels`.
-    pub fn selects(&self, pod: &PodInfo, ns_labels: &Labels) -> bool {
-        if pod.host_network {
+    /// Whether the subject selects a pod with `pod_labels` (on the host network or not) whose
+    /// namespace has `ns_labels`. A hostNetwork pod is never selected.
+    pub fn selects(&self, pod_labels: &Labels, host_network: bool, ns_labels: &Labels) -> bool {
+        if host_network {
             return false;
         }
         match self {
             AdminSubject::Namespaces(ns) => ns.matches(ns_labels),
-            AdminSubject::Pods { namespaces, pods } => namespaces.matches(ns_labels) && pods.matches(&pod.labels),
+            AdminSubject::Pods { namespaces, pods } => namespaces.matches(ns_labels) && pods.matches(pod_labels),
         }
     }
 }
@@ -223,31 +176,6 @@ pub struct AdminRule {
     pub ports: Option<Vec<AdminPort>>,
 }
 
-impl AdminRule {
-    /// The connections the rule's ports cover toward `dst` (named ports resolved on it; an
-    /// address declares no port).
-    pub fn conns(&self, dst: Option<&PodInfo>) -> ConnSet {
-        let Some(ports) = &self.ports else {
-            return ConnSet::all();
-        };
-        let mut c = ConnSet::none();
-        for p in ports {
-            match p {
-                AdminPort::Number { protocol, port } => c.add(*protocol, *port, *port),
-                AdminPort::Range { protocol, start, end } => c.add(*protocol, *start, *end),
-                AdminPort::Named(name) => {
-                    for cp in dst.into_iter().flat_map(|d| &d.ports) {
-                        if cp.name.as_deref() == Some(name.as_str()) {
-                            c.add(cp.protocol, cp.port, cp.port);
-                        }
-                    }
-                }
-            }
-        }
-        c
-    }
-}
-
 /// An AdminNetworkPolicy or BaselineAdminNetworkPolicy after lowering.
 #[derive(Debug, Clone)]
 pub struct AdminPolicy {
@@ -269,13 +197,6 @@ pub struct AdminPolicy {
     pub remarks: Vec<Issue>,
 }
 
-fn slot(dir: Direction) -> usize {
-    match dir {
-        Direction::Ingress => 0,
-        Direction::Egress => 1,
-    }
-}
-
 impl AdminPolicy {
     /// `AdminNetworkPolicy NAME`, the way reports name the policy.
     pub fn key(&self) -> String {
@@ -291,16 +212,13 @@ impl AdminPolicy {
 
     /// Whether the policy has rules for (may affect) a direction.
     pub fn affects(&self, dir: Direction) -> bool {
-        self.has_rules[slot(dir)]
+        self.has_rules[dir.index()]
     }
 
     /// The issues that keep a direction from being evaluated: those of the direction's section,
     /// and those outside both sections (name, priority, subject).
     pub fn issues_for(&self, dir: Direction) -> impl Iterator<Item = &Issue> {
-        let other = match dir {
-            Direction::Ingress => "spec.egress",
-            Direction::Egress => "spec.ingress",
-        };
+        let other = dir.opposite().spec_field();
         self.issues.iter().filter(move |i| !i.field.starts_with(other))
     }
 
@@ -312,25 +230,6 @@ impl AdminPolicy {
             && self.issues_for(dir).next().is_none()
     }
 
-    /// Whether the subject selects a pod (`None`: the subject could not be read, it may).
-    pub fn selects(&self, ix: &ClusterIndex, pod: PodId) -> Option<bool> {
-        let p = ix.pod(pod);
-        let ns = ix.namespace(&p.namespace).map_or(&NO_LABELS, |n| &n.labels);
-        self.subject.as_ref().map(|s| s.selects(p, ns))
-    }
-
-    /// The hit for one of its rules.
-    pub fn hit(&self, rule: &AdminRule) -> AdminHit {
-        AdminHit {
-            kind: self.kind,
-            policy: self.name.clone(),
-            priority: self.priority,
-            rule_index: rule.index,
-            rule_name: rule.name.clone(),
-            action: rule.action,
-        }
-    }
-
     /// Why a direction is not evaluated, for a reader: `field: message` of its first issue.
     pub fn unreadable_reason(&self, dir: Direction) -> Option<String> {
         self.issues_for(dir)
@@ -338,8 +237,6 @@ impl AdminPolicy {
             .map(|i| format!("{}: {}", i.field, i.message))
     }
 }
-
-static NO_LABELS: Labels = Labels::new();
 
 /// Every AdminNetworkPolicy and BaselineAdminNetworkPolicy of a snapshot.
 #[derive(Debug, Clone, Default)]
@@ -472,93 +369,6 @@ impl AdminPolicies {
     pub fn node_labels(&self, node: &str) -> Option<&Labels> {
         self.node_labels.get(node)
     }
-
-    /// The AdminNetworkPolicies that select `pod` and have readable rules for `dir`, in
-    /// evaluation order (indices into `policies`). hostNetwork pods are never selected.
-    pub fn admin_selecting(&self, ix: &ClusterIndex, pod: PodId, dir: Direction) -> Vec<usize> {
-        self.admin_order
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let p = &self.policies[i];
-                !p.rules(dir).is_empty() && p.readable(dir) && p.selects(ix, pod) == Some(true)
-            })
-            .collect()
-    }
-
-    /// The BaselineAdminNetworkPolicy, if it selects `pod` and has readable rules for `dir`.
-    pub fn baseline_selecting(&self, ix: &ClusterIndex, pod: PodId, dir: Direction) -> Option<usize> {
-        self.baseline.filter(|&i| {
-            let p = &self.policies[i];
-            !p.rules(dir).is_empty() && p.readable(dir) && p.selects(ix, pod) == Some(true)
-        })
-    }
-
-    /// Policies of either kind that are not evaluated for `dir` but may select `pod` and have
-    /// rules for `dir`: `(index, why)`, in snapshot order.
-    pub fn unreadable_selecting(&self, ix: &ClusterIndex, pod: PodId, dir: Direction) -> Vec<(usize, String)> {
-        let p = ix.pod(pod);
-        if p.host_network {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for (i, pol) in self.policies.iter().enumerate() {
-            if pol.readable(dir) || !pol.affects(dir) {
-                continue;
-            }
-            let (selects, how) = match pol.selects(ix, pod) {
-                Some(s) => (
-                    s,
-                    format!(
-                        "its subject ({}) selects {}",
-                        pol.subject.as_ref().map_or(String::new(), |s| s.to_string()),
-                        p.key()
-                    ),
-                ),
-                None => (
-                    true,
-                    "its subject could not be read, so it may select any pod".to_string(),
-                ),
-            };
-            if !selects {
-                continue;
-            }
-            let why = pol.unreadable_reason(dir).unwrap_or_default();
-            out.push((
-                i,
-                format!(
-                    "{} could not be read ({why}); {how}, so it may change the {} of {}",
-                    pol.key(),
-                    dir.as_str(),
-                    p.key()
-                ),
-            ));
-        }
-        out
-    }
-
-    /// The address blocks egress rules of readable policies name: every `networks` CIDR, and the
-    /// addresses of the nodes a `nodes` peer selects (so a connectivity map can cut the external
-    /// address space at their bounds).
-    pub fn egress_blocks(&self, ix: &ClusterIndex) -> Vec<IpNet> {
-        let mut out = Vec::new();
-        for p in self.policies.iter().filter(|p| p.readable(Direction::Egress)) {
-            for peer in p.egress.iter().flat_map(|r| &r.peers) {
-                match peer {
-                    AdminPeer::Networks(nets) => out.extend(nets.iter().copied()),
-                    AdminPeer::Nodes(sel) => {
-                        for n in &ix.nodes {
-                            if self.node_labels(&n.name).is_some_and(|l| sel.matches(l)) {
-                                out.extend(n.ips.iter().map(|&ip| IpNet::from(ip)));
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        out
-    }
 }
 
 fn issue(field: &str, message: String) -> Issue {
@@ -620,11 +430,11 @@ fn lower(kind: AdminKind, v: &Value) -> AdminPolicy {
         let field = format!("spec.{}", dir.as_str());
         let rules = match spec.get(dir.as_str()).filter(|x| !x.is_null()) {
             None => {
-                p.has_rules[slot(dir)] = false;
+                p.has_rules[dir.index()] = false;
                 Vec::new()
             }
             Some(Value::Array(items)) => {
-                p.has_rules[slot(dir)] = !items.is_empty();
+                p.has_rules[dir.index()] = !items.is_empty();
                 items
                     .iter()
                     .enumerate()
@@ -1061,7 +871,7 @@ mod tests {
             r[1].peers,
             vec![AdminPeer::Networks(vec!["10.0.0.0/8".parse().unwrap()])]
         );
-        assert_eq!(r[1].conns(None), ConnSet::all());
+        assert_eq!(r[1].ports, None, "no ports: every port of every protocol");
     }
 
     /// Table: (what is wrong, spec, the field the issue names).

@@ -37,6 +37,55 @@ impl Direction {
             Direction::Egress => "egress",
         }
     }
+
+    /// The slot of the direction in per-direction pairs: ingress 0, egress 1.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::Ingress => 0,
+            Direction::Egress => 1,
+        }
+    }
+
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::Ingress => Direction::Egress,
+            Direction::Egress => Direction::Ingress,
+        }
+    }
+
+    /// The section of a policy's spec that lists the direction's rules: `spec.ingress` / `spec.egress`.
+    pub fn spec_field(self) -> &'static str {
+        match self {
+            Direction::Ingress => "spec.ingress",
+            Direction::Egress => "spec.egress",
+        }
+    }
+}
+
+/// What a prioritised rule does with the connections it matches, whatever the dialect it was
+/// lowered from (AdminNetworkPolicy, BaselineAdminNetworkPolicy). A NetworkPolicy rule only allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Allow,
+    Deny,
+    /// Skip the rest of the tier: the next tier decides.
+    Pass,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "Allow",
+            Action::Deny => "Deny",
+            Action::Pass => "Pass",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A construct of a policy that could not be lowered faithfully.
@@ -101,11 +150,7 @@ impl Policy {
 
     /// Issues inside the rules of one direction (not the target).
     pub fn has_rule_issues(&self, dir: Direction) -> bool {
-        let prefix = match dir {
-            Direction::Ingress => "spec.ingress",
-            Direction::Egress => "spec.egress",
-        };
-        self.issues.iter().any(|i| i.field.starts_with(prefix))
+        self.issues.iter().any(|i| i.field.starts_with(dir.spec_field()))
     }
 
     pub fn target_uncertain(&self) -> bool {

@@ -1,0 +1,265 @@
+//! The tiers of one side and their order: how a side's connections are decided.
+//!
+//! A side is decided connection by connection (protocol x port) by ordered tiers. A tier sees the
+//! connections the tiers before it passed or left undecided, decides some of them (allow or
+//! deny), and passes the rest to the next tier; what no tier decides is allowed. A tier decides
+//! in one of two ways ([`Rules`]):
+//!
+//! - first match: prioritised rules (policies in evaluation order, rules in order); the first
+//!   rule that matches a connection applies its [`Action`]: Allow, Deny, or Pass to the next tier.
+//!   AdminNetworkPolicy and BaselineAdminNetworkPolicy are lowered into this kind.
+//! - isolate-then-allow: NetworkPolicy. A pod that no policy selects passes everything on; once
+//!   one selects it, what one of the rules allows is allowed and the rest is denied.
+//!
+//! [`Tier::ORDER`] lists the tiers in evaluation order. A new policy dialect is a lowering into
+//! prioritised rules plus its place in that list, not a new evaluator.
+//!
+//! Invariant: the tiers partition the connections of a query (each is decided by exactly one tier
+//! or by the default allow), and one loop ([`run_tiers`]) serves both the explained evaluation of
+//! one port and the connection sets of a connectivity map.
+
+use super::conns::{admin_rule_conns, np_conns, traced_np_conns};
+use super::matchers::{PeerView, admin_rule_matches};
+use super::trace::{AdminHit, RuleTrace, Uncertainty};
+use super::uncertainty::unknown_peer;
+use crate::index::{ClusterIndex, PodInfo, PolicyId};
+use crate::policy::admin::{AdminPolicy, AdminRule};
+use crate::policy::{Action, ConnSet, Direction};
+
+/// The tiers of a side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tier {
+    /// AdminNetworkPolicy (first match, by priority): before any NetworkPolicy.
+    Admin,
+    /// NetworkPolicy (isolate-then-allow).
+    NetworkPolicy,
+    /// BaselineAdminNetworkPolicy (first match): what NetworkPolicy leaves, i.e. the connections
+    /// of a pod that no NetworkPolicy isolates.
+    Baseline,
+}
+
+impl Tier {
+    /// The order in which a side's connections go through the tiers.
+    pub(super) const ORDER: [Tier; 3] = [Tier::Admin, Tier::NetworkPolicy, Tier::Baseline];
+}
+
+/// How the rules of one tier decide the connections it sees.
+pub(super) enum Rules<'a> {
+    /// Admin policies (indices into `ix.admin.policies`) in evaluation order: the first matching
+    /// rule decides each connection with its action.
+    FirstMatch(&'a [usize]),
+    /// The NetworkPolicies that isolate the subject; `traces`: their rules already evaluated
+    /// against the peer (in policy then rule order), when the caller has them.
+    Isolating {
+        policies: &'a [PolicyId],
+        traces: Option<&'a [RuleTrace]>,
+    },
+}
+
+/// The policies that select a side's subject, tier by tier.
+pub(super) struct SidePolicies<'a> {
+    /// AdminNetworkPolicies, in evaluation order.
+    pub(super) admin: &'a [usize],
+    /// NetworkPolicies that isolate the subject for the direction.
+    pub(super) isolating: &'a [PolicyId],
+    /// The BaselineAdminNetworkPolicy.
+    pub(super) baseline: Option<usize>,
+    /// The isolating policies' rules, evaluated (`evaluate` has them; connection sets do not).
+    pub(super) traces: Option<&'a [RuleTrace]>,
+}
+
+impl SidePolicies<'_> {
+    /// The rules of a tier.
+    pub(super) fn rules(&self, tier: Tier) -> Rules<'_> {
+        match tier {
+            Tier::Admin => Rules::FirstMatch(self.admin),
+            Tier::NetworkPolicy => Rules::Isolating {
+                policies: self.isolating,
+                traces: self.traces,
+            },
+            Tier::Baseline => Rules::FirstMatch(self.baseline.as_slice()),
+        }
+    }
+}
+
+/// What every tier of one side looks at besides its rules.
+pub(super) struct SideCtx<'a> {
+    pub(super) ix: &'a ClusterIndex,
+    pub(super) dir: Direction,
+    /// The other end of the side.
+    pub(super) peer: PeerView<'a>,
+    /// The destination pod: named ports resolve on it.
+    pub(super) dst_pod: Option<&'a PodInfo>,
+}
+
+/// What one tier decided about the connections it saw.
+#[derive(Debug, Default)]
+pub(super) struct TierOutcome {
+    pub(super) allowed: ConnSet,
+    /// Passed by a Pass rule or matched by no rule: for the next tier.
+    pub(super) passed: ConnSet,
+    /// The first rule that decided (or passed) some of the connections (first-match tiers).
+    pub(super) hit: Option<AdminHit>,
+    /// The priority of the policy after which no connection was left undecided.
+    pub(super) settled_at: Option<i32>,
+}
+
+/// The tiers one side went through.
+#[derive(Debug)]
+pub(super) struct TierRun {
+    /// The tiers that saw some connection, in evaluation order, with what each decided.
+    pub(super) reached: Vec<(Tier, TierOutcome)>,
+    /// What the last tier reached passed on: allowed by default.
+    pub(super) unmatched: ConnSet,
+}
+
+impl TierRun {
+    pub(super) fn outcome(&self, tier: Tier) -> Option<&TierOutcome> {
+        self.reached.iter().find(|(t, _)| *t == tier).map(|(_, o)| o)
+    }
+
+    pub(super) fn reached(&self, tier: Tier) -> bool {
+        self.outcome(tier).is_some()
+    }
+
+    /// The first rule of a tier that decided (or passed) some of the connections.
+    pub(super) fn hit(&self, tier: Tier) -> Option<AdminHit> {
+        self.outcome(tier).and_then(|o| o.hit.clone())
+    }
+
+    /// Every connection allowed, by the tier that decided it or by default.
+    pub(super) fn allowed(&self) -> ConnSet {
+        let mut out = self.unmatched.clone();
+        for (_, o) in &self.reached {
+            out.union_with(&o.allowed);
+        }
+        out
+    }
+
+    /// The connections allowed by the tiers after `tier`, or by default.
+    pub(super) fn allowed_after(&self, tier: Tier) -> ConnSet {
+        let mut out = self.unmatched.clone();
+        for (_, o) in self.reached.iter().skip_while(|(t, _)| *t != tier).skip(1) {
+            out.union_with(&o.allowed);
+        }
+        out
+    }
+}
+
+/// Runs `query` through the tiers in order. A first-match rule whose peers may or may not match
+/// (domain names) decides nothing; it is reported in `unknown`.
+pub(super) fn run_tiers(
+    cx: &SideCtx<'_>,
+    policies: &SidePolicies<'_>,
+    query: &ConnSet,
+    unknown: &mut Vec<Uncertainty>,
+) -> TierRun {
+    let mut run = TierRun {
+        reached: Vec::with_capacity(Tier::ORDER.len()),
+        unmatched: query.clone(),
+    };
+    for tier in Tier::ORDER {
+        if run.unmatched.is_empty() {
+            break;
+        }
+        let out = match policies.rules(tier) {
+            Rules::FirstMatch(pols) => first_match(cx, pols, &run.unmatched, unknown),
+            Rules::Isolating { policies, traces } => isolate_then_allow(cx, policies, traces, &run.unmatched),
+        };
+        run.unmatched = out.passed.clone();
+        run.reached.push((tier, out));
+    }
+    run
+}
+
+/// A first-match tier over `seen`: policies in evaluation order, rules in order; the first rule
+/// that matches a connection decides it with its action.
+fn first_match(cx: &SideCtx<'_>, policies: &[usize], seen: &ConnSet, unknown: &mut Vec<Uncertainty>) -> TierOutcome {
+    let mut out = TierOutcome::default();
+    let mut undecided = seen.clone();
+    'policies: for &i in policies {
+        let pol = &cx.ix.admin.policies[i];
+        for rule in pol.rules(cx.dir) {
+            let hit = match rule_match(cx, rule, &undecided) {
+                RuleMatch::No => continue,
+                RuleMatch::Unknown => {
+                    unknown.push(unknown_peer(pol, rule, cx.dir));
+                    continue;
+                }
+                RuleMatch::Yes(hit) => hit,
+            };
+            out.hit.get_or_insert_with(|| admin_hit(pol, rule));
+            match rule.action {
+                Action::Allow => out.allowed.union_with(&hit),
+                Action::Pass => out.passed.union_with(&hit),
+                Action::Deny => {}
+            }
+            undecided = undecided.subtract(&hit);
+            if undecided.is_empty() {
+                out.settled_at = pol.priority;
+                break 'policies;
+            }
+        }
+    }
+    out.passed.union_with(&undecided);
+    out
+}
+
+/// The NetworkPolicy tier over `seen`: a pod that no policy isolates passes everything on;
+/// otherwise what a rule allows is allowed and the rest is denied.
+fn isolate_then_allow(
+    cx: &SideCtx<'_>,
+    policies: &[PolicyId],
+    traces: Option<&[RuleTrace]>,
+    seen: &ConnSet,
+) -> TierOutcome {
+    if policies.is_empty() {
+        return TierOutcome {
+            passed: seen.clone(),
+            ..TierOutcome::default()
+        };
+    }
+    let allows = match traces {
+        Some(traces) => traced_np_conns(cx, traces),
+        None => np_conns(cx, policies),
+    };
+    TierOutcome {
+        allowed: seen.intersect(&allows),
+        ..TierOutcome::default()
+    }
+}
+
+/// How a first-match rule meets the undecided connections.
+pub(super) enum RuleMatch {
+    /// Its peers do not match, or its ports cover none of the connections.
+    No,
+    /// Its ports cover some of the connections, but whether its peers match is unknown.
+    Unknown,
+    /// The connections it decides.
+    Yes(ConnSet),
+}
+
+pub(super) fn rule_match(cx: &SideCtx<'_>, rule: &AdminRule, undecided: &ConnSet) -> RuleMatch {
+    let peers = admin_rule_matches(cx.ix, rule, &cx.peer);
+    if peers == Some(false) {
+        return RuleMatch::No;
+    }
+    let hit = admin_rule_conns(rule, cx.dst_pod).intersect(undecided);
+    match peers {
+        _ if hit.is_empty() => RuleMatch::No,
+        None => RuleMatch::Unknown,
+        Some(_) => RuleMatch::Yes(hit),
+    }
+}
+
+/// The hit for one rule of an admin policy.
+fn admin_hit(pol: &AdminPolicy, rule: &AdminRule) -> AdminHit {
+    AdminHit {
+        kind: pol.kind,
+        policy: pol.name.clone(),
+        priority: pol.priority,
+        rule_index: rule.index,
+        rule_name: rule.name.clone(),
+        action: rule.action,
+    }
+}

@@ -1,0 +1,231 @@
+//! What an evaluation found, as data: the flow asked about, and for each side the policies in
+//! force, every rule evaluated with the first clause that failed, the admin rule that decided,
+//! and what may make the answer wrong.
+//!
+//! Invariant: plain data, no text. Words for these values are chosen in `diagnosis::describe`.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::index::{PodId, PolicyId};
+use crate::policy::admin::{AdminAction, AdminKind};
+use crate::policy::{Direction, PortSpec, Protocol, Requirement};
+
+/// One end of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    Pod(PodId),
+    /// An address that is no pod of the snapshot (external, a node, a load balancer).
+    Ip(IpAddr),
+}
+
+/// What is being asked: may `src` open a connection to `dst` on `protocol`/`port`?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub protocol: Protocol,
+    /// `None`: any port of the protocol (the verdict is about the connection set).
+    pub port: Option<u16>,
+}
+
+/// Traffic that NetworkPolicy never restricts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlwaysAllowed {
+    /// A pod talking to itself.
+    SamePod,
+    /// The node (kubelet probes, hostNetwork pods) talking to a pod on that node.
+    NodeToLocalPod { node: String },
+}
+
+/// Why one peer element of a rule did not match the other end of the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerFailure {
+    /// podSelector alone covers the policy's own namespace only.
+    OtherNamespace {
+        policy_namespace: String,
+        peer_namespace: String,
+    },
+    /// The peer's namespace fails the namespaceSelector.
+    NamespaceLabels {
+        namespace: String,
+        /// The requirements of the namespaceSelector that the namespace's labels fail.
+        failed: Vec<Requirement>,
+        /// The element also has a podSelector, and it matches the peer pod.
+        pod_selector_matches: bool,
+        /// The element has both selectors (AND).
+        and_element: bool,
+        /// `label=value` additions that would make the namespace match (empty when a removal is needed).
+        missing_labels: Vec<(String, String)>,
+    },
+    /// The peer pod's labels fail the podSelector.
+    PodLabels {
+        /// The requirements of the podSelector that the pod's labels fail.
+        failed: Vec<Requirement>,
+        /// The element has both selectors and the namespace half matched.
+        and_element: bool,
+    },
+    /// A pod/namespace selector cannot match an address outside the pod network.
+    NotAPod,
+    /// A hostNetwork pod is never matched by pod/namespace selectors: its traffic carries the node's IP.
+    HostNetworkPeer,
+    /// The address is outside the CIDR.
+    /// `ip`: the peer's first address (`None`: it has none yet).
+    OutsideCidr { cidr: IpNet, ip: Option<IpAddr> },
+    /// The address is inside the CIDR but inside one of its `except` blocks.
+    Excepted { cidr: IpNet, except: IpNet, ip: IpAddr },
+    /// The semantics in force say ipBlock never matches pod IPs.
+    IpBlockIgnoresPods { cidr: IpNet },
+    /// The element could not be read (it matches nothing).
+    Invalid { reason: String },
+}
+
+/// Why a rule's `ports` did not admit the flow's protocol/port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortFailure {
+    /// What the flow needs.
+    pub wanted: WantedPort,
+    /// Every entry of the rule's `ports`, in order, with named ports resolved where they can be.
+    pub allowed: Vec<AllowedPort>,
+    /// Named ports of the rule (same protocol) that the destination pod does not declare.
+    pub unresolved_named: Vec<String>,
+}
+
+/// The protocol and port a flow needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WantedPort {
+    pub protocol: Protocol,
+    /// `None`: any port of the protocol.
+    pub port: Option<u16>,
+}
+
+/// One entry of a rule's `ports`, as evaluated toward the destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedPort {
+    pub spec: PortSpec,
+    /// The port a named entry resolved to on the destination pod (`None`: not a named port, or
+    /// the destination does not declare it).
+    pub resolved: Option<u16>,
+}
+
+/// One rule of one isolating policy, evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTrace {
+    pub policy: PolicyId,
+    pub rule_index: usize,
+    /// Empty when the peers clause matched (or the rule has no peers clause).
+    pub peer_failures: Vec<(usize, PeerFailure)>,
+    /// `None` when the ports clause matched.
+    pub port_failure: Option<PortFailure>,
+    /// The rule matched only through an ipBlock containing a pod's IP (implementation-defined).
+    pub matched_pod_ip_by_ipblock: bool,
+}
+
+impl RuleTrace {
+    pub fn allows(&self) -> bool {
+        self.peer_failures.is_empty() && self.port_failure.is_none()
+    }
+}
+
+/// A policy whose unreadable part may change a side's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncertainty {
+    /// `ns/name`.
+    pub policy: String,
+    pub reason: String,
+}
+
+/// The admin rule that decided (a port of) a flow on one side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminHit {
+    pub kind: AdminKind,
+    /// The policy's name (both kinds are cluster-scoped).
+    pub policy: String,
+    /// `spec.priority` of an AdminNetworkPolicy; `None` for the baseline.
+    pub priority: Option<i32>,
+    /// Index in the policy's `ingress` / `egress` list.
+    pub rule_index: usize,
+    /// The rule's `name` (empty when it has none).
+    pub rule_name: String,
+    pub action: AdminAction,
+}
+
+impl AdminHit {
+    /// `AdminNetworkPolicy NAME`, the way reports name the policy.
+    pub fn policy_key(&self) -> String {
+        format!("{} {}", self.kind, self.policy)
+    }
+
+    /// `spec.ingress[2]` / `spec.egress[0]`.
+    pub fn field(&self, dir: Direction) -> String {
+        format!("spec.{}[{}]", dir.as_str(), self.rule_index)
+    }
+}
+
+/// One side (egress at the source or ingress at the destination), evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideTrace {
+    pub direction: Direction,
+    /// The pod whose policies decide this side (`None`: the side is outside the cluster).
+    pub subject: Option<PodId>,
+    /// Why no policy can apply on this side, if so.
+    pub not_applicable: Option<String>,
+    /// Policies that select the subject for this direction, sorted by name.
+    pub isolating: Vec<PolicyId>,
+    /// Every rule of every isolating policy, in policy then rule order.
+    pub rules: Vec<RuleTrace>,
+    /// The AdminNetworkPolicy rule that decided the flow's port (Allow, Deny) or passed it to the
+    /// next tiers (Pass). For a flow on every port of a protocol: the first rule, in evaluation
+    /// order, that decided some of its ports.
+    pub admin: Option<AdminHit>,
+    /// The BaselineAdminNetworkPolicy rule that decided, when the AdminNetworkPolicy tier passed or
+    /// left the port and no NetworkPolicy isolates the pod.
+    pub baseline: Option<AdminHit>,
+    /// The verdict of all tiers: AdminNetworkPolicy, NetworkPolicy (or baseline), default allow.
+    pub allowed: bool,
+    /// Policies that may make this side's answer wrong (unreadable or invalid), with why.
+    pub uncertain: Vec<Uncertainty>,
+}
+
+impl SideTrace {
+    /// A side nothing restricts (yet): no subject, no policy, allowed.
+    pub(super) fn unrestricted(direction: Direction) -> SideTrace {
+        SideTrace {
+            direction,
+            subject: None,
+            not_applicable: None,
+            isolating: Vec::new(),
+            rules: Vec::new(),
+            admin: None,
+            baseline: None,
+            allowed: true,
+            uncertain: Vec::new(),
+        }
+    }
+
+    /// A NetworkPolicy isolates the subject for this direction.
+    pub fn isolated(&self) -> bool {
+        !self.isolating.is_empty()
+    }
+
+    /// Allowed for certain, blocked for certain, or unknown.
+    pub fn certain(&self) -> bool {
+        self.uncertain.is_empty()
+    }
+}
+
+/// A flow evaluated with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowTrace {
+    pub flow: Flow,
+    pub always_allowed: Option<AlwaysAllowed>,
+    pub egress: SideTrace,
+    pub ingress: SideTrace,
+}
+
+impl FlowTrace {
+    pub fn allowed(&self) -> bool {
+        self.always_allowed.is_some() || (self.egress.allowed && self.ingress.allowed)
+    }
+}
