@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 
 use super::always_allowed;
-use super::matchers::{PeerView, endpoint_pod, match_peer, spec_ports};
-use super::tiers::{SideCtx, SidePolicies, run_tiers};
-use super::trace::{Endpoint, RuleTrace};
+use super::matchers::{PeerView, endpoint_pod};
+use super::tiers::{SideCtx, SidePolicies, np_conns, run_tiers};
+use super::trace::Endpoint;
 use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
-use crate::policy::admin::{AdminPort, AdminRule};
-use crate::policy::{ConnSet, Direction, Rule};
+use crate::policy::{ConnSet, Direction};
 
 /// Everything `src` may open toward `dst`: egress at the source intersected with ingress at
 /// the destination. Same semantics as [`evaluate`](super::evaluate), without the explanation.
@@ -59,40 +58,6 @@ pub fn side_conns(
         return np_conns(&cx, policies.isolating);
     }
     run_tiers(&cx, &policies, &ConnSet::all(), &mut Vec::new()).allowed()
-}
-
-/// What the NetworkPolicies that isolate a pod allow toward / from the peer: the connections of
-/// every rule whose peers match.
-pub(super) fn np_conns(cx: &SideCtx<'_>, isolating: &[PolicyId]) -> ConnSet {
-    let mut out = ConnSet::none();
-    for &pid in isolating {
-        let pol = &cx.ix.policies[pid];
-        for rule in pol.rules(cx.dir).unwrap_or_default() {
-            let peers_match = match &rule.peers {
-                None => true,
-                Some(peers) => peers.iter().any(|p| match_peer(cx.ix, p, &cx.peer).is_ok()),
-            };
-            if peers_match {
-                out.union_with(&rule_conns(rule, cx.dst_pod));
-                if out.is_all() {
-                    return out;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// [`np_conns`] from rules already evaluated against the peer: the connections of every rule
-/// whose peers matched.
-pub(super) fn traced_np_conns(cx: &SideCtx<'_>, traces: &[RuleTrace]) -> ConnSet {
-    let mut out = ConnSet::none();
-    for r in traces.iter().filter(|r| r.peer_failures.is_empty()) {
-        if let Some(rule) = cx.ix.policies[r.policy].rule(cx.dir, r.rule_index) {
-            out.union_with(&rule_conns(rule, cx.dst_pod));
-        }
-    }
-    out
 }
 
 /// Which policies isolate every pod, and which admin policies select it, per direction,
@@ -185,49 +150,14 @@ struct AdminSelection {
     banp: [Option<usize>; 2],
 }
 
-/// The connections a NetworkPolicy rule's ports admit toward `dst` (named ports resolved on it).
-pub(super) fn rule_conns(rule: &Rule, dst: Option<&PodInfo>) -> ConnSet {
-    let Some(ports) = &rule.ports else {
-        return ConnSet::all();
-    };
-    let mut c = ConnSet::none();
-    for spec in ports {
-        if let Some((lo, hi)) = spec_ports(spec, dst) {
-            c.add(spec.protocol, lo, hi);
-        }
-    }
-    c
-}
-
-/// The connections an admin rule's ports cover toward `dst` (named ports resolved on it, whatever
-/// their protocol; an address declares no port).
-pub(super) fn admin_rule_conns(rule: &AdminRule, dst: Option<&PodInfo>) -> ConnSet {
-    let Some(ports) = &rule.ports else {
-        return ConnSet::all();
-    };
-    let mut c = ConnSet::none();
-    for p in ports {
-        match p {
-            AdminPort::Number { protocol, port } => c.add(*protocol, *port, *port),
-            AdminPort::Range { protocol, start, end } => c.add(*protocol, *start, *end),
-            AdminPort::Named(name) => {
-                for cp in dst.into_iter().flat_map(|d| &d.ports) {
-                    if cp.name.as_deref() == Some(name.as_str()) {
-                        c.add(cp.protocol, cp.port, cp.port);
-                    }
-                }
-            }
-        }
-    }
-    c
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tiers::admin_rule_conns;
     use crate::index::Semantics;
     use crate::policy::Protocol;
     use crate::policy::admin::AdminAction;
+    use crate::policy::admin::{AdminPort, AdminRule};
 
     #[test]
     fn admin_rule_ports_resolve_named_ports_on_the_destination_pod_whatever_their_protocol() {

@@ -18,13 +18,11 @@
 //! or by the default allow), and one loop ([`run_tiers`]) serves both the explained evaluation of
 //! one port and the connection sets of a connectivity map.
 
-use super::conns::{admin_rule_conns, np_conns, traced_np_conns};
-use super::matchers::{PeerView, admin_rule_matches};
+use super::matchers::{PeerView, admin_rule_matches, match_peer, spec_ports};
 use super::trace::{AdminHit, RuleTrace, Uncertainty};
-use super::uncertainty::unknown_peer;
 use crate::index::{ClusterIndex, PodInfo, PolicyId};
-use crate::policy::admin::{AdminPolicy, AdminRule};
-use crate::policy::{Action, ConnSet, Direction};
+use crate::policy::admin::{AdminPolicy, AdminPort, AdminRule};
+use crate::policy::{Action, ConnSet, Direction, Rule};
 
 /// The tiers of a side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,5 +259,91 @@ fn admin_hit(pol: &AdminPolicy, rule: &AdminRule) -> AdminHit {
         rule_index: rule.index,
         rule_name: rule.name.clone(),
         action: rule.action,
+    }
+}
+
+/// What the NetworkPolicies that isolate a pod allow toward / from the peer: the connections of
+/// every rule whose peers match.
+pub(super) fn np_conns(cx: &SideCtx<'_>, isolating: &[PolicyId]) -> ConnSet {
+    let mut out = ConnSet::none();
+    for &pid in isolating {
+        let pol = &cx.ix.policies[pid];
+        for rule in pol.rules(cx.dir).unwrap_or_default() {
+            let peers_match = match &rule.peers {
+                None => true,
+                Some(peers) => peers.iter().any(|p| match_peer(cx.ix, p, &cx.peer).is_ok()),
+            };
+            if peers_match {
+                out.union_with(&rule_conns(rule, cx.dst_pod));
+                if out.is_all() {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`np_conns`] from rules already evaluated against the peer: the connections of every rule
+/// whose peers matched.
+pub(super) fn traced_np_conns(cx: &SideCtx<'_>, traces: &[RuleTrace]) -> ConnSet {
+    let mut out = ConnSet::none();
+    for r in traces.iter().filter(|r| r.peer_failures.is_empty()) {
+        if let Some(rule) = cx.ix.policies[r.policy].rule(cx.dir, r.rule_index) {
+            out.union_with(&rule_conns(rule, cx.dst_pod));
+        }
+    }
+    out
+}
+
+/// The connections a NetworkPolicy rule's ports admit toward `dst` (named ports resolved on it).
+pub(super) fn rule_conns(rule: &Rule, dst: Option<&PodInfo>) -> ConnSet {
+    let Some(ports) = &rule.ports else {
+        return ConnSet::all();
+    };
+    let mut c = ConnSet::none();
+    for spec in ports {
+        if let Some((lo, hi)) = spec_ports(spec, dst) {
+            c.add(spec.protocol, lo, hi);
+        }
+    }
+    c
+}
+
+/// The connections an admin rule's ports cover toward `dst` (named ports resolved on it, whatever
+/// their protocol; an address declares no port).
+pub(super) fn admin_rule_conns(rule: &AdminRule, dst: Option<&PodInfo>) -> ConnSet {
+    let Some(ports) = &rule.ports else {
+        return ConnSet::all();
+    };
+    let mut c = ConnSet::none();
+    for p in ports {
+        match p {
+            AdminPort::Number { protocol, port } => c.add(*protocol, *port, *port),
+            AdminPort::Range { protocol, start, end } => c.add(*protocol, *start, *end),
+            AdminPort::Named(name) => {
+                for cp in dst.into_iter().flat_map(|d| &d.ports) {
+                    if cp.name.as_deref() == Some(name.as_str()) {
+                        c.add(cp.protocol, cp.port, cp.port);
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
+/// An Uncertainty for a rule whose peers may or may not match (domain names).
+fn unknown_peer(pol: &AdminPolicy, rule: &AdminRule, dir: Direction) -> Uncertainty {
+    Uncertainty {
+        policy: pol.key(),
+        reason: format!(
+            "rule spec.{}[{}] ({:?}) of {} names domain names, which are not resolved here; it may {} this traffic",
+            dir.as_str(),
+            rule.index,
+            rule.name,
+            pol.key(),
+            rule.action.as_str().to_ascii_lowercase()
+        ),
     }
 }

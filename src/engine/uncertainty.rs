@@ -9,8 +9,8 @@
 use super::tiers::{RuleMatch, SideCtx, Tier, TierRun, rule_match};
 use super::trace::{SideTrace, Uncertainty};
 use crate::index::PodId;
-use crate::policy::admin::{AdminKind, AdminPolicy, AdminRule};
-use crate::policy::{Action, ConnSet, Direction, NamespaceScope, Peer, Rule};
+use crate::policy::admin::{AdminKind, AdminPolicy};
+use crate::policy::{Action, ConnSet, NamespaceScope, Peer, Rule};
 
 /// NetworkPolicies that may change the side, when the NetworkPolicy tier saw the query: unreadable
 /// ones that may select the subject, selectors of a namespace whose labels are unknown, rules that
@@ -174,19 +174,4 @@ fn policy_decisions(cx: &SideCtx<'_>, pol: &AdminPolicy, query: &ConnSet) -> Vec
         }
     }
     out
-}
-
-/// An Uncertainty for a rule whose peers may or may not match (domain names).
-pub(super) fn unknown_peer(pol: &AdminPolicy, rule: &AdminRule, dir: Direction) -> Uncertainty {
-    Uncertainty {
-        policy: pol.key(),
-        reason: format!(
-            "rule spec.{}[{}] ({:?}) of {} names domain names, which are not resolved here; it may {} this traffic",
-            dir.as_str(),
-            rule.index,
-            rule.name,
-            pol.key(),
-            rule.action.as_str().to_ascii_lowercase()
-        ),
-    }
 }
