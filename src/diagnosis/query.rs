@@ -592,6 +592,15 @@ fn service_port(sp: &crate::index::ServicePortInfo) -> String {
     }
 }
 
+/// A diagnosis request, as parsed from a CLI or a tool call.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub from: String,
+    pub to: String,
+    pub protocol: Protocol,
+    pub port: Option<PortArg>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,8 +35,8 @@ mod verify;
 
 use std::net::IpAddr;
 
-use crate::diagnosis::query::{EndpointSpec, QueryError, Resolved};
-use crate::diagnosis::{Query, verdict_of};
+use crate::diagnosis::causes::verdict_of;
+use crate::diagnosis::query::{EndpointSpec, Query, QueryError, Resolved};
 use crate::engine::{self, Endpoint, Flow, FlowTrace};
 use crate::index::{ClusterIndex, PodId, ServiceInfo};
 use crate::policy::Protocol;
