@@ -1,4 +1,6 @@
 //! The integration test binary. Index:
+//! - `architecture`: the layers hold (no `crate::` path points up, no import circle between
+//!   files, wire derives only in `src/report/`), read from `src/` as text.
 //! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks.
 //! - `admin`: one table row per AdminNetworkPolicy / BaselineAdminNetworkPolicy semantic rule (tiers,
 //!   ports, peers, subjects, same priority, malformed objects), with the connection sets across tiers.
@@ -32,6 +34,8 @@
 
 #[path = "suite/admin.rs"]
 mod admin;
+#[path = "suite/architecture.rs"]
+mod architecture;
 #[path = "suite/bad_inputs.rs"]
 mod bad_inputs;
 #[path = "suite/cli.rs"]
