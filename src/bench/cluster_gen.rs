@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 pub const GENERATOR_VERSION: u32 = 1;
 
 /// Benchmark cluster sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Size {
     /// 10 namespaces, 100 pods, 50 NetworkPolicies.
     #[value(name = "S", alias = "s")]
