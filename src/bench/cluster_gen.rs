@@ -565,68 +565,32 @@ fn policy_doc(ns: &str, name: &str, labels: &[(&str, &str)], spec: &str) -> Stri
     format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {meta}\nspec: {spec}\n")
 }
 
+/// The namespace-wide postures a namespace may take: (name, spec).
+const POSTURES: [(&str, &str); 4] = [
+    ("default-deny-all", "{podSelector: {}, policyTypes: [Ingress, Egress]}"),
+    ("default-deny-ingress", "{podSelector: {}, policyTypes: [Ingress]}"),
+    ("default-deny-egress", "{podSelector: {}, policyTypes: [Egress]}"),
+    // policyTypes omitted: isolates ingress only, egress stays open.
+    ("deny-all", "{podSelector: {}}"),
+];
+
+/// `base`, or `base-2`, `base-3`... when taken; the name returned is then taken.
+fn unique_name(names: &mut BTreeSet<String>, base: String) -> String {
+    let mut n = base.clone();
+    let mut k = 2;
+    while !names.insert(n.clone()) {
+        n = format!("{base}-{k}");
+        k += 1;
+    }
+    n
+}
+
 /// `quota` policies for namespace `idx`, by name, as YAML documents.
 fn policies_for(all: &[Namespace], idx: usize, quota: usize, rng: &mut SplitMix64) -> Vec<String> {
     let ns = &all[idx];
-    let mut out = Vec::new();
     let mut names = BTreeSet::new();
-    let unique = |names: &mut BTreeSet<String>, base: String| -> String {
-        let mut n = base.clone();
-        let mut k = 2;
-        while !names.insert(n.clone()) {
-            n = format!("{base}-{k}");
-            k += 1;
-        }
-        n
-    };
+    let mut out = posture_policies(&ns.name, quota, &mut names, rng);
     let labels: &[(&str, &str)] = &[("app.kubernetes.io/managed-by", "helm")];
-
-    // The namespace's posture.
-    let posture = rng.weighted(&[30, 25, 10, 10, 25]);
-    let egress_isolated = matches!(posture, 0 | 2);
-    if out.len() < quota {
-        match posture {
-            0 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "default-deny-all".into()),
-                &[],
-                "{podSelector: {}, policyTypes: [Ingress, Egress]}",
-            )),
-            1 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "default-deny-ingress".into()),
-                &[],
-                "{podSelector: {}, policyTypes: [Ingress]}",
-            )),
-            2 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "default-deny-egress".into()),
-                &[],
-                "{podSelector: {}, policyTypes: [Egress]}",
-            )),
-            // policyTypes omitted: isolates ingress only, egress stays open.
-            3 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "deny-all".into()),
-                &[],
-                "{podSelector: {}}",
-            )),
-            _ => {}
-        }
-    }
-    if egress_isolated && out.len() < quota {
-        let spec = format!(
-            "{{podSelector: {{}}, policyTypes: [Egress], egress: [{}]}}",
-            dns_rule(rng)
-        );
-        out.push(policy_doc(
-            &ns.name,
-            &unique(&mut names, "allow-dns".into()),
-            &[],
-            &spec,
-        ));
-    }
-
     let apps: Vec<&App> = ns.apps.iter().collect();
     let other_ns: Vec<&Namespace> = all
         .iter()
@@ -634,183 +598,276 @@ fn policies_for(all: &[Namespace], idx: usize, quota: usize, rng: &mut SplitMix6
         .collect();
     let mut tries = 0;
     while out.len() < quota {
-        let app = *rng.pick(&apps);
-        let target = match_labels(&[("app", &app.name)]);
-        let peer_app = *rng.pick(&apps);
-        let team = *rng.pick(TEAMS);
-        let main = app.role.main_port();
-        // The port the rule allows on `app`: named or by number.
-        let by_name = rng.chance(60);
-        let app_port = || match main {
-            Some((name, _)) if by_name => port_named(name),
-            Some((_, number)) => port_num("TCP", number),
-            None => port_named("metrics"),
-        };
-        let kind = rng.weighted(&[12, 10, 8, 8, 10, 4, 6, 6, 5, 6, 5, 4, 4, 4, 4]);
-        let (base, spec) = match kind {
-            // Same namespace, by app label, named or numbered port.
-            0 => (
-                format!("allow-{}-to-{}", peer_app.name, app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{podSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("app", &peer_app.name)]),
-                    match main {
-                        Some((name, _)) if rng.chance(50) => port_named(name),
-                        Some((_, number)) => port_num("TCP", number),
-                        None => port_named("metrics"),
-                    }
-                ),
-            ),
-            // Another team's frontends: namespaceSelector AND podSelector (one element).
-            1 => (
-                format!("allow-{team}-frontends-to-{}", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("team", team)]),
-                    match_labels(&[("tier", "frontend")]),
-                    app_port()
-                ),
-            ),
-            // The same written as two elements (OR): the whole team, or any pod of the app here.
-            2 => (
-                format!("allow-{team}-or-{}-to-{}", peer_app.name, app.name),
-                format!(
-                    "{{podSelector: {target}, ingress: [{{from: [{{namespaceSelector: {}}}, {{podSelector: {}}}]}}]}}",
-                    match_labels(&[("team", team)]),
-                    match_labels(&[("app", &peer_app.name)])
-                ),
-            ),
-            // matchExpressions: In, NotIn, Exists.
-            3 => (
-                format!("allow-backends-to-{}", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}]}}]}}",
-                    match_expressions(&[("env", "In", &["prod", "staging"]), ("team", "Exists", &[])]),
-                    match_expressions(&[("tier", "In", &["frontend", "backend"]), ("version", "NotIn", &["v1"])]),
-                    app_port()
-                ),
-            ),
-            // Prometheus scrapes the metrics port.
-            4 => (
-                format!("allow-prometheus-scrape-{}", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("kubernetes.io/metadata.name", "monitoring")]),
-                    match_labels(&[("app.kubernetes.io/name", "prometheus")]),
-                    port_named("metrics")
-                ),
-            ),
-            // The ingress controller reaches the frontends.
-            5 => (
-                "allow-ingress-nginx".to_string(),
-                format!(
-                    "{{podSelector: {}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("tier", "frontend")]),
-                    match_labels(&[("kubernetes.io/metadata.name", "ingress-nginx")]),
-                    port_named("http")
-                ),
-            ),
-            // Egress to the data tier of the namespace, a port range (endPort).
-            6 => (
-                format!("allow-{}-to-data", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{podSelector: {}}}], ports: [{}, {}]}}, {}]}}",
-                    match_labels(&[("tier", "data")]),
-                    port_range(5432, 5440),
-                    port_named("redis"),
-                    dns_rule(rng)
-                ),
-            ),
-            // Egress to the internet on 443, private ranges excepted.
-            7 => (
-                format!("allow-{}-egress-https", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}}}], ports: [{}]}}]}}",
-                    port_num("TCP", 443)
-                ),
-            ),
-            // Egress to a corporate range with holes, on a port range.
-            8 => {
-                let (cidr, except) = *rng.pick(CORPORATE);
-                let except = if except.is_empty() {
-                    String::new()
-                } else {
-                    format!(", except: [{}]", except.join(", "))
-                };
-                (
-                    format!("allow-{}-to-corporate", app.name),
-                    format!(
-                        "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: {cidr}{except}}}}}], ports: [{}]}}]}}",
-                        port_range(8443, 8449)
-                    ),
-                )
-            }
-            // Both directions in one policy; egress to another namespace's APIs by named port.
-            9 => {
-                let other = if other_ns.is_empty() { ns } else { *rng.pick(&other_ns) };
-                (
-                    format!("{}-both-ways", app.name),
-                    format!(
-                        "{{podSelector: {target}, policyTypes: [Ingress, Egress], ingress: [{{from: [{{podSelector: {}}}]}}], egress: [{{to: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}, {}]}}, {}]}}",
-                        match_labels(&[("app", &peer_app.name)]),
-                        match_labels(&[("kubernetes.io/metadata.name", &other.name)]),
-                        match_labels(&[("tier", "backend")]),
-                        port_named("http"),
-                        port_named("grpc"),
-                        dns_rule(rng)
-                    ),
-                )
-            }
-            // policyTypes omitted with an egress section: both directions isolated.
-            10 => (
-                format!("{}-policy", app.name),
-                format!(
-                    "{{podSelector: {target}, ingress: [{{from: [{{podSelector: {{}}}}], ports: [{}]}}], egress: [{{to: [{{podSelector: {{}}}}]}}]}}",
-                    app_port()
-                ),
-            ),
-            // A range of ports from anywhere in the cluster.
-            11 => (
-                format!("allow-{}-port-range", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {{}}}}], ports: [{}]}}]}}",
-                    port_range(8000, 9100)
-                ),
-            ),
-            // A tier selected by expression, from the team's other environments.
-            12 => (
-                format!("allow-{}-tier-from-team", app.role.tier()),
-                format!(
-                    "{{podSelector: {}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}}}]}}]}}",
-                    match_expressions(&[("tier", "In", &[app.role.tier()])]),
-                    match_expressions(&[("team", "In", &[ns.team]), ("env", "NotIn", &["dev"])])
-                ),
-            ),
-            // Egress to the API server's endpoints (6443 after DNAT).
-            13 => (
-                format!("allow-{}-apiserver", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: 10.0.10.0/24}}}}], ports: [{}]}}]}}",
-                    port_num("TCP", 6443)
-                ),
-            ),
-            // Allow all ingress to the app (a rule with no from and no ports).
-            _ => (
-                format!("allow-all-to-{}", app.name),
-                format!("{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{}}]}}"),
-            ),
-        };
+        let (base, spec) = app_policy(ns, &apps, &other_ns, rng);
         // Prefer a policy not written yet; after a few draws, take a numbered twin.
         tries += 1;
         if names.contains(&base) && tries < 6 {
             continue;
         }
         tries = 0;
-        let name = unique(&mut names, base);
+        let name = unique_name(&mut names, base);
         let l = if rng.chance(40) { labels } else { &[] };
         out.push(policy_doc(&ns.name, &name, l, &spec));
     }
     out
+}
+
+/// The namespace's posture (a default deny, or none) and, when it denies egress, DNS allowed.
+fn posture_policies(ns: &str, quota: usize, names: &mut BTreeSet<String>, rng: &mut SplitMix64) -> Vec<String> {
+    let mut out = Vec::new();
+    let posture = rng.weighted(&[30, 25, 10, 10, 25]);
+    let egress_isolated = matches!(posture, 0 | 2);
+    if out.len() < quota
+        && let Some((name, spec)) = POSTURES.get(posture)
+    {
+        out.push(policy_doc(ns, &unique_name(names, (*name).into()), &[], spec));
+    }
+    if egress_isolated && out.len() < quota {
+        let spec = format!(
+            "{{podSelector: {{}}, policyTypes: [Egress], egress: [{}]}}",
+            dns_rule(rng)
+        );
+        out.push(policy_doc(ns, &unique_name(names, "allow-dns".into()), &[], &spec));
+    }
+    out
+}
+
+/// One random draw of a policy: the app it protects and the peers it may name.
+struct Draw<'a> {
+    ns: &'a Namespace,
+    app: &'a App,
+    /// `{matchLabels: {app: <app>}}`
+    target: String,
+    peer_app: &'a App,
+    team: &'static str,
+    /// Whether [`Draw::app_port`] names the port (else its number).
+    by_name: bool,
+}
+
+impl Draw<'_> {
+    /// The port the rule allows on the app: named or by number (`metrics` for a worker).
+    fn app_port(&self) -> String {
+        match self.app.role.main_port() {
+            Some((name, _)) if self.by_name => port_named(name),
+            Some((_, number)) => port_num("TCP", number),
+            None => port_named("metrics"),
+        }
+    }
+}
+
+/// A policy for a random app of `ns`, of a random kind: (name before deduplication, spec).
+fn app_policy(ns: &Namespace, apps: &[&App], other_ns: &[&Namespace], rng: &mut SplitMix64) -> (String, String) {
+    let app = *rng.pick(apps);
+    let target = match_labels(&[("app", &app.name)]);
+    let peer_app = *rng.pick(apps);
+    let team = *rng.pick(TEAMS);
+    let by_name = rng.chance(60);
+    let d = Draw {
+        ns,
+        app,
+        target,
+        peer_app,
+        team,
+        by_name,
+    };
+    match rng.weighted(&[12, 10, 8, 8, 10, 4, 6, 6, 5, 6, 5, 4, 4, 4, 4]) {
+        kind @ 0..=5 => ingress_policy(kind, &d, rng),
+        kind @ (6..=9 | 13) => egress_policy(kind, &d, other_ns, rng),
+        kind => wide_policy(kind, &d),
+    }
+}
+
+/// `{podSelector: <selector>, policyTypes: [Ingress], ingress: [{from: [<from>], ports: [<ports>]}]}`
+fn ingress_spec(selector: &str, from: &str, ports: &str) -> String {
+    format!("{{podSelector: {selector}, policyTypes: [Ingress], ingress: [{{from: [{from}], ports: [{ports}]}}]}}")
+}
+
+/// `{podSelector: <selector>, policyTypes: [Egress], egress: [{to: [<to>], ports: [<ports>]}]}`
+fn egress_spec(selector: &str, to: &str, ports: &str) -> String {
+    format!("{{podSelector: {selector}, policyTypes: [Egress], egress: [{{to: [{to}], ports: [{ports}]}}]}}")
+}
+
+/// One peer with both selectors (AND): `{namespaceSelector: <ns>, podSelector: <pods>}`.
+fn ns_and_pods(namespaces: &str, pods: &str) -> String {
+    format!("{{namespaceSelector: {namespaces}, podSelector: {pods}}}")
+}
+
+/// Kinds 0-5: ingress to the app from pods of the namespace, of a team, by expression, from
+/// Prometheus, from the ingress controller.
+fn ingress_policy(kind: usize, d: &Draw<'_>, rng: &mut SplitMix64) -> (String, String) {
+    let (app, target, team) = (d.app, &d.target, d.team);
+    match kind {
+        // Same namespace, by app label, named or numbered port.
+        0 => {
+            let from = format!("{{podSelector: {}}}", match_labels(&[("app", &d.peer_app.name)]));
+            let port = match app.role.main_port() {
+                Some((name, _)) if rng.chance(50) => port_named(name),
+                Some((_, number)) => port_num("TCP", number),
+                None => port_named("metrics"),
+            };
+            (
+                format!("allow-{}-to-{}", d.peer_app.name, app.name),
+                ingress_spec(target, &from, &port),
+            )
+        }
+        // Another team's frontends: namespaceSelector AND podSelector (one element).
+        1 => (
+            format!("allow-{team}-frontends-to-{}", app.name),
+            ingress_spec(
+                target,
+                &ns_and_pods(&match_labels(&[("team", team)]), &match_labels(&[("tier", "frontend")])),
+                &d.app_port(),
+            ),
+        ),
+        // The same written as two elements (OR): the whole team, or any pod of the app here.
+        2 => (
+            format!("allow-{team}-or-{}-to-{}", d.peer_app.name, app.name),
+            format!(
+                "{{podSelector: {target}, ingress: [{{from: [{{namespaceSelector: {}}}, {{podSelector: {}}}]}}]}}",
+                match_labels(&[("team", team)]),
+                match_labels(&[("app", &d.peer_app.name)])
+            ),
+        ),
+        // matchExpressions: In, NotIn, Exists.
+        3 => (
+            format!("allow-backends-to-{}", app.name),
+            ingress_spec(
+                target,
+                &ns_and_pods(
+                    &match_expressions(&[("env", "In", &["prod", "staging"]), ("team", "Exists", &[])]),
+                    &match_expressions(&[("tier", "In", &["frontend", "backend"]), ("version", "NotIn", &["v1"])]),
+                ),
+                &d.app_port(),
+            ),
+        ),
+        // Prometheus scrapes the metrics port.
+        4 => (
+            format!("allow-prometheus-scrape-{}", app.name),
+            ingress_spec(
+                target,
+                &ns_and_pods(
+                    &match_labels(&[("kubernetes.io/metadata.name", "monitoring")]),
+                    &match_labels(&[("app.kubernetes.io/name", "prometheus")]),
+                ),
+                &port_named("metrics"),
+            ),
+        ),
+        // The ingress controller reaches the frontends.
+        _ => (
+            "allow-ingress-nginx".to_string(),
+            ingress_spec(
+                &match_labels(&[("tier", "frontend")]),
+                &format!(
+                    "{{namespaceSelector: {}}}",
+                    match_labels(&[("kubernetes.io/metadata.name", "ingress-nginx")])
+                ),
+                &port_named("http"),
+            ),
+        ),
+    }
+}
+
+/// Kinds 6-9 and 13: egress to the data tier, the internet, a corporate range, another
+/// namespace's APIs (both directions), the API server.
+fn egress_policy(kind: usize, d: &Draw<'_>, other_ns: &[&Namespace], rng: &mut SplitMix64) -> (String, String) {
+    let (app, target) = (d.app, &d.target);
+    match kind {
+        // Egress to the data tier of the namespace, a port range (endPort).
+        6 => (
+            format!("allow-{}-to-data", app.name),
+            format!(
+                "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{podSelector: {}}}], ports: [{}, {}]}}, {}]}}",
+                match_labels(&[("tier", "data")]),
+                port_range(5432, 5440),
+                port_named("redis"),
+                dns_rule(rng)
+            ),
+        ),
+        // Egress to the internet on 443, private ranges excepted.
+        7 => (
+            format!("allow-{}-egress-https", app.name),
+            egress_spec(
+                target,
+                "{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}",
+                &port_num("TCP", 443),
+            ),
+        ),
+        // Egress to a corporate range with holes, on a port range.
+        8 => {
+            let (cidr, except) = *rng.pick(CORPORATE);
+            let except = if except.is_empty() {
+                String::new()
+            } else {
+                format!(", except: [{}]", except.join(", "))
+            };
+            (
+                format!("allow-{}-to-corporate", app.name),
+                egress_spec(
+                    target,
+                    &format!("{{ipBlock: {{cidr: {cidr}{except}}}}}"),
+                    &port_range(8443, 8449),
+                ),
+            )
+        }
+        // Both directions in one policy; egress to another namespace's APIs by named port.
+        9 => {
+            let other = if other_ns.is_empty() { d.ns } else { *rng.pick(other_ns) };
+            (
+                format!("{}-both-ways", app.name),
+                format!(
+                    "{{podSelector: {target}, policyTypes: [Ingress, Egress], ingress: [{{from: [{{podSelector: {}}}]}}], egress: [{{to: [{}], ports: [{}, {}]}}, {}]}}",
+                    match_labels(&[("app", &d.peer_app.name)]),
+                    ns_and_pods(
+                        &match_labels(&[("kubernetes.io/metadata.name", &other.name)]),
+                        &match_labels(&[("tier", "backend")])
+                    ),
+                    port_named("http"),
+                    port_named("grpc"),
+                    dns_rule(rng)
+                ),
+            )
+        }
+        // Egress to the API server's endpoints (6443 after DNAT).
+        _ => (
+            format!("allow-{}-apiserver", app.name),
+            egress_spec(target, "{ipBlock: {cidr: 10.0.10.0/24}}", &port_num("TCP", 6443)),
+        ),
+    }
+}
+
+/// Kinds 10-12 and 14: policies that select widely: policyTypes omitted, a port range from
+/// anywhere, a tier by expression, all ingress.
+fn wide_policy(kind: usize, d: &Draw<'_>) -> (String, String) {
+    let (app, target) = (d.app, &d.target);
+    match kind {
+        // policyTypes omitted with an egress section: both directions isolated.
+        10 => (
+            format!("{}-policy", app.name),
+            format!(
+                "{{podSelector: {target}, ingress: [{{from: [{{podSelector: {{}}}}], ports: [{}]}}], egress: [{{to: [{{podSelector: {{}}}}]}}]}}",
+                d.app_port()
+            ),
+        ),
+        // A range of ports from anywhere in the cluster.
+        11 => (
+            format!("allow-{}-port-range", app.name),
+            ingress_spec(target, "{namespaceSelector: {}}", &port_range(8000, 9100)),
+        ),
+        // A tier selected by expression, from the team's other environments.
+        12 => (
+            format!("allow-{}-tier-from-team", app.role.tier()),
+            format!(
+                "{{podSelector: {}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}}}]}}]}}",
+                match_expressions(&[("tier", "In", &[app.role.tier()])]),
+                match_expressions(&[("team", "In", &[d.ns.team]), ("env", "NotIn", &["dev"])])
+            ),
+        ),
+        // Allow all ingress to the app (a rule with no from and no ports).
+        _ => (
+            format!("allow-all-to-{}", app.name),
+            format!("{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{}}]}}"),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
