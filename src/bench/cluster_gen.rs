@@ -898,20 +898,133 @@ fn map(pairs: &[(&str, &str)]) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
+/// The first line of a generated snapshot: what made it (a cached file is reused when it matches).
+pub fn header_line(size: Size, seed: u64) -> String {
+    format!("# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}")
+}
+
+/// The containers and controller of a pod, and its labels before the pod's own.
+struct PodTemplate<'a> {
+    labels: Vec<(&'a str, &'a str)>,
+    /// The `containers` list, flow style.
+    containers: String,
+    /// The ownerReference, flow style.
+    owner: String,
+}
+
+/// An ownerReference to a pod's controller; the infrastructure's carry a uid and
+/// blockOwnerDeletion.
+fn owner_ref(kind: &str, name: &str, uid: Option<&str>) -> String {
+    match uid {
+        Some(uid) => format!(
+            "{{apiVersion: apps/v1, kind: {kind}, name: {name}, uid: {uid}, controller: true, blockOwnerDeletion: true}}"
+        ),
+        None => format!("{{apiVersion: apps/v1, kind: {kind}, name: {name}, controller: true}}"),
+    }
+}
+
+/// The pod template of `app` in a namespace of `kind`.
+fn pod_template(kind: NsKind, app: &App) -> PodTemplate<'_> {
+    let replica_set = || {
+        owner_ref(
+            "ReplicaSet",
+            &format!("{}-{}", app.name, app.hash),
+            Some(&app.owner_uid),
+        )
+    };
+    match kind {
+        NsKind::System => PodTemplate {
+            labels: vec![("k8s-app", "kube-dns"), ("pod-template-hash", &app.hash)],
+            containers: "[{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1, args: [-conf, /etc/coredns/Corefile], ports: [{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153, protocol: TCP}]}]".into(),
+            owner: replica_set(),
+        },
+        NsKind::Monitoring => PodTemplate {
+            labels: vec![
+                ("app", "prometheus"),
+                ("app.kubernetes.io/name", "prometheus"),
+                ("controller-revision-hash", &app.hash),
+            ],
+            containers: "[{name: prometheus, image: quay.io/prometheus/prometheus:v2.53.0, ports: [{name: web, containerPort: 9090, protocol: TCP}]}, {name: config-reloader, image: quay.io/prometheus-operator/prometheus-config-reloader:v0.75.0, ports: [{name: reloader-web, containerPort: 8080, protocol: TCP}]}]".into(),
+            owner: owner_ref("StatefulSet", &app.name, Some(&app.owner_uid)),
+        },
+        NsKind::Ingress => PodTemplate {
+            labels: vec![
+                ("app.kubernetes.io/name", "ingress-nginx"),
+                ("app.kubernetes.io/component", "controller"),
+                ("pod-template-hash", &app.hash),
+            ],
+            containers: "[{name: controller, image: registry.k8s.io/ingress-nginx/controller:v1.11.1, ports: [{name: http, containerPort: 80, protocol: TCP}, {name: https, containerPort: 443, protocol: TCP}, {name: metrics, containerPort: 10254, protocol: TCP}]}]".into(),
+            owner: replica_set(),
+        },
+        NsKind::App | NsKind::Default => app_pod_template(app),
+    }
+}
+
+/// The pod template of an application: its role's ports (`metrics` if it declares it), owned
+/// by a ReplicaSet or a StatefulSet.
+fn app_pod_template(app: &App) -> PodTemplate<'_> {
+    let ports: Vec<String> = app
+        .role
+        .ports()
+        .iter()
+        .filter(|(name, _, _)| app.metrics || *name != "metrics")
+        .map(|(name, port, proto)| match *proto {
+            "TCP" => format!("{{name: {name}, containerPort: {port}}}"),
+            _ => format!("{{name: {name}, containerPort: {port}, protocol: {proto}}}"),
+        })
+        .collect();
+    let (hash_key, owner) = if app.role.stateful() {
+        ("controller-revision-hash", owner_ref("StatefulSet", &app.name, None))
+    } else {
+        let replica_set = format!("{}-{}", app.name, app.hash);
+        ("pod-template-hash", owner_ref("ReplicaSet", &replica_set, None))
+    };
+    PodTemplate {
+        labels: vec![
+            ("app", &app.name),
+            ("tier", app.role.tier()),
+            ("version", app.version),
+            (hash_key, &app.hash),
+        ],
+        containers: format!("[{{name: {}, ports: [{}]}}]", app.role.suffix(), ports.join(", ")),
+        owner,
+    }
+}
+
 impl Model {
+    /// The snapshot text: a header, then Nodes, Namespaces, Pods, Services and NetworkPolicies.
     fn render(mut self, size: Size, seed: u64) -> String {
         let spec = size.spec();
         let mut out = String::with_capacity(spec.pods * 520 + spec.policies * 420 + 4096);
-        let _ = writeln!(
-            out,
-            "# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}"
-        );
+        let _ = writeln!(out, "{}", header_line(size, seed));
         let _ = writeln!(
             out,
             "# {} namespaces, {} pods, {} NetworkPolicies, {} nodes",
             spec.namespaces, spec.pods, spec.policies, spec.nodes
         );
+        self.render_nodes(&mut out);
+        self.render_namespaces(&mut out);
+        for ns in &self.namespaces {
+            for app in &ns.apps {
+                for pod in &app.pods {
+                    self.render_pod(&mut out, ns, app, pod);
+                }
+            }
+        }
+        self.render_cluster_services(&mut out);
+        let namespaces = std::mem::take(&mut self.namespaces);
+        self.render_app_services(&mut out, &namespaces);
+        for ns in &namespaces {
+            for p in &ns.policies {
+                out.push_str("---\n");
+                out.push_str(p);
+            }
+        }
+        out
+    }
 
+    /// The Node documents: hostname, OS and zone labels, the control plane's role.
+    fn render_nodes(&self, out: &mut String) {
         for n in &self.nodes {
             let mut labels = vec![
                 ("kubernetes.io/hostname", n.name.as_str()),
@@ -934,7 +1047,10 @@ impl Model {
                 n.name
             );
         }
+    }
 
+    /// The Namespace documents, labelled with their name, team and environment.
+    fn render_namespaces(&self, out: &mut String) {
         for ns in &self.namespaces {
             let _ = write!(
                 out,
@@ -948,16 +1064,11 @@ impl Model {
                 ])
             );
         }
+    }
 
-        for ns in &self.namespaces {
-            for app in &ns.apps {
-                for pod in &app.pods {
-                    self.render_pod(&mut out, ns, app, pod);
-                }
-            }
-        }
-
-        // Services.
+    /// The infrastructure's Services: `default/kubernetes` (with its Endpoints), `kube-dns`,
+    /// Prometheus and the ingress controller's LoadBalancer.
+    fn render_cluster_services(&mut self, out: &mut String) {
         let api_ips: Vec<String> = self
             .nodes
             .iter()
@@ -988,7 +1099,10 @@ impl Model {
             out,
             "---\napiVersion: v1\nkind: Service\nmetadata: {{name: ingress-nginx-controller, namespace: ingress-nginx, labels: {{app.kubernetes.io/name: ingress-nginx}}}}\nspec: {{type: LoadBalancer, clusterIP: {lb}, clusterIPs: [{lb}], externalTrafficPolicy: Local, selector: {{app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}}, ports: [{{name: http, port: 80, protocol: TCP, targetPort: http, nodePort: 30080}}, {{name: https, port: 443, protocol: TCP, targetPort: https, nodePort: 30443}}]}}\nstatus: {{loadBalancer: {{ingress: [{{ip: 203.0.113.10}}]}}}}\n"
         );
-        let namespaces = std::mem::take(&mut self.namespaces);
+    }
+
+    /// A Service per application (workers excepted) in the application namespaces.
+    fn render_app_services(&mut self, out: &mut String, namespaces: &[Namespace]) {
         for ns in namespaces.iter().filter(|n| n.kind == NsKind::App) {
             for app in &ns.apps {
                 let ports = app.role.service_ports();
@@ -1010,86 +1124,17 @@ impl Model {
                 );
             }
         }
-
-        for ns in &namespaces {
-            for p in &ns.policies {
-                out.push_str("---\n");
-                out.push_str(p);
-            }
-        }
-        out
     }
 
+    /// One Pod document, on its node with its IP.
     fn render_pod(&self, out: &mut String, ns: &Namespace, app: &App, pod: &Pod) {
         let node = &self.nodes[pod.node];
-        let (labels, containers, owner): (Vec<(&str, &str)>, String, String) = match ns.kind {
-            NsKind::System => (
-                vec![("k8s-app", "kube-dns"), ("pod-template-hash", &app.hash)],
-                "[{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1, args: [-conf, /etc/coredns/Corefile], ports: [{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153, protocol: TCP}]}]".into(),
-                format!("{{apiVersion: apps/v1, kind: ReplicaSet, name: {}-{}, uid: {}, controller: true, blockOwnerDeletion: true}}", app.name, app.hash, app.owner_uid),
-            ),
-            NsKind::Monitoring => (
-                vec![
-                    ("app", "prometheus"),
-                    ("app.kubernetes.io/name", "prometheus"),
-                    ("controller-revision-hash", &app.hash),
-                ],
-                "[{name: prometheus, image: quay.io/prometheus/prometheus:v2.53.0, ports: [{name: web, containerPort: 9090, protocol: TCP}]}, {name: config-reloader, image: quay.io/prometheus-operator/prometheus-config-reloader:v0.75.0, ports: [{name: reloader-web, containerPort: 8080, protocol: TCP}]}]".into(),
-                format!("{{apiVersion: apps/v1, kind: StatefulSet, name: {}, uid: {}, controller: true, blockOwnerDeletion: true}}", app.name, app.owner_uid),
-            ),
-            NsKind::Ingress => (
-                vec![
-                    ("app.kubernetes.io/name", "ingress-nginx"),
-                    ("app.kubernetes.io/component", "controller"),
-                    ("pod-template-hash", &app.hash),
-                ],
-                "[{name: controller, image: registry.k8s.io/ingress-nginx/controller:v1.11.1, ports: [{name: http, containerPort: 80, protocol: TCP}, {name: https, containerPort: 443, protocol: TCP}, {name: metrics, containerPort: 10254, protocol: TCP}]}]".into(),
-                format!("{{apiVersion: apps/v1, kind: ReplicaSet, name: {}-{}, uid: {}, controller: true, blockOwnerDeletion: true}}", app.name, app.hash, app.owner_uid),
-            ),
-            NsKind::App | NsKind::Default => {
-                let hash_key = if app.role.stateful() {
-                    "controller-revision-hash"
-                } else {
-                    "pod-template-hash"
-                };
-                let ports: Vec<String> = app
-                    .role
-                    .ports()
-                    .iter()
-                    .filter(|(name, _, _)| app.metrics || *name != "metrics")
-                    .map(|(name, port, proto)| match *proto {
-                        "TCP" => format!("{{name: {name}, containerPort: {port}}}"),
-                        _ => format!("{{name: {name}, containerPort: {port}, protocol: {proto}}}"),
-                    })
-                    .collect();
-                let containers = format!("[{{name: {}, ports: [{}]}}]", app.role.suffix(), ports.join(", "));
-                let owner = if app.role.stateful() {
-                    format!(
-                        "{{apiVersion: apps/v1, kind: StatefulSet, name: {}, controller: true}}",
-                        app.name
-                    )
-                } else {
-                    format!(
-                        "{{apiVersion: apps/v1, kind: ReplicaSet, name: {}-{}, controller: true}}",
-                        app.name, app.hash
-                    )
-                };
-                (
-                    vec![
-                        ("app", &app.name),
-                        ("tier", app.role.tier()),
-                        ("version", app.version),
-                        (hash_key, &app.hash),
-                    ],
-                    containers,
-                    owner,
-                )
-            }
-        };
-        let mut labels = labels;
-        for (k, v) in &pod.labels {
-            labels.push((k, v));
-        }
+        let PodTemplate {
+            mut labels,
+            containers,
+            owner,
+        } = pod_template(ns.kind, app);
+        labels.extend(pod.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let pip = ip(pod.ip);
         let _ = write!(
             out,

@@ -21,7 +21,7 @@ use crate::diagnosis::query::PortArg;
 use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Protocol;
 pub use crate::report::bench::{BenchReport, DiagnoseStats, FullMatrix, LoadStats, MatrixStats, Timing};
-pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
+pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate, header_line};
 
 pub const DEFAULT_QUERIES: usize = 200;
 pub const DEFAULT_SEED: u64 = 1;
@@ -90,10 +90,6 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 pub fn snapshot_path(args: &BenchArgs) -> PathBuf {
     let dir = args.out_dir.clone().unwrap_or_else(std::env::temp_dir);
     dir.join(format!("netpol-debug-bench-{}-{}.yaml", args.size, args.seed))
-}
-
-fn header_line(size: Size, seed: u64) -> String {
-    format!("# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}")
 }
 
 /// Whether `path` holds a snapshot of this generator version, size and seed.
