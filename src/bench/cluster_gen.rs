@@ -322,6 +322,13 @@ struct Model {
     next_service_ip: u32,
 }
 
+/// Every (domain, role) pair an application may be named after.
+fn app_names() -> Vec<(usize, Role)> {
+    (0..DOMAINS.len())
+        .flat_map(|d| ROLES.iter().map(move |&r| (d, r)))
+        .collect()
+}
+
 fn rand_str(rng: &mut SplitMix64, n: usize) -> String {
     (0..n).map(|_| *rng.pick(ALPHABET) as char).collect()
 }
@@ -380,17 +387,13 @@ impl Model {
             let name = format!("{team}-{i}");
             let mut ns = m.namespace(&name, NsKind::App, team, env, &mut rng);
             let mut left = app_pods / app_ns + usize::from(i < app_pods % app_ns);
-            let mut combos: Vec<(usize, Role)> = (0..DOMAINS.len())
-                .flat_map(|d| ROLES.iter().map(move |&r| (d, r)))
-                .collect();
+            let mut combos = app_names();
             let mut round = 1;
             while left > 0 {
                 if combos.is_empty() {
                     // More apps than names: another round of names, suffixed.
                     round += 1;
-                    combos = (0..DOMAINS.len())
-                        .flat_map(|d| ROLES.iter().map(move |&r| (d, r)))
-                        .collect();
+                    combos = app_names();
                 }
                 let replicas = [1, 2, 2, 3, 3, 4][rng.below(6)].min(left);
                 let (d, role) = combos.swap_remove(rng.below(combos.len()));
