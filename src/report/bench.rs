@@ -101,6 +101,7 @@ pub struct BenchReport {
     pub matrix_full: FullMatrix,
 }
 
+/// A measure in 2 decimals, or `n/a` when it could not be taken.
 fn opt_ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into())
 }
