@@ -390,6 +390,7 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
     Ok(0)
 }
 
+/// Runs one subcommand; an error is printed by [`run`].
 fn run_inner(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Diagnose {
@@ -405,85 +406,13 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             protocol,
             output,
             batch: None,
-        } => {
-            let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
-            // Validate the arguments before reading anything.
-            let parsed = (|| -> Result<Query, QueryError> {
-                Ok(Query {
-                    protocol: query::parse_protocol(&protocol)?,
-                    port: port.as_deref().map(PortArg::parse).transpose()?,
-                    from: from.clone(),
-                    to: to.clone(),
-                })
-            })();
-            let q = match parsed {
-                Ok(q) => q,
-                Err(e) => return Ok(print_query_error(&e, output)),
-            };
-            let mut scope = Scope::base();
-            scope.add_endpoint_text(&q.from);
-            scope.add_endpoint_text(&q.to);
-            let ctx = load_scoped(&source, &scope)?;
-            match diagnosis::diagnose(&ctx.index, &q) {
-                Ok(d) => {
-                    match output {
-                        Output::Json => println!("{}", serde_json::to_string_pretty(&d)?),
-                        Output::Text => print!("{}", render::diagnosis_text(&d)),
-                    }
-                    Ok(d.verdict.exit_code())
-                }
-                Err(e) => Ok(print_query_error(&e, output)),
-            }
-        }
+        } => run_diagnose(&source, from, to, port.as_deref(), &protocol, output),
         Command::Matrix {
             source,
             namespace,
             output,
-        } => {
-            // Peers may be anywhere: a live map reads the whole cluster.
-            let ctx = load_scoped(&source, &Scope::everything())?;
-            let ix = &ctx.index;
-            for ns in &namespace {
-                if ix.namespace(ns).is_none() {
-                    anyhow::bail!("--namespace {ns}: no such namespace in the snapshot");
-                }
-            }
-            let map = matrix::connectivity_map(ix, &namespace);
-            match output {
-                MapOutput::Json => println!("{}", serde_json::to_string_pretty(&map)?),
-                MapOutput::Text => print!("{}", matrix::render_text(&map)),
-                MapOutput::Dot => print!("{}", matrix::render_dot(&map)),
-                MapOutput::Mermaid => print!("{}", matrix::render_mermaid(&map)),
-            }
-            Ok(0)
-        }
-        Command::Serve { source, http, safety } => {
-            // Before the data is loaded: a bad token file fails fast.
-            let safety = safety.build()?;
-            let runtime = runtime()?;
-            runtime.block_on(async move {
-                let ctx: Arc<dyn source::ContextSource> = if source.is_live() {
-                    let cache_ttl = source.cluster.cache_ttl();
-                    Arc::new(live_source(&source.cluster, source.semantics(), cache_ttl).await?)
-                } else {
-                    Arc::new(Arc::new(load_context(&source)?))
-                };
-                match http {
-                    None => mcp::serve_stdio(ctx).await,
-                    Some(addr) => {
-                        let shutdown = CancellationToken::new();
-                        let on_signal = shutdown.clone();
-                        tokio::spawn(async move {
-                            let _ = tokio::signal::ctrl_c().await;
-                            tracing::info!("interrupted: shutting down");
-                            on_signal.cancel();
-                        });
-                        mcp::serve_http(ctx, addr, safety, shutdown, None).await
-                    }
-                }
-            })?;
-            Ok(0)
-        }
+        } => run_matrix(&source, &namespace, output),
+        Command::Serve { source, http, safety } => run_serve(source, http, &safety),
         Command::Bench {
             size,
             queries,
@@ -492,91 +421,187 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             skip_full_matrix,
             output,
         } => {
-            let report = netpol_debug::bench::run(&netpol_debug::bench::BenchArgs {
+            let args = netpol_debug::bench::BenchArgs {
                 size,
                 queries,
                 seed,
                 out_dir,
                 skip_full_matrix,
-            })?;
-            match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Output::Text => println!("{report}"),
-            }
-            Ok(0)
+            };
+            run_bench(&args, output)
         }
         Command::Snapshot {
             cluster,
             namespace,
             output,
-        } => {
-            let scope = if namespace.is_empty() {
-                Scope::everything()
-            } else {
-                let mut scope = Scope::base();
-                for ns in &namespace {
-                    scope.add_namespace(ns);
-                }
-                scope
-            };
-            let (yaml, objects, requests, forbidden) = runtime()?.block_on(async {
-                let live = live_source(&cluster, Semantics::default(), Duration::ZERO).await?;
-                let read = live.read(&scope).await?;
-                for ns in &namespace {
-                    if !read.namespaces.contains(ns) {
-                        anyhow::bail!(
-                            "--namespace {ns}: no such namespace in the cluster ({})",
-                            live.client().target()
-                        );
-                    }
-                }
-                let yaml = read.to_yaml(live.client().target())?;
-                anyhow::Ok((yaml, read.objects.len(), live.client().request_count(), read.forbidden))
-            })?;
-            for f in &forbidden {
-                tracing::warn!("forbidden: {f}");
+        } => run_snapshot(&cluster, &namespace, output.as_deref()),
+        Command::Tool { source, name, args } => run_tool(&source, &name, &args),
+    }
+}
+
+/// `diagnose`: validates the arguments before reading anything, then prints one diagnosis.
+fn run_diagnose(
+    source: &SourceArgs,
+    from: Option<String>,
+    to: Option<String>,
+    port: Option<&str>,
+    protocol: &str,
+    output: Output,
+) -> anyhow::Result<u8> {
+    let parsed = (|| -> Result<Query, QueryError> {
+        Ok(Query {
+            protocol: query::parse_protocol(protocol)?,
+            port: port.map(PortArg::parse).transpose()?,
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+        })
+    })();
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return Ok(print_query_error(&e, output)),
+    };
+    let mut scope = Scope::base();
+    scope.add_endpoint_text(&q.from);
+    scope.add_endpoint_text(&q.to);
+    let ctx = load_scoped(source, &scope)?;
+    match diagnosis::diagnose(&ctx.index, &q) {
+        Ok(d) => {
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+                Output::Text => print!("{}", render::diagnosis_text(&d)),
             }
-            match &output {
-                Some(path) => {
-                    std::fs::write(path, &yaml).with_context(|| format!("cannot write {}", path.display()))?
-                }
-                None => {
-                    use std::io::Write;
-                    std::io::stdout().write_all(yaml.as_bytes())?;
-                }
+            Ok(d.verdict.exit_code())
+        }
+        Err(e) => Ok(print_query_error(&e, output)),
+    }
+}
+
+/// `matrix`: the connectivity map of the cluster, or of some namespaces.
+fn run_matrix(source: &SourceArgs, namespace: &[String], output: MapOutput) -> anyhow::Result<u8> {
+    // Peers may be anywhere: a live map reads the whole cluster.
+    let ctx = load_scoped(source, &Scope::everything())?;
+    let ix = &ctx.index;
+    for ns in namespace {
+        if ix.namespace(ns).is_none() {
+            anyhow::bail!("--namespace {ns}: no such namespace in the snapshot");
+        }
+    }
+    let map = matrix::connectivity_map(ix, namespace);
+    match output {
+        MapOutput::Json => println!("{}", serde_json::to_string_pretty(&map)?),
+        MapOutput::Text => print!("{}", matrix::render_text(&map)),
+        MapOutput::Dot => print!("{}", matrix::render_dot(&map)),
+        MapOutput::Mermaid => print!("{}", matrix::render_mermaid(&map)),
+    }
+    Ok(0)
+}
+
+/// `serve`: the MCP tools over stdio, or over Streamable HTTP until interrupted.
+fn run_serve(source: SourceArgs, http: Option<std::net::SocketAddr>, safety: &HttpSafetyArgs) -> anyhow::Result<u8> {
+    // Before the data is loaded: a bad token file fails fast.
+    let safety = safety.build()?;
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let ctx: Arc<dyn source::ContextSource> = if source.is_live() {
+            let cache_ttl = source.cluster.cache_ttl();
+            Arc::new(live_source(&source.cluster, source.semantics(), cache_ttl).await?)
+        } else {
+            Arc::new(Arc::new(load_context(&source)?))
+        };
+        match http {
+            None => mcp::serve_stdio(ctx).await,
+            Some(addr) => {
+                let shutdown = CancellationToken::new();
+                let on_signal = shutdown.clone();
+                tokio::spawn(async move {
+                    let _ = tokio::signal::ctrl_c().await;
+                    tracing::info!("interrupted: shutting down");
+                    on_signal.cancel();
+                });
+                mcp::serve_http(ctx, addr, safety, shutdown, None).await
             }
-            tracing::info!(objects, requests, "snapshot written");
+        }
+    })?;
+    Ok(0)
+}
+
+/// `bench`: runs the benchmark for one size and prints the report.
+fn run_bench(args: &netpol_debug::bench::BenchArgs, output: Output) -> anyhow::Result<u8> {
+    let report = netpol_debug::bench::run(args)?;
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => println!("{report}"),
+    }
+    Ok(0)
+}
+
+/// `snapshot`: reads a live cluster (every namespace, or these) and writes it as YAML.
+fn run_snapshot(cluster: &LiveArgs, namespace: &[String], output: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let scope = if namespace.is_empty() {
+        Scope::everything()
+    } else {
+        let mut scope = Scope::base();
+        for ns in namespace {
+            scope.add_namespace(ns);
+        }
+        scope
+    };
+    let (yaml, objects, requests, forbidden) = runtime()?.block_on(async {
+        let live = live_source(cluster, Semantics::default(), Duration::ZERO).await?;
+        let read = live.read(&scope).await?;
+        for ns in namespace {
+            if !read.namespaces.contains(ns) {
+                anyhow::bail!(
+                    "--namespace {ns}: no such namespace in the cluster ({})",
+                    live.client().target()
+                );
+            }
+        }
+        let yaml = read.to_yaml(live.client().target())?;
+        anyhow::Ok((yaml, read.objects.len(), live.client().request_count(), read.forbidden))
+    })?;
+    for f in &forbidden {
+        tracing::warn!("forbidden: {f}");
+    }
+    match output {
+        Some(path) => std::fs::write(path, &yaml).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(yaml.as_bytes())?;
+        }
+    }
+    tracing::info!(objects, requests, "snapshot written");
+    Ok(0)
+}
+
+/// `tool`: calls one MCP tool with JSON arguments and prints its structured result.
+fn run_tool(source: &SourceArgs, name: &str, args: &str) -> anyhow::Result<u8> {
+    let Some(tool) = tools::ToolName::parse(name) else {
+        let names: Vec<&str> = tools::ToolName::ALL.iter().map(|t| t.as_str()).collect();
+        eprintln!("error: unknown tool {name:?}; tools: {}", names.join(", "));
+        return Ok(4);
+    };
+    let args: serde_json::Value = match serde_json::from_str(args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: --args is not JSON: {e}");
+            return Ok(2);
+        }
+    };
+    let scope = match &args {
+        serde_json::Value::Object(o) => tools::scope_for(tool, o),
+        _ => Scope::base(),
+    };
+    let ctx = load_scoped(source, &scope)?;
+    let out = tools::call_json(&ctx, tool, args);
+    match out.structured {
+        Some(v) if !out.is_error => {
+            println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
         }
-        Command::Tool { source, name, args } => {
-            let Some(tool) = tools::ToolName::parse(&name) else {
-                let names: Vec<&str> = tools::ToolName::ALL.iter().map(|t| t.as_str()).collect();
-                eprintln!("error: unknown tool {name:?}; tools: {}", names.join(", "));
-                return Ok(4);
-            };
-            let args: serde_json::Value = match serde_json::from_str(&args) {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: --args is not JSON: {e}");
-                    return Ok(2);
-                }
-            };
-            let scope = match &args {
-                serde_json::Value::Object(o) => tools::scope_for(tool, o),
-                _ => Scope::base(),
-            };
-            let ctx = load_scoped(&source, &scope)?;
-            let out = tools::call_json(&ctx, tool, args);
-            match out.structured {
-                Some(v) if !out.is_error => {
-                    println!("{}", serde_json::to_string_pretty(&v)?);
-                    Ok(0)
-                }
-                _ => {
-                    eprintln!("error: {}", out.text);
-                    Ok(2)
-                }
-            }
+        _ => {
+            eprintln!("error: {}", out.text);
+            Ok(2)
         }
     }
 }

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 pub const GENERATOR_VERSION: u32 = 1;
 
 /// Benchmark cluster sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Size {
     /// 10 namespaces, 100 pods, 50 NetworkPolicies.
     #[value(name = "S", alias = "s")]
@@ -322,6 +322,13 @@ struct Model {
     next_service_ip: u32,
 }
 
+/// Every (domain, role) pair an application may be named after.
+fn app_names() -> Vec<(usize, Role)> {
+    (0..DOMAINS.len())
+        .flat_map(|d| ROLES.iter().map(move |&r| (d, r)))
+        .collect()
+}
+
 fn rand_str(rng: &mut SplitMix64, n: usize) -> String {
     (0..n).map(|_| *rng.pick(ALPHABET) as char).collect()
 }
@@ -380,17 +387,13 @@ impl Model {
             let name = format!("{team}-{i}");
             let mut ns = m.namespace(&name, NsKind::App, team, env, &mut rng);
             let mut left = app_pods / app_ns + usize::from(i < app_pods % app_ns);
-            let mut combos: Vec<(usize, Role)> = (0..DOMAINS.len())
-                .flat_map(|d| ROLES.iter().map(move |&r| (d, r)))
-                .collect();
+            let mut combos = app_names();
             let mut round = 1;
             while left > 0 {
                 if combos.is_empty() {
                     // More apps than names: another round of names, suffixed.
                     round += 1;
-                    combos = (0..DOMAINS.len())
-                        .flat_map(|d| ROLES.iter().map(move |&r| (d, r)))
-                        .collect();
+                    combos = app_names();
                 }
                 let replicas = [1, 2, 2, 3, 3, 4][rng.below(6)].min(left);
                 let (d, role) = combos.swap_remove(rng.below(combos.len()));
@@ -565,68 +568,32 @@ fn policy_doc(ns: &str, name: &str, labels: &[(&str, &str)], spec: &str) -> Stri
     format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {meta}\nspec: {spec}\n")
 }
 
+/// The namespace-wide postures a namespace may take: (name, spec).
+const POSTURES: [(&str, &str); 4] = [
+    ("default-deny-all", "{podSelector: {}, policyTypes: [Ingress, Egress]}"),
+    ("default-deny-ingress", "{podSelector: {}, policyTypes: [Ingress]}"),
+    ("default-deny-egress", "{podSelector: {}, policyTypes: [Egress]}"),
+    // policyTypes omitted: isolates ingress only, egress stays open.
+    ("deny-all", "{podSelector: {}}"),
+];
+
+/// `base`, or `base-2`, `base-3`... when taken; the name returned is then taken.
+fn unique_name(names: &mut BTreeSet<String>, base: String) -> String {
+    let mut n = base.clone();
+    let mut k = 2;
+    while !names.insert(n.clone()) {
+        n = format!("{base}-{k}");
+        k += 1;
+    }
+    n
+}
+
 /// `quota` policies for namespace `idx`, by name, as YAML documents.
 fn policies_for(all: &[Namespace], idx: usize, quota: usize, rng: &mut SplitMix64) -> Vec<String> {
     let ns = &all[idx];
-    let mut out = Vec::new();
     let mut names = BTreeSet::new();
-    let unique = |names: &mut BTreeSet<String>, base: String| -> String {
-        let mut n = base.clone();
-        let mut k = 2;
-        while !names.insert(n.clone()) {
-            n = format!("{base}-{k}");
-            k += 1;
-        }
-        n
-    };
+    let mut out = posture_policies(&ns.name, quota, &mut names, rng);
     let labels: &[(&str, &str)] = &[("app.kubernetes.io/managed-by", "helm")];
-
-    // The namespace's posture.
-    let posture = rng.weighted(&[30, 25, 10, 10, 25]);
-    let egress_isolated = matches!(posture, 0 | 2);
-    if out.len() < quota {
-        match posture {
-            0 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "default-deny-all".into()),
-                &[],
-                "{podSelector: {}, policyTypes: [Ingress, Egress]}",
-            )),
-            1 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "default-deny-ingress".into()),
-                &[],
-                "{podSelector: {}, policyTypes: [Ingress]}",
-            )),
-            2 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "default-deny-egress".into()),
-                &[],
-                "{podSelector: {}, policyTypes: [Egress]}",
-            )),
-            // policyTypes omitted: isolates ingress only, egress stays open.
-            3 => out.push(policy_doc(
-                &ns.name,
-                &unique(&mut names, "deny-all".into()),
-                &[],
-                "{podSelector: {}}",
-            )),
-            _ => {}
-        }
-    }
-    if egress_isolated && out.len() < quota {
-        let spec = format!(
-            "{{podSelector: {{}}, policyTypes: [Egress], egress: [{}]}}",
-            dns_rule(rng)
-        );
-        out.push(policy_doc(
-            &ns.name,
-            &unique(&mut names, "allow-dns".into()),
-            &[],
-            &spec,
-        ));
-    }
-
     let apps: Vec<&App> = ns.apps.iter().collect();
     let other_ns: Vec<&Namespace> = all
         .iter()
@@ -634,183 +601,276 @@ fn policies_for(all: &[Namespace], idx: usize, quota: usize, rng: &mut SplitMix6
         .collect();
     let mut tries = 0;
     while out.len() < quota {
-        let app = *rng.pick(&apps);
-        let target = match_labels(&[("app", &app.name)]);
-        let peer_app = *rng.pick(&apps);
-        let team = *rng.pick(TEAMS);
-        let main = app.role.main_port();
-        // The port the rule allows on `app`: named or by number.
-        let by_name = rng.chance(60);
-        let app_port = || match main {
-            Some((name, _)) if by_name => port_named(name),
-            Some((_, number)) => port_num("TCP", number),
-            None => port_named("metrics"),
-        };
-        let kind = rng.weighted(&[12, 10, 8, 8, 10, 4, 6, 6, 5, 6, 5, 4, 4, 4, 4]);
-        let (base, spec) = match kind {
-            // Same namespace, by app label, named or numbered port.
-            0 => (
-                format!("allow-{}-to-{}", peer_app.name, app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{podSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("app", &peer_app.name)]),
-                    match main {
-                        Some((name, _)) if rng.chance(50) => port_named(name),
-                        Some((_, number)) => port_num("TCP", number),
-                        None => port_named("metrics"),
-                    }
-                ),
-            ),
-            // Another team's frontends: namespaceSelector AND podSelector (one element).
-            1 => (
-                format!("allow-{team}-frontends-to-{}", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("team", team)]),
-                    match_labels(&[("tier", "frontend")]),
-                    app_port()
-                ),
-            ),
-            // The same written as two elements (OR): the whole team, or any pod of the app here.
-            2 => (
-                format!("allow-{team}-or-{}-to-{}", peer_app.name, app.name),
-                format!(
-                    "{{podSelector: {target}, ingress: [{{from: [{{namespaceSelector: {}}}, {{podSelector: {}}}]}}]}}",
-                    match_labels(&[("team", team)]),
-                    match_labels(&[("app", &peer_app.name)])
-                ),
-            ),
-            // matchExpressions: In, NotIn, Exists.
-            3 => (
-                format!("allow-backends-to-{}", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}]}}]}}",
-                    match_expressions(&[("env", "In", &["prod", "staging"]), ("team", "Exists", &[])]),
-                    match_expressions(&[("tier", "In", &["frontend", "backend"]), ("version", "NotIn", &["v1"])]),
-                    app_port()
-                ),
-            ),
-            // Prometheus scrapes the metrics port.
-            4 => (
-                format!("allow-prometheus-scrape-{}", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("kubernetes.io/metadata.name", "monitoring")]),
-                    match_labels(&[("app.kubernetes.io/name", "prometheus")]),
-                    port_named("metrics")
-                ),
-            ),
-            // The ingress controller reaches the frontends.
-            5 => (
-                "allow-ingress-nginx".to_string(),
-                format!(
-                    "{{podSelector: {}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}}}], ports: [{}]}}]}}",
-                    match_labels(&[("tier", "frontend")]),
-                    match_labels(&[("kubernetes.io/metadata.name", "ingress-nginx")]),
-                    port_named("http")
-                ),
-            ),
-            // Egress to the data tier of the namespace, a port range (endPort).
-            6 => (
-                format!("allow-{}-to-data", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{podSelector: {}}}], ports: [{}, {}]}}, {}]}}",
-                    match_labels(&[("tier", "data")]),
-                    port_range(5432, 5440),
-                    port_named("redis"),
-                    dns_rule(rng)
-                ),
-            ),
-            // Egress to the internet on 443, private ranges excepted.
-            7 => (
-                format!("allow-{}-egress-https", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}}}], ports: [{}]}}]}}",
-                    port_num("TCP", 443)
-                ),
-            ),
-            // Egress to a corporate range with holes, on a port range.
-            8 => {
-                let (cidr, except) = *rng.pick(CORPORATE);
-                let except = if except.is_empty() {
-                    String::new()
-                } else {
-                    format!(", except: [{}]", except.join(", "))
-                };
-                (
-                    format!("allow-{}-to-corporate", app.name),
-                    format!(
-                        "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: {cidr}{except}}}}}], ports: [{}]}}]}}",
-                        port_range(8443, 8449)
-                    ),
-                )
-            }
-            // Both directions in one policy; egress to another namespace's APIs by named port.
-            9 => {
-                let other = if other_ns.is_empty() { ns } else { *rng.pick(&other_ns) };
-                (
-                    format!("{}-both-ways", app.name),
-                    format!(
-                        "{{podSelector: {target}, policyTypes: [Ingress, Egress], ingress: [{{from: [{{podSelector: {}}}]}}], egress: [{{to: [{{namespaceSelector: {}, podSelector: {}}}], ports: [{}, {}]}}, {}]}}",
-                        match_labels(&[("app", &peer_app.name)]),
-                        match_labels(&[("kubernetes.io/metadata.name", &other.name)]),
-                        match_labels(&[("tier", "backend")]),
-                        port_named("http"),
-                        port_named("grpc"),
-                        dns_rule(rng)
-                    ),
-                )
-            }
-            // policyTypes omitted with an egress section: both directions isolated.
-            10 => (
-                format!("{}-policy", app.name),
-                format!(
-                    "{{podSelector: {target}, ingress: [{{from: [{{podSelector: {{}}}}], ports: [{}]}}], egress: [{{to: [{{podSelector: {{}}}}]}}]}}",
-                    app_port()
-                ),
-            ),
-            // A range of ports from anywhere in the cluster.
-            11 => (
-                format!("allow-{}-port-range", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {{}}}}], ports: [{}]}}]}}",
-                    port_range(8000, 9100)
-                ),
-            ),
-            // A tier selected by expression, from the team's other environments.
-            12 => (
-                format!("allow-{}-tier-from-team", app.role.tier()),
-                format!(
-                    "{{podSelector: {}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}}}]}}]}}",
-                    match_expressions(&[("tier", "In", &[app.role.tier()])]),
-                    match_expressions(&[("team", "In", &[ns.team]), ("env", "NotIn", &["dev"])])
-                ),
-            ),
-            // Egress to the API server's endpoints (6443 after DNAT).
-            13 => (
-                format!("allow-{}-apiserver", app.name),
-                format!(
-                    "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{ipBlock: {{cidr: 10.0.10.0/24}}}}], ports: [{}]}}]}}",
-                    port_num("TCP", 6443)
-                ),
-            ),
-            // Allow all ingress to the app (a rule with no from and no ports).
-            _ => (
-                format!("allow-all-to-{}", app.name),
-                format!("{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{}}]}}"),
-            ),
-        };
+        let (base, spec) = app_policy(ns, &apps, &other_ns, rng);
         // Prefer a policy not written yet; after a few draws, take a numbered twin.
         tries += 1;
         if names.contains(&base) && tries < 6 {
             continue;
         }
         tries = 0;
-        let name = unique(&mut names, base);
+        let name = unique_name(&mut names, base);
         let l = if rng.chance(40) { labels } else { &[] };
         out.push(policy_doc(&ns.name, &name, l, &spec));
     }
     out
+}
+
+/// The namespace's posture (a default deny, or none) and, when it denies egress, DNS allowed.
+fn posture_policies(ns: &str, quota: usize, names: &mut BTreeSet<String>, rng: &mut SplitMix64) -> Vec<String> {
+    let mut out = Vec::new();
+    let posture = rng.weighted(&[30, 25, 10, 10, 25]);
+    let egress_isolated = matches!(posture, 0 | 2);
+    if out.len() < quota
+        && let Some((name, spec)) = POSTURES.get(posture)
+    {
+        out.push(policy_doc(ns, &unique_name(names, (*name).into()), &[], spec));
+    }
+    if egress_isolated && out.len() < quota {
+        let spec = format!(
+            "{{podSelector: {{}}, policyTypes: [Egress], egress: [{}]}}",
+            dns_rule(rng)
+        );
+        out.push(policy_doc(ns, &unique_name(names, "allow-dns".into()), &[], &spec));
+    }
+    out
+}
+
+/// One random draw of a policy: the app it protects and the peers it may name.
+struct Draw<'a> {
+    ns: &'a Namespace,
+    app: &'a App,
+    /// `{matchLabels: {app: <app>}}`
+    target: String,
+    peer_app: &'a App,
+    team: &'static str,
+    /// Whether [`Draw::app_port`] names the port (else its number).
+    by_name: bool,
+}
+
+impl Draw<'_> {
+    /// The port the rule allows on the app: named or by number (`metrics` for a worker).
+    fn app_port(&self) -> String {
+        match self.app.role.main_port() {
+            Some((name, _)) if self.by_name => port_named(name),
+            Some((_, number)) => port_num("TCP", number),
+            None => port_named("metrics"),
+        }
+    }
+}
+
+/// A policy for a random app of `ns`, of a random kind: (name before deduplication, spec).
+fn app_policy(ns: &Namespace, apps: &[&App], other_ns: &[&Namespace], rng: &mut SplitMix64) -> (String, String) {
+    let app = *rng.pick(apps);
+    let target = match_labels(&[("app", &app.name)]);
+    let peer_app = *rng.pick(apps);
+    let team = *rng.pick(TEAMS);
+    let by_name = rng.chance(60);
+    let d = Draw {
+        ns,
+        app,
+        target,
+        peer_app,
+        team,
+        by_name,
+    };
+    match rng.weighted(&[12, 10, 8, 8, 10, 4, 6, 6, 5, 6, 5, 4, 4, 4, 4]) {
+        kind @ 0..=5 => ingress_policy(kind, &d, rng),
+        kind @ (6..=9 | 13) => egress_policy(kind, &d, other_ns, rng),
+        kind => wide_policy(kind, &d),
+    }
+}
+
+/// `{podSelector: <selector>, policyTypes: [Ingress], ingress: [{from: [<from>], ports: [<ports>]}]}`
+fn ingress_spec(selector: &str, from: &str, ports: &str) -> String {
+    format!("{{podSelector: {selector}, policyTypes: [Ingress], ingress: [{{from: [{from}], ports: [{ports}]}}]}}")
+}
+
+/// `{podSelector: <selector>, policyTypes: [Egress], egress: [{to: [<to>], ports: [<ports>]}]}`
+fn egress_spec(selector: &str, to: &str, ports: &str) -> String {
+    format!("{{podSelector: {selector}, policyTypes: [Egress], egress: [{{to: [{to}], ports: [{ports}]}}]}}")
+}
+
+/// One peer with both selectors (AND): `{namespaceSelector: <ns>, podSelector: <pods>}`.
+fn ns_and_pods(namespaces: &str, pods: &str) -> String {
+    format!("{{namespaceSelector: {namespaces}, podSelector: {pods}}}")
+}
+
+/// Kinds 0-5: ingress to the app from pods of the namespace, of a team, by expression, from
+/// Prometheus, from the ingress controller.
+fn ingress_policy(kind: usize, d: &Draw<'_>, rng: &mut SplitMix64) -> (String, String) {
+    let (app, target, team) = (d.app, &d.target, d.team);
+    match kind {
+        // Same namespace, by app label, named or numbered port.
+        0 => {
+            let from = format!("{{podSelector: {}}}", match_labels(&[("app", &d.peer_app.name)]));
+            let port = match app.role.main_port() {
+                Some((name, _)) if rng.chance(50) => port_named(name),
+                Some((_, number)) => port_num("TCP", number),
+                None => port_named("metrics"),
+            };
+            (
+                format!("allow-{}-to-{}", d.peer_app.name, app.name),
+                ingress_spec(target, &from, &port),
+            )
+        }
+        // Another team's frontends: namespaceSelector AND podSelector (one element).
+        1 => (
+            format!("allow-{team}-frontends-to-{}", app.name),
+            ingress_spec(
+                target,
+                &ns_and_pods(&match_labels(&[("team", team)]), &match_labels(&[("tier", "frontend")])),
+                &d.app_port(),
+            ),
+        ),
+        // The same written as two elements (OR): the whole team, or any pod of the app here.
+        2 => (
+            format!("allow-{team}-or-{}-to-{}", d.peer_app.name, app.name),
+            format!(
+                "{{podSelector: {target}, ingress: [{{from: [{{namespaceSelector: {}}}, {{podSelector: {}}}]}}]}}",
+                match_labels(&[("team", team)]),
+                match_labels(&[("app", &d.peer_app.name)])
+            ),
+        ),
+        // matchExpressions: In, NotIn, Exists.
+        3 => (
+            format!("allow-backends-to-{}", app.name),
+            ingress_spec(
+                target,
+                &ns_and_pods(
+                    &match_expressions(&[("env", "In", &["prod", "staging"]), ("team", "Exists", &[])]),
+                    &match_expressions(&[("tier", "In", &["frontend", "backend"]), ("version", "NotIn", &["v1"])]),
+                ),
+                &d.app_port(),
+            ),
+        ),
+        // Prometheus scrapes the metrics port.
+        4 => (
+            format!("allow-prometheus-scrape-{}", app.name),
+            ingress_spec(
+                target,
+                &ns_and_pods(
+                    &match_labels(&[("kubernetes.io/metadata.name", "monitoring")]),
+                    &match_labels(&[("app.kubernetes.io/name", "prometheus")]),
+                ),
+                &port_named("metrics"),
+            ),
+        ),
+        // The ingress controller reaches the frontends.
+        _ => (
+            "allow-ingress-nginx".to_string(),
+            ingress_spec(
+                &match_labels(&[("tier", "frontend")]),
+                &format!(
+                    "{{namespaceSelector: {}}}",
+                    match_labels(&[("kubernetes.io/metadata.name", "ingress-nginx")])
+                ),
+                &port_named("http"),
+            ),
+        ),
+    }
+}
+
+/// Kinds 6-9 and 13: egress to the data tier, the internet, a corporate range, another
+/// namespace's APIs (both directions), the API server.
+fn egress_policy(kind: usize, d: &Draw<'_>, other_ns: &[&Namespace], rng: &mut SplitMix64) -> (String, String) {
+    let (app, target) = (d.app, &d.target);
+    match kind {
+        // Egress to the data tier of the namespace, a port range (endPort).
+        6 => (
+            format!("allow-{}-to-data", app.name),
+            format!(
+                "{{podSelector: {target}, policyTypes: [Egress], egress: [{{to: [{{podSelector: {}}}], ports: [{}, {}]}}, {}]}}",
+                match_labels(&[("tier", "data")]),
+                port_range(5432, 5440),
+                port_named("redis"),
+                dns_rule(rng)
+            ),
+        ),
+        // Egress to the internet on 443, private ranges excepted.
+        7 => (
+            format!("allow-{}-egress-https", app.name),
+            egress_spec(
+                target,
+                "{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}",
+                &port_num("TCP", 443),
+            ),
+        ),
+        // Egress to a corporate range with holes, on a port range.
+        8 => {
+            let (cidr, except) = *rng.pick(CORPORATE);
+            let except = if except.is_empty() {
+                String::new()
+            } else {
+                format!(", except: [{}]", except.join(", "))
+            };
+            (
+                format!("allow-{}-to-corporate", app.name),
+                egress_spec(
+                    target,
+                    &format!("{{ipBlock: {{cidr: {cidr}{except}}}}}"),
+                    &port_range(8443, 8449),
+                ),
+            )
+        }
+        // Both directions in one policy; egress to another namespace's APIs by named port.
+        9 => {
+            let other = if other_ns.is_empty() { d.ns } else { *rng.pick(other_ns) };
+            (
+                format!("{}-both-ways", app.name),
+                format!(
+                    "{{podSelector: {target}, policyTypes: [Ingress, Egress], ingress: [{{from: [{{podSelector: {}}}]}}], egress: [{{to: [{}], ports: [{}, {}]}}, {}]}}",
+                    match_labels(&[("app", &d.peer_app.name)]),
+                    ns_and_pods(
+                        &match_labels(&[("kubernetes.io/metadata.name", &other.name)]),
+                        &match_labels(&[("tier", "backend")])
+                    ),
+                    port_named("http"),
+                    port_named("grpc"),
+                    dns_rule(rng)
+                ),
+            )
+        }
+        // Egress to the API server's endpoints (6443 after DNAT).
+        _ => (
+            format!("allow-{}-apiserver", app.name),
+            egress_spec(target, "{ipBlock: {cidr: 10.0.10.0/24}}", &port_num("TCP", 6443)),
+        ),
+    }
+}
+
+/// Kinds 10-12 and 14: policies that select widely: policyTypes omitted, a port range from
+/// anywhere, a tier by expression, all ingress.
+fn wide_policy(kind: usize, d: &Draw<'_>) -> (String, String) {
+    let (app, target) = (d.app, &d.target);
+    match kind {
+        // policyTypes omitted with an egress section: both directions isolated.
+        10 => (
+            format!("{}-policy", app.name),
+            format!(
+                "{{podSelector: {target}, ingress: [{{from: [{{podSelector: {{}}}}], ports: [{}]}}], egress: [{{to: [{{podSelector: {{}}}}]}}]}}",
+                d.app_port()
+            ),
+        ),
+        // A range of ports from anywhere in the cluster.
+        11 => (
+            format!("allow-{}-port-range", app.name),
+            ingress_spec(target, "{namespaceSelector: {}}", &port_range(8000, 9100)),
+        ),
+        // A tier selected by expression, from the team's other environments.
+        12 => (
+            format!("allow-{}-tier-from-team", app.role.tier()),
+            format!(
+                "{{podSelector: {}, policyTypes: [Ingress], ingress: [{{from: [{{namespaceSelector: {}}}]}}]}}",
+                match_expressions(&[("tier", "In", &[app.role.tier()])]),
+                match_expressions(&[("team", "In", &[d.ns.team]), ("env", "NotIn", &["dev"])])
+            ),
+        ),
+        // Allow all ingress to the app (a rule with no from and no ports).
+        _ => (
+            format!("allow-all-to-{}", app.name),
+            format!("{{podSelector: {target}, policyTypes: [Ingress], ingress: [{{}}]}}"),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,20 +901,133 @@ fn map(pairs: &[(&str, &str)]) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
+/// The first line of a generated snapshot: what made it (a cached file is reused when it matches).
+pub fn header_line(size: Size, seed: u64) -> String {
+    format!("# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}")
+}
+
+/// The containers and controller of a pod, and its labels before the pod's own.
+struct PodTemplate<'a> {
+    labels: Vec<(&'a str, &'a str)>,
+    /// The `containers` list, flow style.
+    containers: String,
+    /// The ownerReference, flow style.
+    owner: String,
+}
+
+/// An ownerReference to a pod's controller; the infrastructure's carry a uid and
+/// blockOwnerDeletion.
+fn owner_ref(kind: &str, name: &str, uid: Option<&str>) -> String {
+    match uid {
+        Some(uid) => format!(
+            "{{apiVersion: apps/v1, kind: {kind}, name: {name}, uid: {uid}, controller: true, blockOwnerDeletion: true}}"
+        ),
+        None => format!("{{apiVersion: apps/v1, kind: {kind}, name: {name}, controller: true}}"),
+    }
+}
+
+/// The pod template of `app` in a namespace of `kind`.
+fn pod_template(kind: NsKind, app: &App) -> PodTemplate<'_> {
+    let replica_set = || {
+        owner_ref(
+            "ReplicaSet",
+            &format!("{}-{}", app.name, app.hash),
+            Some(&app.owner_uid),
+        )
+    };
+    match kind {
+        NsKind::System => PodTemplate {
+            labels: vec![("k8s-app", "kube-dns"), ("pod-template-hash", &app.hash)],
+            containers: "[{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1, args: [-conf, /etc/coredns/Corefile], ports: [{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153, protocol: TCP}]}]".into(),
+            owner: replica_set(),
+        },
+        NsKind::Monitoring => PodTemplate {
+            labels: vec![
+                ("app", "prometheus"),
+                ("app.kubernetes.io/name", "prometheus"),
+                ("controller-revision-hash", &app.hash),
+            ],
+            containers: "[{name: prometheus, image: quay.io/prometheus/prometheus:v2.53.0, ports: [{name: web, containerPort: 9090, protocol: TCP}]}, {name: config-reloader, image: quay.io/prometheus-operator/prometheus-config-reloader:v0.75.0, ports: [{name: reloader-web, containerPort: 8080, protocol: TCP}]}]".into(),
+            owner: owner_ref("StatefulSet", &app.name, Some(&app.owner_uid)),
+        },
+        NsKind::Ingress => PodTemplate {
+            labels: vec![
+                ("app.kubernetes.io/name", "ingress-nginx"),
+                ("app.kubernetes.io/component", "controller"),
+                ("pod-template-hash", &app.hash),
+            ],
+            containers: "[{name: controller, image: registry.k8s.io/ingress-nginx/controller:v1.11.1, ports: [{name: http, containerPort: 80, protocol: TCP}, {name: https, containerPort: 443, protocol: TCP}, {name: metrics, containerPort: 10254, protocol: TCP}]}]".into(),
+            owner: replica_set(),
+        },
+        NsKind::App | NsKind::Default => app_pod_template(app),
+    }
+}
+
+/// The pod template of an application: its role's ports (`metrics` if it declares it), owned
+/// by a ReplicaSet or a StatefulSet.
+fn app_pod_template(app: &App) -> PodTemplate<'_> {
+    let ports: Vec<String> = app
+        .role
+        .ports()
+        .iter()
+        .filter(|(name, _, _)| app.metrics || *name != "metrics")
+        .map(|(name, port, proto)| match *proto {
+            "TCP" => format!("{{name: {name}, containerPort: {port}}}"),
+            _ => format!("{{name: {name}, containerPort: {port}, protocol: {proto}}}"),
+        })
+        .collect();
+    let (hash_key, owner) = if app.role.stateful() {
+        ("controller-revision-hash", owner_ref("StatefulSet", &app.name, None))
+    } else {
+        let replica_set = format!("{}-{}", app.name, app.hash);
+        ("pod-template-hash", owner_ref("ReplicaSet", &replica_set, None))
+    };
+    PodTemplate {
+        labels: vec![
+            ("app", &app.name),
+            ("tier", app.role.tier()),
+            ("version", app.version),
+            (hash_key, &app.hash),
+        ],
+        containers: format!("[{{name: {}, ports: [{}]}}]", app.role.suffix(), ports.join(", ")),
+        owner,
+    }
+}
+
 impl Model {
+    /// The snapshot text: a header, then Nodes, Namespaces, Pods, Services and NetworkPolicies.
     fn render(mut self, size: Size, seed: u64) -> String {
         let spec = size.spec();
         let mut out = String::with_capacity(spec.pods * 520 + spec.policies * 420 + 4096);
-        let _ = writeln!(
-            out,
-            "# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}"
-        );
+        let _ = writeln!(out, "{}", header_line(size, seed));
         let _ = writeln!(
             out,
             "# {} namespaces, {} pods, {} NetworkPolicies, {} nodes",
             spec.namespaces, spec.pods, spec.policies, spec.nodes
         );
+        self.render_nodes(&mut out);
+        self.render_namespaces(&mut out);
+        for ns in &self.namespaces {
+            for app in &ns.apps {
+                for pod in &app.pods {
+                    self.render_pod(&mut out, ns, app, pod);
+                }
+            }
+        }
+        self.render_cluster_services(&mut out);
+        let namespaces = std::mem::take(&mut self.namespaces);
+        self.render_app_services(&mut out, &namespaces);
+        for ns in &namespaces {
+            for p in &ns.policies {
+                out.push_str("---\n");
+                out.push_str(p);
+            }
+        }
+        out
+    }
 
+    /// The Node documents: hostname, OS and zone labels, the control plane's role.
+    fn render_nodes(&self, out: &mut String) {
         for n in &self.nodes {
             let mut labels = vec![
                 ("kubernetes.io/hostname", n.name.as_str()),
@@ -877,7 +1050,10 @@ impl Model {
                 n.name
             );
         }
+    }
 
+    /// The Namespace documents, labelled with their name, team and environment.
+    fn render_namespaces(&self, out: &mut String) {
         for ns in &self.namespaces {
             let _ = write!(
                 out,
@@ -891,16 +1067,11 @@ impl Model {
                 ])
             );
         }
+    }
 
-        for ns in &self.namespaces {
-            for app in &ns.apps {
-                for pod in &app.pods {
-                    self.render_pod(&mut out, ns, app, pod);
-                }
-            }
-        }
-
-        // Services.
+    /// The infrastructure's Services: `default/kubernetes` (with its Endpoints), `kube-dns`,
+    /// Prometheus and the ingress controller's LoadBalancer.
+    fn render_cluster_services(&mut self, out: &mut String) {
         let api_ips: Vec<String> = self
             .nodes
             .iter()
@@ -931,7 +1102,10 @@ impl Model {
             out,
             "---\napiVersion: v1\nkind: Service\nmetadata: {{name: ingress-nginx-controller, namespace: ingress-nginx, labels: {{app.kubernetes.io/name: ingress-nginx}}}}\nspec: {{type: LoadBalancer, clusterIP: {lb}, clusterIPs: [{lb}], externalTrafficPolicy: Local, selector: {{app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}}, ports: [{{name: http, port: 80, protocol: TCP, targetPort: http, nodePort: 30080}}, {{name: https, port: 443, protocol: TCP, targetPort: https, nodePort: 30443}}]}}\nstatus: {{loadBalancer: {{ingress: [{{ip: 203.0.113.10}}]}}}}\n"
         );
-        let namespaces = std::mem::take(&mut self.namespaces);
+    }
+
+    /// A Service per application (workers excepted) in the application namespaces.
+    fn render_app_services(&mut self, out: &mut String, namespaces: &[Namespace]) {
         for ns in namespaces.iter().filter(|n| n.kind == NsKind::App) {
             for app in &ns.apps {
                 let ports = app.role.service_ports();
@@ -953,86 +1127,17 @@ impl Model {
                 );
             }
         }
-
-        for ns in &namespaces {
-            for p in &ns.policies {
-                out.push_str("---\n");
-                out.push_str(p);
-            }
-        }
-        out
     }
 
+    /// One Pod document, on its node with its IP.
     fn render_pod(&self, out: &mut String, ns: &Namespace, app: &App, pod: &Pod) {
         let node = &self.nodes[pod.node];
-        let (labels, containers, owner): (Vec<(&str, &str)>, String, String) = match ns.kind {
-            NsKind::System => (
-                vec![("k8s-app", "kube-dns"), ("pod-template-hash", &app.hash)],
-                "[{name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.1, args: [-conf, /etc/coredns/Corefile], ports: [{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}, {name: metrics, containerPort: 9153, protocol: TCP}]}]".into(),
-                format!("{{apiVersion: apps/v1, kind: ReplicaSet, name: {}-{}, uid: {}, controller: true, blockOwnerDeletion: true}}", app.name, app.hash, app.owner_uid),
-            ),
-            NsKind::Monitoring => (
-                vec![
-                    ("app", "prometheus"),
-                    ("app.kubernetes.io/name", "prometheus"),
-                    ("controller-revision-hash", &app.hash),
-                ],
-                "[{name: prometheus, image: quay.io/prometheus/prometheus:v2.53.0, ports: [{name: web, containerPort: 9090, protocol: TCP}]}, {name: config-reloader, image: quay.io/prometheus-operator/prometheus-config-reloader:v0.75.0, ports: [{name: reloader-web, containerPort: 8080, protocol: TCP}]}]".into(),
-                format!("{{apiVersion: apps/v1, kind: StatefulSet, name: {}, uid: {}, controller: true, blockOwnerDeletion: true}}", app.name, app.owner_uid),
-            ),
-            NsKind::Ingress => (
-                vec![
-                    ("app.kubernetes.io/name", "ingress-nginx"),
-                    ("app.kubernetes.io/component", "controller"),
-                    ("pod-template-hash", &app.hash),
-                ],
-                "[{name: controller, image: registry.k8s.io/ingress-nginx/controller:v1.11.1, ports: [{name: http, containerPort: 80, protocol: TCP}, {name: https, containerPort: 443, protocol: TCP}, {name: metrics, containerPort: 10254, protocol: TCP}]}]".into(),
-                format!("{{apiVersion: apps/v1, kind: ReplicaSet, name: {}-{}, uid: {}, controller: true, blockOwnerDeletion: true}}", app.name, app.hash, app.owner_uid),
-            ),
-            NsKind::App | NsKind::Default => {
-                let hash_key = if app.role.stateful() {
-                    "controller-revision-hash"
-                } else {
-                    "pod-template-hash"
-                };
-                let ports: Vec<String> = app
-                    .role
-                    .ports()
-                    .iter()
-                    .filter(|(name, _, _)| app.metrics || *name != "metrics")
-                    .map(|(name, port, proto)| match *proto {
-                        "TCP" => format!("{{name: {name}, containerPort: {port}}}"),
-                        _ => format!("{{name: {name}, containerPort: {port}, protocol: {proto}}}"),
-                    })
-                    .collect();
-                let containers = format!("[{{name: {}, ports: [{}]}}]", app.role.suffix(), ports.join(", "));
-                let owner = if app.role.stateful() {
-                    format!(
-                        "{{apiVersion: apps/v1, kind: StatefulSet, name: {}, controller: true}}",
-                        app.name
-                    )
-                } else {
-                    format!(
-                        "{{apiVersion: apps/v1, kind: ReplicaSet, name: {}-{}, controller: true}}",
-                        app.name, app.hash
-                    )
-                };
-                (
-                    vec![
-                        ("app", &app.name),
-                        ("tier", app.role.tier()),
-                        ("version", app.version),
-                        (hash_key, &app.hash),
-                    ],
-                    containers,
-                    owner,
-                )
-            }
-        };
-        let mut labels = labels;
-        for (k, v) in &pod.labels {
-            labels.push((k, v));
-        }
+        let PodTemplate {
+            mut labels,
+            containers,
+            owner,
+        } = pod_template(ns.kind, app);
+        labels.extend(pod.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let pip = ip(pod.ip);
         let _ = write!(
             out,

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use serde::Serialize;
 
 use crate::diagnosis::{self, Query};
 pub mod cluster_gen;
@@ -21,7 +20,8 @@ use crate::diagnosis::matrix;
 use crate::diagnosis::query::PortArg;
 use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Protocol;
-pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate};
+pub use crate::report::bench::{BenchReport, DiagnoseStats, FullMatrix, LoadStats, MatrixStats, Timing};
+pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate, header_line};
 
 pub const DEFAULT_QUERIES: usize = 200;
 pub const DEFAULT_SEED: u64 = 1;
@@ -52,114 +52,23 @@ impl BenchArgs {
     }
 }
 
-/// Wall times of repeated runs, in milliseconds (2 decimals).
-#[derive(Debug, Clone, Serialize)]
-pub struct Timing {
-    pub runs: usize,
-    pub median_ms: f64,
-    pub min_ms: f64,
-    pub max_ms: f64,
-}
-
-impl Timing {
-    fn of(mut samples: Vec<Duration>) -> Timing {
-        samples.sort();
-        Timing {
-            runs: samples.len(),
-            median_ms: ms(median(&samples)),
-            min_ms: ms(samples.first().copied().unwrap_or_default()),
-            max_ms: ms(samples.last().copied().unwrap_or_default()),
-        }
+/// The timing of repeated runs from their samples.
+fn timing_of(mut samples: Vec<Duration>) -> Timing {
+    samples.sort();
+    Timing {
+        runs: samples.len(),
+        median_ms: ms(median(&samples)),
+        min_ms: ms(samples.first().copied().unwrap_or_default()),
+        max_ms: ms(samples.last().copied().unwrap_or_default()),
     }
 }
 
-/// Load+index: the snapshot read and parsed, then indexed.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoadStats {
-    /// `snapshot::load_paths` + `ClusterIndex::build`.
-    pub total: Timing,
-    /// Median of `snapshot::load_paths` alone.
-    pub load_median_ms: f64,
-    /// Median of `ClusterIndex::build` alone.
-    pub index_median_ms: f64,
-    /// Resident memory before loading, MiB (the generator's and the runtime's).
-    pub rss_before_mib: Option<f64>,
-    /// Peak resident memory (VmHWM) after loading and indexing, MiB. The peak of the process:
-    /// reset just before loading when the kernel allows it (`peak_rss_reset`), else since start.
-    pub peak_rss_mib: Option<f64>,
-    pub peak_rss_reset: bool,
-}
-
-/// `diagnose` over random queries.
-#[derive(Debug, Clone, Serialize)]
-pub struct DiagnoseStats {
-    pub queries: usize,
-    /// Queries that returned an error (an unknown name): a generator bug if not 0.
-    pub errors: usize,
-    pub median_ms: f64,
-    pub p90_ms: f64,
-    pub max_ms: f64,
-    /// `diagnose` plus the JSON the CLI and the tool print, median.
-    pub with_json_median_ms: f64,
-    /// How many queries of each kind (same-namespace, cross-namespace, service, external, dns).
-    pub mix: BTreeMap<String, usize>,
-    pub verdicts: BTreeMap<String, usize>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MatrixStats {
-    /// The namespace mapped; absent: the whole cluster.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub time: Timing,
-    pub connections: usize,
-}
-
-/// The whole-cluster map, or `skipped`.
-#[derive(Debug, Clone)]
-pub enum FullMatrix {
-    Measured(MatrixStats),
-    Skipped,
-}
-
-impl Serialize for FullMatrix {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            FullMatrix::Measured(m) => m.serialize(s),
-            FullMatrix::Skipped => s.serialize_str("skipped"),
-        }
-    }
-}
-
-/// Everything measured for one size.
-#[derive(Debug, Clone, Serialize)]
-pub struct BenchReport {
-    pub size: Size,
-    pub seed: u64,
-    pub generator_version: u32,
-    pub snapshot: PathBuf,
-    /// Time to generate and write the snapshot; absent when a cached file was reused.
-    pub generate_ms: Option<f64>,
-    pub yaml_bytes: u64,
-    /// Objects of the kinds we model, as loaded.
-    pub objects: usize,
-    pub namespaces: usize,
-    pub pods: usize,
-    pub policies: usize,
-    pub services: usize,
-    pub nodes: usize,
-    /// Warnings while loading and indexing (0 for a generated cluster).
-    pub warnings: usize,
-    pub load_index: LoadStats,
-    pub diagnose: DiagnoseStats,
-    pub matrix_namespace: MatrixStats,
-    pub matrix_full: FullMatrix,
-}
-
+/// A duration in milliseconds, rounded to 2 decimals.
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
+/// The median of sorted samples.
 fn median(sorted: &[Duration]) -> Duration {
     match sorted.len() {
         0 => Duration::ZERO,
@@ -177,121 +86,10 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted[rank - 1]
 }
 
-fn opt_ms(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into())
-}
-
-impl BenchReport {
-    /// The header of [`BenchReport::to_markdown_row`].
-    pub fn markdown_header() -> &'static str {
-        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    }
-
-    /// One row of the BENCHMARKS.md table.
-    pub fn to_markdown_row(&self) -> String {
-        let full = match &self.matrix_full {
-            FullMatrix::Measured(m) => format!("{:.2}", m.time.median_ms),
-            FullMatrix::Skipped => "skipped".into(),
-        };
-        format!(
-            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} |",
-            self.size,
-            self.objects,
-            self.yaml_bytes,
-            self.pods,
-            self.policies,
-            self.load_index.total.median_ms,
-            self.load_index.total.runs,
-            opt_ms(self.load_index.peak_rss_mib),
-            self.diagnose.median_ms,
-            self.diagnose.p90_ms,
-            self.matrix_namespace.time.median_ms,
-            full
-        )
-    }
-}
-
-impl std::fmt::Display for BenchReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let l = &self.load_index;
-        let d = &self.diagnose;
-        writeln!(
-            f,
-            "size {} (seed {}): {} objects, {} YAML bytes, {} namespaces, {} pods, {} policies, {} services, {} nodes, {} warnings",
-            self.size,
-            self.seed,
-            self.objects,
-            self.yaml_bytes,
-            self.namespaces,
-            self.pods,
-            self.policies,
-            self.services,
-            self.nodes,
-            self.warnings
-        )?;
-        match self.generate_ms {
-            Some(g) => writeln!(f, "snapshot {} (generated in {g:.2} ms)", self.snapshot.display())?,
-            None => writeln!(f, "snapshot {} (cached)", self.snapshot.display())?,
-        }
-        writeln!(
-            f,
-            "load+index: median {:.2} ms over {} run(s) (min {:.2}, max {:.2}; load {:.2}, index {:.2}); peak RSS {} MiB ({}; before loading {} MiB)",
-            l.total.median_ms,
-            l.total.runs,
-            l.total.min_ms,
-            l.total.max_ms,
-            l.load_median_ms,
-            l.index_median_ms,
-            opt_ms(l.peak_rss_mib),
-            if l.peak_rss_reset {
-                "reset before loading"
-            } else {
-                "process peak"
-            },
-            opt_ms(l.rss_before_mib)
-        )?;
-        let mix: Vec<String> = d.mix.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let verdicts: Vec<String> = d.verdicts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(
-            f,
-            "diagnose: {} queries ({}), {} errors: median {:.2} ms, p90 {:.2} ms, max {:.2} ms; with JSON median {:.2} ms; verdicts: {}",
-            d.queries,
-            mix.join(", "),
-            d.errors,
-            d.median_ms,
-            d.p90_ms,
-            d.max_ms,
-            d.with_json_median_ms,
-            verdicts.join(", ")
-        )?;
-        let m = &self.matrix_namespace;
-        writeln!(
-            f,
-            "matrix -n {}: median {:.2} ms over {} runs, {} connections",
-            m.namespace.as_deref().unwrap_or_default(),
-            m.time.median_ms,
-            m.time.runs,
-            m.connections
-        )?;
-        match &self.matrix_full {
-            FullMatrix::Measured(m) => writeln!(
-                f,
-                "matrix (whole cluster): {:.2} ms, {} connections",
-                m.time.median_ms, m.connections
-            ),
-            FullMatrix::Skipped => writeln!(f, "matrix (whole cluster): skipped"),
-        }
-    }
-}
-
 /// The cached snapshot's path: `<dir>/netpol-debug-bench-<size>-<seed>.yaml`.
 pub fn snapshot_path(args: &BenchArgs) -> PathBuf {
     let dir = args.out_dir.clone().unwrap_or_else(std::env::temp_dir);
     dir.join(format!("netpol-debug-bench-{}-{}.yaml", args.size, args.seed))
-}
-
-fn header_line(size: Size, seed: u64) -> String {
-    format!("# netpol-debug bench cluster: size={size} seed={seed} generator={GENERATOR_VERSION}")
 }
 
 /// Whether `path` holds a snapshot of this generator version, size and seed.
@@ -371,7 +169,7 @@ fn load_and_index(path: &Path, runs: usize) -> anyhow::Result<(ClusterIndex, Loa
     Ok((
         ix,
         LoadStats {
-            total: Timing::of(totals),
+            total: timing_of(totals),
             load_median_ms: ms(median(&loads)),
             index_median_ms: ms(median(&indexes)),
             rss_before_mib,
@@ -410,68 +208,22 @@ pub fn random_queries(ix: &ClusterIndex, n: usize, seed: u64) -> Vec<(&'static s
     if pods.is_empty() {
         return out;
     }
-    let key = |id: usize| ix.pods[id].key();
     for _ in 0..n {
         let src = *rng.pick(&pods);
-        let kind = rng.weighted(&[30, 30, 20, 15, 5]);
-        let tcp = |from: String, to: String, port: Option<PortArg>| Query {
-            from,
-            to,
-            protocol: Protocol::Tcp,
-            port,
-        };
-        let q = match kind {
-            0 | 1 => {
-                let same = kind == 0;
-                let ns = &ix.pods[src].namespace;
-                let candidates: Vec<usize> = if same {
-                    ix.pods_in(ns).iter().copied().filter(|&d| d != src).collect()
-                } else {
-                    Vec::new()
-                };
-                let dst = if same && !candidates.is_empty() {
-                    *rng.pick(&candidates)
-                } else {
-                    // Another namespace (retry a few times; pods are spread evenly).
-                    let mut d = *rng.pick(&pods);
-                    for _ in 0..8 {
-                        if ix.pods[d].namespace != *ns {
-                            break;
-                        }
-                        d = *rng.pick(&pods);
-                    }
-                    d
-                };
-                let ports = &ix.pods[dst].ports;
-                let port = match rng.below(3) {
-                    0 if !ports.is_empty() => Some(PortArg::Number(rng.pick(ports).port)),
-                    1 if ports.iter().any(|p| p.name.is_some()) => {
-                        let named: Vec<&str> = ports.iter().filter_map(|p| p.name.as_deref()).collect();
-                        Some(PortArg::Name(rng.pick(&named).to_string()))
-                    }
-                    _ => None,
-                };
-                (
-                    if same { "same-namespace" } else { "cross-namespace" },
-                    tcp(key(src), key(dst), port),
-                )
-            }
+        let from = ix.pods[src].key();
+        let q = match rng.weighted(&[30, 30, 20, 15, 5]) {
+            0 => ("same-namespace", pod_pair_query(ix, &mut rng, &pods, src, true, from)),
+            1 => ("cross-namespace", pod_pair_query(ix, &mut rng, &pods, src, false, from)),
             2 if !services.is_empty() => {
                 let s = *rng.pick(&services);
                 let port = rng.pick(&s.ports).port;
-                (
-                    "service",
-                    tcp(
-                        key(src),
-                        format!("{}/svc/{}", s.namespace, s.name),
-                        Some(PortArg::Number(port)),
-                    ),
-                )
+                let to = format!("{}/svc/{}", s.namespace, s.name);
+                ("service", tcp_query(from, to, Some(PortArg::Number(port))))
             }
             4 => (
                 "dns",
                 Query {
-                    from: key(src),
+                    from,
                     to: "kube-system/svc/kube-dns".into(),
                     protocol: Protocol::Udp,
                     port: Some(PortArg::Number(53)),
@@ -479,12 +231,72 @@ pub fn random_queries(ix: &ClusterIndex, n: usize, seed: u64) -> Vec<(&'static s
             ),
             _ => {
                 let (ip, port) = *rng.pick(EXTERNAL);
-                ("external", tcp(key(src), ip.into(), Some(PortArg::Number(port))))
+                ("external", tcp_query(from, ip.into(), Some(PortArg::Number(port))))
             }
         };
         out.push(q);
     }
     out
+}
+
+/// A TCP query from `from` to `to`.
+fn tcp_query(from: String, to: String, port: Option<PortArg>) -> Query {
+    Query {
+        from,
+        to,
+        protocol: Protocol::Tcp,
+        port,
+    }
+}
+
+/// A TCP query from pod `src` (`from`) to another pod of its namespace (`same`) or of another one.
+fn pod_pair_query(
+    ix: &ClusterIndex,
+    rng: &mut SplitMix64,
+    pods: &[usize],
+    src: usize,
+    same: bool,
+    from: String,
+) -> Query {
+    let dst = pick_destination(ix, rng, pods, src, same);
+    let port = random_port(rng, &ix.pods[dst].ports);
+    tcp_query(from, ix.pods[dst].key(), port)
+}
+
+/// A destination pod: another pod of `src`'s namespace when `same` and there is one, else (a
+/// few draws) a pod of another namespace.
+fn pick_destination(ix: &ClusterIndex, rng: &mut SplitMix64, pods: &[usize], src: usize, same: bool) -> usize {
+    let ns = &ix.pods[src].namespace;
+    let candidates: Vec<usize> = if same {
+        ix.pods_in(ns).iter().copied().filter(|&d| d != src).collect()
+    } else {
+        Vec::new()
+    };
+    if same && !candidates.is_empty() {
+        return *rng.pick(&candidates);
+    }
+    // Another namespace (retry a few times; pods are spread evenly).
+    let mut d = *rng.pick(pods);
+    for _ in 0..8 {
+        if ix.pods[d].namespace != *ns {
+            break;
+        }
+        d = *rng.pick(pods);
+    }
+    d
+}
+
+/// No port, one of the pod's port numbers, or one of its port names (a third of the time each,
+/// when it has one).
+fn random_port(rng: &mut SplitMix64, ports: &[crate::index::ContainerPortInfo]) -> Option<PortArg> {
+    match rng.below(3) {
+        0 if !ports.is_empty() => Some(PortArg::Number(rng.pick(ports).port)),
+        1 if ports.iter().any(|p| p.name.is_some()) => {
+            let named: Vec<&str> = ports.iter().filter_map(|p| p.name.as_deref()).collect();
+            Some(PortArg::Name(rng.pick(&named).to_string()))
+        }
+        _ => None,
+    }
 }
 
 fn time_diagnose(ix: &ClusterIndex, queries: &[(&'static str, Query)]) -> DiagnoseStats {
@@ -544,7 +356,7 @@ fn time_matrix(ix: &ClusterIndex, namespace: Option<&str>, runs: usize) -> Matri
     }
     MatrixStats {
         namespace: namespace.map(str::to_string),
-        time: Timing::of(times),
+        time: timing_of(times),
         connections,
     }
 }
@@ -588,7 +400,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     };
 
     Ok(BenchReport {
-        size: args.size,
+        size: args.size.as_str().to_string(),
         seed: args.seed,
         generator_version: GENERATOR_VERSION,
         snapshot: path,

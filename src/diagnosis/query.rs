@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::engine::Endpoint;
-use crate::index::{ClusterIndex, PodId, ServiceInfo, TargetPort};
+use crate::index::{ClusterIndex, PodId, PodInfo, ServiceInfo, ServicePortInfo, TargetPort};
 use crate::policy::Protocol;
 use crate::snapshot::WorkloadKind;
 
@@ -179,136 +179,152 @@ pub fn resolve(ix: &ClusterIndex, argument: &str, input: &str) -> Result<Resolve
         };
     }
     let endpoints = match &spec {
-        EndpointSpec::Ip(ip) => match ix.pods_by_ip(*ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
-            Some(id) => vec![Endpoint::Pod(id)],
-            None => vec![Endpoint::Ip(*ip)],
-        },
-        EndpointSpec::Pod { namespace, name } => {
-            check_namespace(ix, argument, namespace)?;
-            match ix.pod_by_name(namespace, name) {
-                Some(id) => vec![Endpoint::Pod(id)],
-                None => {
-                    // A workload name given where a pod was expected: take its pods.
-                    let pods = pods_of_owner(ix, namespace, None, name);
-                    if pods.is_empty() {
-                        let candidates = ix.pods_in(namespace).iter().map(|&id| {
-                            let p = ix.pod(id);
-                            (p.name.clone(), format!("{namespace}/{}", p.name))
-                        });
-                        return Err(not_found(
-                            argument,
-                            &format!("pod {namespace}/{name}"),
-                            name,
-                            candidates,
-                        ));
-                    }
-                    pods.into_iter().map(Endpoint::Pod).collect()
-                }
-            }
-        }
-        EndpointSpec::Workload { namespace, kind, name } => {
-            check_namespace(ix, argument, namespace)?;
-            let pods = pods_of_owner(ix, namespace, Some(kind.as_str()), name);
-            if pods.is_empty() {
-                let mut owners: Vec<(String, String)> = ix
-                    .pods_in(namespace)
-                    .iter()
-                    .flat_map(|&id| {
-                        let p = ix.pod(id);
-                        let inferred = p
-                            .inferred_deployment()
-                            .map(|d| (d.to_string(), format!("{namespace}/deploy/{d}")));
-                        let owner = p.owner.as_ref().map(|o| {
-                            (
-                                o.name.clone(),
-                                format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name),
-                            )
-                        });
-                        inferred.into_iter().chain(owner)
-                    })
-                    .collect();
-                owners.sort();
-                owners.dedup();
-                return Err(not_found(
-                    argument,
-                    &format!("{} {namespace}/{name}", kind.as_str()),
-                    name,
-                    owners.into_iter(),
-                ));
-            }
-            pods.into_iter().map(Endpoint::Pod).collect()
-        }
-        EndpointSpec::Service { namespace, name } => {
-            check_namespace(ix, argument, namespace)?;
-            let Some(svc) = ix.service(namespace, name) else {
-                let candidates = ix
-                    .services
-                    .iter()
-                    .filter(|s| s.namespace == *namespace)
-                    .map(|s| (s.name.clone(), format!("{namespace}/svc/{}", s.name)));
-                return Err(not_found(
-                    argument,
-                    &format!("service {namespace}/{name}"),
-                    name,
-                    candidates,
-                ));
-            };
-            let Some(selector) = &svc.selector else {
-                // Endpoints managed by hand (e.g. default/kubernetes): their addresses.
-                if !svc.endpoints.is_empty() {
-                    let mut eps: Vec<Endpoint> = svc
-                        .endpoints
-                        .iter()
-                        .map(
-                            |a| match ix.pods_by_ip(a.ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
-                                Some(id) => Endpoint::Pod(id),
-                                None => Endpoint::Ip(a.ip),
-                            },
-                        )
-                        .collect();
-                    eps.sort();
-                    eps.dedup();
-                    return Ok(Resolved {
-                        input: input.to_string(),
-                        spec,
-                        endpoints: eps,
-                    });
-                }
-                return Err(QueryError::new(
-                    argument,
-                    format!(
-                        "service {namespace}/{name} has no selector and no Endpoints in the snapshot: name a backing pod or IP instead"
-                    ),
-                ));
-            };
-            let pods: Vec<Endpoint> = ix
-                .pods_in(namespace)
-                .iter()
-                .copied()
-                .filter(|&id| svc.selects(ix.pod(id)))
-                .map(Endpoint::Pod)
-                .collect();
-            if pods.is_empty() {
-                return Err(QueryError::new(
-                    argument,
-                    format!(
-                        "service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem",
-                        selector
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                ));
-            }
-            pods
-        }
+        EndpointSpec::Ip(ip) => vec![endpoint_at(ix, *ip)],
+        EndpointSpec::Pod { namespace, name } => resolve_pod(ix, argument, namespace, name)?,
+        EndpointSpec::Workload { namespace, kind, name } => resolve_workload(ix, argument, namespace, *kind, name)?,
+        EndpointSpec::Service { namespace, name } => resolve_service(ix, argument, namespace, name)?,
     };
     Ok(Resolved {
         input: input.to_string(),
         spec,
         endpoints,
     })
+}
+
+/// The pod (not on the host network) that has address `ip`, else the address itself.
+fn endpoint_at(ix: &ClusterIndex, ip: IpAddr) -> Endpoint {
+    match ix.pods_by_ip(ip).iter().copied().find(|&id| !ix.pod(id).host_network) {
+        Some(id) => Endpoint::Pod(id),
+        None => Endpoint::Ip(ip),
+    }
+}
+
+/// `ns/name`: the pod, else the pods of a workload of that name (given where a pod was expected).
+fn resolve_pod(ix: &ClusterIndex, argument: &str, namespace: &str, name: &str) -> Result<Vec<Endpoint>, QueryError> {
+    check_namespace(ix, argument, namespace)?;
+    if let Some(id) = ix.pod_by_name(namespace, name) {
+        return Ok(vec![Endpoint::Pod(id)]);
+    }
+    // A workload name given where a pod was expected: take its pods.
+    let pods = pods_of_owner(ix, namespace, None, name);
+    if pods.is_empty() {
+        let candidates = ix.pods_in(namespace).iter().map(|&id| {
+            let p = ix.pod(id);
+            (p.name.clone(), format!("{namespace}/{}", p.name))
+        });
+        return Err(not_found(
+            argument,
+            &format!("pod {namespace}/{name}"),
+            name,
+            candidates,
+        ));
+    }
+    Ok(pods.into_iter().map(Endpoint::Pod).collect())
+}
+
+/// `ns/kind/name`: the pods of that workload.
+fn resolve_workload(
+    ix: &ClusterIndex,
+    argument: &str,
+    namespace: &str,
+    kind: WorkloadKind,
+    name: &str,
+) -> Result<Vec<Endpoint>, QueryError> {
+    check_namespace(ix, argument, namespace)?;
+    let pods = pods_of_owner(ix, namespace, Some(kind.as_str()), name);
+    if pods.is_empty() {
+        return Err(not_found(
+            argument,
+            &format!("{} {namespace}/{name}", kind.as_str()),
+            name,
+            owner_candidates(ix, namespace).into_iter(),
+        ));
+    }
+    Ok(pods.into_iter().map(Endpoint::Pod).collect())
+}
+
+/// The workloads of a namespace's pods (owners, and Deployments inferred from ReplicaSet
+/// names), as did-you-mean candidates: (name, `ns/kind/name`), sorted.
+fn owner_candidates(ix: &ClusterIndex, namespace: &str) -> Vec<(String, String)> {
+    let mut owners: Vec<(String, String)> = ix
+        .pods_in(namespace)
+        .iter()
+        .flat_map(|&id| {
+            let p = ix.pod(id);
+            let inferred = p
+                .inferred_deployment()
+                .map(|d| (d.to_string(), format!("{namespace}/deploy/{d}")));
+            let owner = p.owner.as_ref().map(|o| {
+                (
+                    o.name.clone(),
+                    format!("{namespace}/{}/{}", o.kind.to_ascii_lowercase(), o.name),
+                )
+            });
+            inferred.into_iter().chain(owner)
+        })
+        .collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// `ns/svc/name`: the pods the Service selects, or the addresses of its hand-managed Endpoints.
+fn resolve_service(
+    ix: &ClusterIndex,
+    argument: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<Endpoint>, QueryError> {
+    check_namespace(ix, argument, namespace)?;
+    let Some(svc) = ix.service(namespace, name) else {
+        let candidates = ix
+            .services
+            .iter()
+            .filter(|s| s.namespace == *namespace)
+            .map(|s| (s.name.clone(), format!("{namespace}/svc/{}", s.name)));
+        return Err(not_found(
+            argument,
+            &format!("service {namespace}/{name}"),
+            name,
+            candidates,
+        ));
+    };
+    let Some(selector) = &svc.selector else {
+        // Endpoints managed by hand (e.g. default/kubernetes): their addresses.
+        if !svc.endpoints.is_empty() {
+            let mut eps: Vec<Endpoint> = svc.endpoints.iter().map(|a| endpoint_at(ix, a.ip)).collect();
+            eps.sort();
+            eps.dedup();
+            return Ok(eps);
+        }
+        return Err(QueryError::new(
+            argument,
+            format!(
+                "service {namespace}/{name} has no selector and no Endpoints in the snapshot: name a backing pod or IP instead"
+            ),
+        ));
+    };
+    let pods: Vec<Endpoint> = ix
+        .pods_in(namespace)
+        .iter()
+        .copied()
+        .filter(|&id| svc.selects(ix.pod(id)))
+        .map(Endpoint::Pod)
+        .collect();
+    if pods.is_empty() {
+        return Err(QueryError::new(
+            argument,
+            format!(
+                "service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem",
+                selector
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ));
+    }
+    Ok(pods)
 }
 
 /// The Service whose virtual address `ip` is, and which address it is. A ClusterIP counts for
@@ -439,10 +455,6 @@ pub fn port_for(
     port: &PortArg,
     protocol: Protocol,
 ) -> Result<(u16, Option<String>), QueryError> {
-    let pod = match dst_endpoint {
-        Endpoint::Pod(id) => Some(ix.pod(id)),
-        Endpoint::Ip(_) => None,
-    };
     if let EndpointSpec::Service { namespace, name } = &dst.spec
         && let Some(svc) = ix.service(namespace, name)
         && let Some(sp) = svc.ports.iter().find(|sp| {
@@ -453,84 +465,117 @@ pub fn port_for(
                 }
         })
     {
-        let target = match &sp.target {
-            // Endpoints managed by hand: the port is what they list for this address, whatever
-            // the targetPort says (kube-proxy never reads it for such a Service).
-            _ if svc.selector.is_none() => {
-                let ips = match dst_endpoint {
-                    Endpoint::Ip(ip) => vec![ip],
-                    Endpoint::Pod(id) => ix.pod(id).ips.clone(),
-                };
-                match endpoint_port(svc, &ips, sp.name.as_deref(), protocol) {
-                    Some(n) => Some(n),
-                    None => {
-                        return Err(QueryError::new(
-                            "port",
-                            format!(
-                                "service {namespace}/{name} {}: the Service has no selector, so the port is the one its Endpoints give, and they list no {protocol} port{} for {} (Endpoints: {}); targetPort is not used for such a Service",
-                                service_port(sp),
-                                sp.name.as_deref().map(|n| format!(" named {n:?}")).unwrap_or_default(),
-                                ips.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", "),
-                                describe_endpoints(svc),
-                            ),
-                        ));
-                    }
-                }
-            }
-            TargetPort::Number(n) => Some(*n),
-            TargetPort::Named(t) => pod.and_then(|p| p.resolve_named_port(t, protocol)),
-        };
-        return match target {
-            Some(t) => Ok((
-                t,
-                Some(format!(
-                    "service {namespace}/{name} port {} maps to targetPort {t} on the pod",
-                    sp.port
-                )),
-            )),
-            None => Err(QueryError::new(
-                "port",
-                format!(
-                    "service {namespace}/{name} port {}: targetPort {:?} is not declared by the backing pod",
-                    sp.port, sp.target
-                ),
-            )),
-        };
+        return service_target_port(ix, svc, sp, dst_endpoint, protocol);
     }
     match port {
         PortArg::Number(n) => Ok((*n, None)),
-        PortArg::Name(name) => match pod.and_then(|p| p.resolve_named_port(name, protocol)) {
-            Some(n) => Ok((
-                n,
-                Some(format!(
-                    "port name {name:?} resolves to {protocol} {n} on the destination pod"
-                )),
-            )),
-            None => {
-                let declared: Vec<String> = pod
-                    .map(|p| {
-                        p.ports
-                            .iter()
-                            .filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut e = QueryError::new(
-                    "port",
-                    format!(
-                        "--port {name}: the destination declares no {protocol} container port named {name:?} (declared: {})",
-                        if declared.is_empty() {
-                            "none".to_string()
-                        } else {
-                            declared.join(", ")
-                        }
-                    ),
-                );
-                e.suggestions = declared;
-                Err(e)
-            }
-        },
+        PortArg::Name(name) => named_port(pod_of(ix, dst_endpoint), name, protocol),
     }
+}
+
+/// The pod an endpoint is, if it is one.
+fn pod_of(ix: &ClusterIndex, endpoint: Endpoint) -> Option<&PodInfo> {
+    match endpoint {
+        Endpoint::Pod(id) => Some(ix.pod(id)),
+        Endpoint::Ip(_) => None,
+    }
+}
+
+/// The port a Service port `sp` delivers to on the destination: its targetPort (a number, or a
+/// name resolved on the pod), or for a Service without selector what its Endpoints list.
+fn service_target_port(
+    ix: &ClusterIndex,
+    svc: &ServiceInfo,
+    sp: &ServicePortInfo,
+    dst_endpoint: Endpoint,
+    protocol: Protocol,
+) -> Result<(u16, Option<String>), QueryError> {
+    let (namespace, name) = (&svc.namespace, &svc.name);
+    let target = match &sp.target {
+        // Endpoints managed by hand: the port is what they list for this address, whatever
+        // the targetPort says (kube-proxy never reads it for such a Service).
+        _ if svc.selector.is_none() => Some(manual_endpoint_port(ix, svc, sp, dst_endpoint, protocol)?),
+        TargetPort::Number(n) => Some(*n),
+        TargetPort::Named(t) => pod_of(ix, dst_endpoint).and_then(|p| p.resolve_named_port(t, protocol)),
+    };
+    match target {
+        Some(t) => Ok((
+            t,
+            Some(format!(
+                "service {namespace}/{name} port {} maps to targetPort {t} on the pod",
+                sp.port
+            )),
+        )),
+        None => Err(QueryError::new(
+            "port",
+            format!(
+                "service {namespace}/{name} port {}: targetPort {:?} is not declared by the backing pod",
+                sp.port, sp.target
+            ),
+        )),
+    }
+}
+
+/// The port the Endpoints of a Service without selector list for the destination's addresses;
+/// an error saying so when they list none.
+fn manual_endpoint_port(
+    ix: &ClusterIndex,
+    svc: &ServiceInfo,
+    sp: &ServicePortInfo,
+    dst_endpoint: Endpoint,
+    protocol: Protocol,
+) -> Result<u16, QueryError> {
+    let ips = match dst_endpoint {
+        Endpoint::Ip(ip) => vec![ip],
+        Endpoint::Pod(id) => ix.pod(id).ips.clone(),
+    };
+    endpoint_port(svc, &ips, sp.name.as_deref(), protocol).ok_or_else(|| {
+        QueryError::new(
+            "port",
+            format!(
+                "service {}/{} {}: the Service has no selector, so the port is the one its Endpoints give, and they list no {protocol} port{} for {} (Endpoints: {}); targetPort is not used for such a Service",
+                svc.namespace,
+                svc.name,
+                service_port(sp),
+                sp.name.as_deref().map(|n| format!(" named {n:?}")).unwrap_or_default(),
+                ips.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", "),
+                describe_endpoints(svc),
+            ),
+        )
+    })
+}
+
+/// A port name resolved on the destination pod; an error listing its named ports otherwise.
+fn named_port(pod: Option<&PodInfo>, name: &str, protocol: Protocol) -> Result<(u16, Option<String>), QueryError> {
+    if let Some(n) = pod.and_then(|p| p.resolve_named_port(name, protocol)) {
+        return Ok((
+            n,
+            Some(format!(
+                "port name {name:?} resolves to {protocol} {n} on the destination pod"
+            )),
+        ));
+    }
+    let declared: Vec<String> = pod
+        .map(|p| {
+            p.ports
+                .iter()
+                .filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut e = QueryError::new(
+        "port",
+        format!(
+            "--port {name}: the destination declares no {protocol} container port named {name:?} (declared: {})",
+            if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            }
+        ),
+    );
+    e.suggestions = declared;
+    Err(e)
 }
 
 /// The port an address of a selector-less Service's Endpoints serves for a Service port: the
@@ -585,7 +630,7 @@ fn describe_endpoints(svc: &ServiceInfo) -> String {
 }
 
 /// `port 443 (https, TCP)`.
-fn service_port(sp: &crate::index::ServicePortInfo) -> String {
+fn service_port(sp: &ServicePortInfo) -> String {
     match &sp.name {
         Some(n) => format!("port {} ({n}, {})", sp.port, sp.protocol),
         None => format!("port {} ({})", sp.port, sp.protocol),

@@ -9,8 +9,8 @@ use crate::diagnosis::query::{self, QueryError};
 use crate::diagnosis::{self, Query};
 use crate::engine::Endpoint;
 use crate::index::cni::{CniDetection, Support};
-use crate::index::{ClusterIndex, PodId};
-use crate::policy::{Direction, NamespaceScope, Peer, Policy, Selector};
+use crate::index::{ClusterIndex, PodId, PodInfo};
+use crate::policy::{Direction, Labels, NamespaceScope, Peer, Policy, Selector};
 use crate::report::*;
 
 /// `check_cni`: which CNIs run and whether NetworkPolicy is enforced.
@@ -162,6 +162,36 @@ fn selector_reason(sel: &Selector, labels: &crate::policy::Labels) -> (bool, Str
 pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<SelectorReport, QueryError> {
     let (resolved, id) = resolve_pod(ix, "pod", pod)?;
     let p = ix.pod(id);
+    let warnings = selector_warnings(&resolved, p);
+    let mut matches = selector_matches(ix, p);
+    let total = matches.len();
+    matches.truncate(limit);
+    let mut unreadable: Vec<String> = [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .flat_map(|d| ix.possibly_selecting_unreadable(id, d))
+        .map(|(k, _)| k)
+        .collect();
+    unreadable.sort();
+    unreadable.dedup();
+    Ok(SelectorReport {
+        other_kinds: other_kinds_selecting(ix, p),
+        pod: crate::diagnosis::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
+        ingress_isolated_by: isolating_keys(ix, id, Direction::Ingress),
+        egress_isolated_by: isolating_keys(ix, id, Direction::Egress),
+        truncated: truncation(
+            total,
+            matches.len(),
+            "selecting policies come first; raise limit to see more non-selecting ones",
+        ),
+        policies: matches,
+        unreadable,
+        warnings,
+        scope: SCOPE.to_string(),
+    })
+}
+
+/// What to know before reading the matches: a host-network pod, a name standing for many pods.
+fn selector_warnings(resolved: &query::Resolved, p: &PodInfo) -> Vec<String> {
     let mut warnings = Vec::new();
     if p.host_network {
         warnings.push(format!(
@@ -177,6 +207,12 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
             p.key()
         ));
     }
+    warnings
+}
+
+/// Every policy of the pod's namespace, whether its podSelector selects the pod and why;
+/// selecting ones first, then by name.
+fn selector_matches(ix: &ClusterIndex, p: &PodInfo) -> Vec<SelectorMatch> {
     let mut matches: Vec<SelectorMatch> = ix
         .policies_in(&p.namespace)
         .iter()
@@ -194,53 +230,36 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
         })
         .collect();
     matches.sort_by(|a, b| b.selects.cmp(&a.selects).then_with(|| a.policy.cmp(&b.policy)));
-    let total = matches.len();
-    matches.truncate(limit);
-    let names = |dir| -> Vec<String> {
-        ix.isolating_policies(id, dir)
-            .into_iter()
-            .map(|pid| ix.policies[pid].key())
-            .collect()
-    };
-    let mut unreadable: Vec<String> = [Direction::Ingress, Direction::Egress]
+    matches
+}
+
+/// The policies that isolate pod `id` in direction `dir`, by key.
+fn isolating_keys(ix: &ClusterIndex, id: PodId, dir: Direction) -> Vec<String> {
+    ix.isolating_policies(id, dir)
         .into_iter()
-        .flat_map(|d| ix.possibly_selecting_unreadable(id, d))
-        .map(|(k, _)| k)
-        .collect();
-    unreadable.sort();
-    unreadable.dedup();
-    let ns_labels = ix.namespace_labels(&p.namespace);
-    let other_kinds = if p.host_network {
-        Vec::new()
-    } else {
-        crate::policy::extended::selecting(
-            &ix.facts.extended_objects,
-            &crate::policy::extended::PodRef {
-                namespace: &p.namespace,
-                labels: &p.labels,
-                namespace_labels: &ns_labels,
-                service_account: p.service_account.as_deref(),
-            },
-        )
-        .into_iter()
-        .map(|h| super::checks::extended::record(h, "pod"))
+        .map(|pid| ix.policies[pid].key())
         .collect()
-    };
-    Ok(SelectorReport {
-        other_kinds,
-        pod: crate::diagnosis::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
-        ingress_isolated_by: names(Direction::Ingress),
-        egress_isolated_by: names(Direction::Egress),
-        truncated: truncation(
-            total,
-            matches.len(),
-            "selecting policies come first; raise limit to see more non-selecting ones",
-        ),
-        policies: matches,
-        unreadable,
-        warnings,
-        scope: SCOPE.to_string(),
-    })
+}
+
+/// Policies of other kinds (Calico, Cilium, Antrea...) that select the pod; none for a
+/// host-network pod.
+fn other_kinds_selecting(ix: &ClusterIndex, p: &PodInfo) -> Vec<ExtendedPolicyCheck> {
+    if p.host_network {
+        return Vec::new();
+    }
+    let ns_labels = ix.namespace_labels(&p.namespace);
+    crate::policy::extended::selecting(
+        &ix.facts.extended_objects,
+        &crate::policy::extended::PodRef {
+            namespace: &p.namespace,
+            labels: &p.labels,
+            namespace_labels: &ns_labels,
+            service_account: p.service_account.as_deref(),
+        },
+    )
+    .into_iter()
+    .map(|h| super::checks::extended::record(h, "pod"))
+    .collect()
 }
 
 /// `check_default_deny`: deny-all and isolate-all policies of a namespace, and a pod's isolation.
@@ -256,34 +275,53 @@ pub fn check_default_deny(
         .copied()
         .filter(|&id| !ix.pod(id).host_network)
         .collect();
-    let state = |dir: Direction| {
-        let mut deny_all = Vec::new();
-        let mut all = Vec::new();
-        for &pid in ix.policies_in(namespace) {
-            let pol = &ix.policies[pid];
-            if let Some(rules) = pol.rules(dir)
-                && pol.target.is_everything()
-            {
-                all.push(pol.key());
-                if rules.is_empty() {
-                    deny_all.push(pol.key());
-                }
+    let ingress = deny_state(ix, namespace, &pods, Direction::Ingress);
+    let egress = deny_state(ix, namespace, &pods, Direction::Egress);
+    let notes = default_deny_notes(ix, namespace, &ingress, &egress);
+    let pod = pod.map(|input| pod_isolation(ix, namespace, input)).transpose()?;
+    Ok(DefaultDenyReport {
+        namespace: namespace.to_string(),
+        ingress,
+        egress,
+        pod,
+        notes,
+        scope: SCOPE.to_string(),
+    })
+}
+
+/// In direction `dir`: the namespace's policies that select every pod (and those of them with no
+/// rule: deny-all), and how many of `pods` are isolated.
+fn deny_state(ix: &ClusterIndex, namespace: &str, pods: &[PodId], dir: Direction) -> DenyState {
+    let mut deny_all = Vec::new();
+    let mut all = Vec::new();
+    for &pid in ix.policies_in(namespace) {
+        let pol = &ix.policies[pid];
+        if let Some(rules) = pol.rules(dir)
+            && pol.target.is_everything()
+        {
+            all.push(pol.key());
+            if rules.is_empty() {
+                deny_all.push(pol.key());
             }
         }
-        deny_all.sort();
-        all.sort();
-        let isolated = pods
-            .iter()
-            .filter(|&&id| !ix.isolating_policies(id, dir).is_empty())
-            .count();
-        DenyState {
-            deny_all_policies: deny_all,
-            isolating_all_pods: all,
-            pods_isolated: isolated as i64,
-            pods_total: pods.len() as i64,
-        }
-    };
-    let (ingress, egress) = (state(Direction::Ingress), state(Direction::Egress));
+    }
+    deny_all.sort();
+    all.sort();
+    let isolated = pods
+        .iter()
+        .filter(|&&id| !ix.isolating_policies(id, dir).is_empty())
+        .count();
+    DenyState {
+        deny_all_policies: deny_all,
+        isolating_all_pods: all,
+        pods_isolated: isolated as i64,
+        pods_total: pods.len() as i64,
+    }
+}
+
+/// What the namespace's isolation means: DNS to allow, only allowed ingress, unreadable
+/// policies, or nothing isolated.
+fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, egress: &DenyState) -> Vec<String> {
     let mut notes = Vec::new();
     if !egress.isolating_all_pods.is_empty() {
         notes.push(format!(
@@ -312,48 +350,35 @@ pub fn check_default_deny(
             "No pod of {namespace} is isolated in either direction: NetworkPolicy allows all traffic here."
         ));
     }
-    let pod = match pod {
-        Some(input) => {
-            let (_, id) = resolve_pod(ix, "pod", input)?;
-            if ix.pod(id).namespace != namespace {
-                return Err(QueryError::invalid(
-                    "pod",
-                    format!("pod {input} is not in namespace {namespace}"),
-                ));
-            }
-            let keys = |dir| -> Vec<String> {
-                ix.isolating_policies(id, dir)
-                    .into_iter()
-                    .map(|p| ix.policies[p].key())
-                    .collect()
-            };
-            let mut empty: Vec<String> = [Direction::Ingress, Direction::Egress]
+    notes
+}
+
+/// The isolation of one pod of the namespace: the policies isolating it per direction, and
+/// those that deny everything (no rule).
+fn pod_isolation(ix: &ClusterIndex, namespace: &str, input: &str) -> Result<PodIsolation, QueryError> {
+    let (_, id) = resolve_pod(ix, "pod", input)?;
+    if ix.pod(id).namespace != namespace {
+        return Err(QueryError::invalid(
+            "pod",
+            format!("pod {input} is not in namespace {namespace}"),
+        ));
+    }
+    let mut empty: Vec<String> = [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .flat_map(|d| {
+            ix.isolating_policies(id, d)
                 .into_iter()
-                .flat_map(|d| {
-                    ix.isolating_policies(id, d)
-                        .into_iter()
-                        .filter(move |&p| ix.policies[p].rules(d).is_some_and(<[_]>::is_empty))
-                })
-                .map(|p| ix.policies[p].key())
-                .collect();
-            empty.sort();
-            empty.dedup();
-            Some(PodIsolation {
-                pod: ix.pod(id).key(),
-                ingress_isolated_by: keys(Direction::Ingress),
-                egress_isolated_by: keys(Direction::Egress),
-                denied_by_empty_policies: empty,
-            })
-        }
-        None => None,
-    };
-    Ok(DefaultDenyReport {
-        namespace: namespace.to_string(),
-        ingress,
-        egress,
-        pod,
-        notes,
-        scope: SCOPE.to_string(),
+                .filter(move |&p| ix.policies[p].rules(d).is_some_and(<[_]>::is_empty))
+        })
+        .map(|p| ix.policies[p].key())
+        .collect();
+    empty.sort();
+    empty.dedup();
+    Ok(PodIsolation {
+        pod: ix.pod(id).key(),
+        ingress_isolated_by: isolating_keys(ix, id, Direction::Ingress),
+        egress_isolated_by: isolating_keys(ix, id, Direction::Egress),
+        denied_by_empty_policies: empty,
     })
 }
 
@@ -506,56 +531,86 @@ pub fn namespace_peer_checks(
             Direction::Ingress => t.flow.src,
         };
         let Endpoint::Pod(other_id) = other else { continue };
-        let other_pod = ix.pod(other_id);
-        let other_labels = ix.namespace_labels(&other_pod.namespace);
-        for &pid in &side.isolating {
-            let pol = &ix.policies[pid];
-            for rule in pol.rules(side.direction).into_iter().flatten() {
-                for (i, peer) in rule.peers.iter().flatten().enumerate() {
-                    let Peer::Pods {
-                        namespaces,
-                        pods,
-                        pod_selector_set,
-                    } = peer
-                    else {
-                        continue;
-                    };
-                    let (ns_sel, ns_matches, failed) = match namespaces {
-                        NamespaceScope::Same(ns) => {
-                            (format!("(none: {ns} only)"), *ns == other_pod.namespace, Vec::new())
-                        }
-                        NamespaceScope::Matching(sel) => (
-                            sel.to_string(),
-                            sel.matches(&other_labels),
-                            sel.failures(&other_labels).iter().map(|r| r.to_string()).collect(),
-                        ),
-                    };
-                    checks.push(NamespacePeerCheck {
-                        policy: pol.key(),
-                        field: format!(
-                            "spec.{}[{}].{}[{i}]",
-                            side.direction.as_str(),
-                            rule.index,
-                            if side.direction == Direction::Egress {
-                                "to"
-                            } else {
-                                "from"
-                            }
-                        ),
-                        namespace_selector: ns_sel,
-                        pod_selector: pod_selector_set.then(|| pods.to_string()),
-                        namespace: other_pod.namespace.clone(),
-                        namespace_matches: ns_matches,
-                        pod_matches: pod_selector_set.then(|| pods.matches(&other_pod.labels)),
-                        failed_requirements: failed,
-                    });
-                }
+        side_peer_checks(ix, side, ix.pod(other_id), &mut checks);
+    }
+    let nearest_miss = nearest_miss(&checks);
+    checks.sort_by_key(|c| {
+        (
+            c.namespace_matches && c.pod_matches != Some(false),
+            c.policy.clone(),
+            c.field.clone(),
+        )
+    });
+    (checks, nearest_miss)
+}
+
+/// The pod peers of the rules of one side's isolating policies, checked against the pod at the
+/// other end, appended to `checks`.
+fn side_peer_checks(
+    ix: &ClusterIndex,
+    side: &crate::engine::SideTrace,
+    other_pod: &PodInfo,
+    checks: &mut Vec<NamespacePeerCheck>,
+) {
+    let other_labels = ix.namespace_labels(&other_pod.namespace);
+    let peers_field = if side.direction == Direction::Egress {
+        "to"
+    } else {
+        "from"
+    };
+    for &pid in &side.isolating {
+        let pol = &ix.policies[pid];
+        for rule in pol.rules(side.direction).into_iter().flatten() {
+            for (i, peer) in rule.peers.iter().flatten().enumerate() {
+                let field = format!("spec.{}[{}].{peers_field}[{i}]", side.direction.as_str(), rule.index);
+                checks.extend(peer_check(pol.key(), field, peer, other_pod, &other_labels));
             }
         }
     }
-    // The nearest miss: a peer whose podSelector matches and whose namespaceSelector fails by
-    // the fewest requirements that a label would satisfy.
-    let nearest_miss = checks
+}
+
+/// A pod peer (at `field` of `policy`) checked against a pod and its namespace's labels; None
+/// for a peer of another kind (ipBlock).
+fn peer_check(
+    policy: String,
+    field: String,
+    peer: &Peer,
+    other_pod: &PodInfo,
+    other_labels: &Labels,
+) -> Option<NamespacePeerCheck> {
+    let Peer::Pods {
+        namespaces,
+        pods,
+        pod_selector_set,
+    } = peer
+    else {
+        return None;
+    };
+    let (ns_sel, ns_matches, failed) = match namespaces {
+        NamespaceScope::Same(ns) => (format!("(none: {ns} only)"), *ns == other_pod.namespace, Vec::new()),
+        NamespaceScope::Matching(sel) => (
+            sel.to_string(),
+            sel.matches(other_labels),
+            sel.failures(other_labels).iter().map(|r| r.to_string()).collect(),
+        ),
+    };
+    Some(NamespacePeerCheck {
+        policy,
+        field,
+        namespace_selector: ns_sel,
+        pod_selector: pod_selector_set.then(|| pods.to_string()),
+        namespace: other_pod.namespace.clone(),
+        namespace_matches: ns_matches,
+        pod_matches: pod_selector_set.then(|| pods.matches(&other_pod.labels)),
+        failed_requirements: failed,
+    })
+}
+
+/// The nearest miss: a peer whose podSelector matches and whose namespaceSelector fails by the
+/// fewest requirements that a label would satisfy; else a podSelector without
+/// namespaceSelector that would match with one.
+fn nearest_miss(checks: &[NamespacePeerCheck]) -> Option<String> {
+    checks
         .iter()
         .filter(|c| !c.namespace_matches && c.pod_matches != Some(false) && !c.failed_requirements.is_empty())
         .min_by_key(|c| c.failed_requirements.len())
@@ -582,15 +637,7 @@ pub fn namespace_peer_checks(
                         c.namespace
                     )
                 })
-        });
-    checks.sort_by_key(|c| {
-        (
-            c.namespace_matches && c.pod_matches != Some(false),
-            c.policy.clone(),
-            c.field.clone(),
-        )
-    });
-    (checks, nearest_miss)
+        })
 }
 
 /// `check_cross_namespace`: both sides of a flow and the namespace selectors their rules use.

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::snapshot::{ClusterSnapshot, WorkloadKind};
@@ -517,21 +517,55 @@ fn rke2_finding(rke2: &Distro) -> (CniFound, bool, bool) {
     (finding, own_flannel, brings_own)
 }
 
-/// Detects the CNIs of a snapshot.
-pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
-    let mut found: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    let mut aws_agent: Option<bool> = None;
-    let mut firewall: Vec<Firewall> = Vec::new();
-    let mut flannel_agent = false;
-    let mut agents_seen = 0usize;
-    let mut consider = |kind: &str, meta: &ObjectMeta, spec: &PodSpec| {
+/// What the CNI agents (pods and DaemonSets) and the nodes of a snapshot show.
+#[derive(Default)]
+struct Evidence {
+    /// Evidence lines (at most 3) per CNI recognised.
+    found: BTreeMap<&'static str, Vec<String>>,
+    /// Whether the AWS VPC CNI network policy agent is enabled; None: no agent seen.
+    aws_agent: Option<bool>,
+    /// kube-router's firewall settings, one per agent.
+    firewall: Vec<Firewall>,
+    /// A flannel agent (pod or DaemonSet) is in the snapshot.
+    flannel_agent: bool,
+    /// Agents recognised (an object counts once per CNI it shows).
+    agents_seen: usize,
+    /// CNIs recognised by their agents, before the node annotations.
+    agent_cnis: usize,
+    k3s: Distro,
+    rke2: Distro,
+}
+
+impl Evidence {
+    /// The agents (DaemonSets, then pods), then the nodes, of `snap`.
+    fn gather(snap: &ClusterSnapshot) -> Evidence {
+        let mut ev = Evidence::default();
+        for w in snap.workloads.iter().filter(|w| w.kind == WorkloadKind::DaemonSet) {
+            if let Some(spec) = &w.template.spec {
+                ev.consider("DaemonSet", &w.metadata, spec);
+            }
+        }
+        for p in &snap.pods {
+            if let Some(spec) = &p.spec {
+                ev.consider("Pod", &p.metadata, spec);
+            }
+        }
+        ev.agent_cnis = ev.found.len();
+        for n in &snap.nodes {
+            ev.add_node(n);
+        }
+        ev
+    }
+
+    /// One pod or DaemonSet: the CNIs it shows, and the AWS and kube-router settings it carries.
+    fn consider(&mut self, kind: &str, meta: &ObjectMeta, spec: &PodSpec) {
         let hits = classify(kind, meta, spec);
-        agents_seen += hits.len();
+        self.agents_seen += hits.len();
         for (name, mut line) in hits {
             if name == "aws-vpc-cni"
                 && let Some(enabled) = aws_policy_agent(spec)
             {
-                aws_agent = Some(aws_agent.unwrap_or(false) || enabled);
+                self.aws_agent = Some(self.aws_agent.unwrap_or(false) || enabled);
             }
             if name == "kube-router" {
                 let f = kube_router_firewall(spec).unwrap_or(Firewall::Default);
@@ -540,34 +574,23 @@ pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
                     Firewall::BareThenFalse => line.push_str(" with --run-firewall false"),
                     Firewall::Default => {}
                 }
-                firewall.push(f);
+                self.firewall.push(f);
             }
-            flannel_agent |= name == "flannel";
-            let lines = found.entry(name).or_default();
+            self.flannel_agent |= name == "flannel";
+            let lines = self.found.entry(name).or_default();
             if lines.len() < 3 && !lines.contains(&line) {
                 lines.push(line);
             }
         }
-    };
-    for w in snap.workloads.iter().filter(|w| w.kind == WorkloadKind::DaemonSet) {
-        if let Some(spec) = &w.template.spec {
-            consider("DaemonSet", &w.metadata, spec);
-        }
     }
-    for p in &snap.pods {
-        if let Some(spec) = &p.spec {
-            consider("Pod", &p.metadata, spec);
-        }
-    }
-    let agent_cnis = found.len();
-    let mut k3s = Distro::default();
-    let mut rke2 = Distro::default();
-    for n in &snap.nodes {
+
+    /// One node: its CNI annotations, and its kubelet if k3s's or RKE2's.
+    fn add_node(&mut self, n: &Node) {
         let name = n.metadata.name.clone().unwrap_or_default();
         let annotations = n.metadata.annotations.as_ref();
         for key in annotations.into_iter().flatten().map(|(k, _)| k) {
             if let Some((_, cni)) = NODE_ANNOTATIONS.iter().find(|(p, _)| key.starts_with(p)) {
-                let lines = found.entry(cni).or_default();
+                let lines = self.found.entry(cni).or_default();
                 let line = format!("Node {name} annotation {key}");
                 if lines.len() < 3 && !lines.iter().any(|l| l.starts_with(&format!("Node {name} "))) {
                     lines.push(line);
@@ -580,8 +603,8 @@ pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
             .and_then(|s| s.node_info.as_ref())
             .map(|i| i.kubelet_version.as_str());
         for (distro, marker, key) in [
-            (&mut k3s, "+k3s", "k3s.io/node-args"),
-            (&mut rke2, "+rke2", "rke2.io/node-args"),
+            (&mut self.k3s, "+k3s", "k3s.io/node-args"),
+            (&mut self.rke2, "+rke2", "rke2.io/node-args"),
         ] {
             if let Some(v) = version.filter(|v| v.contains(marker)) {
                 distro.add(&name, v, annotations.and_then(|a| a.get(key)), key);
@@ -589,76 +612,100 @@ pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
         }
     }
 
-    let mut cnis: Vec<CniFound> = Vec::new();
-    // Unknown findings that do not keep the cluster from `not-enforced`.
-    let mut neutral: Vec<&'static str> = Vec::new();
-    // flannel annotations on nodes of a canal cluster are canal's.
-    if found.contains_key("canal") {
-        found.remove("flannel");
-    }
-    for (name, evidence) in found {
-        let k = known(name);
-        let (support, note) = match (name, aws_agent) {
-            ("aws-vpc-cni", Some(true)) => (
-                Support::Supported,
-                "The AWS VPC CNI network policy agent runs with --enable-network-policy=true: NetworkPolicy is enforced."
-                    .to_string(),
-            ),
-            ("aws-vpc-cni", Some(false)) => (
-                Support::Conditional,
-                "The AWS VPC CNI network policy agent container is present but --enable-network-policy=true is not among its arguments: check the add-on configuration (enableNetworkPolicy).".to_string(),
-            ),
-            ("kube-router", _) => kube_router_support(&firewall),
-            ("flannel", _) if !flannel_agent => (
-                Support::Unknown,
-                "The flannel node annotations show flannel networking, but not whether a policy engine (canal, k3s's or RKE2's controller) runs with it, and no flannel agent pod or DaemonSet is in the snapshot.".to_string(),
-            ),
-            _ => (k.support, k.note.to_string()),
-        };
-        cnis.push(CniFound {
-            name: name.to_string(),
-            support,
-            evidence,
-            note,
-        });
-    }
-    let mut flannel_explained = false;
-    if !k3s.kubelets.is_empty() {
-        let (finding, own_flannel) = k3s_finding(&k3s);
-        flannel_explained |= own_flannel;
-        cnis.push(finding);
-    }
-    if !rke2.kubelets.is_empty() {
-        let (finding, own_flannel, brings_own) = rke2_finding(&rke2);
-        flannel_explained |= own_flannel;
-        // With --cni none, the agents of the CNI brought in (if any) decide.
-        if brings_own && agent_cnis > 0 {
-            neutral.push("rke2");
+    /// A finding per CNI recognised by its agents or node annotations (flannel annotations on
+    /// nodes of a canal cluster are canal's).
+    fn cni_findings(&mut self) -> Vec<CniFound> {
+        let mut found = std::mem::take(&mut self.found);
+        if found.contains_key("canal") {
+            found.remove("flannel");
         }
-        cnis.push(finding);
+        let mut cnis = Vec::new();
+        for (name, evidence) in found {
+            let k = known(name);
+            let (support, note) = match (name, self.aws_agent) {
+                ("aws-vpc-cni", Some(true)) => (
+                    Support::Supported,
+                    "The AWS VPC CNI network policy agent runs with --enable-network-policy=true: NetworkPolicy is enforced."
+                        .to_string(),
+                ),
+                ("aws-vpc-cni", Some(false)) => (
+                    Support::Conditional,
+                    "The AWS VPC CNI network policy agent container is present but --enable-network-policy=true is not among its arguments: check the add-on configuration (enableNetworkPolicy).".to_string(),
+                ),
+                ("kube-router", _) => kube_router_support(&self.firewall),
+                ("flannel", _) if !self.flannel_agent => (
+                    Support::Unknown,
+                    "The flannel node annotations show flannel networking, but not whether a policy engine (canal, k3s's or RKE2's controller) runs with it, and no flannel agent pod or DaemonSet is in the snapshot.".to_string(),
+                ),
+                _ => (k.support, k.note.to_string()),
+            };
+            cnis.push(CniFound {
+                name: name.to_string(),
+                support,
+                evidence,
+                note,
+            });
+        }
+        cnis
     }
-    if flannel_explained && !flannel_agent {
-        neutral.push("flannel");
-    }
-    cnis.sort_by(|a, b| a.support.cmp(&b.support).then_with(|| a.name.cmp(&b.name)));
 
+    /// The k3s and RKE2 findings, pushed onto `cnis`; returns the unknown findings that do not
+    /// keep the cluster from `not-enforced` (RKE2 bringing its own CNI, flannel explained).
+    fn distro_findings(&self, cnis: &mut Vec<CniFound>) -> Vec<&'static str> {
+        let mut neutral = Vec::new();
+        let mut flannel_explained = false;
+        if !self.k3s.kubelets.is_empty() {
+            let (finding, own_flannel) = k3s_finding(&self.k3s);
+            flannel_explained |= own_flannel;
+            cnis.push(finding);
+        }
+        if !self.rke2.kubelets.is_empty() {
+            let (finding, own_flannel, brings_own) = rke2_finding(&self.rke2);
+            flannel_explained |= own_flannel;
+            // With --cni none, the agents of the CNI brought in (if any) decide.
+            if brings_own && self.agent_cnis > 0 {
+                neutral.push("rke2");
+            }
+            cnis.push(finding);
+        }
+        if flannel_explained && !self.flannel_agent {
+            neutral.push("flannel");
+        }
+        neutral
+    }
+}
+
+/// Detects the CNIs of a snapshot.
+pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
+    let mut ev = Evidence::gather(snap);
+    let mut cnis = ev.cni_findings();
+    let neutral = ev.distro_findings(&mut cnis);
+    cnis.sort_by(|a, b| a.support.cmp(&b.support).then_with(|| a.name.cmp(&b.name)));
+    conclude(cnis, &neutral, ev.agents_seen == 0 && snap.nodes.is_empty())
+}
+
+/// The names of the findings of `support`, comma-separated.
+fn names_of(cnis: &[CniFound], support: Support) -> String {
+    let names: Vec<&str> = cnis
+        .iter()
+        .filter(|c| c.support == support)
+        .map(|c| c.name.as_str())
+        .collect();
+    names.join(", ")
+}
+
+/// Whether NetworkPolicy is enforced, from the sorted findings; `neutral` unknown findings do
+/// not keep it from `not-enforced`; `nothing_seen`: no agent and no node in the snapshot.
+fn conclude(cnis: Vec<CniFound>, neutral: &[&str], nothing_seen: bool) -> CniDetection {
     let any = |s: Support| cnis.iter().any(|c| c.support == s);
     let blocking_unknown = cnis
         .iter()
         .any(|c| c.support == Support::Unknown && !neutral.contains(&c.name.as_str()));
-    let names_of = |s: Support| -> String {
-        let names: Vec<&str> = cnis
-            .iter()
-            .filter(|c| c.support == s)
-            .map(|c| c.name.as_str())
-            .collect();
-        names.join(", ")
-    };
     let mut missing = Vec::new();
     let (enforcement, summary) = if any(Support::Supported) {
         (
             Enforcement::Enforced,
-            format!("NetworkPolicy is enforced by {}.", names_of(Support::Supported)),
+            format!("NetworkPolicy is enforced by {}.", names_of(&cnis, Support::Supported)),
         )
     } else if any(Support::Conditional) {
         (
@@ -670,7 +717,7 @@ pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
             Enforcement::NotEnforced,
             format!(
                 "{} does not enforce NetworkPolicy and nothing else in the snapshot does: policies are accepted and ignored, so they are not why traffic fails.",
-                names_of(Support::NotSupported)
+                names_of(&cnis, Support::NotSupported)
             ),
         )
     } else {
@@ -681,16 +728,7 @@ pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
         });
         (
             Enforcement::Unknown,
-            if blocking_unknown {
-                format!(
-                    "{} was recognised, but whether NetworkPolicy is enforced cannot be told from the snapshot (see the note); verdicts assume it is.",
-                    names_of(Support::Unknown)
-                )
-            } else if agents_seen == 0 && snap.nodes.is_empty() {
-                "No CNI agent and no Node is in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
-            } else {
-                "No known CNI was recognised in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
-            },
+            unknown_summary(&cnis, blocking_unknown, nothing_seen),
         )
     };
     CniDetection {
@@ -698,6 +736,20 @@ pub fn detect(snap: &ClusterSnapshot) -> CniDetection {
         cnis,
         summary,
         missing,
+    }
+}
+
+/// Why enforcement cannot be told: an unrecognised setup, no evidence at all, or no known CNI.
+fn unknown_summary(cnis: &[CniFound], blocking_unknown: bool, nothing_seen: bool) -> String {
+    if blocking_unknown {
+        format!(
+            "{} was recognised, but whether NetworkPolicy is enforced cannot be told from the snapshot (see the note); verdicts assume it is.",
+            names_of(cnis, Support::Unknown)
+        )
+    } else if nothing_seen {
+        "No CNI agent and no Node is in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
+    } else {
+        "No known CNI was recognised in the snapshot, so whether NetworkPolicy is enforced cannot be told; verdicts assume it is.".to_string()
     }
 }
 

@@ -11,7 +11,7 @@ pub mod facts;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::policy::{Direction, Labels, Policy, Protocol, Selector};
@@ -321,305 +321,37 @@ pub struct ClusterIndex {
 }
 
 impl ClusterIndex {
+    /// Indexes a snapshot: namespaces, pods, workloads standing for pods, policies, nodes,
+    /// services, then the cluster-wide facts.
     pub fn build(snap: &ClusterSnapshot, semantics: Semantics) -> ClusterIndex {
         let mut b = Builder::default();
         b.warnings.extend(snap.warnings.iter().cloned());
-
-        for ns in &snap.namespaces {
-            let name = ns.metadata.name.clone().unwrap_or_default();
-            if b.ns_by_name.contains_key(&name) {
-                b.warnings.push(warn(
-                    format!("Namespace {name}"),
-                    "declared twice; the first one is used",
-                ));
-                continue;
-            }
-            let mut labels = ns.metadata.labels.clone().unwrap_or_default();
-            labels
-                .entry(NAMESPACE_NAME_LABEL.into())
-                .or_insert_with(|| name.clone());
-            b.ns_by_name.insert(name.clone(), b.namespaces.len());
-            b.namespaces.push(NamespaceInfo {
-                name,
-                labels,
-                declared: true,
-            });
-        }
-
-        // Owners known from workload objects, to walk a pod's owner chain upward.
-        let mut workload_owner: HashMap<(String, String, String), Option<Owner>> = HashMap::new();
-        for w in &snap.workloads {
-            let ns = namespace_of(&w.metadata);
-            let name = w.metadata.name.clone().unwrap_or_default();
-            workload_owner.insert(
-                (ns, w.kind.as_str().to_string(), name),
-                controller_owner(w.metadata.owner_references.as_deref()),
-            );
-        }
-        let top_owner = |ns: &str, first: Option<Owner>| -> Option<Owner> {
-            let mut cur = first?;
-            for _ in 0..8 {
-                match workload_owner.get(&(ns.to_string(), cur.kind.clone(), cur.name.clone())) {
-                    Some(Some(up)) => cur = up.clone(),
-                    _ => break,
-                }
-            }
-            Some(cur)
-        };
-
-        let mut seen_pods = std::collections::HashSet::new();
-        for pod in &snap.pods {
-            let ns = namespace_of(&pod.metadata);
-            let name = pod.metadata.name.clone().unwrap_or_default();
-            if !seen_pods.insert((ns.clone(), name.clone())) {
-                b.warnings
-                    .push(warn(format!("Pod {ns}/{name}"), "appears twice; the first one is used"));
-                continue;
-            }
-            let spec = pod.spec.clone().unwrap_or_default();
-            let status = pod.status.clone().unwrap_or_default();
-            let mut ips: Vec<IpAddr> = Vec::new();
-            for ip in status
-                .pod_ips
-                .iter()
-                .flatten()
-                .map(|p| p.ip.as_str())
-                .chain(status.pod_ip.as_deref())
-            {
-                match ip.parse::<IpAddr>() {
-                    Ok(a) if !ips.contains(&a) => ips.push(a),
-                    Ok(_) => {}
-                    Err(_) => b.warnings.push(warn(
-                        format!("Pod {ns}/{name}"),
-                        &format!("status.podIP {ip:?} is not an IP address; ignored"),
-                    )),
-                }
-            }
-            let owner = top_owner(&ns, controller_owner(pod.metadata.owner_references.as_deref()));
-            b.add_pod(PodInfo {
-                namespace: ns,
-                name,
-                labels: pod.metadata.labels.clone().unwrap_or_default(),
-                ips,
-                host_network: spec.host_network.unwrap_or(false),
-                node: spec.node_name.clone(),
-                phase: status.phase.clone(),
-                ports: container_ports(&spec.containers),
-                owner,
-                from_template: false,
-                containers: container_names(&spec),
-                service_account: spec.service_account_name.clone(),
-                secondary_networks: secondary_networks(&kept_annotations(Some(&pod.metadata))),
-                annotations: kept_annotations(Some(&pod.metadata)),
-            });
-        }
-
-        // A workload with no pods in the snapshot stands for its pods (a repo of manifests).
-        let owners_with_pods: std::collections::HashSet<(String, Owner)> = b
-            .pods
-            .iter()
-            .filter_map(|p| p.owner.clone().map(|o| (p.namespace.clone(), o)))
-            .collect();
-        for w in &snap.workloads {
-            let ns = namespace_of(&w.metadata);
-            let name = w.metadata.name.clone().unwrap_or_default();
-            // A ReplicaSet of a Deployment (or a Job of a CronJob) that is itself in the snapshot
-            // is represented by that owner.
-            let parent = controller_owner(w.metadata.owner_references.as_deref());
-            if let Some(p) = &parent
-                && workload_owner.contains_key(&(ns.clone(), p.kind.clone(), p.name.clone()))
-            {
-                continue;
-            }
-            let owner = top_owner(
-                &ns,
-                Some(Owner {
-                    kind: w.kind.as_str().into(),
-                    name: name.clone(),
-                }),
-            );
-            let Some(owner) = owner else { continue };
-            if owners_with_pods.contains(&(ns.clone(), owner.clone())) {
-                continue;
-            }
-            let spec: PodSpec = w.template.spec.clone().unwrap_or_default();
-            let labels = w
-                .template
-                .metadata
-                .as_ref()
-                .and_then(|m| m.labels.clone())
-                .unwrap_or_default();
-            let pod_name = name.clone();
-            if b.pod_by_key.contains_key(&(ns.clone(), pod_name.clone())) {
-                b.warnings.push(warn(
-                    format!("{} {ns}/{name}", w.kind.as_str()),
-                    &format!("has no pods in the snapshot, and the pod it would stand for is named like the existing pod {ns}/{pod_name}; the workload is not represented"),
-                ));
-                continue;
-            }
-            b.add_pod(PodInfo {
-                namespace: ns,
-                name: pod_name,
-                labels,
-                ips: Vec::new(),
-                host_network: spec.host_network.unwrap_or(false),
-                node: None,
-                phase: None,
-                ports: container_ports(&spec.containers),
-                owner: Some(owner),
-                from_template: true,
-                containers: container_names(&spec),
-                service_account: spec.service_account_name.clone(),
-                secondary_networks: secondary_networks(&kept_annotations(w.template.metadata.as_ref())),
-                annotations: kept_annotations(w.template.metadata.as_ref()),
-            });
-        }
-
-        let mut seen_policies = std::collections::HashSet::new();
-        for np in &snap.network_policies {
-            let ns = namespace_of(&np.metadata);
-            let name = np.metadata.name.clone().unwrap_or_default();
-            if !seen_policies.insert((ns.clone(), name.clone())) {
-                b.warnings.push(warn(
-                    format!("NetworkPolicy {ns}/{name}"),
-                    "appears twice; the first one is used",
-                ));
-                continue;
-            }
-            let lowered = Policy::lower(np, &ns);
-            for (field, port) in named_ports_toward_addresses(&lowered) {
-                b.warnings.push(warn(
-                    format!("NetworkPolicy {ns}/{name}"),
-                    &format!("{field}: named port {port:?} resolves only on destination pods; toward addresses (ipBlock, or all destinations) it matches nothing"),
-                ));
-            }
-            for issue in &lowered.issues {
-                b.warnings.push(LoadWarning {
-                    location: snap.policy_locations.get(&format!("{ns}/{name}")).cloned(),
-                    ..warn(
-                        format!("NetworkPolicy {ns}/{name}"),
-                        &format!("{}: {} (this part matches nothing)", issue.field, issue.message),
-                    )
-                });
-            }
-            b.ensure_namespace(&ns);
-            b.policies_by_ns.entry(ns).or_default().push(b.policies.len());
-            b.policies.push(lowered);
-        }
-        for u in &snap.unreadable_policies {
-            let target = u
-                .pod_selector
-                .as_ref()
-                .map(|s| Selector::lower(Some(s)))
-                .filter(|s| s.invalid.is_none());
-            b.unreadable_policies
-                .entry(u.namespace.clone())
-                .or_default()
-                .push(UnreadableInfo {
-                    key: u.key(),
-                    target,
-                    may_isolate_ingress: u.may_isolate_ingress,
-                    may_isolate_egress: u.may_isolate_egress,
-                });
-        }
-
-        for n in &snap.nodes {
-            let ips = n
-                .status
-                .as_ref()
-                .and_then(|s| s.addresses.as_ref())
-                .into_iter()
-                .flatten()
-                .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
-                .filter_map(|a| a.address.parse().ok())
-                .collect();
-            b.nodes.push(NodeInfo {
-                name: n.metadata.name.clone().unwrap_or_default(),
-                ips,
-            });
-        }
-
-        for svc in &snap.services {
-            let ns = namespace_of(&svc.metadata);
-            let spec = svc.spec.clone().unwrap_or_default();
-            let ports = spec
-                .ports
-                .iter()
-                .flatten()
-                .filter_map(|p| {
-                    let protocol = Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?;
-                    let port = u16::try_from(p.port).ok()?;
-                    let target = match &p.target_port {
-                        None => TargetPort::Number(port),
-                        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n)) => {
-                            TargetPort::Number(u16::try_from(*n).ok()?)
-                        }
-                        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => {
-                            match s.parse::<u16>() {
-                                Ok(n) => TargetPort::Number(n),
-                                Err(_) => TargetPort::Named(s.clone()),
-                            }
-                        }
-                    };
-                    Some(ServicePortInfo {
-                        name: p.name.clone(),
-                        port,
-                        protocol,
-                        target,
-                        node_port: p.node_port.and_then(|n| u16::try_from(n).ok()).filter(|&n| n > 0),
-                    })
-                })
-                .collect();
-            let cluster_ips = spec
-                .cluster_ips
-                .iter()
-                .flatten()
-                .chain(spec.cluster_ip.iter())
-                .filter_map(|s| s.parse().ok())
-                .collect();
-            b.ensure_namespace(&ns);
-            let name = svc.metadata.name.clone().unwrap_or_default();
-            let mut external_ips: Vec<IpAddr> = spec
-                .external_ips
-                .iter()
-                .flatten()
-                .map(String::as_str)
-                .chain(
-                    svc.status
-                        .iter()
-                        .flat_map(|st| st.load_balancer.iter())
-                        .flat_map(|lb| lb.ingress.iter().flatten())
-                        .filter_map(|i| i.ip.as_deref()),
-                )
-                .filter_map(|s| s.trim().parse().ok())
-                .collect();
-            external_ips.sort();
-            external_ips.dedup();
-            b.services.push(ServiceInfo {
-                endpoints: service_endpoints(snap, &ns, &name),
-                namespace: ns,
-                name,
-                selector: spec.selector.clone().filter(|s| !s.is_empty()),
-                ports,
-                cluster_ips,
-                external_ips,
-                type_: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
-                external_traffic_policy: spec.external_traffic_policy.clone(),
-            });
-        }
+        b.add_namespaces(snap);
+        let owners = Owners::of(snap);
+        b.add_pods(snap, &owners);
+        b.add_workload_pods(snap, &owners);
+        b.add_policies(snap);
+        b.add_unreadable_policies(snap);
+        b.add_nodes(snap);
+        b.add_services(snap);
 
         let mut ix = b.finish(semantics);
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::index::facts::gather(snap);
-        for (id, p) in ix.pods.iter().enumerate() {
+        ix.index_secondary_ips();
+        ix
+    }
+
+    /// Pods by the IPs of their secondary (Multus) interfaces.
+    fn index_secondary_ips(&mut self) {
+        for (id, p) in self.pods.iter().enumerate() {
             for net in &p.secondary_networks {
                 for ip in net.ips.iter().filter_map(|i| i.parse::<IpAddr>().ok()) {
-                    ix.secondary_ips.entry(ip).or_default().push(id);
+                    self.secondary_ips.entry(ip).or_default().push(id);
                 }
             }
         }
-        ix
     }
 
     pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {
@@ -811,6 +543,333 @@ impl Builder {
             facts: crate::index::facts::ClusterFacts::default(),
             secondary_ips: HashMap::new(),
             admin: crate::policy::admin::AdminPolicies::default(),
+        }
+    }
+}
+
+/// The controllers known from workload objects, to walk a pod's owner chain upward.
+struct Owners(HashMap<(String, String, String), Option<Owner>>);
+
+impl Owners {
+    /// Each workload's controller, by (namespace, kind, name).
+    fn of(snap: &ClusterSnapshot) -> Owners {
+        let mut owners = HashMap::new();
+        for w in &snap.workloads {
+            let ns = namespace_of(&w.metadata);
+            let name = w.metadata.name.clone().unwrap_or_default();
+            owners.insert(
+                (ns, w.kind.as_str().to_string(), name),
+                controller_owner(w.metadata.owner_references.as_deref()),
+            );
+        }
+        Owners(owners)
+    }
+
+    /// Whether `owner` in `ns` is a workload of the snapshot.
+    fn contains(&self, ns: &str, owner: &Owner) -> bool {
+        self.0
+            .contains_key(&(ns.to_string(), owner.kind.clone(), owner.name.clone()))
+    }
+
+    /// The top of the owner chain from `first` (at most 8 steps up).
+    fn top(&self, ns: &str, first: Option<Owner>) -> Option<Owner> {
+        let mut cur = first?;
+        for _ in 0..8 {
+            match self.0.get(&(ns.to_string(), cur.kind.clone(), cur.name.clone())) {
+                Some(Some(up)) => cur = up.clone(),
+                _ => break,
+            }
+        }
+        Some(cur)
+    }
+}
+
+/// A pod from its spec and metadata (a pod's, or a workload template's), without IPs, node or
+/// phase.
+fn pod_info(
+    namespace: String,
+    name: String,
+    spec: &PodSpec,
+    meta: Option<&ObjectMeta>,
+    owner: Option<Owner>,
+    from_template: bool,
+) -> PodInfo {
+    let annotations = kept_annotations(meta);
+    PodInfo {
+        namespace,
+        name,
+        labels: meta.and_then(|m| m.labels.clone()).unwrap_or_default(),
+        ips: Vec::new(),
+        host_network: spec.host_network.unwrap_or(false),
+        node: None,
+        phase: None,
+        ports: container_ports(&spec.containers),
+        owner,
+        from_template,
+        containers: container_names(spec),
+        service_account: spec.service_account_name.clone(),
+        secondary_networks: secondary_networks(&annotations),
+        annotations,
+    }
+}
+
+/// A Service port as indexed; None when its protocol or numbers are out of range.
+fn service_port(p: &k8s_openapi::api::core::v1::ServicePort) -> Option<ServicePortInfo> {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let protocol = Protocol::parse(p.protocol.as_deref().unwrap_or("TCP"))?;
+    let port = u16::try_from(p.port).ok()?;
+    let target = match &p.target_port {
+        None => TargetPort::Number(port),
+        Some(IntOrString::Int(n)) => TargetPort::Number(u16::try_from(*n).ok()?),
+        Some(IntOrString::String(s)) => match s.parse::<u16>() {
+            Ok(n) => TargetPort::Number(n),
+            Err(_) => TargetPort::Named(s.clone()),
+        },
+    };
+    Some(ServicePortInfo {
+        name: p.name.clone(),
+        port,
+        protocol,
+        target,
+        node_port: p.node_port.and_then(|n| u16::try_from(n).ok()).filter(|&n| n > 0),
+    })
+}
+
+/// A Service's external IPs and load-balancer ingress IPs, sorted and deduplicated.
+fn service_external_ips(svc: &k8s_openapi::api::core::v1::Service, spec: &ServiceSpec) -> Vec<IpAddr> {
+    let mut external_ips: Vec<IpAddr> = spec
+        .external_ips
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(
+            svc.status
+                .iter()
+                .flat_map(|st| st.load_balancer.iter())
+                .flat_map(|lb| lb.ingress.iter().flatten())
+                .filter_map(|i| i.ip.as_deref()),
+        )
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    external_ips.sort();
+    external_ips.dedup();
+    external_ips
+}
+
+impl Builder {
+    /// The declared namespaces, with their name label; a second declaration is a warning.
+    fn add_namespaces(&mut self, snap: &ClusterSnapshot) {
+        for ns in &snap.namespaces {
+            let name = ns.metadata.name.clone().unwrap_or_default();
+            if self.ns_by_name.contains_key(&name) {
+                self.warnings.push(warn(
+                    format!("Namespace {name}"),
+                    "declared twice; the first one is used",
+                ));
+                continue;
+            }
+            let mut labels = ns.metadata.labels.clone().unwrap_or_default();
+            labels
+                .entry(NAMESPACE_NAME_LABEL.into())
+                .or_insert_with(|| name.clone());
+            self.ns_by_name.insert(name.clone(), self.namespaces.len());
+            self.namespaces.push(NamespaceInfo {
+                name,
+                labels,
+                declared: true,
+            });
+        }
+    }
+
+    /// The pods of the snapshot, with their IPs and top owner; a second one is a warning.
+    fn add_pods(&mut self, snap: &ClusterSnapshot, owners: &Owners) {
+        let mut seen_pods = std::collections::HashSet::new();
+        for pod in &snap.pods {
+            let ns = namespace_of(&pod.metadata);
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            if !seen_pods.insert((ns.clone(), name.clone())) {
+                self.warnings
+                    .push(warn(format!("Pod {ns}/{name}"), "appears twice; the first one is used"));
+                continue;
+            }
+            let spec = pod.spec.clone().unwrap_or_default();
+            let status = pod.status.clone().unwrap_or_default();
+            let ips = self.pod_ips(&ns, &name, &status);
+            let owner = owners.top(&ns, controller_owner(pod.metadata.owner_references.as_deref()));
+            self.add_pod(PodInfo {
+                ips,
+                node: spec.node_name.clone(),
+                phase: status.phase.clone(),
+                ..pod_info(ns, name, &spec, Some(&pod.metadata), owner, false)
+            });
+        }
+    }
+
+    /// A pod's IPs (`podIPs`, then `podIP`), deduplicated; one that does not parse is a warning.
+    fn pod_ips(&mut self, ns: &str, name: &str, status: &PodStatus) -> Vec<IpAddr> {
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for ip in status
+            .pod_ips
+            .iter()
+            .flatten()
+            .map(|p| p.ip.as_str())
+            .chain(status.pod_ip.as_deref())
+        {
+            match ip.parse::<IpAddr>() {
+                Ok(a) if !ips.contains(&a) => ips.push(a),
+                Ok(_) => {}
+                Err(_) => self.warnings.push(warn(
+                    format!("Pod {ns}/{name}"),
+                    &format!("status.podIP {ip:?} is not an IP address; ignored"),
+                )),
+            }
+        }
+        ips
+    }
+
+    /// A workload with no pods in the snapshot stands for its pods (a repo of manifests): one
+    /// pod from its template, named like the workload.
+    fn add_workload_pods(&mut self, snap: &ClusterSnapshot, owners: &Owners) {
+        let owners_with_pods: std::collections::HashSet<(String, Owner)> = self
+            .pods
+            .iter()
+            .filter_map(|p| p.owner.clone().map(|o| (p.namespace.clone(), o)))
+            .collect();
+        for w in &snap.workloads {
+            let ns = namespace_of(&w.metadata);
+            let name = w.metadata.name.clone().unwrap_or_default();
+            // A ReplicaSet of a Deployment (or a Job of a CronJob) that is itself in the snapshot
+            // is represented by that owner.
+            let parent = controller_owner(w.metadata.owner_references.as_deref());
+            if parent.is_some_and(|p| owners.contains(&ns, &p)) {
+                continue;
+            }
+            let first = Owner {
+                kind: w.kind.as_str().into(),
+                name: name.clone(),
+            };
+            let Some(owner) = owners.top(&ns, Some(first)) else {
+                continue;
+            };
+            if owners_with_pods.contains(&(ns.clone(), owner.clone())) {
+                continue;
+            }
+            let spec: PodSpec = w.template.spec.clone().unwrap_or_default();
+            let pod_name = name.clone();
+            if self.pod_by_key.contains_key(&(ns.clone(), pod_name.clone())) {
+                self.warnings.push(warn(
+                    format!("{} {ns}/{name}", w.kind.as_str()),
+                    &format!("has no pods in the snapshot, and the pod it would stand for is named like the existing pod {ns}/{pod_name}; the workload is not represented"),
+                ));
+                continue;
+            }
+            let meta = w.template.metadata.as_ref();
+            self.add_pod(pod_info(ns, pod_name, &spec, meta, Some(owner), true));
+        }
+    }
+
+    /// The NetworkPolicies, lowered once and indexed by namespace; a second one, named ports
+    /// toward addresses and parts that match nothing are warnings.
+    fn add_policies(&mut self, snap: &ClusterSnapshot) {
+        let mut seen_policies = std::collections::HashSet::new();
+        for np in &snap.network_policies {
+            let ns = namespace_of(&np.metadata);
+            let name = np.metadata.name.clone().unwrap_or_default();
+            if !seen_policies.insert((ns.clone(), name.clone())) {
+                self.warnings.push(warn(
+                    format!("NetworkPolicy {ns}/{name}"),
+                    "appears twice; the first one is used",
+                ));
+                continue;
+            }
+            let lowered = Policy::lower(np, &ns);
+            for (field, port) in named_ports_toward_addresses(&lowered) {
+                self.warnings.push(warn(
+                    format!("NetworkPolicy {ns}/{name}"),
+                    &format!("{field}: named port {port:?} resolves only on destination pods; toward addresses (ipBlock, or all destinations) it matches nothing"),
+                ));
+            }
+            for issue in &lowered.issues {
+                self.warnings.push(LoadWarning {
+                    location: snap.policy_locations.get(&format!("{ns}/{name}")).cloned(),
+                    ..warn(
+                        format!("NetworkPolicy {ns}/{name}"),
+                        &format!("{}: {} (this part matches nothing)", issue.field, issue.message),
+                    )
+                });
+            }
+            self.ensure_namespace(&ns);
+            self.policies_by_ns.entry(ns).or_default().push(self.policies.len());
+            self.policies.push(lowered);
+        }
+    }
+
+    /// The NetworkPolicies present but unreadable: whom they may select, what they may isolate.
+    fn add_unreadable_policies(&mut self, snap: &ClusterSnapshot) {
+        for u in &snap.unreadable_policies {
+            let target = u
+                .pod_selector
+                .as_ref()
+                .map(|s| Selector::lower(Some(s)))
+                .filter(|s| s.invalid.is_none());
+            self.unreadable_policies
+                .entry(u.namespace.clone())
+                .or_default()
+                .push(UnreadableInfo {
+                    key: u.key(),
+                    target,
+                    may_isolate_ingress: u.may_isolate_ingress,
+                    may_isolate_egress: u.may_isolate_egress,
+                });
+        }
+    }
+
+    /// The nodes with their internal and external IPs.
+    fn add_nodes(&mut self, snap: &ClusterSnapshot) {
+        for n in &snap.nodes {
+            let ips = n
+                .status
+                .as_ref()
+                .and_then(|s| s.addresses.as_ref())
+                .into_iter()
+                .flatten()
+                .filter(|a| a.type_ == "InternalIP" || a.type_ == "ExternalIP")
+                .filter_map(|a| a.address.parse().ok())
+                .collect();
+            self.nodes.push(NodeInfo {
+                name: n.metadata.name.clone().unwrap_or_default(),
+                ips,
+            });
+        }
+    }
+
+    /// The Services with their ports, cluster and external IPs and endpoints.
+    fn add_services(&mut self, snap: &ClusterSnapshot) {
+        for svc in &snap.services {
+            let ns = namespace_of(&svc.metadata);
+            let spec = svc.spec.clone().unwrap_or_default();
+            let ports = spec.ports.iter().flatten().filter_map(service_port).collect();
+            let cluster_ips = spec
+                .cluster_ips
+                .iter()
+                .flatten()
+                .chain(spec.cluster_ip.iter())
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            self.ensure_namespace(&ns);
+            let name = svc.metadata.name.clone().unwrap_or_default();
+            let external_ips = service_external_ips(svc, &spec);
+            self.services.push(ServiceInfo {
+                endpoints: service_endpoints(snap, &ns, &name),
+                namespace: ns,
+                name,
+                selector: spec.selector.clone().filter(|s| !s.is_empty()),
+                ports,
+                cluster_ips,
+                external_ips,
+                type_: spec.type_.clone().unwrap_or_else(|| "ClusterIP".into()),
+                external_traffic_policy: spec.external_traffic_policy.clone(),
+            });
         }
     }
 }

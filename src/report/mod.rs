@@ -4,6 +4,7 @@
 //! Invariant: deterministic (sorted, no timestamps); integers are i64; root-cause codes are a
 //! public, stable contract: add codes, never rename or repurpose one.
 
+pub mod bench;
 pub mod render;
 
 use std::borrow::Cow;

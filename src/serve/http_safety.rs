@@ -455,7 +455,15 @@ impl HttpSafety {
     /// The checks on one request's headers (and its URI's authority, for absolute-form
     /// requests without `Host`), in order: Host, Origin, token, declared body size.
     pub fn check(&self, uri: &http::Uri, headers: &HeaderMap) -> Result<(), Refusal> {
-        // Host.
+        self.check_host(uri, headers)?;
+        self.check_origin(headers)?;
+        self.check_token(headers)?;
+        self.check_content_length(headers)
+    }
+
+    /// Host (or the URI's authority): present, well-formed and allowed (DNS-rebinding
+    /// protection).
+    fn check_host(&self, uri: &http::Uri, headers: &HeaderMap) -> Result<(), Refusal> {
         let host = match headers.get(header::HOST) {
             Some(v) => v.to_str().ok().map(str::to_string),
             None => uri.authority().map(|a| a.as_str().to_string()),
@@ -478,73 +486,80 @@ impl HttpSafety {
                 format!("Forbidden: Host {host:?} is not allowed (DNS-rebinding protection; see --allow-host)"),
             ));
         }
+        Ok(())
+    }
 
-        // Origin: absent passes (non-browser clients); present must be allowed.
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            let Some(text) = origin.to_str().ok() else {
-                return Err(Refusal::new(
-                    StatusCode::FORBIDDEN,
-                    "Forbidden: Origin header is not ASCII",
-                ));
-            };
-            let allowed = parse_origin(text).is_some_and(|(s, h, p)| self.origin_allowed(&s, &h, p));
-            if !allowed {
-                return Err(Refusal::new(
-                    StatusCode::FORBIDDEN,
-                    format!("Forbidden: Origin {text:?} is not allowed (see --allow-origin, --allow-host)"),
-                ));
-            }
-        }
-
-        // Bearer token.
-        if let Some(token) = &self.token {
-            let presented = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim);
-            let Some(presented) = presented else {
-                return Err(Refusal {
-                    status: StatusCode::UNAUTHORIZED,
-                    reason: "Unauthorized: this server requires Authorization: Bearer TOKEN".into(),
-                    challenge: Some("Bearer realm=\"netpol-debug\""),
-                });
-            };
-            let good = match presented.split_once(' ') {
-                Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => token.matches(value.trim()),
-                _ => false,
-            };
-            if !good {
-                return Err(Refusal {
-                    status: StatusCode::UNAUTHORIZED,
-                    reason: "Unauthorized: the bearer token is not valid".into(),
-                    challenge: Some("Bearer realm=\"netpol-debug\", error=\"invalid_token\""),
-                });
-            }
-        }
-
-        // Declared body size (a streamed body is limited by rmcp as it arrives).
-        if let Some(len) = headers.get(header::CONTENT_LENGTH) {
-            let len = len.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok());
-            match len {
-                None => {
-                    return Err(Refusal::new(
-                        StatusCode::BAD_REQUEST,
-                        "Bad Request: malformed Content-Length",
-                    ));
-                }
-                Some(n) if n > self.max_body_bytes as u64 => {
-                    return Err(Refusal::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!(
-                            "Payload Too Large: the body is {n} bytes, the limit is {} (--max-body-bytes)",
-                            self.max_body_bytes
-                        ),
-                    ));
-                }
-                Some(_) => {}
-            }
+    /// Origin: absent passes (non-browser clients); present must be allowed.
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return Ok(());
+        };
+        let Some(text) = origin.to_str().ok() else {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden: Origin header is not ASCII",
+            ));
+        };
+        let allowed = parse_origin(text).is_some_and(|(s, h, p)| self.origin_allowed(&s, &h, p));
+        if !allowed {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!("Forbidden: Origin {text:?} is not allowed (see --allow-origin, --allow-host)"),
+            ));
         }
         Ok(())
+    }
+
+    /// The bearer token, when the server requires one: present and valid.
+    fn check_token(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let Some(presented) = presented else {
+            return Err(Refusal {
+                status: StatusCode::UNAUTHORIZED,
+                reason: "Unauthorized: this server requires Authorization: Bearer TOKEN".into(),
+                challenge: Some("Bearer realm=\"netpol-debug\""),
+            });
+        };
+        let good = match presented.split_once(' ') {
+            Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => token.matches(value.trim()),
+            _ => false,
+        };
+        if !good {
+            return Err(Refusal {
+                status: StatusCode::UNAUTHORIZED,
+                reason: "Unauthorized: the bearer token is not valid".into(),
+                challenge: Some("Bearer realm=\"netpol-debug\", error=\"invalid_token\""),
+            });
+        }
+        Ok(())
+    }
+
+    /// The declared body size, when declared: well-formed and within the limit (a streamed
+    /// body is limited by rmcp as it arrives).
+    fn check_content_length(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let Some(len) = headers.get(header::CONTENT_LENGTH) else {
+            return Ok(());
+        };
+        match len.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+            None => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: malformed Content-Length",
+            )),
+            Some(n) if n > self.max_body_bytes as u64 => Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "Payload Too Large: the body is {n} bytes, the limit is {} (--max-body-bytes)",
+                    self.max_body_bytes
+                ),
+            )),
+            Some(_) => Ok(()),
+        }
     }
 
     /// Puts the checks in front of every route of `router`. Serve the result with
