@@ -7,6 +7,31 @@ use crate::index::ClusterIndex;
 use crate::policy::{Direction, PortValue, Requirement};
 use crate::report::FailedClause;
 
+/// Which end of the asked flow a fact is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Source,
+    Destination,
+}
+
+impl Role {
+    /// `source` / `destination`, as reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Destination => "destination",
+        }
+    }
+
+    /// The end whose policies decide a direction: egress at the source, ingress at the destination.
+    pub fn deciding(dir: Direction) -> Role {
+        match dir {
+            Direction::Egress => Role::Source,
+            Direction::Ingress => Role::Destination,
+        }
+    }
+}
+
 pub fn endpoint_name(ix: &ClusterIndex, e: Endpoint) -> String {
     match e {
         Endpoint::Pod(id) => ix.pod(id).key(),

@@ -16,7 +16,7 @@ use crate::policy::Direction;
 use crate::report::*;
 use causes::{admin_cause, blocked_cause, policytypes_omitted, root_causes, unreadable_cause};
 pub use causes::{looks_like_deny_all, verdict_of};
-use describe::{endpoint_name, failed_clause};
+use describe::{Role, endpoint_name, failed_clause};
 pub use query::Query;
 use query::{PortArg, QueryError, Resolved};
 
@@ -42,10 +42,7 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
         Direction::Egress => d.egress.clone(),
         Direction::Ingress => d.ingress.clone(),
     };
-    let role = match dir {
-        Direction::Egress => "source",
-        Direction::Ingress => "destination",
-    };
+    let role = Role::deciding(dir).as_str();
     // What the whole diagnosis found that bears on this side.
     let extended_here = d.checks.extended_policies.iter().any(|x| x.endpoint == role);
     let global: Vec<RootCause> = d
@@ -227,8 +224,8 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
     let sel = engine::Selection::for_pair(ix, rep_src, rep_dst);
     let conns = engine::allowed_conns(ix, &sel, rep_src, rep_dst);
     let root_causes = root_causes(ix, &trace);
-    warnings.extend(endpoint_warnings(ix, rep_src, "source"));
-    warnings.extend(endpoint_warnings(ix, rep_dst, "destination"));
+    warnings.extend(endpoint_warnings(ix, rep_src, Role::Source));
+    warnings.extend(endpoint_warnings(ix, rep_dst, Role::Destination));
     warnings.extend(policy_warnings(ix, &trace));
     for side in [&trace.egress, &trace.ingress] {
         for r in side.rules.iter().filter(|r| r.allows() && r.matched_pod_ip_by_ipblock) {
@@ -346,7 +343,8 @@ fn policy_warnings(ix: &ClusterIndex, t: &FlowTrace) -> Vec<String> {
     out
 }
 
-fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: &str) -> Vec<String> {
+fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: Role) -> Vec<String> {
+    let role = role.as_str();
     let Endpoint::Pod(id) = e else { return Vec::new() };
     let p = ix.pod(id);
     let mut w = Vec::new();

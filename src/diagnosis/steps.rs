@@ -81,7 +81,7 @@ pub fn list_policies(ix: &ClusterIndex, namespace: Option<&str>, limit: usize) -
             let selects = ix
                 .pods_in(&p.namespace)
                 .iter()
-                .filter(|&&pod| !ix.pod(pod).host_network && p.target.matches(&ix.pod(pod).labels))
+                .filter(|&&pod| ix.policy_selects(id, pod))
                 .count();
             PolicySummary {
                 policy: p.key(),
@@ -396,7 +396,7 @@ fn policy_types_entry(p: &Policy) -> PolicyTypesEntry {
     for i in p.issues.iter().filter(|i| i.field.starts_with("spec.policyTypes")) {
         findings.push(finding("UNKNOWN_POLICY_TYPE", format!("{}: {}", i.field, i.message)));
     }
-    if !p.policy_types_declared && !p.has_egress_section && diagnosis::looks_like_deny_all(p) {
+    if super::causes::omits_egress_by_default(p) {
         findings.push(finding(
             "POLICYTYPES_OMITTED_EGRESS_OPEN",
             "policyTypes is omitted and there is no egress section, so this deny-style policy isolates ingress only: egress of the selected pods stays open. If egress was meant to be denied too, policyTypes must list Egress.".into(),

@@ -393,6 +393,13 @@ impl ClusterIndex {
         self.policies_by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Whether a NetworkPolicy selects a pod: its podSelector matches the pod's labels and the
+    /// pod is not on the host network (the caller keeps to the policy's namespace).
+    pub fn policy_selects(&self, policy: PolicyId, pod: PodId) -> bool {
+        let p = &self.pods[pod];
+        !p.host_network && self.policies[policy].target.matches(&p.labels)
+    }
+
     /// Policies that select `pod` and isolate it in `dir`, sorted by name.
     /// hostNetwork pods are never selected.
     pub fn isolating_policies(&self, pod: PodId, dir: Direction) -> Vec<PolicyId> {
@@ -404,10 +411,7 @@ impl ClusterIndex {
             .policies_in(&p.namespace)
             .iter()
             .copied()
-            .filter(|&id| {
-                let pol = &self.policies[id];
-                pol.rules(dir).is_some() && pol.target.matches(&p.labels)
-            })
+            .filter(|&id| self.policies[id].rules(dir).is_some() && self.policy_selects(id, pod))
             .collect();
         ids.sort_by(|a, b| self.policies[*a].name.cmp(&self.policies[*b].name));
         ids

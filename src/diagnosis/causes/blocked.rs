@@ -8,7 +8,7 @@
 
 use super::{admin_cause, on_port};
 use crate::diagnosis::describe::{
-    endpoint_name, failed_clause, label_list, peers_word, port_failure_text, wanted_text,
+    Role, endpoint_name, failed_clause, label_list, peers_word, port_failure_text, wanted_text,
 };
 use crate::engine::{Endpoint, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace};
 use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, TargetPort};
@@ -440,11 +440,7 @@ fn no_matching_rule(b: &Blocked<'_>, mut evidence: Vec<String>) -> RootCause {
         let p = ix.pod(peer);
         evidence.push(format!(
             "{} {} has labels: {}; its namespace {} has labels: {}",
-            if b.dir == Direction::Ingress {
-                "source"
-            } else {
-                "destination"
-            },
+            Role::deciding(b.dir.opposite()).as_str(),
             b.peer_name,
             if p.labels.is_empty() {
                 "none".into()

@@ -171,6 +171,12 @@ pub fn looks_like_deny_all(p: &crate::policy::Policy) -> bool {
     p.ingress.as_ref().is_some_and(Vec::is_empty) || p.name.to_ascii_lowercase().contains("deny")
 }
 
+/// The omitted-policyTypes trap: a deny-style policy without policyTypes and without an egress
+/// section isolates ingress only, so the egress of the pods it selects stays open.
+pub fn omits_egress_by_default(p: &crate::policy::Policy) -> bool {
+    !p.policy_types_declared && !p.has_egress_section && looks_like_deny_all(p)
+}
+
 /// The source is selected by a policy without policyTypes and without an egress section,
 /// often written as a "deny all" that only denies ingress.
 pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
@@ -183,9 +189,7 @@ pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause
         .policies_in(&pod.namespace)
         .iter()
         .map(|&id| &ix.policies[id])
-        .filter(|p| {
-            !p.policy_types_declared && !p.has_egress_section && p.target.matches(&pod.labels) && looks_like_deny_all(p)
-        })
+        .filter(|p| p.target.matches(&pod.labels) && omits_egress_by_default(p))
         .map(|p| p.key())
         .collect();
     if names.is_empty() {

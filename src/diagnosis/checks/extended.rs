@@ -5,6 +5,7 @@
 //! a side none of them selects stays certain: every other verdict they touch is `inconclusive`.
 
 use super::{Effect, Ends, Finding, Rank, Record, pod_of};
+use crate::diagnosis::describe::Role;
 use crate::index::ClusterIndex;
 use crate::policy::Direction;
 use crate::policy::extended::{self, ExtendedHit, PodRef};
@@ -15,8 +16,8 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
     let t = e.trace;
     let mut out = Vec::new();
     for (role, id, dir) in [
-        ("source", pod_of(t.flow.src), Direction::Egress),
-        ("destination", pod_of(t.flow.dst), Direction::Ingress),
+        (Role::Source, pod_of(t.flow.src), Direction::Egress),
+        (Role::Destination, pod_of(t.flow.dst), Direction::Ingress),
     ] {
         let Some(id) = id else { continue };
         let p = ix.pod(id);
@@ -34,7 +35,7 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
             if !hit.directions.contains(&dir) {
                 continue;
             }
-            out.push(record(hit, role));
+            out.push(record(hit, role.as_str()));
         }
     }
     out
@@ -62,9 +63,12 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
     // CNI-specific policies can allow as well as deny (Cilium adds its allows to
     // NetworkPolicy's; a Calico policy ordered before the Kubernetes ones, or an Antrea tier
     // above them, decides first). Only a block on a side none of them selects is certain.
-    let blocking_side_selected = found.iter().any(|x| match x.endpoint.as_str() {
-        "source" => !d.egress.allowed,
-        _ => !d.ingress.allowed,
+    let blocking_side_selected = found.iter().any(|x| {
+        if x.endpoint == Role::Source.as_str() {
+            !d.egress.allowed
+        } else {
+            !d.ingress.allowed
+        }
     });
     let (rank, effect) = if d.verdict == Verdict::Blocked && !blocking_side_selected {
         (Rank::Last, Effect::Keep)

@@ -4,6 +4,7 @@
 //! blocked at ingress, or a hostNetwork destination that nothing else blocks).
 
 use super::{Ends, Finding, Rank, Record, pod_of};
+use crate::diagnosis::describe::Role;
 use crate::index::{ClusterIndex, PodInfo};
 use crate::report::*;
 
@@ -17,11 +18,14 @@ fn looks_like_ingress_controller(p: &PodInfo) -> bool {
 
 pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
     let t = e.trace;
-    let host: Vec<(&str, &PodInfo)> = [("source", pod_of(t.flow.src)), ("destination", pod_of(t.flow.dst))]
-        .into_iter()
-        .filter_map(|(r, id)| id.map(|id| (r, ix.pod(id))))
-        .filter(|(_, p)| p.host_network)
-        .collect();
+    let host: Vec<(Role, &PodInfo)> = [
+        (Role::Source, pod_of(t.flow.src)),
+        (Role::Destination, pod_of(t.flow.dst)),
+    ]
+    .into_iter()
+    .filter_map(|(r, id)| id.map(|id| (r, ix.pod(id))))
+    .filter(|(_, p)| p.host_network)
+    .collect();
     if host.is_empty() {
         return Finding::none();
     }
@@ -46,13 +50,16 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
             )
         },
     };
-    let decides = host.iter().any(|(r, _)| match *r {
-        "source" => d.verdict == Verdict::Blocked && !d.ingress.allowed,
-        _ => d.verdict != Verdict::Blocked,
+    let decides = host.iter().any(|(r, _)| match r {
+        Role::Source => d.verdict == Verdict::Blocked && !d.ingress.allowed,
+        Role::Destination => d.verdict != Verdict::Blocked,
     });
     Finding {
         records: vec![Record::HostNetwork(HostNetworkCheck {
-            pods: host.iter().map(|(r, p)| format!("{r} {}", p.key())).collect(),
+            pods: host
+                .iter()
+                .map(|(r, p)| format!("{} {}", r.as_str(), p.key()))
+                .collect(),
             node_ips,
             summary,
         })],
@@ -62,12 +69,12 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
 }
 
 /// What being on the host network means for each end, and the evidence.
-fn describe(host: &[(&str, &PodInfo)]) -> (String, Vec<String>) {
+fn describe(host: &[(Role, &PodInfo)]) -> (String, Vec<String>) {
     let mut summary = String::new();
     let mut evidence = Vec::new();
     for (role, p) in host {
-        evidence.push(format!("{role} {} has hostNetwork: true", p.key()));
-        if *role == "destination" {
+        evidence.push(format!("{} {} has hostNetwork: true", role.as_str(), p.key()));
+        if *role == Role::Destination {
             summary.push_str(&format!(
                 "The destination {} uses the host network: NetworkPolicy does not protect it, so ingress policy cannot block traffic to it (the source's egress policies still apply). ",
                 p.key()

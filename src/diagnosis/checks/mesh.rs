@@ -5,6 +5,7 @@
 //! certain (whether the mesh carries this flow is not in the snapshot): `inconclusive`.
 
 use super::{Effect, Ends, Finding, Rank, Record, pod_of, verdict_of_flow};
+use crate::diagnosis::describe::Role;
 use crate::index::ClusterIndex;
 use crate::policy::Protocol;
 use crate::report::*;
@@ -21,7 +22,8 @@ struct Seen {
 fn seen(ix: &ClusterIndex, e: &Ends<'_>) -> Seen {
     let t = e.trace;
     let mut s = Seen::default();
-    for (role, ep) in [("source", t.flow.src), ("destination", t.flow.dst)] {
+    for (role, ep) in [(Role::Source, t.flow.src), (Role::Destination, t.flow.dst)] {
+        let (is_dst, role) = (role == Role::Destination, role.as_str());
         let Some(id) = pod_of(ep) else { continue };
         let p = ix.pod(id);
         let ns = ix.namespace_labels(&p.namespace);
@@ -36,7 +38,7 @@ fn seen(ix: &ClusterIndex, e: &Ends<'_>) -> Seen {
                 "istio ambient mode on the {role} {} (istio.io/dataplane-mode=ambient)",
                 p.key()
             ));
-            s.ambient[usize::from(role == "destination")] = true;
+            s.ambient[usize::from(is_dst)] = true;
         } else if ns.get("istio-injection").is_some_and(|v| v == "enabled") || ns.contains_key("istio.io/rev") {
             s.findings.push(format!(
                 "namespace {} has istio injection enabled, but the {role} pod has no istio-proxy container (not restarted since?)",

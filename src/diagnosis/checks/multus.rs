@@ -4,26 +4,11 @@
 //! attached to that network too; otherwise the packet leaves on the primary interface.
 
 use super::{Effect, Ends, Finding, Rank, Record, pod_of};
+use crate::diagnosis::describe::Role;
 use crate::diagnosis::query::EndpointSpec;
 use crate::engine::Endpoint;
 use crate::index::{ClusterIndex, NETWORK_STATUS_ANNOTATION, PodId, SecondaryNetwork};
 use crate::report::*;
-
-/// Which end a record or cause is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Source,
-    Destination,
-}
-
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Source => "source",
-            Role::Destination => "destination",
-        }
-    }
-}
 
 /// The queried address, when it is on a pod's secondary interface: `(role, pod key, network)`.
 struct Hit {
