@@ -45,82 +45,20 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
     let role = Role::deciding(dir).as_str();
     // What the whole diagnosis found that bears on this side.
     let extended_here = d.checks.extended_policies.iter().any(|x| x.endpoint == role);
-    let global: Vec<RootCause> = d
-        .root_causes
-        .iter()
-        .filter(|rc| match rc.code {
-            RootCauseCode::CniNoNetpolSupport | RootCauseCode::SecondaryInterface | RootCauseCode::NodeportSnat => true,
-            RootCauseCode::HostnetworkExempt => true,
-            RootCauseCode::ServicePortVsTargetPort => !side.allowed,
-            RootCauseCode::ExtendedPolicyPresent => extended_here,
-            _ => false,
-        })
-        .cloned()
-        .collect();
-    let mut root_causes = Vec::new();
-    let mut verdict = if t.always_allowed.is_some() {
-        root_causes.extend(d.root_causes.iter().cloned());
-        Verdict::Allowed
-    } else {
-        match (side.allowed, side.certain()) {
-            (false, true) => {
-                root_causes.push(blocked_cause(ix, &t, side));
-                Verdict::Blocked
-            }
-            (false, false) => {
-                root_causes.push(unreadable_cause(ix, side));
-                root_causes.push(blocked_cause(ix, &t, side));
-                Verdict::Inconclusive
-            }
-            (true, false) => {
-                root_causes.push(unreadable_cause(ix, side));
-                Verdict::Inconclusive
-            }
-            (true, true) => {
-                root_causes.extend(admin_cause(ix, &t, side));
-                if dir == Direction::Egress {
-                    root_causes.extend(policytypes_omitted(ix, &t));
-                }
-                Verdict::Allowed
-            }
-        }
-    };
+    let (mut verdict, root_causes) = side_verdict(ix, &t, side, &d);
     if d.verdict == Verdict::NotEnforced {
         verdict = Verdict::NotEnforced;
     } else if extended_here && verdict != Verdict::Inconclusive {
         verdict = Verdict::Inconclusive;
     }
-    let mut all = global;
+    let mut all = side_global_causes(&d, side, extended_here);
     all.extend(root_causes);
     all.dedup_by(|a, b| a.code == b.code && a.summary == b.summary);
     let endpoint = match dir {
-        Direction::Egress => d.query.source.name.clone(),
-        Direction::Ingress => d.query.destination.name.clone(),
+        Direction::Egress => &d.query.source.name,
+        Direction::Ingress => &d.query.destination.name,
     };
-    let explanation = match verdict {
-        Verdict::Allowed if t.always_allowed.is_some() => "NetworkPolicy never restricts this traffic.".to_string(),
-        Verdict::Allowed if report.admin_rule.is_some() && report.allowed_by.is_empty() => format!(
-            "{} of {endpoint} is allowed by {}.",
-            dir.as_str(),
-            report.admin_rule.clone().unwrap_or_default()
-        ),
-        Verdict::Allowed if !report.isolated => format!(
-            "No NetworkPolicy isolates {} of {endpoint}: every {} connection is allowed on this side.",
-            dir.as_str(),
-            dir.as_str()
-        ),
-        Verdict::Allowed => format!(
-            "{} of {endpoint} is isolated and allowed by {}.",
-            dir.as_str(),
-            report
-                .allowed_by
-                .iter()
-                .map(|r| format!("{} spec.{}[{}]", r.policy, dir.as_str(), r.rule))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        _ => all.first().map(|rc| rc.summary.clone()).unwrap_or_default(),
-    };
+    let explanation = side_explanation(verdict, &t, &report, endpoint, dir, &all);
     Ok(SideCheck {
         direction: dir.as_str().to_string(),
         verdict,
@@ -133,19 +71,94 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
     })
 }
 
-/// [`diagnose`], also returning the engine's trace of the representative pair.
-pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowTrace), QueryError> {
+/// The causes the whole diagnosis found that bear on one side.
+fn side_global_causes(d: &Diagnosis, side: &SideTrace, extended_here: bool) -> Vec<RootCause> {
+    d.root_causes
+        .iter()
+        .filter(|rc| match rc.code {
+            RootCauseCode::CniNoNetpolSupport | RootCauseCode::SecondaryInterface | RootCauseCode::NodeportSnat => true,
+            RootCauseCode::HostnetworkExempt => true,
+            RootCauseCode::ServicePortVsTargetPort => !side.allowed,
+            RootCauseCode::ExtendedPolicyPresent => extended_here,
+            _ => false,
+        })
+        .cloned()
+        .collect()
+}
+
+/// One side's verdict from its trace, with the causes of that side.
+fn side_verdict(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace, d: &Diagnosis) -> (Verdict, Vec<RootCause>) {
+    if t.always_allowed.is_some() {
+        return (Verdict::Allowed, d.root_causes.clone());
+    }
+    match (side.allowed, side.certain()) {
+        (false, true) => (Verdict::Blocked, vec![blocked_cause(ix, t, side)]),
+        (false, false) => (
+            Verdict::Inconclusive,
+            vec![unreadable_cause(ix, side), blocked_cause(ix, t, side)],
+        ),
+        (true, false) => (Verdict::Inconclusive, vec![unreadable_cause(ix, side)]),
+        (true, true) => {
+            let mut causes: Vec<RootCause> = admin_cause(ix, t, side).into_iter().collect();
+            if side.direction == Direction::Egress {
+                causes.extend(policytypes_omitted(ix, t));
+            }
+            (Verdict::Allowed, causes)
+        }
+    }
+}
+
+/// One sentence: why the side answers as it does.
+fn side_explanation(
+    verdict: Verdict,
+    t: &FlowTrace,
+    report: &SideReport,
+    endpoint: &str,
+    dir: Direction,
+    causes: &[RootCause],
+) -> String {
+    let d = dir.as_str();
+    match verdict {
+        Verdict::Allowed if t.always_allowed.is_some() => "NetworkPolicy never restricts this traffic.".to_string(),
+        Verdict::Allowed if report.admin_rule.is_some() && report.allowed_by.is_empty() => format!(
+            "{d} of {endpoint} is allowed by {}.",
+            report.admin_rule.clone().unwrap_or_default()
+        ),
+        Verdict::Allowed if !report.isolated => {
+            format!("No NetworkPolicy isolates {d} of {endpoint}: every {d} connection is allowed on this side.")
+        }
+        Verdict::Allowed => format!(
+            "{d} of {endpoint} is isolated and allowed by {}.",
+            report
+                .allowed_by
+                .iter()
+                .map(|r| format!("{} spec.{d}[{}]", r.policy, r.rule))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => causes.first().map(|rc| rc.summary.clone()).unwrap_or_default(),
+    }
+}
+
+/// The resolved ends of a query, the representative pair and the port it is asked on.
+struct Asked {
+    src: Resolved,
+    dst: Resolved,
+    flow: Flow,
+    /// A note about how the port was resolved.
+    port_note: Option<String>,
+}
+
+fn asked(ix: &ClusterIndex, q: &Query) -> Result<Asked, QueryError> {
     let src = query::resolve(ix, "from", &q.from)?;
     let dst = query::resolve(ix, "to", &q.to)?;
-    if src.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)))
-        && dst.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)))
-    {
+    let outside = |r: &Resolved| r.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)));
+    if outside(&src) && outside(&dst) {
         return Err(QueryError::new(
             "to",
             "neither endpoint is a pod of the snapshot: NetworkPolicy only governs traffic to or from pods".into(),
         ));
     }
-    let mut warnings = Vec::new();
     // Representatives: a pod calling its own Service is represented by another backing pod
     // when there is one (a pod talking to itself says nothing about policy).
     let rep_src = src.endpoints[0];
@@ -162,25 +175,31 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         }
         None => (None, None),
     };
-    warnings.extend(port_note);
-    let flow = Flow {
-        src: rep_src,
-        dst: rep_dst,
-        protocol: q.protocol,
-        port,
-    };
-    let trace = engine::evaluate(ix, flow);
-    let mut verdict = verdict_of(&trace);
+    Ok(Asked {
+        flow: Flow {
+            src: rep_src,
+            dst: rep_dst,
+            protocol: q.protocol,
+            port,
+        },
+        src,
+        dst,
+        port_note,
+    })
+}
 
-    // A workload or service stands for several pods: they must agree.
-    let mut differing = Vec::new();
-    'pairs: for &s in src.endpoints.iter().take(MAX_PAIRS) {
-        for &d in dst.endpoints.iter().take(MAX_PAIRS) {
-            if (s, d) == (rep_src, rep_dst) {
+/// A workload or Service stands for several pods: they must agree with the representative
+/// pair. Returns the pairs that differ (at most five) and warnings about ports that do not
+/// resolve on some pods.
+fn disagreeing_pairs(ix: &ClusterIndex, q: &Query, a: &Asked, verdict: Verdict) -> (Vec<String>, Vec<String>) {
+    let (mut differing, mut warnings) = (Vec::new(), Vec::new());
+    for &s in a.src.endpoints.iter().take(MAX_PAIRS) {
+        for &d in a.dst.endpoints.iter().take(MAX_PAIRS) {
+            if (s, d) == (a.flow.src, a.flow.dst) {
                 continue;
             }
             let port = match &q.port {
-                Some(p) => match query::port_for(ix, &dst, d, p, q.protocol) {
+                Some(p) => match query::port_for(ix, &a.dst, d, p, q.protocol) {
                     Ok((n, _)) => Some(n),
                     Err(e) => {
                         warnings.push(format!("{}: {}", endpoint_name(ix, d), e.message));
@@ -189,15 +208,13 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
                 },
                 None => None,
             };
-            let v = verdict_of(&engine::evaluate(
-                ix,
-                Flow {
-                    src: s,
-                    dst: d,
-                    protocol: q.protocol,
-                    port,
-                },
-            ));
+            let flow = Flow {
+                src: s,
+                dst: d,
+                port,
+                ..a.flow
+            };
+            let v = verdict_of(&engine::evaluate(ix, flow));
             if v != verdict {
                 differing.push(format!(
                     "{} -> {}: {}",
@@ -206,27 +223,19 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
                     v.as_str()
                 ));
                 if differing.len() >= 5 {
-                    break 'pairs;
+                    return (differing, warnings);
                 }
             }
         }
     }
-    if !differing.is_empty() {
-        warnings.push(format!(
-            "the pods behind {} / {} do not all get the same verdict ({}); pods of one workload normally share labels: check them",
-            q.from,
-            q.to,
-            differing.join("; ")
-        ));
-        verdict = Verdict::Inconclusive;
-    }
+    (differing, warnings)
+}
 
-    let sel = engine::Selection::for_pair(ix, rep_src, rep_dst);
-    let conns = engine::allowed_conns(ix, &sel, rep_src, rep_dst);
-    let root_causes = root_causes(ix, &trace);
-    warnings.extend(endpoint_warnings(ix, rep_src, Role::Source));
-    warnings.extend(endpoint_warnings(ix, rep_dst, Role::Destination));
-    warnings.extend(policy_warnings(ix, &trace));
+/// What the trace shows that a reader should know besides the causes.
+fn trace_warnings(ix: &ClusterIndex, trace: &FlowTrace) -> Vec<String> {
+    let mut warnings = endpoint_warnings(ix, trace.flow.src, Role::Source);
+    warnings.extend(endpoint_warnings(ix, trace.flow.dst, Role::Destination));
+    warnings.extend(policy_warnings(ix, trace));
     for side in [&trace.egress, &trace.ingress] {
         for r in side.rules.iter().filter(|r| r.allows() && r.matched_pod_ip_by_ipblock) {
             warnings.push(format!(
@@ -241,20 +250,44 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
             "allowed_connections counts only the policies that could be read; the unreadable ones may change it".into(),
         );
     }
+    warnings
+}
+
+/// Which side blocks, when the verdict is not `allowed`.
+fn blocked_direction(trace: &FlowTrace, verdict: Verdict) -> Option<BlockedDirection> {
+    if verdict == Verdict::Allowed || trace.always_allowed.is_some() {
+        return None;
+    }
+    match (trace.egress.allowed, trace.ingress.allowed) {
+        (true, true) => None,
+        (false, true) => Some(BlockedDirection::Egress),
+        (true, false) => Some(BlockedDirection::Ingress),
+        (false, false) => Some(BlockedDirection::Both),
+    }
+}
+
+/// [`diagnose`], also returning the engine's trace of the representative pair.
+pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowTrace), QueryError> {
+    let a = asked(ix, q)?;
+    let trace = engine::evaluate(ix, a.flow);
+    let mut verdict = verdict_of(&trace);
+    let mut warnings: Vec<String> = a.port_note.iter().cloned().collect();
+    let (differing, pair_warnings) = disagreeing_pairs(ix, q, &a, verdict);
+    warnings.extend(pair_warnings);
+    if !differing.is_empty() {
+        warnings.push(format!(
+            "the pods behind {} / {} do not all get the same verdict ({}); pods of one workload normally share labels: check them",
+            q.from,
+            q.to,
+            differing.join("; ")
+        ));
+        verdict = Verdict::Inconclusive;
+    }
+    let sel = engine::Selection::for_pair(ix, a.flow.src, a.flow.dst);
+    let conns = engine::allowed_conns(ix, &sel, a.flow.src, a.flow.dst);
+    warnings.extend(trace_warnings(ix, &trace));
     warnings.sort();
     warnings.dedup();
-
-    let blocked_direction = match (
-        trace.always_allowed.is_some(),
-        trace.egress.allowed,
-        trace.ingress.allowed,
-    ) {
-        (true, _, _) | (false, true, true) => None,
-        (false, false, true) => Some(BlockedDirection::Egress),
-        (false, true, false) => Some(BlockedDirection::Ingress),
-        (false, false, false) => Some(BlockedDirection::Both),
-    };
-
     let mut diagnosis = Diagnosis {
         query: QueryReport {
             from: q.from.clone(),
@@ -264,17 +297,13 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
                 PortArg::Number(n) => n.to_string(),
                 PortArg::Name(s) => s.clone(),
             }),
-            resolved_port: port.map(i64::from),
-            source: endpoint_report(ix, &src, rep_src),
-            destination: endpoint_report(ix, &dst, rep_dst),
+            resolved_port: a.flow.port.map(i64::from),
+            source: endpoint_report(ix, &a.src, a.flow.src),
+            destination: endpoint_report(ix, &a.dst, a.flow.dst),
         },
         verdict,
-        blocked_direction: if verdict == Verdict::Allowed {
-            None
-        } else {
-            blocked_direction
-        },
-        root_causes,
+        blocked_direction: blocked_direction(&trace, verdict),
+        root_causes: root_causes(ix, &trace),
         allowed_connections: conns.to_string(),
         egress: side_report(ix, &trace.egress),
         ingress: side_report(ix, &trace.ingress),
@@ -285,10 +314,10 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
     };
     let ends = checks::Ends {
         query: q,
-        src: &src,
-        dst: &dst,
+        src: &a.src,
+        dst: &a.dst,
         trace: &trace,
-        port,
+        port: a.flow.port,
     };
     let replaced = checks::assess(ix, &ends, &mut diagnosis, &|q| diagnose_traced(ix, q));
     Ok((diagnosis, replaced.unwrap_or(trace)))
