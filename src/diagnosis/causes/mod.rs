@@ -6,14 +6,16 @@
 //! doubts about open sides); allowed flows name the rules or the tier that allowed them. The
 //! checks around the rules (`checks/`) rank their own causes around these.
 
+mod admin;
 mod blocked;
 
+pub use admin::admin_cause;
 pub use blocked::blocked_cause;
 
-use super::describe::{endpoint_name, peers_word};
-use crate::engine::{AlwaysAllowed, Endpoint, FlowTrace, RuleTrace, SideTrace};
+use super::describe::peers_word;
+use crate::engine::{AlwaysAllowed, Endpoint, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
-use crate::policy::{Direction, NamespaceScope, Peer};
+use crate::policy::{Action, Direction, NamespaceScope, Peer};
 use crate::report::*;
 
 /// The verdict a trace supports.
@@ -31,22 +33,10 @@ pub fn verdict_of(t: &FlowTrace) -> Verdict {
     Verdict::Inconclusive
 }
 
+/// The rule-level causes of a flow, most important first.
 pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
-    let mut out = Vec::new();
     if let Some(a) = &t.always_allowed {
-        out.push(RootCause {
-            code: RootCauseCode::AlwaysAllowed,
-            summary: match a {
-                AlwaysAllowed::SamePod => "A pod talking to itself is never restricted by NetworkPolicy.".into(),
-                AlwaysAllowed::NodeToLocalPod { node } => {
-                    format!("Traffic from node {node} to a pod on that node (kubelet probes, hostNetwork pods) is always allowed.")
-                }
-            },
-            policies: Vec::new(),
-            evidence: Vec::new(),
-            suggestion: "Nothing to change: policy is not involved.".into(),
-        });
-        return out;
+        return vec![always_allowed_cause(a)];
     }
     // Most important first: a side that blocks for certain (that is the verdict), then what makes
     // a blocking side uncertain (that is why the verdict is inconclusive) followed by what that
@@ -63,71 +53,92 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             (true, true) => {}
         }
     }
-    out.extend(certain_blocks);
+    let mut out = certain_blocks;
     out.extend(unsure_blocks);
     out.extend(unsure_open);
     if t.egress.allowed && t.ingress.allowed {
-        if let Some(rc) = policytypes_omitted(ix, t) {
-            out.push(rc);
-        }
-        // A side an AdminNetworkPolicy Allow decided is explained by that rule, not by NetworkPolicy.
-        let admin_allowed = |s: &SideTrace| {
-            s.admin
-                .as_ref()
-                .is_some_and(|a| a.action == crate::policy::admin::AdminAction::Allow)
-        };
-        let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress]
-            .into_iter()
-            .filter(|s| s.isolated() && !admin_allowed(s))
-            .collect();
-        if isolated.is_empty() && (admin_allowed(&t.egress) || admin_allowed(&t.ingress)) {
-            // Explained below by ADMIN_NETWORK_POLICY_ALLOW.
-        } else if isolated.is_empty() {
-            out.push(RootCause {
-                code: RootCauseCode::AllowedNoPolicy,
-                summary: "No NetworkPolicy isolates the source's egress or the destination's ingress, so the traffic is allowed.".into(),
-                policies: Vec::new(),
-                evidence: [&t.egress, &t.ingress].iter().filter_map(|s| s.not_applicable.clone()).collect(),
-                suggestion: "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.".into(),
-            });
-        } else {
-            let mut policies = Vec::new();
-            let mut evidence = Vec::new();
-            for s in &isolated {
-                let allowing: Vec<&RuleTrace> = s.rules.iter().filter(|r| r.allows()).collect();
-                for r in &allowing {
-                    let key = ix.policies[r.policy].key();
-                    evidence.push(format!(
-                        "{} rule spec.{}[{}] of {key} allows it",
-                        s.direction.as_str(),
-                        s.direction.as_str(),
-                        r.rule_index
-                    ));
-                    policies.push(key);
-                }
-            }
-            policies.sort();
-            policies.dedup();
-            out.push(RootCause {
-                code: RootCauseCode::AllowedByPolicy,
-                summary: "Every isolated side has a rule that allows this traffic.".into(),
-                policies,
-                evidence,
-                suggestion: "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.".into(),
-            });
-            out.extend(or_confusion_when_allowed(ix, t));
-        }
         // An AdminNetworkPolicy Allow decided before any NetworkPolicy: that is the reason.
-        let admin: Vec<RootCause> = [&t.egress, &t.ingress]
+        let mut front: Vec<RootCause> = [&t.egress, &t.ingress]
             .into_iter()
             .filter_map(|side| admin_cause(ix, t, side))
             .collect();
-        let mut front = admin;
+        out.extend(policytypes_omitted(ix, t));
+        out.extend(allowed_causes(ix, t));
         front.append(&mut out);
         out = front;
     }
     out
 }
+
+fn always_allowed_cause(a: &AlwaysAllowed) -> RootCause {
+    RootCause {
+        code: RootCauseCode::AlwaysAllowed,
+        summary: match a {
+            AlwaysAllowed::SamePod => "A pod talking to itself is never restricted by NetworkPolicy.".into(),
+            AlwaysAllowed::NodeToLocalPod { node } => {
+                format!(
+                    "Traffic from node {node} to a pod on that node (kubelet probes, hostNetwork pods) is always allowed."
+                )
+            }
+        },
+        policies: Vec::new(),
+        evidence: Vec::new(),
+        suggestion: "Nothing to change: policy is not involved.".into(),
+    }
+}
+
+/// Why an allowed flow passes NetworkPolicy: no side is isolated, or the rules that allow it
+/// (with a misplaced '-' that allows a whole namespace). A side an AdminNetworkPolicy Allow
+/// decided is explained by that rule instead.
+fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
+    let admin_allowed = |s: &SideTrace| s.admin.as_ref().is_some_and(|a| a.action == Action::Allow);
+    let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress]
+        .into_iter()
+        .filter(|s| s.isolated() && !admin_allowed(s))
+        .collect();
+    if isolated.is_empty() && (admin_allowed(&t.egress) || admin_allowed(&t.ingress)) {
+        // Explained by ADMIN_NETWORK_POLICY_ALLOW.
+        return Vec::new();
+    }
+    if isolated.is_empty() {
+        return vec![RootCause {
+            code: RootCauseCode::AllowedNoPolicy,
+            summary:
+                "No NetworkPolicy isolates the source's egress or the destination's ingress, so the traffic is allowed."
+                    .into(),
+            policies: Vec::new(),
+            evidence: [&t.egress, &t.ingress]
+                .iter()
+                .filter_map(|s| s.not_applicable.clone())
+                .collect(),
+            suggestion: NOT_POLICY.into(),
+        }];
+    }
+    let mut policies = Vec::new();
+    let mut evidence = Vec::new();
+    for s in &isolated {
+        for r in s.rules.iter().filter(|r| r.allows()) {
+            let key = ix.policies[r.policy].key();
+            let d = s.direction.as_str();
+            evidence.push(format!("{d} rule spec.{d}[{}] of {key} allows it", r.rule_index));
+            policies.push(key);
+        }
+    }
+    policies.sort();
+    policies.dedup();
+    let mut out = vec![RootCause {
+        code: RootCauseCode::AllowedByPolicy,
+        summary: "Every isolated side has a rule that allows this traffic.".into(),
+        policies,
+        evidence,
+        suggestion: NOT_POLICY.into(),
+    }];
+    out.extend(or_confusion_when_allowed(ix, t));
+    out
+}
+
+/// What to look at when policy allows and the traffic still fails.
+const NOT_POLICY: &str = "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.";
 
 /// The policies that make `side` uncertain, as the engine named them.
 fn unreadable_policies(side: &SideTrace) -> Vec<String> {
@@ -209,102 +220,6 @@ pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause
         policies: names,
         suggestion: "If egress was meant to be denied, the policy needs policyTypes: [Ingress, Egress] (an egress list that is empty then denies all egress).".into(),
     })
-}
-
-/// The admin-tier rule that decided a side, as a root cause (Deny, or Allow on an allowed side).
-pub fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<RootCause> {
-    use crate::policy::admin::{AdminAction, AdminKind};
-    let dir = side.direction;
-    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
-    let peer = endpoint_name(
-        ix,
-        match dir {
-            Direction::Egress => t.flow.dst,
-            Direction::Ingress => t.flow.src,
-        },
-    );
-    let describe = |hit: &crate::engine::AdminHit| {
-        format!(
-            "rule {}{} of {}{}",
-            hit.field(dir),
-            if hit.rule_name.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", hit.rule_name)
-            },
-            hit.policy_key(),
-            hit.priority.map(|p| format!(" (priority {p})")).unwrap_or_default()
-        )
-    };
-    let port = on_port(t);
-    if let Some(hit) = &side.admin {
-        match (hit.action, side.allowed) {
-            (AdminAction::Deny, false) => {
-                return Some(RootCause {
-                    code: RootCauseCode::AdminNetworkPolicyDeny,
-                    summary: format!(
-                        "{} denies {} from {} to {} {port} before any NetworkPolicy is consulted.",
-                        describe(hit),
-                        dir.as_str(),
-                        if dir == Direction::Ingress { &peer } else { &subject },
-                        if dir == Direction::Ingress { &subject } else { &peer },
-                    ),
-                    policies: vec![hit.policy_key()],
-                    evidence: vec![format!(
-                        "{} selects {subject} and its {} peers match {peer}",
-                        hit.policy_key(),
-                        hit.field(dir)
-                    )],
-                    suggestion: format!(
-                        "No NetworkPolicy can override an AdminNetworkPolicy Deny. The cluster admins would change {} or add an AdminNetworkPolicy with a lower priority number that Allows or Passes this traffic (kubectl get adminnetworkpolicy {} -o yaml).",
-                        hit.policy_key(),
-                        hit.policy
-                    ),
-                });
-            }
-            (AdminAction::Allow, true) => {
-                return Some(RootCause {
-                    code: RootCauseCode::AdminNetworkPolicyAllow,
-                    summary: format!(
-                        "{} allows this {} traffic; NetworkPolicies are not consulted for it.",
-                        describe(hit),
-                        dir.as_str()
-                    ),
-                    policies: vec![hit.policy_key()],
-                    evidence: vec![format!("{} selects {subject}", hit.policy_key())],
-                    suggestion: "If the traffic still fails, NetworkPolicy is not the cause on this side.".into(),
-                });
-            }
-            _ => {}
-        }
-    }
-    if let Some(hit) = &side.baseline
-        && hit.kind == AdminKind::Baseline
-        && hit.action == AdminAction::Deny
-        && !side.allowed
-        && !side.isolated()
-    {
-        return Some(RootCause {
-            code: RootCauseCode::BaselineAdminNetworkPolicyDeny,
-            summary: format!(
-                "No NetworkPolicy isolates {} of {subject}, so the BaselineAdminNetworkPolicy decides: {} denies it{}.",
-                dir.as_str(),
-                describe(hit),
-                if side.admin.as_ref().is_some_and(|a| a.action == AdminAction::Pass) {
-                    " (an AdminNetworkPolicy passed it on)"
-                } else {
-                    ""
-                }
-            ),
-            policies: vec![hit.policy_key()],
-            evidence: vec![format!("{} selects {subject} and matches {peer}", hit.policy_key())],
-            suggestion: format!(
-                "A NetworkPolicy that selects {subject} and allows this traffic takes precedence over the baseline (it also isolates the pod for {}, so list everything else it needs).",
-                dir.as_str()
-            ),
-        });
-    }
-    None
 }
 
 /// `on TCP 8080`, or `on the needed port` when the query named none.
