@@ -10,7 +10,7 @@ use crate::diagnosis::{self, Query};
 use crate::engine::Endpoint;
 use crate::index::cni::{CniDetection, Support};
 use crate::index::{ClusterIndex, PodId, PodInfo};
-use crate::policy::{Direction, Labels, NamespaceScope, Peer, Policy, Selector};
+use crate::policy::{Direction, Labels, NamespaceScope, Peer, Policy, Section, Selector};
 use crate::report::*;
 
 /// `check_cni`: which CNIs run and whether NetworkPolicy is enforced.
@@ -393,7 +393,7 @@ fn policy_types_entry(p: &Policy) -> PolicyTypesEntry {
     let effective = policy_types(p);
     let [in_rules, eg_rules] = p.section_rules;
     let mut findings = Vec::new();
-    for i in p.issues.iter().filter(|i| i.field.starts_with("spec.policyTypes")) {
+    for i in p.issues.iter().filter(|i| i.section() == Section::PolicyTypes) {
         findings.push(finding("UNKNOWN_POLICY_TYPE", format!("{}: {}", i.field, i.message)));
     }
     if super::causes::omits_egress_by_default(p) {

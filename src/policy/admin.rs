@@ -23,7 +23,7 @@ use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value};
 
-use crate::policy::{Direction, Issue, Labels, Protocol, Selector};
+use crate::policy::{Direction, Issue, Labels, Protocol, Section, Selector};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
 
 /// The API group of both kinds.
@@ -218,8 +218,8 @@ impl AdminPolicy {
     /// The issues that keep a direction from being evaluated: those of the direction's section,
     /// and those outside both sections (name, priority, subject).
     pub fn issues_for(&self, dir: Direction) -> impl Iterator<Item = &Issue> {
-        let other = dir.opposite().spec_field();
-        self.issues.iter().filter(move |i| !i.field.starts_with(other))
+        let other = Section::Rules(dir.opposite());
+        self.issues.iter().filter(move |i| i.section() != other)
     }
 
     /// The direction can be evaluated: subject and (for an AdminNetworkPolicy) priority read,
@@ -302,12 +302,10 @@ impl AdminPolicies {
                         "{}: {}; {} not evaluated, verdicts it may change are inconclusive",
                         i.field,
                         i.message,
-                        if i.field.starts_with("spec.ingress") {
-                            "its ingress rules are"
-                        } else if i.field.starts_with("spec.egress") {
-                            "its egress rules are"
-                        } else {
-                            "the policy is"
+                        match i.section() {
+                            Section::Rules(Direction::Ingress) => "its ingress rules are",
+                            Section::Rules(Direction::Egress) => "its egress rules are",
+                            Section::PolicyTypes | Section::Policy => "the policy is",
                         }
                     ),
                 });

@@ -98,6 +98,33 @@ pub struct Issue {
     pub affects_target: bool,
 }
 
+/// The part of a policy an [`Issue`] is in, which decides what it keeps from being evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// `spec.ingress…` or `spec.egress…`: that direction's rules.
+    Rules(Direction),
+    /// `spec.policyTypes…`.
+    PolicyTypes,
+    /// Anything else (target selector, subject, priority, name): the whole policy.
+    Policy,
+}
+
+impl Issue {
+    /// The section of the policy the issue's field is in.
+    pub fn section(&self) -> Section {
+        let f = self.field.as_str();
+        if f.starts_with(Direction::Ingress.spec_field()) {
+            Section::Rules(Direction::Ingress)
+        } else if f.starts_with(Direction::Egress.spec_field()) {
+            Section::Rules(Direction::Egress)
+        } else if f.starts_with("spec.policyTypes") {
+            Section::PolicyTypes
+        } else {
+            Section::Policy
+        }
+    }
+}
+
 /// One rule of an `ingress` or `egress` list.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -150,7 +177,7 @@ impl Policy {
 
     /// Issues inside the rules of one direction (not the target).
     pub fn has_rule_issues(&self, dir: Direction) -> bool {
-        self.issues.iter().any(|i| i.field.starts_with(dir.spec_field()))
+        self.issues.iter().any(|i| i.section() == Section::Rules(dir))
     }
 
     pub fn target_uncertain(&self) -> bool {
