@@ -264,91 +264,14 @@ impl AdminPolicies {
             };
             let mut p = lower(kind, &o.value);
             let duplicate = out.policies.iter().any(|q| q.kind == kind && q.name == p.name);
-            if duplicate {
-                p.issues.insert(
-                    0,
-                    issue(
-                        "metadata.name",
-                        format!(
-                            "another {kind} named {:?} comes first (a name is unique in a cluster)",
-                            p.name
-                        ),
-                    ),
-                );
-            } else if kind == AdminKind::Baseline && p.name != BASELINE_NAME {
-                p.issues.insert(
-                    0,
-                    issue(
-                        "metadata.name",
-                        format!(
-                            "a {kind} must be named {BASELINE_NAME:?} (the API server rejects {:?})",
-                            p.name
-                        ),
-                    ),
-                );
-            }
-            for r in &p.remarks {
-                warnings.push(LoadWarning {
-                    location: None,
-                    object: Some(p.key()),
-                    message: format!("{}: {}", r.field, r.message),
-                });
-            }
-            for i in &p.issues {
-                warnings.push(LoadWarning {
-                    location: None,
-                    object: Some(p.key()),
-                    message: format!(
-                        "{}: {}; {} not evaluated, verdicts it may change are inconclusive",
-                        i.field,
-                        i.message,
-                        match i.section() {
-                            Section::Rules(Direction::Ingress) => "its ingress rules are",
-                            Section::Rules(Direction::Egress) => "its egress rules are",
-                            Section::PolicyTypes | Section::Policy => "the policy is",
-                        }
-                    ),
-                });
-            }
+            name_issues(&mut p, duplicate);
+            warn_about(&p, warnings);
             if kind == AdminKind::Baseline && out.baseline.is_none() && !duplicate && p.name == BASELINE_NAME {
                 out.baseline = Some(out.policies.len());
             }
             out.policies.push(p);
         }
-
-        let mut order: Vec<usize> = (0..out.policies.len())
-            .filter(|&i| {
-                let p = &out.policies[i];
-                p.kind == AdminKind::Admin
-                    && p.priority.is_some()
-                    && p.subject.is_some()
-                    && !p.issues.iter().any(|x| x.field == "metadata.name")
-            })
-            .collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&out.policies[a], &out.policies[b]);
-            (a.priority, &a.name).cmp(&(b.priority, &b.name))
-        });
-        let mut by_priority: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
-        for &i in &order {
-            let p = &out.policies[i];
-            if let Some(prio) = p.priority {
-                by_priority.entry(prio).or_default().push(&p.name);
-            }
-        }
-        for (prio, names) in by_priority.iter().filter(|(_, n)| n.len() > 1) {
-            warnings.push(LoadWarning {
-                location: None,
-                object: Some(format!("{} {}", AdminKind::Admin, names[0])),
-                message: format!(
-                    "AdminNetworkPolicies {} share priority {prio}: Kubernetes leaves their order undefined when both \
-                     match a connection; they are evaluated by name, and a verdict that depends on the order is inconclusive",
-                    names.join(", ")
-                ),
-            });
-        }
-        out.admin_order = order;
-
+        out.admin_order = admin_order(&out.policies, warnings);
         for n in &snap.nodes {
             out.node_labels.insert(
                 n.metadata.name.clone().unwrap_or_default(),
@@ -367,6 +290,99 @@ impl AdminPolicies {
     pub fn node_labels(&self, node: &str) -> Option<&Labels> {
         self.node_labels.get(node)
     }
+}
+
+/// A second policy of the same kind and name, or a baseline not named `default`: the API
+/// server would reject it.
+fn name_issues(p: &mut AdminPolicy, duplicate: bool) {
+    let kind = p.kind;
+    if duplicate {
+        p.issues.insert(
+            0,
+            issue(
+                "metadata.name",
+                format!(
+                    "another {kind} named {:?} comes first (a name is unique in a cluster)",
+                    p.name
+                ),
+            ),
+        );
+    } else if kind == AdminKind::Baseline && p.name != BASELINE_NAME {
+        p.issues.insert(
+            0,
+            issue(
+                "metadata.name",
+                format!(
+                    "a {kind} must be named {BASELINE_NAME:?} (the API server rejects {:?})",
+                    p.name
+                ),
+            ),
+        );
+    }
+}
+
+/// One load warning per remark and per issue of a policy, saying what is not evaluated.
+fn warn_about(p: &AdminPolicy, warnings: &mut Vec<LoadWarning>) {
+    for r in &p.remarks {
+        warnings.push(LoadWarning {
+            location: None,
+            object: Some(p.key()),
+            message: format!("{}: {}", r.field, r.message),
+        });
+    }
+    for i in &p.issues {
+        warnings.push(LoadWarning {
+            location: None,
+            object: Some(p.key()),
+            message: format!(
+                "{}: {}; {} not evaluated, verdicts it may change are inconclusive",
+                i.field,
+                i.message,
+                match i.section() {
+                    Section::Rules(Direction::Ingress) => "its ingress rules are",
+                    Section::Rules(Direction::Egress) => "its egress rules are",
+                    Section::PolicyTypes | Section::Policy => "the policy is",
+                }
+            ),
+        });
+    }
+}
+
+/// The AdminNetworkPolicies that can be ordered (priority and subject read, a name of their
+/// own), by priority then name; a warning for each priority several of them share.
+fn admin_order(policies: &[AdminPolicy], warnings: &mut Vec<LoadWarning>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..policies.len())
+        .filter(|&i| {
+            let p = &policies[i];
+            p.kind == AdminKind::Admin
+                && p.priority.is_some()
+                && p.subject.is_some()
+                && !p.issues.iter().any(|x| x.field == "metadata.name")
+        })
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&policies[a], &policies[b]);
+        (a.priority, &a.name).cmp(&(b.priority, &b.name))
+    });
+    let mut by_priority: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
+    for &i in &order {
+        let p = &policies[i];
+        if let Some(prio) = p.priority {
+            by_priority.entry(prio).or_default().push(&p.name);
+        }
+    }
+    for (prio, names) in by_priority.iter().filter(|(_, n)| n.len() > 1) {
+        warnings.push(LoadWarning {
+            location: None,
+            object: Some(format!("{} {}", AdminKind::Admin, names[0])),
+            message: format!(
+                "AdminNetworkPolicies {} share priority {prio}: Kubernetes leaves their order undefined when both \
+                 match a connection; they are evaluated by name, and a verdict that depends on the order is inconclusive",
+                names.join(", ")
+            ),
+        });
+    }
+    order
 }
 
 fn issue(field: &str, message: String) -> Issue {
@@ -555,6 +571,77 @@ fn lower_action(kind: AdminKind, v: Option<&Value>, field: &str, issues: &mut Ve
     action
 }
 
+/// A rule's `from` / `to` list: at least one peer.
+fn lower_peers(
+    kind: AdminKind,
+    dir: Direction,
+    action: Option<AdminAction>,
+    v: Option<&Value>,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Vec<AdminPeer> {
+    let mut peers = Vec::new();
+    match v {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            for (i, p) in items.iter().enumerate() {
+                if let Some(peer) = lower_peer(kind, dir, action, p, &format!("{field}[{i}]"), issues) {
+                    peers.push(peer);
+                }
+            }
+        }
+        Some(Value::Array(_)) => issues.push(issue(field, "empty: at least one peer is required".into())),
+        Some(_) => issues.push(issue(field, "not a list of peers".into())),
+        None => issues.push(issue(field, "missing: at least one peer is required".into())),
+    }
+    peers
+}
+
+/// A rule's `ports`: absent means every port; an empty list is rejected.
+fn lower_ports(v: Option<&Value>, field: &str, issues: &mut Vec<Issue>) -> Option<Vec<AdminPort>> {
+    match v {
+        None => None,
+        Some(Value::Array(items)) if !items.is_empty() => Some(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| lower_port(p, &format!("{field}[{i}]"), issues))
+                .collect::<Vec<_>>(),
+        ),
+        Some(Value::Array(_)) => {
+            issues.push(issue(
+                field,
+                "empty: list at least one port, or leave ports out for every port".into(),
+            ));
+            None
+        }
+        Some(_) => {
+            issues.push(issue(field, "not a list of ports".into()));
+            None
+        }
+    }
+}
+
+/// The experimental CRD rejects a named port beside address peers; an address has no named
+/// port, so toward an address the entry matches nothing (toward a pod peer of the same rule it
+/// still resolves): a remark, not an issue.
+fn named_ports_toward_addresses(peers: &[AdminPeer], ports: Option<&[AdminPort]>, field: &str) -> Option<Issue> {
+    let named = ports.into_iter().flatten().any(|p| matches!(p, AdminPort::Named(_)));
+    let addresses = peers.iter().any(|p| {
+        matches!(
+            p,
+            AdminPeer::Nodes(_) | AdminPeer::Networks(_) | AdminPeer::DomainNames(_)
+        )
+    });
+    (named && addresses).then(|| {
+        issue(
+            field,
+            "a namedPort with nodes, networks or domainNames peers: an address has no named ports, so toward \
+             addresses that entry matches nothing"
+                .into(),
+        )
+    })
+}
+
 fn lower_rule(
     kind: AdminKind,
     dir: Direction,
@@ -576,57 +663,11 @@ fn lower_rule(
         Direction::Egress => "to",
     };
     let peers_field = format!("{base}.{peers_key}");
-    let mut peers = Vec::new();
-    match present(m, peers_key) {
-        Some(Value::Array(items)) if !items.is_empty() => {
-            for (i, p) in items.iter().enumerate() {
-                if let Some(peer) = lower_peer(kind, dir, action, p, &format!("{peers_field}[{i}]"), issues) {
-                    peers.push(peer);
-                }
-            }
-        }
-        Some(Value::Array(_)) => issues.push(issue(&peers_field, "empty: at least one peer is required".into())),
-        Some(_) => issues.push(issue(&peers_field, "not a list of peers".into())),
-        None => issues.push(issue(&peers_field, "missing: at least one peer is required".into())),
-    }
+    let peers = lower_peers(kind, dir, action, present(m, peers_key), &peers_field, issues);
     let ports_field = format!("{base}.ports");
-    let ports = match present(m, "ports") {
-        None => None,
-        Some(Value::Array(items)) if !items.is_empty() => Some(
-            items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| lower_port(p, &format!("{ports_field}[{i}]"), issues))
-                .collect::<Vec<_>>(),
-        ),
-        Some(Value::Array(_)) => {
-            issues.push(issue(
-                &ports_field,
-                "empty: list at least one port, or leave ports out for every port".into(),
-            ));
-            None
-        }
-        Some(_) => {
-            issues.push(issue(&ports_field, "not a list of ports".into()));
-            None
-        }
-    };
-    let named = ports.iter().flatten().any(|p| matches!(p, AdminPort::Named(_)));
-    let addresses = peers.iter().any(|p| {
-        matches!(
-            p,
-            AdminPeer::Nodes(_) | AdminPeer::Networks(_) | AdminPeer::DomainNames(_)
-        )
-    });
-    if named && addresses {
-        // The experimental CRD rejects this; an address has no named port, so toward an address
-        // the entry matches nothing (toward a pod peer of the same rule it still resolves).
-        remarks.push(issue(
-            &ports_field,
-            "a namedPort with nodes, networks or domainNames peers: an address has no named ports, so toward \
-             addresses that entry matches nothing"
-                .into(),
-        ));
+    let ports = lower_ports(present(m, "ports"), &ports_field, issues);
+    if let Some(remark) = named_ports_toward_addresses(&peers, ports.as_deref(), &ports_field) {
+        remarks.push(remark);
     }
     if issues.len() > before {
         return None;
@@ -686,44 +727,52 @@ fn lower_peer(
             lower_namespaced_pod(&m[key], &sub, issues).map(|(namespaces, pods)| AdminPeer::Pods { namespaces, pods })
         }
         "nodes" => lower_selector(m.get(key), &sub, issues).map(AdminPeer::Nodes),
-        "networks" => {
-            let Some(items) = m[key].as_array().filter(|a| !a.is_empty()) else {
-                issues.push(issue(&sub, "not a non-empty list of CIDRs".into()));
+        "networks" => lower_networks(&m[key], &sub, issues).map(AdminPeer::Networks),
+        _ => lower_domain_names(action, &m[key], &sub, issues).map(AdminPeer::DomainNames),
+    }
+}
+
+/// An egress `networks` peer: a non-empty list of CIDRs.
+fn lower_networks(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Option<Vec<IpNet>> {
+    let Some(items) = v.as_array().filter(|a| !a.is_empty()) else {
+        issues.push(issue(field, "not a non-empty list of CIDRs".into()));
+        return None;
+    };
+    let mut nets = Vec::new();
+    for (i, c) in items.iter().enumerate() {
+        match c.as_str().map(|s| s.trim().parse::<IpNet>()) {
+            Some(Ok(n)) => nets.push(n.trunc()),
+            _ => {
+                issues.push(issue(
+                    &format!("{field}[{i}]"),
+                    format!("{c} is not a CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)"),
+                ));
                 return None;
-            };
-            let mut nets = Vec::new();
-            for (i, c) in items.iter().enumerate() {
-                match c.as_str().map(|s| s.trim().parse::<IpNet>()) {
-                    Some(Ok(n)) => nets.push(n.trunc()),
-                    _ => {
-                        issues.push(issue(
-                            &format!("{sub}[{i}]"),
-                            format!("{c} is not a CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)"),
-                        ));
-                        return None;
-                    }
-                }
-            }
-            Some(AdminPeer::Networks(nets))
-        }
-        _ => {
-            if action.is_some_and(|a| a != AdminAction::Allow) {
-                issues.push(issue(&sub, "domainNames are allowed in Allow rules only".into()));
-                return None;
-            }
-            let names: Option<Vec<String>> = m[key]
-                .as_array()
-                .filter(|a| !a.is_empty())
-                .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect());
-            match names {
-                Some(n) => Some(AdminPeer::DomainNames(n)),
-                None => {
-                    issues.push(issue(&sub, "not a non-empty list of domain names".into()));
-                    None
-                }
             }
         }
     }
+    Some(nets)
+}
+
+/// An egress `domainNames` peer of an Allow rule: a non-empty list of names.
+fn lower_domain_names(
+    action: Option<AdminAction>,
+    v: &Value,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<Vec<String>> {
+    if action.is_some_and(|a| a != AdminAction::Allow) {
+        issues.push(issue(field, "domainNames are allowed in Allow rules only".into()));
+        return None;
+    }
+    let names: Option<Vec<String>> = v
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect());
+    if names.is_none() {
+        issues.push(issue(field, "not a non-empty list of domain names".into()));
+    }
+    names
 }
 
 fn lower_protocol(v: Option<&Value>, field: &str, issues: &mut Vec<Issue>) -> Option<Protocol> {
