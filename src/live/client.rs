@@ -274,7 +274,11 @@ impl ReadOnlyClient {
                         return Err(failure);
                     }
                     restarts += 1;
-                    tracing::info!(path, restarts, "the list's continue token expired (410); listing again from the start");
+                    tracing::info!(
+                        path,
+                        restarts,
+                        "the list's continue token expired (410); listing again from the start"
+                    );
                     items.clear();
                     token = None;
                     continue;

@@ -558,7 +558,8 @@ impl LiveSource {
                     if out.resources.iter().any(|r| r.group == group && r.kind == kind) {
                         continue;
                     }
-                    let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind) else {
+                    let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind)
+                    else {
                         continue;
                     };
                     out.resources
@@ -576,11 +577,7 @@ impl LiveSource {
 
     /// The resource lists of a group's versions (preferred first), read until every kind of
     /// [`CUSTOM_KINDS`] in the group is found or the versions run out.
-    async fn discover_group(
-        &self,
-        group: &str,
-        versions: &[String],
-    ) -> Vec<(String, Result<Value, ReadFailure>)> {
+    async fn discover_group(&self, group: &str, versions: &[String]) -> Vec<(String, Result<Value, ReadFailure>)> {
         let mut missing: BTreeSet<&str> = CUSTOM_KINDS
             .iter()
             .filter(|(g, _, _, _)| *g == group)
