@@ -36,8 +36,10 @@ etcd_bin="${NETPOL_DEBUG_ETCD:-$(command -v etcd || true)}"
 pids=()
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
+  # The apiserver first, then etcd (the other way round, it logs a storm of redials).
+  for (( i = ${#pids[@]} - 1; i >= 0; i-- )); do
+    pid="${pids[$i]}"
+    kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done

@@ -118,13 +118,17 @@ pub fn shared(what: &str) -> Option<&'static ControlPlane> {
             if std::env::var_os("CI").is_some() {
                 panic!("real kube-apiserver tests: {why}; .ci/run must provide it");
             }
-            eprintln!("\n*** SKIPPED: real kube-apiserver tests: {why} ***\n");
+            // Straight to the process's stderr: the test harness does not capture it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED: the real kube-apiserver tests (tests/suite/real_apiserver.rs): {why} ***\n"
+            );
             None
         }
     });
     match cp {
         None => {
-            eprintln!("SKIPPED: {what} (no real kube-apiserver; see above)");
+            let _ = writeln!(std::io::stderr(), "SKIPPED: {what} (no real kube-apiserver; see above)");
             None
         }
         Some(Ok(cp)) => Some(cp),
