@@ -122,10 +122,42 @@ fn real_apiserver_live_equals_offline_on_every_query() {
         live.client().request_count()
     );
     assert!(verdicts.len() >= 4, "several verdicts: {verdicts:?}");
+    // What went through the API diagnoses as the files it came from (the server's own objects
+    // differ only in details such as the `kubernetes` endpoint's port): same verdicts, same
+    // root causes.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = netpol_debug::snapshot::load_paths(&[
+        root.join("tests/fixtures/live-cluster.yaml"),
+        root.join("tests/apiserver/extra-objects.yaml"),
+    ])
+    .unwrap();
+    let files = netpol_debug::index::ClusterIndex::build(&files, Default::default());
+    let codes = |v: &Value| -> Vec<Value> {
+        v["root_causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["code"].clone())
+            .collect()
+    };
+    for q in &qs {
+        let (a, b) = (answer(&offline, q), answer(&files, q));
+        assert_eq!(
+            (&a["verdict"], codes(&a)),
+            (&b["verdict"], codes(&b)),
+            "{} -> {} {:?}: the real server's export vs the fixture files",
+            q.from,
+            q.to,
+            q.port
+        );
+    }
     // One diagnose without the cache: what it costs on a real server (8 discovery requests for
     // the 5 groups of our CRDs, 2 of them for kinds outside their group's preferred version).
     let fresh = rt.block_on(source(&cp.ours, Duration::ZERO));
-    let q = qs.iter().find(|q| q.from == FRONTEND && q.to == "shop/svc/api").unwrap();
+    let q = qs
+        .iter()
+        .find(|q| q.from == FRONTEND && q.to == "shop/svc/api")
+        .unwrap();
     rt.block_on(fresh.context(&scope_of(q))).unwrap();
     println!(
         "real apiserver: one diagnose {} -> {}: {} requests",
