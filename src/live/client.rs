@@ -249,7 +249,8 @@ impl ReadOnlyClient {
         }
     }
 
-    /// Every item of a list (following `continue` tokens), [`PAGE_SIZE`] at a time. `path` is the
+    /// Every item of a list (following `continue` tokens), [`PAGE_SIZE`] (or what
+    /// [`Self::with_page_size`] set) at a time. `path` is the
     /// collection (e.g. `/api/v1/namespaces/shop/pods`); `query` holds selectors, already
     /// encoded (`fieldSelector=status.podIP%3D10.0.0.1`), or is empty. A `continue` token that
     /// expired (410 Gone) starts the list again from its first page, at most [`LIST_RESTARTS`]
