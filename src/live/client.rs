@@ -253,7 +253,7 @@ impl ReadOnlyClient {
     /// [`Self::with_page_size`] set) at a time. `path` is the
     /// collection (e.g. `/api/v1/namespaces/shop/pods`); `query` holds selectors, already
     /// encoded (`fieldSelector=status.podIP%3D10.0.0.1`), or is empty. A `continue` token that
-    /// expired (410 Gone) starts the list again from its first page, at most [`LIST_RESTARTS`]
+    /// expired (410 Gone) starts the list again from its first page, at most `LIST_RESTARTS` (3)
     /// times, so the items are always one consistent list (never a mix of two revisions).
     pub async fn list(&self, path: &str, query: &str) -> Result<Vec<Value>, ReadFailure> {
         let mut items = Vec::new();
