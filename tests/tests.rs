@@ -13,6 +13,11 @@
 //! - `live`: the live-cluster source over real HTTP against `fake_kube`, a local server that
 //!   answers like the Kubernetes API (discovery, lists, pagination, 403s, delays): live equals
 //!   offline, GET only, the request bound, RBAC, errors, snapshot export, the MCP cache.
+//! - `real_apiserver`: live mode against a real kube-apiserver and etcd (`control_plane` starts
+//!   them through tests/apiserver/control-plane.sh, once per run; skipped loudly without them):
+//!   live = offline, the audit log shows only reads, RBAC one permission missing at a time,
+//!   pagination and an expired `continue` token (the real 410), CRDs found after start, CRDs
+//!   with several served versions, `serve --live` through the Python MCP SDK.
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
 //! - `bad_inputs`: the catalogue of bad inputs (syntax, encodings, wrong types, invalid values,
 //!   duplicates, size and object limits, nesting, alias bombs, 1,000,000 objects): each names the
@@ -44,6 +49,8 @@ mod cli;
 mod common;
 #[path = "suite/context.rs"]
 mod context;
+#[path = "suite/control_plane.rs"]
+mod control_plane;
 #[path = "suite/diagnose.rs"]
 mod diagnose;
 #[path = "suite/e2e.rs"]
@@ -68,6 +75,8 @@ mod netpol_analyzer;
 mod props;
 #[path = "suite/query.rs"]
 mod query;
+#[path = "suite/real_apiserver.rs"]
+mod real_apiserver;
 #[path = "suite/rules.rs"]
 mod rules;
 #[path = "suite/steps.rs"]

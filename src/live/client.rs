@@ -45,6 +45,10 @@ use serde_json::Value;
 pub const PAGE_SIZE: usize = 500;
 /// Pages after which a list is abandoned (a server that keeps sending `continue` tokens).
 const MAX_PAGES: usize = 10_000;
+/// Times a list starts again from its first page when its `continue` token expired (410 Gone:
+/// etcd compacted the revision the list was reading, which a list slower than the compaction
+/// interval, 5 minutes by default, meets on a busy cluster).
+const LIST_RESTARTS: usize = 3;
 
 /// How to reach the cluster, as kubectl resolves it.
 #[derive(Debug, Clone)]
@@ -86,7 +90,8 @@ pub enum ReadFailure {
 /// Tries of a request the server answered "busy" (429, 503, 504) before giving up.
 const RETRIES: usize = 3;
 
-/// A failure, and whether it is worth another try (the HTTP status, for 429/503/504).
+/// A failure and the HTTP status the server answered (0 when it did not answer): 429/503/504 are
+/// worth another try, and a 410 mid-list means the continue token expired.
 struct Retryable(u16, ReadFailure);
 
 impl From<ReadFailure> for Retryable {
@@ -109,6 +114,7 @@ pub struct ReadOnlyClient {
     target: String,
     request_timeout: Duration,
     requests: Arc<AtomicUsize>,
+    page_size: usize,
 }
 
 impl std::fmt::Debug for ReadOnlyClient {
@@ -175,7 +181,14 @@ impl ReadOnlyClient {
             target,
             request_timeout: opts.request_timeout,
             requests: Arc::new(AtomicUsize::new(0)),
+            page_size: PAGE_SIZE,
         })
+    }
+
+    /// Asks for pages of at most `n` items (default [`PAGE_SIZE`]; at least 1).
+    pub fn with_page_size(mut self, n: usize) -> ReadOnlyClient {
+        self.page_size = n.max(1);
+        self
     }
 
     /// `context NAME, server URL`.
@@ -191,18 +204,23 @@ impl ReadOnlyClient {
     /// `GET path` as JSON. A 429, 503 or 504 is tried again, at most [`RETRIES`] times (0.2 s,
     /// 0.4 s, 0.8 s apart).
     pub async fn get_json(&self, path_and_query: &str) -> Result<Value, ReadFailure> {
+        self.get_with_retries(path_and_query).await.map_err(ReadFailure::from)
+    }
+
+    /// [`Self::get_json`], keeping the HTTP status of a failure.
+    async fn get_with_retries(&self, path_and_query: &str) -> Result<Value, Retryable> {
         let mut delay = Duration::from_millis(200);
         for _ in 0..RETRIES {
             match self.get_once(path_and_query).await {
-                Err(Retryable(code, _)) if code != 0 => {
+                Err(Retryable(code @ (429 | 503 | 504), _)) => {
                     tracing::debug!(path = path_and_query, code, "busy; trying again");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
-                other => return other.map_err(ReadFailure::from),
+                other => return other,
             }
         }
-        self.get_once(path_and_query).await.map_err(ReadFailure::from)
+        self.get_once(path_and_query).await
     }
 
     async fn get_once(&self, path_and_query: &str) -> Result<Value, Retryable> {
@@ -218,28 +236,31 @@ impl ReadOnlyClient {
             ))
             .into()),
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(kube::Error::Api(status))) => Err(match status.code {
-                403 => ReadFailure::Forbidden(status.message.clone()).into(),
-                404 => ReadFailure::NotFound.into(),
-                401 => ReadFailure::Unauthorized(status.message.clone()).into(),
-                code @ (429 | 503 | 504) => Retryable(
-                    code,
-                    ReadFailure::Other(format!("GET {path_and_query}: HTTP {code} {}", status.message)),
-                ),
-                code => ReadFailure::Other(format!("GET {path_and_query}: HTTP {code} {}", status.message)).into(),
-            }),
+            Ok(Err(kube::Error::Api(status))) => Err(Retryable(
+                status.code,
+                match status.code {
+                    403 => ReadFailure::Forbidden(status.message.clone()),
+                    404 => ReadFailure::NotFound,
+                    401 => ReadFailure::Unauthorized(status.message.clone()),
+                    code => ReadFailure::Other(format!("GET {path_and_query}: HTTP {code} {}", status.message)),
+                },
+            )),
             Ok(Err(e)) => Err(ReadFailure::Other(format!("GET {path_and_query}: {}", error_chain(&e))).into()),
         }
     }
 
-    /// Every item of a list (following `continue` tokens), `PAGE_SIZE` at a time. `path` is the
+    /// Every item of a list (following `continue` tokens), [`PAGE_SIZE`] (or what
+    /// [`Self::with_page_size`] set) at a time. `path` is the
     /// collection (e.g. `/api/v1/namespaces/shop/pods`); `query` holds selectors, already
-    /// encoded (`fieldSelector=status.podIP%3D10.0.0.1`), or is empty.
+    /// encoded (`fieldSelector=status.podIP%3D10.0.0.1`), or is empty. A `continue` token that
+    /// expired (410 Gone) starts the list again from its first page, at most `LIST_RESTARTS` (3)
+    /// times, so the items are always one consistent list (never a mix of two revisions).
     pub async fn list(&self, path: &str, query: &str) -> Result<Vec<Value>, ReadFailure> {
         let mut items = Vec::new();
         let mut token: Option<String> = None;
+        let mut restarts = 0;
         for _ in 0..MAX_PAGES {
-            let mut url = format!("{path}?limit={PAGE_SIZE}");
+            let mut url = format!("{path}?limit={}", self.page_size);
             if !query.is_empty() {
                 url.push('&');
                 url.push_str(query);
@@ -248,7 +269,23 @@ impl ReadOnlyClient {
                 url.push_str("&continue=");
                 url.push_str(&encode(t));
             }
-            let mut page = self.get_json(&url).await?;
+            let mut page = match self.get_with_retries(&url).await {
+                Err(Retryable(410, failure)) if token.is_some() => {
+                    if restarts == LIST_RESTARTS {
+                        return Err(failure);
+                    }
+                    restarts += 1;
+                    tracing::info!(
+                        path,
+                        restarts,
+                        "the list's continue token expired (410); listing again from the start"
+                    );
+                    items.clear();
+                    token = None;
+                    continue;
+                }
+                page => page?,
+            };
             if let Some(Value::Array(page_items)) = page.get_mut("items").map(Value::take) {
                 items.extend(page_items);
             }

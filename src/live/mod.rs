@@ -421,16 +421,23 @@ impl LiveSource {
                 return Ok(out);
             }
         };
-        let served: BTreeMap<String, String> = groups
+        // Each group's versions, the preferred one first, then in the server's priority order.
+        let served: BTreeMap<String, Vec<String>> = groups
             .get("groups")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|g| {
-                Some((
-                    g.get("name")?.as_str()?.to_string(),
-                    g.pointer("/preferredVersion/groupVersion")?.as_str()?.to_string(),
-                ))
+                let preferred = g.pointer("/preferredVersion/groupVersion")?.as_str()?.to_string();
+                let mut versions = vec![preferred];
+                for v in g.get("versions").and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(gv) = v.get("groupVersion").and_then(Value::as_str)
+                        && !versions.iter().any(|x| x == gv)
+                    {
+                        versions.push(gv.to_string());
+                    }
+                }
+                Some((g.get("name")?.as_str()?.to_string(), versions))
             })
             .collect();
         // The aggregated Calico API and its CRDs are the same objects: read one of them.
@@ -441,57 +448,45 @@ impl LiveSource {
             .filter(|g| served.contains_key(*g))
             .filter(|g| !(skip_crd_calico && *g == "crd.projectcalico.org"))
             .collect();
+        // A group's kinds need not share its preferred version (ANP/BANP are v1alpha1 while
+        // ClusterNetworkPolicy makes v1alpha2 preferred; Multus serves v1 and MultiNetworkPolicy
+        // v1beta1/v1beta2): the other versions are read, in order, only for kinds still missing.
         let lookups = wanted.iter().map(|group| {
-            let gv = served[*group].clone();
-            async move {
-                (
-                    group.to_string(),
-                    gv.clone(),
-                    self.client.get_json(&format!("/apis/{gv}")).await,
-                )
-            }
+            let versions = served[*group].clone();
+            async move { (group.to_string(), self.discover_group(group, &versions).await) }
         });
         // A transport failure is not remembered: the next call discovers again.
         let mut transient = false;
-        for (group, gv, answer) in futures::future::join_all(lookups).await {
-            let list = match answer {
-                Ok(v) => v,
-                Err(ReadFailure::Unauthorized(m)) => return Err(self.unauthorized(&m)),
-                Err(e) => {
-                    transient |= matches!(e, ReadFailure::Other(_));
-                    out.warnings
-                        .push(format!("cannot discover {gv} ({e:?}): its kinds are not read"));
-                    if CUSTOM_KINDS
-                        .iter()
-                        .any(|(g, _, _, r)| *g == group && *r == Role::Policy)
-                    {
-                        out.failed = Some(format!("cannot discover {gv}: its policies may exist unseen"));
+        for (group, answers) in futures::future::join_all(lookups).await {
+            for (gv, answer) in answers {
+                let list = match answer {
+                    Ok(v) => v,
+                    Err(ReadFailure::Unauthorized(m)) => return Err(self.unauthorized(&m)),
+                    Err(e) => {
+                        transient |= matches!(e, ReadFailure::Other(_));
+                        out.warnings
+                            .push(format!("cannot discover {gv} ({e:?}): its kinds are not read"));
+                        if CUSTOM_KINDS
+                            .iter()
+                            .any(|(g, _, _, r)| *g == group && *r == Role::Policy)
+                        {
+                            out.failed = Some(format!("cannot discover {gv}: its policies may exist unseen"));
+                        }
+                        continue;
                     }
-                    continue;
-                }
-            };
-            let version = gv.rsplit_once('/').map_or(gv.as_str(), |(_, v)| v).to_string();
-            for r in list.get("resources").and_then(Value::as_array).into_iter().flatten() {
-                let (Some(name), Some(kind)) = (
-                    r.get("name").and_then(Value::as_str),
-                    r.get("kind").and_then(Value::as_str),
-                ) else {
-                    continue;
                 };
-                if name.contains('/') {
-                    continue;
+                let version = gv.rsplit_once('/').map_or(gv.as_str(), |(_, v)| v).to_string();
+                for (name, kind, namespaced) in group_kinds(&list) {
+                    if out.resources.iter().any(|r| r.group == group && r.kind == kind) {
+                        continue;
+                    }
+                    let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind)
+                    else {
+                        continue;
+                    };
+                    out.resources
+                        .push(Resource::new(&group, &version, &kind, &name, namespaced, *role));
                 }
-                let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind) else {
-                    continue;
-                };
-                out.resources.push(Resource::new(
-                    &group,
-                    &version,
-                    kind,
-                    name,
-                    r.get("namespaced").and_then(Value::as_bool).unwrap_or(true),
-                    *role,
-                ));
             }
         }
         out.resources.sort();
@@ -500,6 +495,34 @@ impl LiveSource {
             self.store(&self.discovery, "apis".into(), out.clone());
         }
         Ok(out)
+    }
+
+    /// The resource lists of a group's versions (preferred first), read until every kind of
+    /// [`CUSTOM_KINDS`] in the group is found or the versions run out.
+    async fn discover_group(&self, group: &str, versions: &[String]) -> Vec<(String, Result<Value, ReadFailure>)> {
+        let mut missing: BTreeSet<&str> = CUSTOM_KINDS
+            .iter()
+            .filter(|(g, _, _, _)| *g == group)
+            .map(|(_, k, _, _)| *k)
+            .collect();
+        let mut out = Vec::new();
+        for gv in versions {
+            if missing.is_empty() {
+                break;
+            }
+            let answer = self.client.get_json(&format!("/apis/{gv}")).await;
+            if let Ok(list) = &answer {
+                for (_, kind, _) in group_kinds(list) {
+                    missing.remove(kind.as_str());
+                }
+            }
+            let stop = matches!(answer, Err(ReadFailure::Unauthorized(_)));
+            out.push((gv.clone(), answer));
+            if stop {
+                break;
+            }
+        }
+        out
     }
 
     fn unauthorized(&self, message: &str) -> anyhow::Error {
@@ -869,6 +892,27 @@ impl ContextSource for LiveSource {
     fn context_for<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Result<Arc<Context>, String>> {
         Box::pin(async move { self.context(scope).await.map_err(|e| format!("{e:#}")) })
     }
+}
+
+/// `(plural, kind, namespaced)` of the top-level resources (not subresources) of an
+/// `APIResourceList`.
+fn group_kinds(list: &Value) -> Vec<(String, String, bool)> {
+    list.get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let name = r.get("name")?.as_str()?;
+            let kind = r.get("kind")?.as_str()?;
+            (!name.contains('/')).then(|| {
+                (
+                    name.to_string(),
+                    kind.to_string(),
+                    r.get("namespaced").and_then(Value::as_bool).unwrap_or(true),
+                )
+            })
+        })
+        .collect()
 }
 
 fn meta(o: &Value, key: &str) -> Option<String> {

@@ -1,7 +1,9 @@
 //! A local HTTP server that answers like the Kubernetes API for a fixed set of objects:
 //! discovery (`/api`, `/api/v1`, `/apis`, `/apis/GROUP/VERSION`), list endpoints of core and
 //! named groups (cluster-wide and per namespace) with `limit`/`continue` pagination, field and
-//! label selectors, bearer-token authentication, chosen 403s and delays. It records every
+//! label selectors, bearer-token authentication, chosen 403s, delays and expired `continue`
+//! tokens (410). A group serves every version its objects use, the preferred one first, as a real
+//! server does (tests/suite/real_apiserver.rs checks the rest against one). It records every
 //! request. Bound to 127.0.0.1 only.
 #![allow(dead_code)]
 
@@ -31,6 +33,9 @@ pub struct FakeConfig {
     pub page_cap: Option<usize>,
     /// Paths (prefix) that answer only after this delay.
     pub slow: Option<(String, Duration)>,
+    /// Plurals whose first continued page answers 410 Gone, once each (their continue token
+    /// expired, as a real server's does after etcd compacts the list's revision).
+    pub expire_continue: Vec<String>,
 }
 
 /// One recorded request.
@@ -68,6 +73,7 @@ impl FakeKube {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let state = Arc::new(State {
             kinds: kinds(&config.objects),
+            expired: Mutex::default(),
             config,
             requests: requests.clone(),
         });
@@ -226,6 +232,8 @@ fn kinds(objects: &[Value]) -> Vec<Kind> {
 
 struct State {
     config: FakeConfig,
+    /// Plurals whose continue token has expired once already.
+    expired: Mutex<Vec<String>>,
     kinds: Vec<Kind>,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
@@ -290,16 +298,25 @@ impl State {
         }
     }
 
+    /// Every version of each group, in Kubernetes' priority order (GA, beta, alpha; higher
+    /// first): the first is the preferred one, which need not serve every kind of the group.
     fn group_list(&self) -> Value {
-        let mut groups: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for k in self.kinds.iter().filter(|k| !k.group.is_empty()) {
-            groups.insert(&k.group, &k.version);
+            let versions = groups.entry(&k.group).or_default();
+            if !versions.contains(&k.version.as_str()) {
+                versions.push(&k.version);
+            }
         }
         let groups: Vec<Value> = groups
             .into_iter()
-            .map(|(g, v)| {
-                let gv = format!("{g}/{v}");
-                json!({"name": g, "versions": [{"groupVersion": gv, "version": v}], "preferredVersion": {"groupVersion": gv, "version": v}})
+            .map(|(g, mut versions)| {
+                versions.sort_by_key(|v| version_priority(v));
+                let listed: Vec<Value> = versions
+                    .iter()
+                    .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+                    .collect();
+                json!({"name": g, "versions": listed, "preferredVersion": listed[0]})
             })
             .collect();
         json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
@@ -366,6 +383,17 @@ impl State {
                 format!("{plural}: the server is currently unable to handle the request"),
             );
         }
+        if query.contains_key("continue")
+            && self.config.expire_continue.iter().any(|p| p == plural)
+            && !self.expired.lock().unwrap().iter().any(|p| p == plural)
+        {
+            self.expired.lock().unwrap().push(plural.to_string());
+            return status(
+                StatusCode::GONE,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.".into(),
+            );
+        }
         if let Some(sel) = query.get("fieldSelector") {
             let supported = |key: &str| {
                 matches!(key, "metadata.name" | "metadata.namespace") || (key == "status.podIP" && kind.kind == "Pod")
@@ -427,6 +455,28 @@ impl State {
             json!({"kind": format!("{}List", kind.kind), "apiVersion": api_version, "metadata": metadata, "items": page}),
         )
     }
+}
+
+/// Sort key of an API version as Kubernetes orders them: `v2` before `v1` before `v1beta2`
+/// before `v1beta1` before `v1alpha1`, then anything else by name.
+fn version_priority(v: &str) -> (u8, std::cmp::Reverse<u32>, std::cmp::Reverse<u32>, String) {
+    use std::cmp::Reverse;
+    let parsed = v.strip_prefix('v').and_then(|rest| {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let major: u32 = digits.parse().ok()?;
+        let tail = &rest[digits.len()..];
+        let (level, minor) = if tail.is_empty() {
+            (0, 0)
+        } else if let Some(n) = tail.strip_prefix("beta") {
+            (1, n.parse().ok()?)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (2, n.parse().ok()?)
+        } else {
+            return None;
+        };
+        Some((level, Reverse(major), Reverse(minor), String::new()))
+    });
+    parsed.unwrap_or((3, Reverse(0), Reverse(0), v.to_string()))
 }
 
 /// `fieldSelector` (`metadata.name=`, `metadata.namespace=`, `status.podIP=`) and

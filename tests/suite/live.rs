@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::fake_kube::{FakeKube, TOKEN};
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live-cluster.yaml")
 }
 
@@ -30,7 +30,7 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-fn bin(args: &[&str]) -> Output {
+pub(crate) fn bin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netpol-debug"))
         .args(args)
         .env_remove("KUBECONFIG")
@@ -38,13 +38,13 @@ fn bin(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Endpoints of the fixture: pods, a workload, a Service, a pod IP, a Service IP, a node IP, an
 /// external IP.
-const ENDPOINTS: &[&str] = &[
+pub(crate) const ENDPOINTS: &[&str] = &[
     "shop/frontend-7d9f8b6c5d-x2x2x",
     "shop/api-5c6b9d7f4-aaaaa",
     "shop/db-0",
@@ -75,7 +75,7 @@ const PORTS: &[(&str, Option<&str>)] = &[
     ("TCP", Some("http")),
 ];
 
-fn queries() -> Vec<Query> {
+pub(crate) fn queries() -> Vec<Query> {
     let mut out = Vec::new();
     let mut i = 0;
     for from in ENDPOINTS {
@@ -93,33 +93,33 @@ fn queries() -> Vec<Query> {
     out
 }
 
-fn answer(ix: &ClusterIndex, q: &Query) -> Value {
+pub(crate) fn answer(ix: &ClusterIndex, q: &Query) -> Value {
     match diagnosis::diagnose(ix, q) {
         Ok(d) => serde_json::to_value(d).unwrap(),
         Err(e) => serde_json::json!({"error": e.message, "argument": e.argument, "suggestions": e.suggestions}),
     }
 }
 
-fn offline_index(path: &Path) -> ClusterIndex {
+pub(crate) fn offline_index(path: &Path) -> ClusterIndex {
     let snap = snapshot::load_paths(&[path.to_path_buf()]).expect("snapshot loads");
     ClusterIndex::build(&snap, Semantics::default())
 }
 
-fn scope_of(q: &Query) -> Scope {
+pub(crate) fn scope_of(q: &Query) -> Scope {
     let mut s = Scope::base();
     s.add_endpoint_text(&q.from);
     s.add_endpoint_text(&q.to);
     s
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-async fn source(kubeconfig: &Path, ttl: Duration) -> LiveSource {
+pub(crate) async fn source(kubeconfig: &Path, ttl: Duration) -> LiveSource {
     let client = ReadOnlyClient::connect(&ConnectOptions {
         kubeconfig: Some(kubeconfig.to_path_buf()),
         ..Default::default()
@@ -129,7 +129,7 @@ async fn source(kubeconfig: &Path, ttl: Duration) -> LiveSource {
     LiveSource::new(client, Semantics::default(), ttl)
 }
 
-fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+pub(crate) fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             for k in x.keys().chain(y.keys()) {
@@ -150,7 +150,7 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     }
 }
 
-fn assert_same(label: &str, q: &Query, live: &Value, offline: &Value) {
+pub(crate) fn assert_same(label: &str, q: &Query, live: &Value, offline: &Value) {
     if live != offline {
         panic!(
             "{label}: {} -> {} {:?}: live and offline differ at {}",
@@ -298,7 +298,7 @@ fn an_exported_snapshot_diagnoses_offline_as_the_live_run_did() {
     assert!(fake.recorded().iter().all(|r| r.method == "GET"));
 }
 
-fn diagnose_json(kubeconfig: &Path, from: &str, to: &str, port: &str) -> (Option<i32>, Value, String) {
+pub(crate) fn diagnose_json(kubeconfig: &Path, from: &str, to: &str, port: &str) -> (Option<i32>, Value, String) {
     let out = bin(&[
         "diagnose",
         "--kubeconfig",
@@ -316,7 +316,7 @@ fn diagnose_json(kubeconfig: &Path, from: &str, to: &str, port: &str) -> (Option
     (out.status.code(), v, stderr(&out))
 }
 
-const FRONTEND: &str = "shop/frontend-7d9f8b6c5d-x2x2x";
+pub(crate) const FRONTEND: &str = "shop/frontend-7d9f8b6c5d-x2x2x";
 
 #[test]
 fn forbidden_policy_kinds_make_the_verdict_inconclusive_naming_the_permission() {
@@ -682,4 +682,69 @@ fn kubeconfig_resolution_follows_kubectl() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn an_expired_continue_token_starts_the_list_again() {
+    // As a real server answers after etcd compacted the list's revision: 410 Gone.
+    let fake = FakeKube::from_file(&fixture(), |c| {
+        c.page_cap = Some(2);
+        c.expire_continue = vec!["pods".into(), "networkpolicies".into()];
+    });
+    let kubeconfig = fake.kubeconfig(&temp_dir("expired"), TOKEN);
+    let offline = offline_index(&fixture());
+    let rt = rt();
+    let live = rt.block_on(source(&kubeconfig, Duration::ZERO));
+    let ctx = rt
+        .block_on(live.context(&Scope::everything()))
+        .expect("the read survives a 410");
+    assert_eq!(ctx.index.pods.len(), offline.pods.len(), "no page twice, none missing");
+    assert_eq!(ctx.index.policies.len(), offline.policies.len());
+    let pods: Vec<_> = fake
+        .recorded()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/pods")
+        .collect();
+    let first_continued = pods.iter().position(|r| r.query.contains("continue=")).unwrap();
+    assert!(
+        pods[first_continued + 1..]
+            .iter()
+            .any(|r| !r.query.contains("continue=")),
+        "the pod list started again: {pods:?}"
+    );
+}
+
+#[test]
+fn kinds_outside_their_groups_preferred_version_are_discovered() {
+    // ClusterNetworkPolicy (v1alpha2) makes v1alpha2 the preferred version of
+    // policy.networking.k8s.io while ANP/BANP are v1alpha1; Multus' v1 is preferred over the
+    // v1beta1 of MultiNetworkPolicy. A real server serves them so (tests/suite/real_apiserver.rs).
+    let fake = FakeKube::from_file(&fixture(), |c| {
+        c.objects.extend([
+            serde_json::json!({"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy", "metadata": {"name": "cnp"}, "spec": {}}),
+            serde_json::json!({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition", "metadata": {"name": "macvlan", "namespace": "billing"}, "spec": {}}),
+            serde_json::json!({"apiVersion": "k8s.cni.cncf.io/v1beta1", "kind": "MultiNetworkPolicy", "metadata": {"name": "secondary", "namespace": "billing", "annotations": {"k8s.v1.cni.cncf.io/policy-for": "billing/macvlan"}}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+        ])
+    });
+    let dir = temp_dir("versions");
+    let kubeconfig = fake.kubeconfig(&dir, TOKEN);
+    let out = dir.join("all.yaml");
+    let o = bin(&[
+        "snapshot",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("\"AdminNetworkPolicy\"") && text.contains("\"protect-db\""),
+        "ANP read"
+    );
+    assert!(text.contains("\"MultiNetworkPolicy\""), "MultiNetworkPolicy read");
+    // The ANP still decides: monitoring may not reach the database.
+    let (code, d, err) = diagnose_json(&kubeconfig, "monitoring/prometheus-0", "shop/db-0", "5432");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(d.to_string().contains("protect-db"), "{d}");
 }
