@@ -668,7 +668,9 @@ impl LiveSource {
         Ok(owners)
     }
 
-    /// Reads what `scope` needs.
+    /// Reads what `scope` needs: the cluster-scoped kinds and discovery first, then the
+    /// namespaces the question touches, then every planned list (with per-namespace retries of
+    /// custom kinds refused cluster-wide).
     pub async fn read(&self, scope: &Scope) -> anyhow::Result<LiveRead> {
         let mut read = LiveRead {
             objects: Vec::new(),
@@ -677,9 +679,50 @@ impl LiveSource {
             namespaces: Vec::new(),
             unread: BTreeSet::new(),
         };
+        let cluster = self.read_cluster_wide(&mut read).await?;
+        let everything = scope.namespaces.is_none();
+        let question = self.question_namespaces(scope, &cluster.existing, &read).await?;
+        let spaces = Namespaces::around(question, &cluster);
+        read.namespaces = spaces.whole.iter().cloned().collect();
+        let ds_kept: Vec<Value> = cluster
+            .daemonsets
+            .iter()
+            .filter(|d| meta(d, "namespace").is_some_and(|ns| spaces.read.contains(&ns)))
+            .cloned()
+            .collect();
+        push_items(&mut read.objects, &builtin("DaemonSet"), &ds_kept);
+        let plan = plan_lists(&spaces, &cluster, everything);
+        self.run_plan(&plan, &spaces, &cluster, everything, &mut read).await?;
+        // A Service the question names must have been readable.
+        for ns in &scope.service_namespaces {
+            if read.unread.contains(&("services".to_string(), Some(ns.clone()))) {
+                anyhow::bail!(
+                    "cannot read the Services of namespace {ns}: needs list on services in namespace {ns} ({})",
+                    self.client.target()
+                );
+            }
+        }
+        read.warnings.extend(cluster.discovered.warnings.iter().cloned());
+        if let Some(why) = &cluster.discovered.failed {
+            let permission = format!("{why}; AdminNetworkPolicies and CNI-specific policies may exist unseen");
+            read.forbidden.push(permission.clone());
+            let anp = Resource::new(
+                "policy.networking.k8s.io",
+                "v1alpha1",
+                "AdminNetworkPolicy",
+                "adminnetworkpolicies",
+                false,
+                Role::Policy,
+            );
+            read.objects.extend(placeholder(&anp, None, &permission));
+        }
+        Ok(read)
+    }
+
+    /// Phase 1: namespaces, nodes and DaemonSets cluster-wide, and discovery, at once.
+    async fn read_cluster_wide(&self, read: &mut LiveRead) -> anyhow::Result<ClusterWide> {
         let none = BTreeSet::new();
         let (namespaces, nodes, daemonsets) = (builtin("Namespace"), builtin("Node"), builtin("DaemonSet"));
-        // Phase 1: the cluster-scoped kinds and discovery.
         let (ns_path, node_path, ds_path) = (
             namespaces.collection(None),
             nodes.collection(None),
@@ -694,7 +737,7 @@ impl LiveSource {
         let ns_items = match ns_list {
             Ok(items) => items,
             Err(f) => {
-                self.failed(&namespaces, None, f, true, &none, &mut read)?;
+                self.failed(&namespaces, None, f, true, &none, read)?;
                 Arc::default()
             }
         };
@@ -703,127 +746,76 @@ impl LiveSource {
         push_items(&mut read.objects, &namespaces, &ns_items);
         match node_list {
             Ok(items) => push_items(&mut read.objects, &nodes, &items),
-            Err(f) => self.failed(&nodes, None, f, false, &none, &mut read)?,
+            Err(f) => self.failed(&nodes, None, f, false, &none, read)?,
         }
-        let ds_items = match ds_list {
+        let daemonsets = match ds_list {
             Ok(items) => items,
             Err(f) => {
-                self.failed(&daemonsets, None, f, false, &none, &mut read)?;
+                self.failed(&daemonsets, None, f, false, &none, read)?;
                 Arc::default()
             }
         };
+        Ok(ClusterWide {
+            existing,
+            daemonsets,
+            discovered,
+        })
+    }
 
-        // The question's namespaces, IP endpoints included.
-        let everything = scope.namespaces.is_none();
-        let mut question: BTreeSet<String> = scope.namespaces.clone().unwrap_or_else(|| existing.clone());
-        if !everything {
-            let node_ips: BTreeSet<String> = read
-                .objects
-                .iter()
-                .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Node"))
-                .flat_map(|n| {
-                    n.pointer("/status/addresses")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|a| a.get("address").and_then(Value::as_str).map(str::to_string))
-                })
-                .collect();
-            let (mut all_pods, mut services) = (None, None);
-            for ip in &scope.ips {
-                let owners = self.locate_ip(*ip, &node_ips, &mut all_pods, &mut services).await?;
-                if !owners.is_empty() {
-                    question.extend(owners);
-                } else if read.unread.contains(&("nodes".to_string(), None)) {
-                    anyhow::bail!(
-                        "cannot tell what {ip} is: no pod or Service has it, and nodes could not be listed (needs list on nodes) ({})",
-                        self.client.target()
-                    );
-                }
+    /// The question's namespaces (every existing one for a whole-cluster read), IP endpoints
+    /// located through Services and pods.
+    async fn question_namespaces(
+        &self,
+        scope: &Scope,
+        existing: &BTreeSet<String>,
+        read: &LiveRead,
+    ) -> anyhow::Result<BTreeSet<String>> {
+        let Some(named) = &scope.namespaces else {
+            return Ok(existing.clone());
+        };
+        let mut question = named.clone();
+        let node_ips = node_addresses(&read.objects);
+        let (mut all_pods, mut services) = (None, None);
+        for ip in &scope.ips {
+            let owners = self.locate_ip(*ip, &node_ips, &mut all_pods, &mut services).await?;
+            if !owners.is_empty() {
+                question.extend(owners);
+            } else if read.unread.contains(&("nodes".to_string(), None)) {
+                anyhow::bail!(
+                    "cannot tell what {ip} is: no pod or Service has it, and nodes could not be listed (needs list on nodes) ({})",
+                    self.client.target()
+                );
             }
         }
         question.retain(|ns| existing.contains(ns));
-        // kube-system (DNS, node agents) read whole too; the namespaces of other DaemonSets only
-        // for their pods, so a DaemonSet never stands for pods that were simply not read.
-        let mut whole = question.clone();
-        whole.extend(
-            SYSTEM_NAMESPACES
-                .iter()
-                .map(|s| s.to_string())
-                .filter(|ns| existing.contains(ns)),
-        );
-        let pods_only: BTreeSet<String> = ds_items
-            .iter()
-            .filter_map(|d| meta(d, "namespace"))
-            .filter(|ns| !whole.contains(ns) && existing.contains(ns))
-            .collect();
-        let mut read_ns = whole.clone();
-        read_ns.extend(pods_only.iter().cloned());
-        read.namespaces = whole.iter().cloned().collect();
-        let ds_kept: Vec<Value> = ds_items
-            .iter()
-            .filter(|d| meta(d, "namespace").is_some_and(|ns| read_ns.contains(&ns)))
-            .cloned()
-            .collect();
-        push_items(&mut read.objects, &daemonsets, &ds_kept);
+        Ok(question)
+    }
 
-        // Phase 2: namespaced kinds, per namespace (cluster-wide for everything); custom kinds
-        // cluster-wide.
-        let mut plan: Vec<(Resource, Option<String>, String, bool)> = Vec::new();
-        for r in builtin_resources()
-            .into_iter()
-            .filter(|r| r.namespaced && r.kind != "DaemonSet")
-        {
-            let workload = r.role == Role::Context && is_workload(&r.kind);
-            let required = r.role == Role::Required;
-            if everything {
-                plan.push((r, None, String::new(), required));
-                continue;
-            }
-            let targets: Vec<&String> = if workload {
-                question.iter().collect()
-            } else if r.kind == "Pod" {
-                read_ns.iter().collect()
-            } else {
-                whole.iter().collect()
-            };
-            for ns in targets {
-                let required = required && question.contains(ns);
-                plan.push((r.clone(), Some(ns.clone()), String::new(), required));
-            }
-        }
-        if !everything && !whole.contains("default") && existing.contains("default") {
-            // The API server's Service: what the API-server check reads.
-            for (kind, query) in [
-                ("Service", "fieldSelector=metadata.name%3Dkubernetes"),
-                ("Endpoints", "fieldSelector=metadata.name%3Dkubernetes"),
-                (
-                    "EndpointSlice",
-                    "labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes",
-                ),
-            ] {
-                plan.push((builtin(kind), Some("default".into()), query.into(), false));
-            }
-        }
-        for r in &discovered.resources {
-            plan.push((r.clone(), None, String::new(), false));
-        }
+    /// Phase 2: every planned list at once, then the per-namespace retries of namespaced custom
+    /// kinds refused cluster-wide (a Role may still allow them per namespace).
+    async fn run_plan(
+        &self,
+        plan: &[Planned],
+        spaces: &Namespaces,
+        cluster: &ClusterWide,
+        everything: bool,
+        read: &mut LiveRead,
+    ) -> anyhow::Result<()> {
         let asks: Vec<(String, String)> = plan
             .iter()
-            .map(|(r, ns, q, _)| (r.collection(ns.as_deref()), q.clone()))
+            .map(|p| (p.resource.collection(p.namespace.as_deref()), p.query.clone()))
             .collect();
         let answers = self.list_many(&asks).await;
-        // Namespaced custom kinds refused cluster-wide: a Role may still allow them per namespace.
         let mut retries: Vec<(Resource, String)> = Vec::new();
-        for ((r, ns, _, required), answer) in plan.iter().zip(answers) {
+        for (p, answer) in plan.iter().zip(answers) {
             match answer {
-                Ok(items) => push_items(&mut read.objects, r, &items),
-                Err(ReadFailure::Forbidden(_)) if r.namespaced && ns.is_none() && !everything => {
-                    retries.extend(whole.iter().map(|n| (r.clone(), n.clone())));
+                Ok(items) => push_items(&mut read.objects, &p.resource, &items),
+                Err(ReadFailure::Forbidden(_)) if p.resource.namespaced && p.namespace.is_none() && !everything => {
+                    retries.extend(spaces.whole.iter().map(|n| (p.resource.clone(), n.clone())));
                 }
                 Err(f) => {
-                    let scope_ns = if everything { &existing } else { &whole };
-                    self.failed(r, ns.as_deref(), f, *required, scope_ns, &mut read)?
+                    let scope_ns = if everything { &cluster.existing } else { &spaces.whole };
+                    self.failed(&p.resource, p.namespace.as_deref(), f, p.required, scope_ns, read)?
                 }
             }
         }
@@ -835,33 +827,10 @@ impl LiveSource {
         for ((r, ns), answer) in retries.iter().zip(retried) {
             match answer {
                 Ok(items) => push_items(&mut read.objects, r, &items),
-                Err(f) => self.failed(r, Some(ns), f, false, &whole, &mut read)?,
+                Err(f) => self.failed(r, Some(ns), f, false, &spaces.whole, read)?,
             }
         }
-        // A Service the question names must have been readable.
-        for ns in &scope.service_namespaces {
-            if read.unread.contains(&("services".to_string(), Some(ns.clone()))) {
-                anyhow::bail!(
-                    "cannot read the Services of namespace {ns}: needs list on services in namespace {ns} ({})",
-                    self.client.target()
-                );
-            }
-        }
-        read.warnings.extend(discovered.warnings.iter().cloned());
-        if let Some(why) = &discovered.failed {
-            let permission = format!("{why}; AdminNetworkPolicies and CNI-specific policies may exist unseen");
-            read.forbidden.push(permission.clone());
-            let anp = Resource::new(
-                "policy.networking.k8s.io",
-                "v1alpha1",
-                "AdminNetworkPolicy",
-                "adminnetworkpolicies",
-                false,
-                Role::Policy,
-            );
-            read.objects.extend(placeholder(&anp, None, &permission));
-        }
-        Ok(read)
+        Ok(())
     }
 
     /// The context for a scope, cached for the TTL.
@@ -878,6 +847,119 @@ impl LiveSource {
         self.store(&self.contexts, key, ctx.clone());
         Ok(ctx)
     }
+}
+
+/// What phase 1 read: the namespaces that exist, the DaemonSets, the discovered kinds.
+struct ClusterWide {
+    existing: BTreeSet<String>,
+    daemonsets: Arc<Vec<Value>>,
+    discovered: Arc<Discovered>,
+}
+
+/// The namespaces a read covers.
+struct Namespaces {
+    /// The question's namespaces (its endpoints', or every one).
+    question: BTreeSet<String>,
+    /// Read whole: the question's and kube-system (DNS, node agents).
+    whole: BTreeSet<String>,
+    /// `whole` plus the namespaces of other DaemonSets, read for their pods only, so a DaemonSet
+    /// never stands for pods that were simply not read.
+    read: BTreeSet<String>,
+}
+
+impl Namespaces {
+    fn around(question: BTreeSet<String>, cluster: &ClusterWide) -> Namespaces {
+        let existing = &cluster.existing;
+        let mut whole = question.clone();
+        whole.extend(
+            SYSTEM_NAMESPACES
+                .iter()
+                .map(|s| s.to_string())
+                .filter(|ns| existing.contains(ns)),
+        );
+        let pods_only: BTreeSet<String> = cluster
+            .daemonsets
+            .iter()
+            .filter_map(|d| meta(d, "namespace"))
+            .filter(|ns| !whole.contains(ns) && existing.contains(ns))
+            .collect();
+        let mut read = whole.clone();
+        read.extend(pods_only);
+        Namespaces { question, whole, read }
+    }
+}
+
+/// One list to make: a kind, where, with which query, and whether failing it is an error.
+struct Planned {
+    resource: Resource,
+    namespace: Option<String>,
+    query: String,
+    required: bool,
+}
+
+/// The addresses of the Nodes read so far.
+fn node_addresses(objects: &[Value]) -> BTreeSet<String> {
+    objects
+        .iter()
+        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("Node"))
+        .flat_map(|n| {
+            n.pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.get("address").and_then(Value::as_str).map(str::to_string))
+        })
+        .collect()
+}
+
+/// Phase 2's lists: the namespaced built-in kinds per namespace (cluster-wide for everything),
+/// the API server's Service in `default`, and the custom kinds cluster-wide.
+fn plan_lists(spaces: &Namespaces, cluster: &ClusterWide, everything: bool) -> Vec<Planned> {
+    let planned = |resource: Resource, namespace: Option<String>, query: &str, required: bool| Planned {
+        resource,
+        namespace,
+        query: query.to_string(),
+        required,
+    };
+    let mut plan = Vec::new();
+    for r in builtin_resources()
+        .into_iter()
+        .filter(|r| r.namespaced && r.kind != "DaemonSet")
+    {
+        let required = r.role == Role::Required;
+        if everything {
+            plan.push(planned(r, None, "", required));
+            continue;
+        }
+        let targets = if r.role == Role::Context && is_workload(&r.kind) {
+            &spaces.question
+        } else if r.kind == "Pod" {
+            &spaces.read
+        } else {
+            &spaces.whole
+        };
+        for ns in targets {
+            let required = required && spaces.question.contains(ns);
+            plan.push(planned(r.clone(), Some(ns.clone()), "", required));
+        }
+    }
+    if !everything && !spaces.whole.contains("default") && cluster.existing.contains("default") {
+        // The API server's Service: what the API-server check reads.
+        for (kind, query) in [
+            ("Service", "fieldSelector=metadata.name%3Dkubernetes"),
+            ("Endpoints", "fieldSelector=metadata.name%3Dkubernetes"),
+            (
+                "EndpointSlice",
+                "labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes",
+            ),
+        ] {
+            plan.push(planned(builtin(kind), Some("default".into()), query, false));
+        }
+    }
+    for r in &cluster.discovered.resources {
+        plan.push(planned(r.clone(), None, "", false));
+    }
+    plan
 }
 
 impl ContextSource for LiveSource {
