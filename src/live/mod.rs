@@ -421,25 +421,7 @@ impl LiveSource {
                 return Ok(out);
             }
         };
-        // Each group's versions, the preferred one first, then in the server's priority order.
-        let served: BTreeMap<String, Vec<String>> = groups
-            .get("groups")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|g| {
-                let preferred = g.pointer("/preferredVersion/groupVersion")?.as_str()?.to_string();
-                let mut versions = vec![preferred];
-                for v in g.get("versions").and_then(Value::as_array).into_iter().flatten() {
-                    if let Some(gv) = v.get("groupVersion").and_then(Value::as_str)
-                        && !versions.iter().any(|x| x == gv)
-                    {
-                        versions.push(gv.to_string());
-                    }
-                }
-                Some((g.get("name")?.as_str()?.to_string(), versions))
-            })
-            .collect();
+        let served = served_versions(&groups);
         // The aggregated Calico API and its CRDs are the same objects: read one of them.
         let skip_crd_calico = served.contains_key("projectcalico.org");
         let wanted: BTreeSet<&str> = CUSTOM_KINDS
@@ -475,18 +457,7 @@ impl LiveSource {
                         continue;
                     }
                 };
-                let version = gv.rsplit_once('/').map_or(gv.as_str(), |(_, v)| v).to_string();
-                for (name, kind, namespaced) in group_kinds(&list) {
-                    if out.resources.iter().any(|r| r.group == group && r.kind == kind) {
-                        continue;
-                    }
-                    let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind)
-                    else {
-                        continue;
-                    };
-                    out.resources
-                        .push(Resource::new(&group, &version, &kind, &name, namespaced, *role));
-                }
+                add_group_kinds(&mut out, &group, &gv, &list);
             }
         }
         out.resources.sort();
@@ -846,6 +817,44 @@ impl LiveSource {
         let ctx = Arc::new(ctx);
         self.store(&self.contexts, key, ctx.clone());
         Ok(ctx)
+    }
+}
+
+/// Each group's versions from `GET /apis`, the preferred one first, then in the server's
+/// priority order.
+fn served_versions(groups: &Value) -> BTreeMap<String, Vec<String>> {
+    groups
+        .get("groups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|g| {
+            let preferred = g.pointer("/preferredVersion/groupVersion")?.as_str()?.to_string();
+            let mut versions = vec![preferred];
+            for v in g.get("versions").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(gv) = v.get("groupVersion").and_then(Value::as_str)
+                    && !versions.iter().any(|x| x == gv)
+                {
+                    versions.push(gv.to_string());
+                }
+            }
+            Some((g.get("name")?.as_str()?.to_string(), versions))
+        })
+        .collect()
+}
+
+/// The custom kinds a group version lists, added unless an earlier version gave them.
+fn add_group_kinds(out: &mut Discovered, group: &str, gv: &str, list: &Value) {
+    let version = gv.rsplit_once('/').map_or(gv, |(_, v)| v).to_string();
+    for (name, kind, namespaced) in group_kinds(list) {
+        if out.resources.iter().any(|r| r.group == group && r.kind == kind) {
+            continue;
+        }
+        let Some((_, _, _, role)) = CUSTOM_KINDS.iter().find(|(g, k, _, _)| *g == group && *k == kind) else {
+            continue;
+        };
+        out.resources
+            .push(Resource::new(group, &version, &kind, &name, namespaced, *role));
     }
 }
 
