@@ -23,6 +23,8 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
+from checker import Checker  # beside this script
+
 FRONTEND = "shop/frontend-7d9f8b6c5d-x2x2x"
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("diagnose", {"from": FRONTEND, "to": "shop/svc/api", "port": 80}),
@@ -41,21 +43,6 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("connectivity_map", {"namespaces": ["shop", "billing"], "format": "json"}),
 ]
 TIMEOUT = 120.0
-
-
-class Checker:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed: list[str] = []
-
-    def ok(self, label: str, cond: bool, detail: str = "") -> bool:
-        if cond:
-            self.passed += 1
-            print(f"ok    {label}", flush=True)
-        else:
-            self.failed.append(label)
-            print(f"FAIL  {label}" + (f": {detail}" if detail else ""), flush=True)
-        return cond
 
 
 def short(x: Any, n: int = 400) -> str:

@@ -49,6 +49,7 @@ TOOLS = {
 }
 PROMPTS = {"networkpolicy-debug", "dns-timeout"}
 
+from checker import Checker  # noqa: E402  (beside this script)
 from example01 import DST, FLOW, SRC, STEP_CALLS  # noqa: E402  (beside this script)
 
 # Malformed arguments: each must come back as a tool result with isError true.
@@ -64,24 +65,6 @@ BAD_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
 
 CALL_TIMEOUT = 30.0
 SESSION_TIMEOUT = 120.0
-
-
-class Checker:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed: list[str] = []
-
-    def ok(self, label: str, cond: bool, detail: str = "") -> bool:
-        if cond:
-            self.passed += 1
-            print(f"ok    {label}", flush=True)
-        else:
-            self.failed.append(label)
-            print(f"FAIL  {label}" + (f": {detail}" if detail else ""), flush=True)
-        return cond
-
-    def fail(self, label: str, detail: str) -> None:
-        self.ok(label, False, detail)
 
 
 def text_of(result: Any) -> str:
