@@ -728,16 +728,7 @@ fn kinds_outside_their_groups_preferred_version_are_discovered() {
     });
     let dir = temp_dir("versions");
     let kubeconfig = fake.kubeconfig(&dir, TOKEN);
-    let out = dir.join("all.yaml");
-    let o = bin(&[
-        "snapshot",
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&out).unwrap();
+    let text = std::fs::read_to_string(export(&kubeconfig, &dir)).unwrap();
     assert!(
         text.contains("\"AdminNetworkPolicy\"") && text.contains("\"protect-db\""),
         "ANP read"
@@ -747,4 +738,18 @@ fn kinds_outside_their_groups_preferred_version_are_discovered() {
     let (code, d, err) = diagnose_json(&kubeconfig, "monitoring/prometheus-0", "shop/db-0", "5432");
     assert_eq!(code, Some(1), "{err}");
     assert!(d.to_string().contains("protect-db"), "{d}");
+}
+
+/// `netpol-debug snapshot` of the whole cluster with `kubeconfig`, into `dir/export.yaml`.
+pub(crate) fn export(kubeconfig: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("export.yaml");
+    let o = bin(&[
+        "snapshot",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "snapshot: {}", stderr(&o));
+    out
 }

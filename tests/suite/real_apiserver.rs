@@ -30,27 +30,13 @@ use serde_json::{Value, json};
 
 use crate::control_plane::{self, ControlPlane};
 use crate::live::{
-    FRONTEND, answer, assert_same, bin, diagnose_json, offline_index, queries, rt, scope_of, source, stderr,
+    FRONTEND, answer, assert_same, bin, diagnose_json, export, offline_index, queries, rt, scope_of, source, stderr,
 };
 
 fn dir(cp: &ControlPlane, tag: &str) -> PathBuf {
     let d = cp.dir.join(tag);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// `netpol-debug snapshot` of the whole cluster with `kubeconfig`, into `dir/export.yaml`.
-fn export(kubeconfig: &Path, dir: &Path) -> PathBuf {
-    let out = dir.join("export.yaml");
-    let o = bin(&[
-        "snapshot",
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "snapshot: {}", stderr(&o));
-    out
 }
 
 #[test]

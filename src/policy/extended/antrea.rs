@@ -40,14 +40,7 @@ pub(super) fn antrea(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
         "Antrea-native rules have explicit actions and no implicit default deny; unmatched traffic falls through"
             .into(),
     );
-    Outcome {
-        tri,
-        partly_uncertain: false,
-        ingress,
-        egress,
-        why,
-        read,
-    }
+    Outcome::decided(tri, ingress, egress, why, read)
 }
 
 /// Where the policy stands among the others: `spec.tier` and `spec.priority`.

@@ -130,14 +130,7 @@ pub(super) fn calico(o: &OtherObject, pod: &PodRef, namespaced: bool) -> Outcome
             }
         }
     }
-    Outcome {
-        tri,
-        partly_uncertain: false,
-        ingress,
-        egress,
-        why,
-        read,
-    }
+    Outcome::decided(tri, ingress, egress, why, read)
 }
 
 fn calico_selection(o: &OtherObject, pod: &PodRef, spec: &Value, namespaced: bool) -> (Tri, String) {

@@ -123,6 +123,18 @@ pub(super) struct Outcome {
 }
 
 impl Outcome {
+    /// A whole answer (no part of it uncertain beyond `tri`).
+    pub(super) fn decided(tri: Tri, ingress: bool, egress: bool, why: String, read: Vec<String>) -> Outcome {
+        Outcome {
+            tri,
+            partly_uncertain: false,
+            ingress,
+            egress,
+            why,
+            read,
+        }
+    }
+
     pub(super) fn unreadable(why: String) -> Outcome {
         Outcome {
             tri: Tri::Maybe,

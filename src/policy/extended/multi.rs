@@ -29,14 +29,7 @@ pub(super) fn multi(o: &OtherObject, pod: &PodRef) -> Outcome {
         }
         _ => (true, has_out),
     };
-    Outcome {
-        tri,
-        partly_uncertain: false,
-        ingress,
-        egress,
-        why,
-        read: vec![networks_hint(o)],
-    }
+    Outcome::decided(tri, ingress, egress, why, vec![networks_hint(o)])
 }
 
 /// `spec.podSelector` over the pod's labels; missing or empty, it selects every pod of `ns`.
