@@ -81,6 +81,36 @@ pub struct SourceArgs {
     /// Most objects read from a snapshot (documents, array elements, List items).
     #[arg(long, value_name = "N", default_value_t = snapshot::Limits::DEFAULT_MAX_OBJECTS)]
     pub max_objects: usize,
+
+    /// The namespace of snapshot objects that name none, as `kubectl apply -n NS` (manifests
+    /// such as argo-cd's install.yaml name none). Cluster-scoped kinds stay cluster-scoped.
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NS",
+        default_value = snapshot::DEFAULT_NAMESPACE,
+        value_parser = parse_namespace,
+        conflicts_with_all = ["live", "kubeconfig", "context"]
+    )]
+    pub namespace: String,
+}
+
+/// A namespace name: a DNS-1123 label (lower-case letters, digits and `-`, at most 63), as the
+/// API server's `ValidateNamespaceName` requires.
+fn parse_namespace(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a namespace name (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)"
+        ))
+    }
 }
 
 /// How to read a live cluster (read-only: GET requests only, never Secrets or ConfigMaps).
@@ -157,8 +187,8 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
         /// Only connections with an end in these namespaces (repeatable). Default: all.
-        #[arg(long, short = 'n')]
-        namespace: Vec<String>,
+        #[arg(long, value_name = "NS")]
+        focus: Vec<String>,
         #[arg(long, short = 'o', value_enum, default_value_t = MapOutput::Text)]
         output: MapOutput,
     },
@@ -279,11 +309,17 @@ fn load_scoped(source: &SourceArgs, scope: &Scope) -> anyhow::Result<Arc<ToolCon
 
 /// Loads and indexes the snapshot once: what every tool reads.
 fn load_context(source: &SourceArgs) -> anyhow::Result<ToolContext> {
-    let limits = snapshot::Limits {
-        max_bytes: source.max_snapshot_bytes,
-        max_objects: source.max_objects,
+    let options = snapshot::LoadOptions {
+        limits: snapshot::Limits {
+            max_bytes: source.max_snapshot_bytes,
+            max_objects: source.max_objects,
+        },
+        default_namespace: source.namespace.clone(),
     };
-    let snap = snapshot::load_paths_with(&source.snapshot, &limits).context("cannot load the snapshot")?;
+    let snap = snapshot::load_paths_opts(&source.snapshot, &options).context("cannot load the snapshot")?;
+    if let Some(d) = &snap.defaulted {
+        tracing::info!(objects = d.objects, namespace = %d.namespace, "objects without a namespace put in one");
+    }
     let described: Vec<String> = source.snapshot.iter().map(|p| p.display().to_string()).collect();
     let ctx = ToolContext::from_snapshot(
         &snap,
@@ -303,10 +339,32 @@ fn load_context(source: &SourceArgs) -> anyhow::Result<ToolContext> {
     Ok(ctx)
 }
 
-/// Runs a parsed command line and returns the process exit code.
+/// Writes to stdout and flushes. A reader that went away (`| head`) makes the write fail with
+/// a broken pipe, which [`run`] takes as the end of the command, not as an error.
+fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Whether an error comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs a parsed command line and returns the process exit code. A closed stdout ends the
+/// command quietly with exit 0, as a reader that stopped reading (`| head`) expects.
 pub fn run(cli: Cli) -> ExitCode {
     match run_inner(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => {
+            tracing::debug!("stdout closed: {e:#}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -314,17 +372,17 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn print_query_error(e: &QueryError, output: Output) -> u8 {
+fn print_query_error(e: &QueryError, output: Output) -> anyhow::Result<u8> {
     let report = QueryErrorReport {
         error: e.message.clone(),
         argument: e.argument.clone(),
         suggestions: e.suggestions.clone(),
     };
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
         Output::Text => eprint!("{}", render::query_error_text(&report)),
     }
-    2
+    Ok(2)
 }
 
 /// `diagnose --batch`: JSON Lines in, JSON Lines out, in order; the snapshot is loaded once.
@@ -376,11 +434,11 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
         match &answer {
             Ok(d) => {
                 answered += 1;
-                serde_json::to_writer(&mut out, d)?;
+                out.write_all(serde_json::to_string(d)?.as_bytes())?;
             }
             Err(e) => {
                 failed += 1;
-                serde_json::to_writer(&mut out, e)?;
+                out.write_all(serde_json::to_string(e)?.as_bytes())?;
             }
         }
         out.write_all(b"\n")?;
@@ -407,11 +465,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             output,
             batch: None,
         } => run_diagnose(&source, from, to, port.as_deref(), &protocol, output),
-        Command::Matrix {
-            source,
-            namespace,
-            output,
-        } => run_matrix(&source, &namespace, output),
+        Command::Matrix { source, focus, output } => run_matrix(&source, &focus, output),
         Command::Serve { source, http, safety } => run_serve(source, http, &safety),
         Command::Bench {
             size,
@@ -458,7 +512,7 @@ fn run_diagnose(
     })();
     let q = match parsed {
         Ok(q) => q,
-        Err(e) => return Ok(print_query_error(&e, output)),
+        Err(e) => return print_query_error(&e, output),
     };
     let mut scope = Scope::base();
     scope.add_endpoint_text(&q.from);
@@ -467,31 +521,31 @@ fn run_diagnose(
     match diagnosis::diagnose(&ctx.index, &q) {
         Ok(d) => {
             match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&d)?),
-                Output::Text => print!("{}", render::diagnosis_text(&d)),
+                Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&d)?))?,
+                Output::Text => emit(&render::diagnosis_text(&d))?,
             }
             Ok(d.verdict.exit_code())
         }
-        Err(e) => Ok(print_query_error(&e, output)),
+        Err(e) => print_query_error(&e, output),
     }
 }
 
 /// `matrix`: the connectivity map of the cluster, or of some namespaces.
-fn run_matrix(source: &SourceArgs, namespace: &[String], output: MapOutput) -> anyhow::Result<u8> {
+fn run_matrix(source: &SourceArgs, focus: &[String], output: MapOutput) -> anyhow::Result<u8> {
     // Peers may be anywhere: a live map reads the whole cluster.
     let ctx = load_scoped(source, &Scope::everything())?;
     let ix = &ctx.index;
-    for ns in namespace {
-        if ix.namespace(ns).is_none() {
-            anyhow::bail!("--namespace {ns}: no such namespace in the snapshot");
+    for ns in focus {
+        if let Err(e) = query::check_namespace(ix, "focus", ns) {
+            anyhow::bail!("{}", e.message);
         }
     }
-    let map = matrix::connectivity_map(ix, namespace);
+    let map = matrix::connectivity_map(ix, focus);
     match output {
-        MapOutput::Json => println!("{}", serde_json::to_string_pretty(&map)?),
-        MapOutput::Text => print!("{}", matrix::render_text(&map)),
-        MapOutput::Dot => print!("{}", matrix::render_dot(&map)),
-        MapOutput::Mermaid => print!("{}", matrix::render_mermaid(&map)),
+        MapOutput::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&map)?))?,
+        MapOutput::Text => emit(&matrix::render_text(&map))?,
+        MapOutput::Dot => emit(&matrix::render_dot(&map))?,
+        MapOutput::Mermaid => emit(&matrix::render_mermaid(&map))?,
     }
     Ok(0)
 }
@@ -529,8 +583,8 @@ fn run_serve(source: SourceArgs, http: Option<std::net::SocketAddr>, safety: &Ht
 fn run_bench(args: &netpol_debug::bench::BenchArgs, output: Output) -> anyhow::Result<u8> {
     let report = netpol_debug::bench::run(args)?;
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Output::Text => println!("{report}"),
+        Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Output::Text => emit(&format!("{report}\n"))?,
     }
     Ok(0)
 }
@@ -565,10 +619,7 @@ fn run_snapshot(cluster: &LiveArgs, namespace: &[String], output: Option<&std::p
     }
     match output {
         Some(path) => std::fs::write(path, &yaml).with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(yaml.as_bytes())?;
-        }
+        None => emit(&yaml)?,
     }
     tracing::info!(objects, requests, "snapshot written");
     Ok(0)
@@ -596,7 +647,7 @@ fn run_tool(source: &SourceArgs, name: &str, args: &str) -> anyhow::Result<u8> {
     let out = tools::call_json(&ctx, tool, args);
     match out.structured {
         Some(v) if !out.is_error => {
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            emit(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
             Ok(0)
         }
         _ => {

@@ -22,6 +22,9 @@
 //! - `bad_inputs`: the catalogue of bad inputs (syntax, encodings, wrong types, invalid values,
 //!   duplicates, size and object limits, nesting, alias bombs, 1,000,000 objects): each names the
 //!   file/object/field, stays bounded, and never yields a confident verdict it cannot back.
+//! - `manifests`: manifests read as `kubectl apply` reads them (`--namespace` for objects that name
+//!   none, the hint when a question names another namespace), templates stopped before loading,
+//!   and every command ending quietly on a closed stdout.
 //! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
 //!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
 //! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by .ci/run) over
@@ -63,6 +66,8 @@ mod fake_kube;
 mod http_safety;
 #[path = "suite/live.rs"]
 mod live;
+#[path = "suite/manifests.rs"]
+mod manifests;
 #[path = "suite/mcp.rs"]
 mod mcp;
 #[path = "suite/mcp_python.rs"]

@@ -393,7 +393,20 @@ pub fn check_namespace(ix: &ClusterIndex, argument: &str, ns: &str) -> Result<()
         return Ok(());
     }
     let candidates = ix.namespaces.iter().map(|n| (n.name.clone(), n.name.clone()));
-    Err(not_found(argument, &format!("namespace {ns}"), ns, candidates))
+    let mut e = not_found(argument, &format!("namespace {ns}"), ns, candidates);
+    // Only when the namespace was not chosen (`--namespace` given says the user knows).
+    let defaulted = ix.defaulted.as_ref();
+    if let Some(d) = defaulted.filter(|d| d.namespace != ns && d.namespace == crate::snapshot::DEFAULT_NAMESPACE) {
+        e.message.push_str(&format!(
+            "; {} {} of the snapshot named no namespace and {} put in {:?} (as `kubectl apply` does): \
+             if they belong to {ns}, load the snapshot with `--namespace {ns}`",
+            d.objects,
+            if d.objects == 1 { "object" } else { "objects" },
+            if d.objects == 1 { "was" } else { "were" },
+            d.namespace,
+        ));
+    }
+    Err(e)
 }
 
 fn pods_of_owner(ix: &ClusterIndex, ns: &str, kind: Option<&str>, name: &str) -> Vec<PodId> {

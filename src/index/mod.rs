@@ -318,6 +318,8 @@ pub struct ClusterIndex {
     pub secondary_ips: HashMap<IpAddr, Vec<PodId>>,
     /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy, lowered.
     pub admin: crate::policy::admin::AdminPolicies,
+    /// Objects of the files that named no namespace, and the one they were put in.
+    pub defaulted: Option<crate::snapshot::NamespaceDefaulting>,
 }
 
 impl ClusterIndex {
@@ -337,6 +339,7 @@ impl ClusterIndex {
 
         let mut ix = b.finish(semantics);
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
+        ix.defaulted = snap.defaulted.clone();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::index::facts::gather(snap);
         ix.index_secondary_ips();
@@ -547,6 +550,7 @@ impl Builder {
             facts: crate::index::facts::ClusterFacts::default(),
             secondary_ips: HashMap::new(),
             admin: crate::policy::admin::AdminPolicies::default(),
+            defaulted: None,
         }
     }
 }

@@ -52,6 +52,12 @@ pub enum LoadError {
     /// Nesting deeper than the parsers' recursion limit (128 levels).
     #[error("{path}:{line}:{column}: nested more than 128 levels deep; not loaded")]
     TooDeep { path: PathBuf, line: usize, column: usize },
+    /// A Helm / Go template (`{{ ... }}` where a value begins), not a rendered manifest.
+    #[error(
+        "{path}:{line}: looks like a Helm/Go template, not a manifest (`{text}`): render it first \
+         (e.g. `helm template RELEASE CHART > rendered.yaml`) and load the rendered file"
+    )]
+    Template { path: PathBuf, line: usize, text: String },
     #[error("no snapshot files given (pass files, directories or - for stdin)")]
     NoInput,
     #[error("{path}: no .yaml, .yml or .json files in this directory")]

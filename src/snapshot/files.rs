@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{ClusterSnapshot, Limits, LoadWarning, OtherObject, UnreadablePolicy, Workload, WorkloadKind};
+use super::{
+    ClusterSnapshot, Limits, LoadOptions, LoadWarning, NamespaceDefaulting, OtherObject, UnreadablePolicy, Workload,
+    WorkloadKind,
+};
 use crate::snapshot::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -45,11 +48,21 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<ClusterSnapshot, LoadError> {
 
 /// Loads every path (file, directory or `-` for stdin) into one snapshot, within `limits`.
 pub fn load_paths_with(paths: &[PathBuf], limits: &Limits) -> Result<ClusterSnapshot, LoadError> {
+    let options = LoadOptions {
+        limits: *limits,
+        ..LoadOptions::default()
+    };
+    load_paths_opts(paths, &options)
+}
+
+/// Loads every path (file, directory or `-` for stdin) into one snapshot, as `options` say.
+pub fn load_paths_opts(paths: &[PathBuf], options: &LoadOptions) -> Result<ClusterSnapshot, LoadError> {
     if paths.is_empty() {
         return Err(LoadError::NoInput);
     }
     let mut snap = ClusterSnapshot::default();
-    let mut loader = Loader::new(*limits, &snap);
+    let mut loader = Loader::new(options.limits, &snap);
+    loader.default_namespace = options.default_namespace.clone();
     for path in paths {
         if path.as_os_str() == "-" {
             let stdin = Path::new("<stdin>");
@@ -162,6 +175,9 @@ struct Loader {
     /// `snap.warnings.len()` at which warnings stop being kept, and how many were not kept.
     warnings_cap: usize,
     warnings_hidden: usize,
+    /// Where objects without a namespace go, and how many did.
+    default_namespace: String,
+    defaulted: usize,
 }
 
 impl Loader {
@@ -176,6 +192,26 @@ impl Loader {
             dropped_policies: HashSet::new(),
             warnings_cap: snap.warnings.len().saturating_add(MAX_WARNINGS),
             warnings_hidden: 0,
+            default_namespace: super::DEFAULT_NAMESPACE.to_string(),
+            defaulted: 0,
+        }
+    }
+
+    /// Puts a namespaced object that names no namespace in the default one, as
+    /// `kubectl apply -n` does, so every later step sees the namespace the cluster would.
+    fn default_namespace(&mut self, group: &str, kind: &str, map: &mut Map<String, Value>) {
+        if super::is_cluster_scoped(group, kind) {
+            return;
+        }
+        let Some(Value::Object(meta)) = map.get_mut("metadata") else {
+            return;
+        };
+        let named = meta
+            .get("namespace")
+            .is_some_and(|n| !n.is_null() && n.as_str() != Some(""));
+        if !named {
+            meta.insert("namespace".into(), Value::String(self.default_namespace.clone()));
+            self.defaulted += 1;
         }
     }
 
@@ -260,9 +296,17 @@ impl Loader {
         let first = text.trim_start().chars().next();
         let file = path.display().to_string();
         let objects_before = self.objects;
-        if matches!(first, Some('{' | '[')) {
+        // `{{` is never JSON: a template that begins with an action is read as YAML (and stopped).
+        if matches!(first, Some('{' | '[')) && !text.trim_start().starts_with("{{") {
             self.load_json(snap, path, &file, text)?;
         } else {
+            if let Some((line, text)) = super::template::template_action(text) {
+                return Err(LoadError::Template {
+                    path: path.to_path_buf(),
+                    line,
+                    text,
+                });
+            }
             self.load_yaml(snap, path, &file, text)?;
         }
         if self.objects == objects_before {
@@ -430,7 +474,7 @@ impl Loader {
         Ok(())
     }
 
-    fn add_object(&mut self, snap: &mut ClusterSnapshot, location: &str, kind: String, map: Map<String, Value>) {
+    fn add_object(&mut self, snap: &mut ClusterSnapshot, location: &str, kind: String, mut map: Map<String, Value>) {
         if kind.is_empty() {
             snap.warnings.push(LoadWarning {
                 location: Some(location.to_string()),
@@ -448,6 +492,7 @@ impl Loader {
             Some((g, _)) => g.to_string(),
             None => String::new(), // core group ("v1") or missing apiVersion
         };
+        self.default_namespace(&group, &kind, &mut map);
         let value = Value::Object(map);
         let ctx = Ctx {
             location,
@@ -638,6 +683,13 @@ impl Loader {
     /// Drops the policies replaced by unreadable ones, records where the others were read, and
     /// counts the warnings not kept.
     fn finish(self, snap: &mut ClusterSnapshot) {
+        if self.defaulted > 0 {
+            let d = snap.defaulted.get_or_insert_with(|| NamespaceDefaulting {
+                namespace: self.default_namespace.clone(),
+                objects: 0,
+            });
+            d.objects += self.defaulted;
+        }
         for ((ns, name), seen) in self.seen_policies {
             if let SeenPolicy::Readable { location, .. } = seen {
                 snap.policy_locations.insert(format!("{ns}/{name}"), location);

@@ -5,13 +5,14 @@
 
 pub mod error;
 pub mod files;
+pub mod template;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-pub use files::{add_value, load_paths, load_paths_with, load_str};
+pub use files::{add_value, load_paths, load_paths_opts, load_paths_with, load_str};
 
 /// Bounds on what a snapshot may hold, checked while it is read, so that a wrong path (a disk
 /// image, a log directory) or a hostile file fails fast with an error naming the limit instead
@@ -53,6 +54,104 @@ impl Default for Limits {
             max_objects: Self::DEFAULT_MAX_OBJECTS,
         }
     }
+}
+
+/// How a snapshot is read: the [`Limits`], and the namespace of objects that name none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub limits: Limits,
+    /// The namespace a namespaced object without `metadata.namespace` is put in, as
+    /// `kubectl apply -n NS` does (default `default`, as kubectl's). Manifests published for
+    /// `kubectl apply -n` (argo-cd's `install.yaml`, most recipes) name none.
+    pub default_namespace: String,
+}
+
+/// kubectl's namespace for objects that name none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            limits: Limits::default(),
+            default_namespace: DEFAULT_NAMESPACE.to_string(),
+        }
+    }
+}
+
+/// Objects that named no namespace and were put in one, as `kubectl apply -n` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamespaceDefaulting {
+    /// Where they were put.
+    pub namespace: String,
+    /// How many.
+    pub objects: usize,
+}
+
+/// Kinds that live outside namespaces, by `(API group, kind)`: they never get a defaulted
+/// namespace. Every other kind is taken as namespaced (kubectl asks discovery; a snapshot has no
+/// discovery, and every cluster-scoped kind a policy analysis meets is here).
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("networking.k8s.io", "IPAddress"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("gateway.networking.k8s.io", "GatewayClass"),
+    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
+    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
+    ("policy.networking.k8s.io", "ClusterNetworkPolicy"),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+    ("cilium.io", "CiliumNode"),
+    ("cilium.io", "CiliumIdentity"),
+    ("cilium.io", "CiliumCIDRGroup"),
+    ("cilium.io", "CiliumLoadBalancerIPPool"),
+    ("cilium.io", "CiliumEgressGatewayPolicy"),
+    ("projectcalico.org", "GlobalNetworkPolicy"),
+    ("projectcalico.org", "GlobalNetworkSet"),
+    ("projectcalico.org", "HostEndpoint"),
+    ("projectcalico.org", "Tier"),
+    ("projectcalico.org", "IPPool"),
+    ("projectcalico.org", "FelixConfiguration"),
+    ("projectcalico.org", "BGPConfiguration"),
+    ("projectcalico.org", "ClusterInformation"),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+    ("crd.projectcalico.org", "GlobalNetworkSet"),
+    ("crd.projectcalico.org", "HostEndpoint"),
+    ("crd.projectcalico.org", "Tier"),
+    ("crd.projectcalico.org", "IPPool"),
+    ("crd.projectcalico.org", "FelixConfiguration"),
+    ("crd.projectcalico.org", "BGPConfiguration"),
+    ("crd.projectcalico.org", "ClusterInformation"),
+    ("crd.antrea.io", "ClusterNetworkPolicy"),
+    ("crd.antrea.io", "ClusterGroup"),
+    ("crd.antrea.io", "Tier"),
+    ("security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy"),
+    ("security.antrea.tanzu.vmware.com", "Tier"),
+    ("core.antrea.tanzu.vmware.com", "ClusterGroup"),
+];
+
+/// Whether objects of this API group and kind live outside namespaces.
+pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    CLUSTER_SCOPED.iter().any(|(g, k)| *g == group && *k == kind)
 }
 
 /// Workload kinds that stand for their pods.
@@ -239,6 +338,8 @@ pub struct ClusterSnapshot {
     /// Where each NetworkPolicy was read (`ns/name` -> `file#document`), for warnings about
     /// its fields.
     pub policy_locations: std::collections::HashMap<String, String>,
+    /// Objects that named no namespace and were put in the default one (files only).
+    pub defaulted: Option<NamespaceDefaulting>,
 }
 
 impl ClusterSnapshot {

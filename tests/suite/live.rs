@@ -555,7 +555,7 @@ fn matrix_and_tool_read_the_live_cluster_like_the_file() {
     let f = fixture();
     let file = f.to_str().unwrap();
     for args in [
-        vec!["matrix", "-n", "shop"],
+        vec!["matrix", "--focus", "shop"],
         vec!["tool", "list_policies", "--args", r#"{"namespace":"shop"}"#],
         vec!["tool", "check_cni"],
         vec!["tool", "match_selectors", "--args", r#"{"pod":"shop/db-0"}"#],
