@@ -10,6 +10,25 @@ pub fn index(yaml: &str) -> ClusterIndex {
     ClusterIndex::build(&snap, Semantics::default())
 }
 
+/// The `netpol-debug` binary built for these tests.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_netpol-debug"))
+}
+
+/// Runs the binary to the end.
+pub fn run_bin(args: &[&str]) -> std::process::Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+/// Writes `text` to `name` in a directory of this test process and `suite`.
+pub fn temp_file(suite: &str, name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("netpol-debug-{suite}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 /// Path of the shared conformance corpus, if present (CI always has it).
 pub fn shared_dir() -> Option<std::path::PathBuf> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
