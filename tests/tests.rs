@@ -33,6 +33,8 @@
 //!   rebinding), `--allow-host`, the bearer token, the body limit; no tool runs on a refusal.
 //! - `mcp_stress`: the Python SDK (`tests/mcp_client/stress.py`) sends mixed valid and invalid calls
 //!   over stdio and HTTP (50 clients): every call answered, RSS flat; p50/p99 and RSS printed.
+//! - `oracle`: np-guard/netpol-analyzer (built by tests/netpol-analyzer/build.sh) as a differential
+//!   oracle: 300 seeded random small clusters, our `matrix` against its `netpolicy list`.
 //! - `props`: property tests (proptest) of the engine's invariants over generated clusters and policies
 //!   (additivity, policy order, `diagnose` = `matrix`, explanations of blocked/allowed, determinism).
 //! - `query`: endpoint resolution: Service virtual IPs (ClusterIP, externalIPs, load-balancer
@@ -76,6 +78,8 @@ mod mcp_python;
 mod mcp_stress;
 #[path = "suite/netpol_analyzer.rs"]
 mod netpol_analyzer;
+#[path = "suite/oracle.rs"]
+mod oracle;
 #[path = "suite/props.rs"]
 mod props;
 #[path = "suite/query.rs"]
