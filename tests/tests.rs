@@ -5,6 +5,9 @@
 //! - `admin`: one table row per AdminNetworkPolicy / BaselineAdminNetworkPolicy semantic rule (tiers,
 //!   ports, peers, subjects, same priority, malformed objects), with the connection sets across tiers.
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
+//! - `cnp_conformance`: the upstream ClusterNetworkPolicy (v1alpha2) conformance tests of
+//!   network-policy-api (tests/cnp_conformance/*.yaml, our transcription): the table is checked on
+//!   every build, the verdicts asserted once the policy table knows the kind.
 //! - `netpol_analyzer`: our `matrix` against the netpol-analyzer corpus in ../shared/conformance.
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
 //! - `context`: the checks around the rules (CNI, DNS, API server, Services, NodePort SNAT,
@@ -50,6 +53,8 @@ mod architecture;
 mod bad_inputs;
 #[path = "suite/cli.rs"]
 mod cli;
+#[path = "suite/cnp_conformance.rs"]
+mod cnp_conformance;
 #[path = "suite/common.rs"]
 mod common;
 #[path = "suite/context.rs"]
