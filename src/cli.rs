@@ -572,7 +572,15 @@ fn run_serve(source: SourceArgs, http: Option<std::net::SocketAddr>, safety: &Ht
                     tracing::info!("interrupted: shutting down");
                     on_signal.cancel();
                 });
-                mcp::serve_http(ctx, addr, safety, shutdown, None).await
+                // Where it listens, at the default log level: a server that starts in silence
+                // looks stuck.
+                let (ready, bound) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    if let Ok(addr) = bound.await {
+                        eprintln!("netpol-debug: serving MCP (read-only) at http://{addr}/mcp; Ctrl-C stops");
+                    }
+                });
+                mcp::serve_http(ctx, addr, safety, shutdown, Some(ready)).await
             }
         }
     })?;

@@ -473,13 +473,13 @@ impl Drop for Served {
 }
 
 /// Starts `netpol-debug serve --snapshot EX01 ARGS...` and learns the bound address from the
-/// log line `serving MCP over Streamable HTTP at http://ADDR/mcp` (at `NETPOL_DEBUG_LOG=info`).
+/// line `serving MCP (read-only) at http://ADDR/mcp` it prints at the default log level.
 fn spawn_http(args: &[&str]) -> Served {
     let mut child = bin()
         .args(["serve", "--snapshot"])
         .arg(ex01())
         .args(args)
-        .env("NETPOL_DEBUG_LOG", "info")
+        .env_remove("NETPOL_DEBUG_LOG")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -505,7 +505,7 @@ fn spawn_http(args: &[&str]) -> Served {
             }
             continue;
         };
-        if let Some(rest) = line.split("serving MCP over Streamable HTTP at http://").nth(1) {
+        if let Some(rest) = line.split("serving MCP (read-only) at http://").nth(1) {
             let addr = rest.split("/mcp").next().unwrap_or("");
             let addr: SocketAddr = addr.parse().unwrap_or_else(|_| panic!("no address in {line:?}"));
             return Served {
