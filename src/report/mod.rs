@@ -115,6 +115,12 @@ pub enum RootCauseCode {
     BaselineAdminNetworkPolicyDeny,
     /// The outcome depends on how the CNI's dataplane treats this traffic (e.g. Cilium identities for node IPs).
     DataplaneDependent,
+    /// A policy has a field the API server does not know (a typo, or an older API shape): it cannot be both the object in the file and the object in the cluster, so its verdicts are inconclusive.
+    PolicyFieldUnknown,
+    /// An Admin-tier ClusterNetworkPolicy rule denies the traffic (before any NetworkPolicy).
+    ClusterNetworkPolicyDeny,
+    /// A Baseline-tier ClusterNetworkPolicy rule denies the traffic (no NetworkPolicy isolates that side).
+    BaselineClusterNetworkPolicyDeny,
 }
 
 /// One root cause, most important first in a diagnosis.

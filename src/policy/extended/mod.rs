@@ -101,7 +101,7 @@ fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
         AntreaClusterNetworkPolicy => (Vendor::Antrea, false),
         MultiNetworkPolicy => (Vendor::Multi, true),
         // Evaluated in the engine's tiers, not here.
-        AdminNetworkPolicy | BaselineAdminNetworkPolicy => return None,
+        AdminNetworkPolicy | BaselineAdminNetworkPolicy | ClusterNetworkPolicy => return None,
     })
 }
 
