@@ -5,6 +5,7 @@
 
 pub mod causes;
 pub mod checks;
+pub mod cluster_policies;
 pub mod describe;
 pub mod matrix;
 pub mod query;

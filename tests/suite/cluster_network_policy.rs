@@ -704,3 +704,129 @@ fn cluster_network_policy_rules_table() {
     );
     eprintln!("cluster network policy rules: {} rules checked", rows.len());
 }
+
+/// The step tools know the kind: `list_policies` lists it with tier and priority,
+/// `match_selectors` and `check_default_deny` name it where its subject selects, `check_ingress`
+/// names the deciding rule, and a Pass names the tier that took over.
+#[test]
+fn step_tools_know_cluster_network_policies() {
+    use netpol_debug::diagnosis::{check_side, steps};
+    use netpol_debug::policy::Direction;
+    let web_only = "{pods: {namespaceSelector: {matchLabels: {team: app}}, podSelector: {matchLabels: {app: web}}}}";
+    let policies = [
+        cnp("deny-web", "Admin", 3, web_only, &ingress("Deny", INGRESS_FROM_ALL)),
+        baseline("b-accept", 10, "Accept"),
+    ]
+    .join("\n---\n");
+    let ix = build(&policies);
+    let list = steps::list_policies(&ix, Some("app"), 50).unwrap();
+    let listed: Vec<(&str, Option<&str>, Option<i64>)> = list
+        .cluster_policies
+        .iter()
+        .map(|c| (c.policy.as_str(), c.tier.as_deref(), c.priority))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("ClusterNetworkPolicy deny-web", Some("Admin"), Some(3)),
+            ("ClusterNetworkPolicy b-accept", Some("Baseline"), Some(10))
+        ]
+    );
+    assert!(
+        list.other_policies
+            .iter()
+            .any(|o| o.kind == "policy.networking.k8s.io/v1alpha2/ClusterNetworkPolicy" && o.name == "deny-web"),
+        "{:?}",
+        list.other_policies
+    );
+    assert_eq!(list.cluster_policies[0].rules, ["spec.ingress[0] (r): Deny"]);
+    let other = steps::list_policies(&ix, Some("other"), 50).unwrap();
+    assert!(
+        other.cluster_policies.is_empty(),
+        "no subject in other: {:?}",
+        other.cluster_policies
+    );
+
+    let web = steps::match_selectors(&ix, "app/web", 50).unwrap();
+    let names: Vec<&str> = web.cluster_policies.iter().map(|c| c.policy.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ClusterNetworkPolicy deny-web", "ClusterNetworkPolicy b-accept"]
+    );
+    let client = steps::match_selectors(&ix, "app/client", 50).unwrap();
+    let names: Vec<&str> = client.cluster_policies.iter().map(|c| c.policy.as_str()).collect();
+    assert_eq!(names, ["ClusterNetworkPolicy b-accept"]);
+
+    let deny = steps::check_default_deny(&ix, "app", None).unwrap();
+    assert_eq!(deny.cluster_policies.len(), 2);
+
+    let q = Query {
+        from: "other/client".into(),
+        to: "app/web".into(),
+        protocol: Protocol::Tcp,
+        port: Some(PortArg::Number(8080)),
+    };
+    let side = check_side(&ix, &q, Direction::Ingress).unwrap();
+    assert_eq!(side.verdict, Verdict::Blocked);
+    assert_eq!(
+        serde_json::to_value(side.root_causes[0].code).unwrap(),
+        "CLUSTER_NETWORK_POLICY_DENY"
+    );
+    assert!(
+        side.side
+            .admin_rule
+            .as_deref()
+            .unwrap_or_default()
+            .contains("ClusterNetworkPolicy deny-web spec.ingress[0] (r): Deny"),
+        "{:?}",
+        side.side.admin_rule
+    );
+    let q = Query {
+        to: "app/client".into(),
+        ..q
+    };
+    let side = check_side(&ix, &q, Direction::Ingress).unwrap();
+    assert_eq!(side.verdict, Verdict::Allowed);
+    assert_eq!(
+        serde_json::to_value(side.root_causes[0].code).unwrap(),
+        "ALLOWED_BY_POLICY"
+    );
+    assert!(
+        side.root_causes[0].summary.contains("ClusterNetworkPolicy b-accept"),
+        "{:?}",
+        side.root_causes
+    );
+}
+
+/// The matrix runs the same tiers: a Baseline-tier Deny cuts exactly what no NetworkPolicy
+/// isolates, and an Admin-tier Pass hands its connections on.
+#[test]
+fn connection_sets_follow_the_cluster_network_policy_tiers() {
+    let pass_udp = cnp(
+        "pass-udp",
+        "Admin",
+        1,
+        APP_NS,
+        &ingress(
+            "Pass",
+            &format!(
+                "{INGRESS_FROM_ALL}, protocols: [{{udp: {{destinationPort: {{range: {{start: 1, end: 65535}}}}}}}}]"
+            ),
+        ),
+    );
+    let deny_rest = cnp("deny-rest", "Admin", 2, APP_NS, &ingress("Deny", INGRESS_FROM_ALL));
+    let b_deny_dns = cnp(
+        "b-dns",
+        "Baseline",
+        1,
+        APP_NS,
+        &ingress(
+            "Deny",
+            &format!("{INGRESS_FROM_ALL}, protocols: [{{udp: {{destinationPort: {{number: 53}}}}}}]"),
+        ),
+    );
+    let ix = build(&[pass_udp, deny_rest, b_deny_dns].join("\n---\n"));
+    let (src, dst) = (endpoint(&ix, "other/client"), endpoint(&ix, "app/web"));
+    let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
+    assert_eq!(conns.to_string(), "UDP 1-52,54-65535");
+}
