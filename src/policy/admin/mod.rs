@@ -1235,4 +1235,151 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].to_string().contains("share priority 4"), "{w:?}");
     }
+
+    fn cnp(name: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}"
+        )
+    }
+
+    #[test]
+    fn a_cluster_network_policy_is_lowered_with_tier_priority_and_protocols() {
+        let (a, w) = policies(&cnp(
+            "c",
+            "  tier: Baseline\n  priority: 7\n  subject: {namespaces: {}}\n  egress:\n  - {name: web, action: Accept, to: [{pods: {namespaceSelector: {}, podSelector: {}}}], protocols: [{tcp: {destinationPort: {number: 80}}}, {udp: {destinationPort: {range: {start: 50, end: 60}}}}, {destinationNamedPort: http}]}\n  - {action: Pass, to: [{networks: [10.0.0.0/8]}]}\n",
+        ));
+        assert!(w.is_empty(), "{w:?}");
+        let p = &a.policies[0];
+        assert_eq!(
+            (p.kind, p.tier, p.priority),
+            (AdminKind::Cluster, Some(AdminTier::Baseline), Some(7))
+        );
+        assert_eq!(p.key(), "ClusterNetworkPolicy c");
+        assert!(a.admin_order.is_empty() && a.baseline_order == vec![0]);
+        assert_eq!(p.egress[0].action, AdminAction::Allow, "Accept");
+        assert_eq!(p.kind.action_word(p.egress[0].action), "Accept");
+        assert_eq!(
+            p.egress[1].action,
+            AdminAction::Pass,
+            "Pass is allowed in the Baseline tier"
+        );
+        assert_eq!(
+            p.egress[0].ports,
+            Some(vec![
+                AdminPort::Number {
+                    protocol: Protocol::Tcp,
+                    port: 80
+                },
+                AdminPort::Range {
+                    protocol: Protocol::Udp,
+                    start: 50,
+                    end: 60
+                },
+                AdminPort::Named("http".into()),
+            ])
+        );
+    }
+
+    /// Table: (what, object, the field path the unknown-field issue names).
+    #[test]
+    fn unknown_fields_are_issues_naming_the_path_and_what_kubectl_does() {
+        let base = "  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n";
+        let rows: Vec<(&str, String, &str)> = vec![
+            (
+                "the pre-v0.1 peer shape in an ANP",
+                anp(
+                    "  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {namespaceSelector: {}}}]}]\n",
+                ),
+                "spec.ingress[0].from[0].namespaces.namespaceSelector",
+            ),
+            (
+                "v1alpha1 ports in a CNP rule",
+                cnp(
+                    "p",
+                    &format!(
+                        "{base}  ingress: [{{action: Deny, from: [{{namespaces: {{}}}}], ports: [{{portNumber: {{port: 80}}}}]}}]\n"
+                    ),
+                ),
+                "spec.ingress[0].ports",
+            ),
+            (
+                "a typo in spec",
+                cnp("p", &format!("{base}  egres: []\n")),
+                "spec.egres",
+            ),
+            ("a top-level typo", format!("{}specs: {{}}\n", cnp("p", base)), "specs"),
+            (
+                "matchLabel (singular) in a subject selector",
+                cnp(
+                    "p",
+                    "  tier: Admin\n  priority: 1\n  subject: {namespaces: {matchLabel: {a: b}}}\n",
+                ),
+                "spec.subject.namespaces.matchLabel",
+            ),
+            (
+                "an unknown key in a protocols entry",
+                cnp(
+                    "p",
+                    &format!(
+                        "{base}  egress: [{{action: Deny, to: [{{namespaces: {{}}}}], protocols: [{{tcp: {{destinationPort: {{number: 80}}, sourcePort: 1}}}}]}}]\n"
+                    ),
+                ),
+                "spec.egress[0].protocols[0].tcp.sourcePort",
+            ),
+        ];
+        for (what, yaml, field) in rows {
+            let (a, w) = policies(&yaml);
+            let p = &a.policies[0];
+            let i = p.issues.iter().find(|i| i.field == field);
+            assert!(
+                i.is_some_and(is_unknown_field),
+                "{what}: no unknown-field issue at {field}: {:?}",
+                p.issues
+            );
+            assert!(
+                w.iter().any(|w| {
+                    let t = w.to_string();
+                    t.contains(field) && t.contains(&p.key()) && t.contains("kubectl apply rejects")
+                }),
+                "{what}: no warning naming the object, {field} and kubectl: {w:?}"
+            );
+            let dirs = [Direction::Ingress, Direction::Egress];
+            let touched: Vec<bool> = dirs.iter().map(|&d| p.field_unknown(d)).collect();
+            let want = match field {
+                f if f.starts_with("spec.ingress") => vec![true, false],
+                f if f.starts_with("spec.egress") => vec![false, true],
+                _ => vec![true, true],
+            };
+            assert_eq!(touched, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn undefined_orders_are_warned_and_the_banp_comes_last() {
+        let yaml = [
+            anp("  priority: 5\n  subject: {namespaces: {}}\n"),
+            cnp("admin-cnp", "  tier: Admin\n  priority: 5\n  subject: {namespaces: {}}\n"),
+            cnp("b2", "  tier: Baseline\n  priority: 2\n  subject: {namespaces: {}}\n"),
+            cnp("b1", "  tier: Baseline\n  priority: 2\n  subject: {namespaces: {}}\n"),
+            "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec:\n  subject: {namespaces: {}}\n".to_string(),
+        ]
+        .join("---\n");
+        let (a, w) = policies(&yaml);
+        let names = |v: &[usize]| v.iter().map(|&i| a.policies[i].key()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&a.admin_order),
+            ["AdminNetworkPolicy p", "ClusterNetworkPolicy admin-cnp"]
+        );
+        assert_eq!(
+            names(&a.baseline_order),
+            [
+                "ClusterNetworkPolicy b1",
+                "ClusterNetworkPolicy b2",
+                "BaselineAdminNetworkPolicy default"
+            ]
+        );
+        let text: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+        assert_eq!(text.iter().filter(|t| t.contains("both exist")).count(), 2, "{text:?}");
+        assert!(text.iter().any(|t| t.contains("b1, b2 share priority 2")), "{text:?}");
+    }
 }
