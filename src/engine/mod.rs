@@ -31,8 +31,8 @@ pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AllowedPort, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace,
-    Uncertainty, WantedPort,
+    AdminHit, AllowedPort, AlwaysAllowed, Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace,
+    SideTrace, Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};

@@ -20,7 +20,7 @@
 //! one port and the connection sets of a connectivity map.
 
 use super::matchers::{PeerView, admin_rule_matches, match_peer, spec_ports};
-use super::trace::{AdminHit, RuleTrace, Uncertainty};
+use super::trace::{AdminHit, Doubt, RuleTrace, Uncertainty};
 use crate::index::{ClusterIndex, PodInfo, PolicyId};
 use crate::policy::admin::{AdminPolicy, AdminPort, AdminRule, AdminTier};
 use crate::policy::{Action, ConnSet, Direction, Rule};
@@ -349,6 +349,6 @@ fn unknown_peer(pol: &AdminPolicy, rule: &AdminRule, dir: Direction) -> Uncertai
             pol.key(),
             pol.kind.action_word(rule.action).to_ascii_lowercase()
         ),
-        field_unknown: false,
+        doubt: Doubt::Unresolved,
     }
 }

@@ -134,8 +134,21 @@ pub struct Uncertainty {
     /// `ns/name`.
     pub policy: String,
     pub reason: String,
-    /// The policy is not evaluated because it has a field its API type does not define.
-    pub field_unknown: bool,
+    pub doubt: Doubt,
+}
+
+/// Why a policy may make a side's answer wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// It (or a part of it that matters, or a namespace's labels it reads) could not be read.
+    Unreadable,
+    /// It has a field its API type does not define, so it is not evaluated.
+    FieldUnknown,
+    /// Kubernetes leaves its order against the deciding policy undefined, and the two decide the
+    /// traffic differently.
+    OrderUndefined,
+    /// One of its peers is not resolved here (domain names).
+    Unresolved,
 }
 
 /// The admin rule that decided (a port of) a flow on one side.

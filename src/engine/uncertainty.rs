@@ -7,7 +7,7 @@
 //! unreadable NetworkPolicy makes it uncertain.
 
 use super::tiers::{RuleMatch, SideCtx, Tier, TierRun, rule_match};
-use super::trace::{SideTrace, Uncertainty};
+use super::trace::{Doubt, SideTrace, Uncertainty};
 use crate::index::PodId;
 use crate::policy::admin::{AdminPolicy, AdminTier};
 use crate::policy::{Action, ConnSet, NamespaceScope, Peer, Rule};
@@ -31,7 +31,7 @@ pub(super) fn np_uncertainty(
             trace.uncertain.push(Uncertainty {
                 policy,
                 reason,
-                field_unknown: false,
+                doubt: Doubt::Unreadable,
             });
         }
     }
@@ -68,7 +68,7 @@ fn unknown_namespace_labels(cx: &SideCtx<'_>, trace: &mut SideTrace, ns: &str) {
                     "the Namespace object of {ns} could not be read, so its labels are unknown: a namespaceSelector of {} may match it or not",
                     pol.key()
                 ),
-                field_unknown: false,
+                doubt: Doubt::Unreadable,
             });
         }
     }
@@ -95,7 +95,7 @@ fn unreadable_rules(cx: &SideCtx<'_>, trace: &mut SideTrace) {
                     pol.key(),
                     cx.dir.as_str()
                 ),
-                field_unknown: false,
+                doubt: Doubt::Unreadable,
             });
         }
     }
@@ -110,7 +110,10 @@ pub(super) fn unreadable_admin(cx: &SideCtx<'_>, trace: &mut SideTrace, subject:
             trace.uncertain.push(Uncertainty {
                 policy: pol.key(),
                 reason,
-                field_unknown: pol.field_unknown(cx.dir),
+                doubt: match pol.field_unknown(cx.dir) {
+                    true => Doubt::FieldUnknown,
+                    false => Doubt::Unreadable,
+                },
             });
         }
     }
@@ -165,7 +168,7 @@ pub(super) fn undefined_order(cx: &SideCtx<'_>, trace: &mut SideTrace, tier: &[u
             trace.uncertain.push(Uncertainty {
                 policy: o.key(),
                 reason: why,
-                field_unknown: false,
+                doubt: Doubt::OrderUndefined,
             });
         }
     }

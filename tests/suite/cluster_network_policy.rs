@@ -830,3 +830,63 @@ fn connection_sets_follow_the_cluster_network_policy_tiers() {
     let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
     assert_eq!(conns.to_string(), "UDP 1-52,54-65535");
 }
+
+/// An inconclusive verdict says why in words that fit: an undefined order is not "could not be
+/// read", nor are unresolved domain names.
+#[test]
+fn inconclusive_verdicts_say_why() {
+    let fqdn = cnp(
+        "fqdn",
+        "Admin",
+        1,
+        APP_NS,
+        "  egress:\n  - {name: ok, action: Accept, to: [{domainNames: [example.com]}]}\n  - {name: rest, action: Deny, to: [{networks: [0.0.0.0/0]}]}\n",
+    );
+    let old_peer = cnp(
+        "old-peer",
+        "Admin",
+        1,
+        APP_NS,
+        &ingress("Deny", "from: [{namespaces: {namespaceSelector: {}}}]"),
+    );
+    for (policies, (from, to), port, code, says) in [
+        (
+            [admin("x-deny", 7, "Deny"), admin("y-accept", 7, "Accept")].join("\n---\n"),
+            IN,
+            8080,
+            "POLICY_UNREADABLE",
+            "undefined in Kubernetes",
+        ),
+        (
+            fqdn,
+            ("app/client", "93.184.216.34"),
+            443,
+            "POLICY_UNREADABLE",
+            "domain names",
+        ),
+        (
+            old_peer,
+            IN,
+            8080,
+            "POLICY_FIELD_UNKNOWN",
+            "a field its API does not define",
+        ),
+    ] {
+        let ix = build(&policies);
+        let q = Query {
+            from: from.into(),
+            to: to.into(),
+            protocol: Protocol::Tcp,
+            port: Some(PortArg::Number(port)),
+        };
+        let d = diagnose(&ix, &q).unwrap();
+        assert_eq!(d.verdict, Verdict::Inconclusive, "{says}");
+        let first = &d.root_causes[0];
+        assert_eq!(serde_json::to_value(first.code).unwrap(), code, "{says}");
+        assert!(
+            first.summary.contains(says) && !first.summary.contains("could not be read"),
+            "{:#?}",
+            first
+        );
+    }
+}

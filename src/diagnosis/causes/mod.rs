@@ -13,7 +13,7 @@ pub use admin::{admin_cause, pass_notes};
 pub use blocked::blocked_cause;
 
 use super::describe::peers_word;
-use crate::engine::{AdminKind, AlwaysAllowed, Endpoint, FlowTrace, SideTrace};
+use crate::engine::{AdminKind, AlwaysAllowed, Doubt, Endpoint, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
 use crate::policy::{Action, Direction, NamespaceScope, Peer};
 use crate::report::*;
@@ -175,8 +175,12 @@ pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
             "{subject}'s {dir} is not allowed by any readable rule, and {named} could not be read and may allow it: the verdict is inconclusive."
         )
     };
-    if side.uncertain.iter().any(|u| u.field_unknown) {
+    let all = |d: Doubt| side.uncertain.iter().all(|u| u.doubt == d);
+    if side.uncertain.iter().any(|u| u.doubt == Doubt::FieldUnknown) {
         return field_unknown_cause(side, policies, &subject);
+    }
+    if !side.uncertain.is_empty() && (all(Doubt::OrderUndefined) || all(Doubt::Unresolved)) {
+        return undecidable_cause(side, policies, &subject);
     }
     RootCause {
         code: RootCauseCode::PolicyUnreadable,
@@ -184,6 +188,31 @@ pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
         policies,
         evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
         suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml, or kubectl get adminnetworkpolicy <name> -o yaml for an AdminNetworkPolicy; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
+    }
+}
+
+/// Readable policies that still leave `side` open to doubt: an order Kubernetes leaves undefined
+/// (equal priorities, or two kinds in one tier), or domain names not resolved here.
+fn undecidable_cause(side: &SideTrace, policies: Vec<String>, subject: &str) -> RootCause {
+    let (dir, named) = (side.direction.as_str(), policies.join(", "));
+    let (why, suggestion) = match side.uncertain.first().map(|u| u.doubt) {
+        Some(Doubt::OrderUndefined) => (
+            format!(
+                "the order of {named} against the policy that decides is undefined in Kubernetes, and they decide this traffic differently"
+            ),
+            "Give the policies distinct priorities (an AdminNetworkPolicy and a ClusterNetworkPolicy of one tier cannot be ordered: keep one kind), then run the diagnosis again.",
+        ),
+        _ => (
+            format!("{named} names domain names, which are not resolved here, and may decide this traffic"),
+            "Resolve the domain names by hand (nslookup from the source) and compare with the destination address.",
+        ),
+    };
+    RootCause {
+        code: RootCauseCode::PolicyUnreadable,
+        summary: format!("{subject}'s {dir} cannot be decided for certain: {why}, so the verdict is inconclusive."),
+        policies,
+        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        suggestion: suggestion.into(),
     }
 }
 
