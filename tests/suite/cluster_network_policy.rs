@@ -514,6 +514,13 @@ spec:
 ";
     let no_tier = "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: no-tier}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n";
     let v1alpha1_cnp = admin("wrong-version", 1, "Deny").replace("v1alpha2", "v1alpha1");
+    let no_pod_selector = cnp(
+        "no-pod-selector",
+        "Admin",
+        1,
+        "{pods: {namespaceSelector: {}}}",
+        &ingress("Deny", INGRESS_FROM_ALL),
+    );
     vec![
         row(
             "unknown field: the pre-v0.1 peer shape namespaces.namespaceSelector (CNP)",
@@ -574,6 +581,16 @@ spec:
             "POLICY_UNREADABLE",
             "",
             "spec.tier: missing",
+        ),
+        row(
+            "podSelector is required in a v1alpha2 pods subject or peer",
+            &[&no_pod_selector],
+            IN,
+            TCP_8080,
+            Inconclusive,
+            "POLICY_UNREADABLE",
+            "",
+            "spec.subject.pods.podSelector: missing",
         ),
         row(
             "a ClusterNetworkPolicy of another version is not evaluated as v1alpha2",

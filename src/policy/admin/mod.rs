@@ -544,7 +544,7 @@ fn lower(kind: AdminKind, v: &Value) -> AdminPolicy {
     if kind != AdminKind::Baseline {
         p.priority = lower_priority(spec, &mut p.issues);
     }
-    p.subject = lower_subject(spec.get("subject"), &mut p.issues);
+    p.subject = lower_subject(kind, spec.get("subject"), &mut p.issues);
     lower_sections(&mut p, spec);
     p
 }
@@ -645,8 +645,15 @@ fn selector_unknown_keys(v: &Value, field: &str, issues: &mut Vec<Issue>) {
     }
 }
 
-/// `{namespaceSelector, podSelector}` (either absent selects all).
-fn lower_namespaced_pod(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Option<(Selector, Selector)> {
+/// `{namespaceSelector, podSelector}` (an absent one selects all). v1alpha2 requires
+/// `podSelector` (`+required`, the CRD's `required: [podSelector]`); v1alpha1's CRD requires both,
+/// but an ANP/BANP without them is read as before (the absent selector selects all).
+fn lower_namespaced_pod(
+    kind: AdminKind,
+    v: &Value,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<(Selector, Selector)> {
     let Some(m) = v.as_object() else {
         issues.push(issue(
             field,
@@ -656,6 +663,12 @@ fn lower_namespaced_pod(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Opti
     };
     let before = issues.len();
     strict::unknown_keys(m, strict::NAMESPACED_POD, field, issues);
+    if kind == AdminKind::Cluster && present(m, "podSelector").is_none() {
+        issues.push(issue(
+            &format!("{field}.podSelector"),
+            "missing (required; {} selects every pod)".into(),
+        ));
+    }
     if issues.len() > before {
         return None;
     }
@@ -673,7 +686,7 @@ fn set_keys<'a>(m: &Map<String, Value>, known: &[&'a str]) -> Vec<&'a str> {
     known.iter().copied().filter(|k| present(m, k).is_some()).collect()
 }
 
-fn lower_subject(v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubject> {
+fn lower_subject(kind: AdminKind, v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubject> {
     const FIELD: &str = "spec.subject";
     let Some(m) = v.and_then(Value::as_object) else {
         issues.push(issue(
@@ -687,7 +700,7 @@ fn lower_subject(v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubj
         ["namespaces"] => {
             lower_selector(m.get("namespaces"), "spec.subject.namespaces", issues).map(AdminSubject::Namespaces)
         }
-        ["pods"] => lower_namespaced_pod(&m["pods"], "spec.subject.pods", issues)
+        ["pods"] => lower_namespaced_pod(kind, &m["pods"], "spec.subject.pods", issues)
             .map(|(namespaces, pods)| AdminSubject::Pods { namespaces, pods }),
         [] => {
             issues.push(issue(
@@ -887,9 +900,8 @@ fn lower_peer(
     let sub = format!("{field}.{key}");
     match key {
         "namespaces" => lower_selector(m.get(key), &sub, issues).map(AdminPeer::Namespaces),
-        "pods" => {
-            lower_namespaced_pod(&m[key], &sub, issues).map(|(namespaces, pods)| AdminPeer::Pods { namespaces, pods })
-        }
+        "pods" => lower_namespaced_pod(kind, &m[key], &sub, issues)
+            .map(|(namespaces, pods)| AdminPeer::Pods { namespaces, pods }),
         "nodes" => lower_selector(m.get(key), &sub, issues).map(AdminPeer::Nodes),
         "networks" => lower_networks(&m[key], &sub, issues).map(AdminPeer::Networks),
         _ => lower_domain_names(action, &m[key], &sub, issues).map(AdminPeer::DomainNames),
