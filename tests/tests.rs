@@ -4,6 +4,9 @@
 //! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks.
 //! - `admin`: one table row per AdminNetworkPolicy / BaselineAdminNetworkPolicy semantic rule (tiers,
 //!   ports, peers, subjects, same priority, malformed objects), with the connection sets across tiers.
+//! - `cluster_network_policy`: one table row per ClusterNetworkPolicy (v1alpha2) semantic rule
+//!   (tiers, Pass, priorities and undefined orders, subjects, peers, protocols) and per strict-reading
+//!   rule of the admin kinds (unknown fields, wrong version or action words).
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
 //! - `cnp_conformance`: the upstream ClusterNetworkPolicy (v1alpha2) conformance tests of
 //!   network-policy-api (tests/cnp_conformance/*.yaml, our transcription): the table is checked on
@@ -53,6 +56,8 @@ mod architecture;
 mod bad_inputs;
 #[path = "suite/cli.rs"]
 mod cli;
+#[path = "suite/cluster_network_policy.rs"]
+mod cluster_network_policy;
 #[path = "suite/cnp_conformance.rs"]
 mod cnp_conformance;
 #[path = "suite/common.rs"]

@@ -5,6 +5,7 @@
 
 pub mod causes;
 pub mod checks;
+pub mod cluster_policies;
 pub mod describe;
 pub mod matrix;
 pub mod query;
@@ -455,7 +456,7 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
             .or(s.baseline.as_ref().filter(|_| !s.isolated()))
             .map(|h| {
                 format!(
-                    "{} {}{}: {:?}",
+                    "{} {}{}: {}",
                     h.policy_key(),
                     h.field(s.direction),
                     if h.rule_name.is_empty() {
@@ -463,7 +464,7 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
                     } else {
                         format!(" ({})", h.rule_name)
                     },
-                    h.action
+                    h.action_word()
                 )
             }),
     }

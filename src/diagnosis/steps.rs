@@ -120,6 +120,7 @@ pub fn list_policies(ix: &ClusterIndex, namespace: Option<&str>, limit: usize) -
             "give a namespace, or raise limit, to see the rest",
         ),
         other_policies,
+        cluster_policies: super::cluster_policies::selecting_namespace(ix, namespace),
         unreadable,
         scope: SCOPE.to_string(),
     })
@@ -175,6 +176,7 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     unreadable.dedup();
     Ok(SelectorReport {
         other_kinds: other_kinds_selecting(ix, p),
+        cluster_policies: super::cluster_policies::selecting_pod(ix, id),
         pod: crate::diagnosis::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
         ingress_isolated_by: isolating_keys(ix, id, Direction::Ingress),
         egress_isolated_by: isolating_keys(ix, id, Direction::Egress),
@@ -285,6 +287,7 @@ pub fn check_default_deny(
         egress,
         pod,
         notes,
+        cluster_policies: super::cluster_policies::selecting_namespace(ix, Some(namespace)),
         scope: SCOPE.to_string(),
     })
 }

@@ -44,7 +44,7 @@ pub fn side_conns(
     };
     let policies = sel.side_policies(id, dir);
     // Only the NetworkPolicy tier has policies: the same answer as the tier loop, faster.
-    let only_np = policies.admin.is_empty() && policies.baseline.is_none();
+    let only_np = policies.admin.is_empty() && policies.baseline.is_empty();
     if only_np && policies.isolating.is_empty() {
         return ConnSet::all();
     }
@@ -110,7 +110,7 @@ impl Selection {
             a.anps[dir.index()] = ix.admin_selecting(id, dir);
             a.banp[dir.index()] = ix.baseline_selecting(id, dir);
         }
-        if a.anps.iter().any(|v| !v.is_empty()) || a.banp.iter().any(Option::is_some) {
+        if a.anps.iter().chain(&a.banp).any(|v| !v.is_empty()) {
             self.admin.insert(id, a);
         }
     }
@@ -130,24 +130,25 @@ impl Selection {
         &both[dir.index()]
     }
 
-    /// The AdminNetworkPolicies that select the pod for `dir`, in evaluation order (indices into
+    /// The Admin tier's policies that select the pod for `dir`, in evaluation order (indices into
     /// `ix.admin.policies`).
     pub fn admin(&self, pod: PodId, dir: Direction) -> &[usize] {
         self.admin.get(&pod).map_or(&[], |a| &a.anps[dir.index()])
     }
 
-    /// The BaselineAdminNetworkPolicy, if it selects the pod for `dir`.
-    pub fn baseline(&self, pod: PodId, dir: Direction) -> Option<usize> {
-        self.admin.get(&pod).and_then(|a| a.banp[dir.index()])
+    /// The Baseline tier's policies that select the pod for `dir`, in evaluation order.
+    pub fn baseline(&self, pod: PodId, dir: Direction) -> &[usize] {
+        self.admin.get(&pod).map_or(&[], |a| &a.banp[dir.index()])
     }
 }
 
 /// The admin policies that select one pod, per direction (ingress, egress).
 #[derive(Default)]
 struct AdminSelection {
-    /// AdminNetworkPolicies in evaluation order.
+    /// The Admin tier's policies in evaluation order.
     anps: [Vec<usize>; 2],
-    banp: [Option<usize>; 2],
+    /// The Baseline tier's policies in evaluation order.
+    banp: [Vec<usize>; 2],
 }
 
 #[cfg(test)]

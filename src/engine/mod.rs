@@ -9,9 +9,10 @@
 //! The tier model ([`tiers`]): each side is decided connection by connection (protocol x port)
 //! by ordered tiers of prioritised rules. A tier decides some connections (Allow, Deny) and
 //! passes the rest (Pass, or no rule matched) to the next; what no tier decides is allowed. The
-//! tiers, in order: AdminNetworkPolicy (first match by priority, then rule order), NetworkPolicy
-//! (isolate-then-allow: once a policy selects the pod, what no rule allows is denied), and the
-//! BaselineAdminNetworkPolicy (first match), reached only by a pod no NetworkPolicy isolates.
+//! tiers, in order: Admin (AdminNetworkPolicy and `tier: Admin` ClusterNetworkPolicy; first match
+//! by priority, then rule order), NetworkPolicy (isolate-then-allow: once a policy selects the
+//! pod, what no rule allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
+//! the BaselineAdminNetworkPolicy; first match), reached only by a pod no NetworkPolicy isolates.
 //! Without admin policies in the snapshot only the NetworkPolicy tier has rules. A new policy
 //! dialect is a lowering into such tiers, not a new evaluator.
 //!
@@ -26,12 +27,12 @@ mod tiers;
 mod trace;
 mod uncertainty;
 
-pub use crate::policy::admin::{AdminAction, AdminKind};
+pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AllowedPort, AlwaysAllowed, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace,
-    Uncertainty, WantedPort,
+    AdminHit, AllowedPort, AlwaysAllowed, Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace,
+    SideTrace, Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};
@@ -89,13 +90,13 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         }
     }
     let (admin, baseline) = match ix.admin.is_empty() {
-        true => (Vec::new(), None),
+        true => (Vec::new(), Vec::new()),
         false => (ix.admin_selecting(id, dir), ix.baseline_selecting(id, dir)),
     };
     let policies = SidePolicies {
         admin: &admin,
         isolating: &trace.isolating,
-        baseline,
+        baseline: &baseline,
         traces: Some(&trace.rules),
     };
     let query = ConnSet::single(flow.protocol, flow.port);
@@ -109,7 +110,8 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     uncertainty::np_uncertainty(&cx, &mut trace, id, peer_namespace, &run);
     if !ix.admin.is_empty() {
         uncertainty::unreadable_admin(&cx, &mut trace, id, &run);
-        uncertainty::same_priority(&cx, &mut trace, &admin, &query);
+        uncertainty::undefined_order(&cx, &mut trace, &admin, &query);
+        uncertainty::undefined_order(&cx, &mut trace, &baseline, &query);
     }
     trace.uncertain.extend(unknown);
     trace

@@ -7,7 +7,8 @@
 //!
 //! - first match: prioritised rules (policies in evaluation order, rules in order); the first
 //!   rule that matches a connection applies its [`Action`]: Allow, Deny, or Pass to the next tier.
-//!   AdminNetworkPolicy and BaselineAdminNetworkPolicy are lowered into this kind.
+//!   AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy (either tier) are
+//!   lowered into this kind.
 //! - isolate-then-allow: NetworkPolicy. A pod that no policy selects passes everything on; once
 //!   one selects it, what one of the rules allows is allowed and the rest is denied.
 //!
@@ -19,20 +20,22 @@
 //! one port and the connection sets of a connectivity map.
 
 use super::matchers::{PeerView, admin_rule_matches, match_peer, spec_ports};
-use super::trace::{AdminHit, RuleTrace, Uncertainty};
+use super::trace::{AdminHit, Doubt, RuleTrace, Uncertainty};
 use crate::index::{ClusterIndex, PodInfo, PolicyId};
-use crate::policy::admin::{AdminPolicy, AdminPort, AdminRule};
+use crate::policy::admin::{AdminPolicy, AdminPort, AdminRule, AdminTier};
 use crate::policy::{Action, ConnSet, Direction, Rule};
 
 /// The tiers of a side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tier {
-    /// AdminNetworkPolicy (first match, by priority): before any NetworkPolicy.
+    /// AdminNetworkPolicy and `tier: Admin` ClusterNetworkPolicy (first match, by priority):
+    /// before any NetworkPolicy.
     Admin,
     /// NetworkPolicy (isolate-then-allow).
     NetworkPolicy,
-    /// BaselineAdminNetworkPolicy (first match): what NetworkPolicy leaves, i.e. the connections
-    /// of a pod that no NetworkPolicy isolates.
+    /// `tier: Baseline` ClusterNetworkPolicy by priority, then the BaselineAdminNetworkPolicy
+    /// (first match): what NetworkPolicy leaves, i.e. the connections of a pod that no
+    /// NetworkPolicy isolates. A Pass here hands the connection to the default allow.
     Baseline,
 }
 
@@ -56,12 +59,12 @@ pub(super) enum Rules<'a> {
 
 /// The policies that select a side's subject, tier by tier.
 pub(super) struct SidePolicies<'a> {
-    /// AdminNetworkPolicies, in evaluation order.
+    /// The Admin tier's policies, in evaluation order.
     pub(super) admin: &'a [usize],
     /// NetworkPolicies that isolate the subject for the direction.
     pub(super) isolating: &'a [PolicyId],
-    /// The BaselineAdminNetworkPolicy.
-    pub(super) baseline: Option<usize>,
+    /// The Baseline tier's policies, in evaluation order.
+    pub(super) baseline: &'a [usize],
     /// The isolating policies' rules, evaluated (`evaluate` has them; connection sets do not).
     pub(super) traces: Option<&'a [RuleTrace]>,
 }
@@ -75,7 +78,7 @@ impl SidePolicies<'_> {
                 policies: self.isolating,
                 traces: self.traces,
             },
-            Tier::Baseline => Rules::FirstMatch(self.baseline.as_slice()),
+            Tier::Baseline => Rules::FirstMatch(self.baseline),
         }
     }
 }
@@ -98,8 +101,8 @@ pub(super) struct TierOutcome {
     pub(super) passed: ConnSet,
     /// The first rule that decided (or passed) some of the connections (first-match tiers).
     pub(super) hit: Option<AdminHit>,
-    /// The priority of the policy after which no connection was left undecided.
-    pub(super) settled_at: Option<i32>,
+    /// The policy (index into `ix.admin.policies`) after which no connection was left undecided.
+    pub(super) settled_by: Option<usize>,
 }
 
 /// The tiers one side went through.
@@ -194,7 +197,7 @@ fn first_match(cx: &SideCtx<'_>, policies: &[usize], seen: &ConnSet, unknown: &m
             }
             undecided = undecided.subtract(&hit);
             if undecided.is_empty() {
-                out.settled_at = pol.priority;
+                out.settled_by = Some(i);
                 break 'policies;
             }
         }
@@ -254,6 +257,7 @@ pub(super) fn rule_match(cx: &SideCtx<'_>, rule: &AdminRule, undecided: &ConnSet
 fn admin_hit(pol: &AdminPolicy, rule: &AdminRule) -> AdminHit {
     AdminHit {
         kind: pol.kind,
+        tier: pol.tier.unwrap_or(AdminTier::Admin),
         policy: pol.name.clone(),
         priority: pol.priority,
         rule_index: rule.index,
@@ -343,7 +347,8 @@ fn unknown_peer(pol: &AdminPolicy, rule: &AdminRule, dir: Direction) -> Uncertai
             rule.index,
             rule.name,
             pol.key(),
-            rule.action.as_str().to_ascii_lowercase()
+            pol.kind.action_word(rule.action).to_ascii_lowercase()
         ),
+        doubt: Doubt::Unresolved,
     }
 }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::index::{PodId, PolicyId};
-use crate::policy::admin::{AdminAction, AdminKind};
+use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 use crate::policy::{Direction, PortSpec, Protocol, Requirement};
 
 /// One end of a flow.
@@ -134,15 +134,33 @@ pub struct Uncertainty {
     /// `ns/name`.
     pub policy: String,
     pub reason: String,
+    pub doubt: Doubt,
+}
+
+/// Why a policy may make a side's answer wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// It (or a part of it that matters, or a namespace's labels it reads) could not be read.
+    Unreadable,
+    /// It has a field its API type does not define, so it is not evaluated.
+    FieldUnknown,
+    /// Kubernetes leaves its order against the deciding policy undefined, and the two decide the
+    /// traffic differently.
+    OrderUndefined,
+    /// One of its peers is not resolved here (domain names).
+    Unresolved,
 }
 
 /// The admin rule that decided (a port of) a flow on one side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminHit {
+    /// The object kind (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy).
     pub kind: AdminKind,
-    /// The policy's name (both kinds are cluster-scoped).
+    /// The tier the rule decided in.
+    pub tier: AdminTier,
+    /// The policy's name (the three kinds are cluster-scoped).
     pub policy: String,
-    /// `spec.priority` of an AdminNetworkPolicy; `None` for the baseline.
+    /// `spec.priority`; `None` for a BaselineAdminNetworkPolicy.
     pub priority: Option<i32>,
     /// Index in the policy's `ingress` / `egress` list.
     pub rule_index: usize,
@@ -155,6 +173,11 @@ impl AdminHit {
     /// `AdminNetworkPolicy NAME`, the way reports name the policy.
     pub fn policy_key(&self) -> String {
         format!("{} {}", self.kind, self.policy)
+    }
+
+    /// The action as the policy's API words it (Accept for a ClusterNetworkPolicy's Allow).
+    pub fn action_word(&self) -> &'static str {
+        self.kind.action_word(self.action)
     }
 
     /// `spec.ingress[2]` / `spec.egress[0]`.
@@ -175,12 +198,12 @@ pub struct SideTrace {
     pub isolating: Vec<PolicyId>,
     /// Every rule of every isolating policy, in policy then rule order.
     pub rules: Vec<RuleTrace>,
-    /// The AdminNetworkPolicy rule that decided the flow's port (Allow, Deny) or passed it to the
-    /// next tiers (Pass). For a flow on every port of a protocol: the first rule, in evaluation
-    /// order, that decided some of its ports.
+    /// The Admin tier's rule that decided the flow's port (Allow, Deny) or passed it to the next
+    /// tiers (Pass). For a flow on every port of a protocol: the first rule, in evaluation order,
+    /// that decided some of its ports.
     pub admin: Option<AdminHit>,
-    /// The BaselineAdminNetworkPolicy rule that decided, when the AdminNetworkPolicy tier passed or
-    /// left the port and no NetworkPolicy isolates the pod.
+    /// The Baseline tier's rule that decided (or passed to the default allow), when the Admin tier
+    /// passed or left the port and no NetworkPolicy isolates the pod.
     pub baseline: Option<AdminHit>,
     /// The verdict of all tiers: AdminNetworkPolicy, NetworkPolicy (or baseline), default allow.
     pub allowed: bool,

@@ -1,15 +1,15 @@
 //! What may make a side's answer wrong: policies that could not be read (or whose subject could
 //! not be), namespace labels that are unknown, rules whose peers cannot be resolved, and
-//! AdminNetworkPolicies whose order Kubernetes leaves undefined.
+//! admin-tier or baseline-tier policies whose order Kubernetes leaves undefined.
 //!
 //! Invariant: only policies a side actually reaches are named; a side that a valid NetworkPolicy
 //! rule allows stays allowed whatever else exists (NetworkPolicies are additive), so no
 //! unreadable NetworkPolicy makes it uncertain.
 
 use super::tiers::{RuleMatch, SideCtx, Tier, TierRun, rule_match};
-use super::trace::{SideTrace, Uncertainty};
+use super::trace::{Doubt, SideTrace, Uncertainty};
 use crate::index::PodId;
-use crate::policy::admin::{AdminKind, AdminPolicy};
+use crate::policy::admin::{AdminPolicy, AdminTier};
 use crate::policy::{Action, ConnSet, NamespaceScope, Peer, Rule};
 
 /// NetworkPolicies that may change the side, when the NetworkPolicy tier saw the query: unreadable
@@ -28,7 +28,11 @@ pub(super) fn np_uncertainty(
     let allowed_below_admin = !run.allowed_after(Tier::Admin).is_empty();
     if !(trace.isolated() && allowed_below_admin) {
         for (policy, reason) in cx.ix.possibly_selecting_unreadable(subject, cx.dir) {
-            trace.uncertain.push(Uncertainty { policy, reason });
+            trace.uncertain.push(Uncertainty {
+                policy,
+                reason,
+                doubt: Doubt::Unreadable,
+            });
         }
     }
     let admin_allowed = run.outcome(Tier::Admin).is_some_and(|o| !o.allowed.is_empty());
@@ -64,6 +68,7 @@ fn unknown_namespace_labels(cx: &SideCtx<'_>, trace: &mut SideTrace, ns: &str) {
                     "the Namespace object of {ns} could not be read, so its labels are unknown: a namespaceSelector of {} may match it or not",
                     pol.key()
                 ),
+                doubt: Doubt::Unreadable,
             });
         }
     }
@@ -90,72 +95,113 @@ fn unreadable_rules(cx: &SideCtx<'_>, trace: &mut SideTrace) {
                     pol.key(),
                     cx.dir.as_str()
                 ),
+                doubt: Doubt::Unreadable,
             });
         }
     }
 }
 
-/// Admin policies of either kind that could not be read, may select the subject, and would be
-/// reached: an AdminNetworkPolicy unless its (readable) priority comes after the policy that
-/// settled the whole query, the baseline when its tier was reached.
+/// Admin policies of any kind that could not be read, may select the subject, and would be
+/// reached (see [`reached`]).
 pub(super) fn unreadable_admin(cx: &SideCtx<'_>, trace: &mut SideTrace, subject: PodId, run: &TierRun) {
-    let settled_at = run.outcome(Tier::Admin).and_then(|o| o.settled_at);
     for (i, reason) in cx.ix.unreadable_admin_selecting(subject, cx.dir) {
         let pol = &cx.ix.admin.policies[i];
-        let reached = match pol.kind {
-            AdminKind::Admin => match (pol.priority, settled_at) {
-                (Some(p), Some(settled)) => p <= settled,
-                _ => true,
-            },
-            AdminKind::Baseline => run.reached(Tier::Baseline),
-        };
-        if reached {
+        if reached(cx, pol, run) {
             trace.uncertain.push(Uncertainty {
                 policy: pol.key(),
                 reason,
+                doubt: match pol.field_unknown(cx.dir) {
+                    true => Doubt::FieldUnknown,
+                    false => Doubt::Unreadable,
+                },
             });
         }
     }
 }
 
-/// AdminNetworkPolicies sharing the deciding policy's priority that would decide the query
-/// otherwise: Kubernetes leaves their order undefined.
-pub(super) fn same_priority(cx: &SideCtx<'_>, trace: &mut SideTrace, anps: &[usize], query: &ConnSet) {
+/// Whether the query would reach an unreadable policy: its tier was reached, and unless a policy
+/// of the same kind with a lower or equal priority number settled the whole query there. A
+/// policy whose tier is unknown is reached when either tier was.
+fn reached(cx: &SideCtx<'_>, pol: &AdminPolicy, run: &TierRun) -> bool {
+    let tier = match pol.tier {
+        Some(AdminTier::Admin) => Tier::Admin,
+        Some(AdminTier::Baseline) => Tier::Baseline,
+        None => return run.reached(Tier::Admin) || run.reached(Tier::Baseline),
+    };
+    let Some(out) = run.outcome(tier) else { return false };
+    let Some(settler) = out.settled_by.map(|i| &cx.ix.admin.policies[i]) else {
+        return true;
+    };
+    match (pol.priority, settler.priority) {
+        (Some(p), Some(s)) if pol.kind == settler.kind => p <= s,
+        _ => true,
+    }
+}
+
+/// Policies of the deciding policy's tier whose order against it Kubernetes leaves undefined (the
+/// same kind and priority, or another kind: an AdminNetworkPolicy beside an Admin-tier
+/// ClusterNetworkPolicy, the BaselineAdminNetworkPolicy beside Baseline-tier ones) and that would
+/// decide the query otherwise.
+pub(super) fn undefined_order(cx: &SideCtx<'_>, trace: &mut SideTrace, tier: &[usize], query: &ConnSet) {
     let ix = cx.ix;
-    let Some(hit) = &trace.admin else { return };
-    let Some(&deciding) = anps.iter().find(|&&i| ix.admin.policies[i].name == hit.policy) else {
+    let hit = match tier.first().and_then(|&i| ix.admin.policies[i].tier) {
+        Some(AdminTier::Admin) => trace.admin.clone(),
+        Some(AdminTier::Baseline) => trace.baseline.clone(),
+        None => None,
+    };
+    let Some(hit) = hit else { return };
+    let Some(&deciding) = tier.iter().find(|&&i| {
+        let p = &ix.admin.policies[i];
+        p.kind == hit.kind && p.name == hit.policy
+    }) else {
         return;
     };
     let decider = &ix.admin.policies[deciding];
     let mine = policy_decisions(cx, decider, query);
-    for &other in anps {
+    for &other in tier.iter().filter(|&&o| o != deciding) {
         let o = &ix.admin.policies[other];
-        if other == deciding || o.priority != decider.priority {
+        if o.kind == decider.kind && o.priority != decider.priority {
             continue;
         }
         let theirs = policy_decisions(cx, o, query);
-        let conflict = mine.iter().find_map(|(c, r, a)| {
-            theirs
-                .iter()
-                .find(|(c2, _, a2)| a2 != a && !c.intersect(c2).is_empty())
-                .map(|(_, r2, a2)| (*r, *a, *r2, *a2))
-        });
-        if let Some((r, a, r2, a2)) = conflict {
+        if let Some(why) = conflict(cx, decider, &mine, o, &theirs) {
             trace.uncertain.push(Uncertainty {
                 policy: o.key(),
-                reason: format!(
-                    "{} and {} share priority {}, and both match this traffic: {} by its rule spec.{d}[{r}], {} by rule \
-                     spec.{d}[{r2}]; Kubernetes leaves their order undefined (evaluated here by name)",
-                    decider.key(),
-                    o.key(),
-                    decider.priority.unwrap_or_default(),
-                    a.as_str(),
-                    a2.as_str(),
-                    d = cx.dir.as_str(),
-                ),
+                reason: why,
+                doubt: Doubt::OrderUndefined,
             });
         }
     }
+}
+
+/// Why two policies of undefined order would decide some connection differently, if they would.
+fn conflict(
+    cx: &SideCtx<'_>,
+    a: &AdminPolicy,
+    mine: &[(ConnSet, usize, Action)],
+    b: &AdminPolicy,
+    theirs: &[(ConnSet, usize, Action)],
+) -> Option<String> {
+    let (r, x, r2, y) = mine.iter().find_map(|(c, r, x)| {
+        theirs
+            .iter()
+            .find(|(c2, _, y)| y != x && !c.intersect(c2).is_empty())
+            .map(|(_, r2, y)| (*r, *x, *r2, *y))
+    })?;
+    let why = if a.kind == b.kind {
+        format!("share priority {}", a.priority.unwrap_or_default())
+    } else {
+        "are of two kinds that no API orders against each other".to_string()
+    };
+    Some(format!(
+        "{} and {} {why}, and both match this traffic: {} by its rule spec.{d}[{r}], {} by rule spec.{d}[{r2}]; \
+         Kubernetes leaves their order undefined (evaluated here by priority, kind, then name)",
+        a.key(),
+        b.key(),
+        a.kind.action_word(x),
+        b.kind.action_word(y),
+        d = cx.dir.as_str(),
+    ))
 }
 
 /// One policy's own first-match decisions over `query`, as if it were alone in its tier:

@@ -1,5 +1,6 @@
-//! Which AdminNetworkPolicies and BaselineAdminNetworkPolicies select a pod of the index, and
-//! which address blocks their egress rules name.
+//! Which admin-tier and baseline-tier policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+//! ClusterNetworkPolicy) select a pod of the index, and which address blocks their egress rules
+//! name.
 //!
 //! Invariant: selection only — no rule is evaluated here (that is the engine's admin tiers). A
 //! hostNetwork pod is never selected; a policy whose subject could not be read may select any pod.
@@ -25,8 +26,9 @@ impl ClusterIndex {
         !p.rules(dir).is_empty() && p.readable(dir) && self.admin_selects(p, pod) == Some(true)
     }
 
-    /// The AdminNetworkPolicies that select `pod` and have readable rules for `dir`, in
-    /// evaluation order (indices into `admin.policies`). hostNetwork pods are never selected.
+    /// The Admin tier's policies (AdminNetworkPolicies, `tier: Admin` ClusterNetworkPolicies) that
+    /// select `pod` and have readable rules for `dir`, in evaluation order (indices into
+    /// `admin.policies`). hostNetwork pods are never selected.
     pub fn admin_selecting(&self, pod: PodId, dir: Direction) -> Vec<usize> {
         self.admin
             .admin_order
@@ -36,12 +38,19 @@ impl ClusterIndex {
             .collect()
     }
 
-    /// The BaselineAdminNetworkPolicy, if it selects `pod` and has readable rules for `dir`.
-    pub fn baseline_selecting(&self, pod: PodId, dir: Direction) -> Option<usize> {
-        self.admin.baseline.filter(|&i| self.admin_applies(i, pod, dir))
+    /// The Baseline tier's policies (`tier: Baseline` ClusterNetworkPolicies, then the
+    /// BaselineAdminNetworkPolicy) that select `pod` and have readable rules for `dir`, in
+    /// evaluation order.
+    pub fn baseline_selecting(&self, pod: PodId, dir: Direction) -> Vec<usize> {
+        self.admin
+            .baseline_order
+            .iter()
+            .copied()
+            .filter(|&i| self.admin_applies(i, pod, dir))
+            .collect()
     }
 
-    /// Admin policies of either kind that are not evaluated for `dir` but may select `pod` and
+    /// Admin policies of any kind that are not evaluated for `dir` but may select `pod` and
     /// have rules for `dir`: `(index, why)`, in snapshot order.
     pub fn unreadable_admin_selecting(&self, pod: PodId, dir: Direction) -> Vec<(usize, String)> {
         let p = self.pod(pod);

@@ -167,7 +167,7 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
     }
 }
 
-/// A policy object of another kind (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea), as
+/// A policy object of another kind (Cilium, Calico, ANP/BANP/CNP, MultiNetworkPolicy, Antrea), as
 /// kept for listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherPolicyObject {

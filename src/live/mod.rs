@@ -188,6 +188,12 @@ pub const CUSTOM_KINDS: &[(&str, &str, &str, Role)] = &[
         Role::Policy,
     ),
     (
+        "policy.networking.k8s.io",
+        "ClusterNetworkPolicy",
+        "clusternetworkpolicies",
+        Role::Policy,
+    ),
+    (
         "cilium.io",
         "CiliumNetworkPolicy",
         "ciliumnetworkpolicies",
@@ -675,7 +681,9 @@ impl LiveSource {
         }
         read.warnings.extend(cluster.discovered.warnings.iter().cloned());
         if let Some(why) = &cluster.discovered.failed {
-            let permission = format!("{why}; AdminNetworkPolicies and CNI-specific policies may exist unseen");
+            let permission = format!(
+                "{why}; AdminNetworkPolicies, ClusterNetworkPolicies and CNI-specific policies may exist unseen"
+            );
             read.forbidden.push(permission.clone());
             let anp = Resource::new(
                 "policy.networking.k8s.io",

@@ -63,7 +63,8 @@ impl Direction {
 }
 
 /// What a prioritised rule does with the connections it matches, whatever the dialect it was
-/// lowered from (AdminNetworkPolicy, BaselineAdminNetworkPolicy). A NetworkPolicy rule only allows.
+/// lowered from (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy, whose Accept
+/// is Allow). A NetworkPolicy rule only allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Allow,

@@ -115,6 +115,12 @@ pub enum RootCauseCode {
     BaselineAdminNetworkPolicyDeny,
     /// The outcome depends on how the CNI's dataplane treats this traffic (e.g. Cilium identities for node IPs).
     DataplaneDependent,
+    /// A policy has a field the API server does not know (a typo, or an older API shape): it cannot be both the object in the file and the object in the cluster, so its verdicts are inconclusive.
+    PolicyFieldUnknown,
+    /// An Admin-tier ClusterNetworkPolicy rule denies the traffic (before any NetworkPolicy).
+    ClusterNetworkPolicyDeny,
+    /// A Baseline-tier ClusterNetworkPolicy rule denies the traffic (no NetworkPolicy isolates that side).
+    BaselineClusterNetworkPolicyDeny,
 }
 
 /// One root cause, most important first in a diagnosis.
@@ -552,6 +558,31 @@ pub struct OtherPolicy {
     pub name: String,
 }
 
+/// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: evaluated in the
+/// Admin tier (before NetworkPolicy) or the Baseline tier (for pods no NetworkPolicy isolates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ClusterPolicyEntry {
+    /// `ClusterNetworkPolicy NAME`, `AdminNetworkPolicy NAME`, `BaselineAdminNetworkPolicy default`.
+    pub policy: String,
+    /// `Admin` or `Baseline`; absent when a ClusterNetworkPolicy's `spec.tier` could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// `spec.priority` (lower first within the tier); absent for a BaselineAdminNetworkPolicy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// `spec.subject`, as text (absent when it could not be read: it may select any pod).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The directions it has rules for (`ingress`, `egress`).
+    pub directions: Vec<String>,
+    /// Rules in order: `spec.ingress[0] (name): Deny`.
+    pub rules: Vec<String>,
+    /// What keeps it (or a direction of it) from being evaluated, `field: message`; verdicts it
+    /// may change are inconclusive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<String>,
+}
+
 /// Result of `list_policies`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PolicyList {
@@ -564,6 +595,10 @@ pub struct PolicyList {
     pub truncated: Option<Truncation>,
     /// CNI-specific and cluster-scoped policy objects in scope: they also filter traffic.
     pub other_policies: Vec<OtherPolicy>,
+    /// AdminNetworkPolicies, BaselineAdminNetworkPolicies and ClusterNetworkPolicies (cluster-scoped,
+    /// evaluated): with a namespace, those whose subject may select a pod of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster_policies: Vec<ClusterPolicyEntry>,
     /// NetworkPolicies that could not be read, `ns/name`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<String>,
@@ -601,6 +636,10 @@ pub struct SelectorReport {
     /// CNI-specific policies (Cilium, Calico, Antrea, MultiNetworkPolicy) that select the pod.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_kinds: Vec<ExtendedPolicyCheck>,
+    /// Admin- and Baseline-tier policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+    /// ClusterNetworkPolicy) whose subject selects the pod (or may: unreadable), in tier order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster_policies: Vec<ClusterPolicyEntry>,
     pub warnings: Vec<String>,
     pub scope: String,
 }
@@ -639,6 +678,10 @@ pub struct DefaultDenyReport {
     pub pod: Option<PodIsolation>,
     /// What the state implies (e.g. egress deny-all also blocks DNS).
     pub notes: Vec<String>,
+    /// Admin- and Baseline-tier policies whose subject selects (or may select) a pod of the
+    /// namespace: they decide before NetworkPolicy (Admin) or for pods it leaves open (Baseline).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster_policies: Vec<ClusterPolicyEntry>,
     pub scope: String,
 }
 

@@ -249,8 +249,29 @@ pub fn list_policies(ctx: &Context, a: ListPoliciesArgs) -> ToolResult<PolicyLis
         for o in &r.other_policies {
             s.push_str(&format!("\n- {} {}", o.kind, o.name));
         }
+        s.push_str(&cluster_lines(&r.cluster_policies));
         s
     })
+}
+
+/// One line per Admin- or Baseline-tier policy: kind, name, tier, priority, subject.
+fn cluster_lines(v: &[ClusterPolicyEntry]) -> String {
+    let mut s = String::new();
+    for c in v {
+        s.push_str(&format!(
+            "\n- {} (tier {}, priority {}) subject {}{}",
+            c.policy,
+            c.tier.as_deref().unwrap_or("unreadable"),
+            c.priority.map_or("none".to_string(), |p| p.to_string()),
+            c.subject.as_deref().unwrap_or("unreadable"),
+            if c.issues.is_empty() {
+                ""
+            } else {
+                " [not evaluated: see issues]"
+            }
+        ));
+    }
+    s
 }
 
 pub fn match_selectors(ctx: &Context, a: MatchSelectorsArgs) -> ToolResult<SelectorReport> {
@@ -258,10 +279,11 @@ pub fn match_selectors(ctx: &Context, a: MatchSelectorsArgs) -> ToolResult<Selec
     answer(steps::match_selectors(&ctx.index, &a.pod, limit), |r| {
         let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
         format!(
-            "{}: ingress isolated by {}; egress isolated by {}.",
+            "{}: ingress isolated by {}; egress isolated by {}.{}",
             r.pod.name,
             list(&r.ingress_isolated_by),
-            list(&r.egress_isolated_by)
+            list(&r.egress_isolated_by),
+            cluster_lines(&r.cluster_policies)
         )
     })
 }
@@ -283,10 +305,11 @@ pub fn check_default_deny(ctx: &Context, a: DefaultDenyArgs) -> ToolResult<Defau
                 )
             };
             format!(
-                "Namespace {}: {}; {}.",
+                "Namespace {}: {}; {}.{}",
                 r.namespace,
                 dir("ingress", &r.ingress),
-                dir("egress", &r.egress)
+                dir("egress", &r.egress),
+                cluster_lines(&r.cluster_policies)
             )
         },
     )

@@ -721,7 +721,7 @@ fn kinds_outside_their_groups_preferred_version_are_discovered() {
     // v1beta1 of MultiNetworkPolicy. A real server serves them so (tests/suite/real_apiserver.rs).
     let fake = FakeKube::from_file(&fixture(), |c| {
         c.objects.extend([
-            serde_json::json!({"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy", "metadata": {"name": "cnp"}, "spec": {}}),
+            serde_json::json!({"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy", "metadata": {"name": "cnp"}, "spec": {"tier": "Admin", "priority": 50, "subject": {"namespaces": {"matchLabels": {"no": "such-namespace"}}}, "ingress": [{"action": "Deny", "from": [{"namespaces": {}}]}]}}),
             serde_json::json!({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition", "metadata": {"name": "macvlan", "namespace": "billing"}, "spec": {}}),
             serde_json::json!({"apiVersion": "k8s.cni.cncf.io/v1beta1", "kind": "MultiNetworkPolicy", "metadata": {"name": "secondary", "namespace": "billing", "annotations": {"k8s.v1.cni.cncf.io/policy-for": "billing/macvlan"}}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
         ])
@@ -734,6 +734,10 @@ fn kinds_outside_their_groups_preferred_version_are_discovered() {
         "ANP read"
     );
     assert!(text.contains("\"MultiNetworkPolicy\""), "MultiNetworkPolicy read");
+    assert!(
+        text.contains("\"ClusterNetworkPolicy\""),
+        "ClusterNetworkPolicy read (v1alpha2)"
+    );
     // The ANP still decides: monitoring may not reach the database.
     let (code, d, err) = diagnose_json(&kubeconfig, "monitoring/prometheus-0", "shop/db-0", "5432");
     assert_eq!(code, Some(1), "{err}");

@@ -414,7 +414,7 @@ fn real_apiserver_rbac_each_missing_permission_behaves_as_documented() {
         "rules": [
             {"apiGroups": [""], "resources": ["namespaces", "nodes"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["apps"], "resources": ["daemonsets"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["policy.networking.k8s.io"], "resources": ["adminnetworkpolicies", "baselineadminnetworkpolicies"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["policy.networking.k8s.io"], "resources": ["adminnetworkpolicies", "baselineadminnetworkpolicies", "clusternetworkpolicies"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["cilium.io"], "resources": ["ciliumclusterwidenetworkpolicies"], "verbs": ["get", "list", "watch"]},
         ],
     });

@@ -1,14 +1,22 @@
-//! The admin tiers' causes: an AdminNetworkPolicy rule that denied or allowed a side before any
-//! NetworkPolicy, or the BaselineAdminNetworkPolicy that denied a side no NetworkPolicy isolates.
+//! The admin tiers' causes: an Admin-tier rule (AdminNetworkPolicy, or ClusterNetworkPolicy with
+//! `tier: Admin`) that denied or allowed a side before any NetworkPolicy, a Baseline-tier rule
+//! (BaselineAdminNetworkPolicy, or ClusterNetworkPolicy with `tier: Baseline`) that denied or
+//! accepted a side no NetworkPolicy isolates, and what a Pass handed on.
 //!
-//! Invariant: a Pass never denies; it is named only as what handed the decision on.
+//! Codes by kind: AdminNetworkPolicy `ADMIN_NETWORK_POLICY_DENY` / `_ALLOW`,
+//! BaselineAdminNetworkPolicy `BASELINE_ADMIN_NETWORK_POLICY_DENY`, ClusterNetworkPolicy
+//! `CLUSTER_NETWORK_POLICY_DENY` / `BASELINE_CLUSTER_NETWORK_POLICY_DENY`, and an Accept is
+//! `ALLOWED_BY_POLICY` naming the rule.
+//!
+//! Invariant: a Pass never denies; it is named only as what handed the decision on, and to which
+//! tier ([`pass_notes`]).
 
 use super::on_port;
 use crate::diagnosis::describe::endpoint_name;
 use crate::engine::{AdminHit, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
 use crate::policy::Direction;
-use crate::policy::admin::{AdminAction, AdminKind};
+use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 use crate::report::*;
 
 /// The side, its subject and its peer, as the causes name them.
@@ -19,8 +27,13 @@ struct Side<'a> {
     peer: String,
 }
 
-/// `rule spec.ingress[0] (name) of AdminNetworkPolicy x (priority 5)`.
+/// `rule spec.ingress[0] (name) of AdminNetworkPolicy x (priority 5)`; a ClusterNetworkPolicy's
+/// tier is named too.
 fn rule_text(hit: &AdminHit, dir: Direction) -> String {
+    let tier = match hit.kind {
+        AdminKind::Cluster => format!("{} tier, ", hit.tier.as_str()),
+        _ => String::new(),
+    };
     format!(
         "rule {}{} of {}{}",
         hit.field(dir),
@@ -30,11 +43,14 @@ fn rule_text(hit: &AdminHit, dir: Direction) -> String {
             format!(" ({})", hit.rule_name)
         },
         hit.policy_key(),
-        hit.priority.map(|p| format!(" (priority {p})")).unwrap_or_default()
+        hit.priority
+            .map(|p| format!(" ({tier}priority {p})"))
+            .unwrap_or_default()
     )
 }
 
-/// The admin-tier rule that decided a side, as a root cause (Deny, or Allow on an allowed side).
+/// The admin-tier rule that decided a side, as a root cause (Deny, or Allow/Accept on an allowed
+/// side), else the Baseline tier's.
 pub fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option<RootCause> {
     let dir = side.direction;
     let s = Side {
@@ -56,19 +72,33 @@ pub fn admin_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Option
             _ => {}
         }
     }
-    let baseline_denies = |hit: &&AdminHit| {
-        hit.kind == AdminKind::Baseline && hit.action == AdminAction::Deny && !side.allowed && !side.isolated()
-    };
-    side.baseline
+    let hit = side
+        .baseline
         .as_ref()
-        .filter(baseline_denies)
-        .map(|hit| baseline_deny(&s, hit))
+        .filter(|h| h.tier == AdminTier::Baseline && !side.isolated())?;
+    match (hit.action, side.allowed) {
+        (AdminAction::Deny, false) => Some(baseline_deny(&s, hit)),
+        (AdminAction::Allow, true) if hit.kind == AdminKind::Cluster => Some(cluster_accept(&s, hit)),
+        _ => None,
+    }
 }
 
 fn admin_deny(s: &Side<'_>, hit: &AdminHit, port: &str) -> RootCause {
     let (dir, subject, peer) = (s.dir, &s.subject, &s.peer);
+    let (code, what, override_with) = match hit.kind {
+        AdminKind::Cluster => (
+            RootCauseCode::ClusterNetworkPolicyDeny,
+            "an Admin-tier ClusterNetworkPolicy Deny",
+            "a ClusterNetworkPolicy in the Admin tier with a lower priority number that Accepts or Passes",
+        ),
+        _ => (
+            RootCauseCode::AdminNetworkPolicyDeny,
+            "an AdminNetworkPolicy Deny",
+            "an AdminNetworkPolicy with a lower priority number that Allows or Passes",
+        ),
+    };
     RootCause {
-        code: RootCauseCode::AdminNetworkPolicyDeny,
+        code,
         summary: format!(
             "{} denies {} from {} to {} {port} before any NetworkPolicy is consulted.",
             rule_text(hit, dir),
@@ -83,19 +113,25 @@ fn admin_deny(s: &Side<'_>, hit: &AdminHit, port: &str) -> RootCause {
             hit.field(dir)
         )],
         suggestion: format!(
-            "No NetworkPolicy can override an AdminNetworkPolicy Deny. The cluster admins would change {} or add an AdminNetworkPolicy with a lower priority number that Allows or Passes this traffic (kubectl get adminnetworkpolicy {} -o yaml).",
+            "No NetworkPolicy can override {what}. The cluster admins would change {} or add {override_with} this traffic (kubectl get {} {} -o yaml).",
             hit.policy_key(),
+            hit.kind.resource(),
             hit.policy
         ),
     }
 }
 
 fn admin_allow(s: &Side<'_>, hit: &AdminHit) -> RootCause {
+    let code = match hit.kind {
+        AdminKind::Cluster => RootCauseCode::AllowedByPolicy,
+        _ => RootCauseCode::AdminNetworkPolicyAllow,
+    };
     RootCause {
-        code: RootCauseCode::AdminNetworkPolicyAllow,
+        code,
         summary: format!(
-            "{} allows this {} traffic; NetworkPolicies are not consulted for it.",
+            "{} {}s this {} traffic; NetworkPolicies are not consulted for it.",
             rule_text(hit, s.dir),
+            hit.action_word().to_ascii_lowercase(),
             s.dir.as_str()
         ),
         policies: vec![hit.policy_key()],
@@ -104,19 +140,46 @@ fn admin_allow(s: &Side<'_>, hit: &AdminHit) -> RootCause {
     }
 }
 
+/// A Baseline-tier ClusterNetworkPolicy Accept on a side no NetworkPolicy isolates.
+fn cluster_accept(s: &Side<'_>, hit: &AdminHit) -> RootCause {
+    RootCause {
+        code: RootCauseCode::AllowedByPolicy,
+        summary: format!(
+            "No NetworkPolicy isolates {} of {}, so the Baseline tier decides: {} accepts it.",
+            s.dir.as_str(),
+            s.subject,
+            rule_text(hit, s.dir)
+        ),
+        policies: vec![hit.policy_key()],
+        evidence: vec![format!(
+            "{} selects {} and matches {}",
+            hit.policy_key(),
+            s.subject,
+            s.peer
+        )],
+        suggestion: "If the traffic still fails, NetworkPolicy is not the cause on this side.".into(),
+    }
+}
+
 fn baseline_deny(s: &Side<'_>, hit: &AdminHit) -> RootCause {
     let (dir, subject, peer) = (s.dir, &s.subject, &s.peer);
+    let (code, tier) = match hit.kind {
+        AdminKind::Cluster => (RootCauseCode::BaselineClusterNetworkPolicyDeny, "the Baseline tier"),
+        _ => (
+            RootCauseCode::BaselineAdminNetworkPolicyDeny,
+            "the BaselineAdminNetworkPolicy",
+        ),
+    };
+    let passed = match s.side.admin.as_ref().filter(|a| a.action == AdminAction::Pass) {
+        Some(a) => format!(" ({} passed it on from the Admin tier)", a.policy_key()),
+        None => String::new(),
+    };
     RootCause {
-        code: RootCauseCode::BaselineAdminNetworkPolicyDeny,
+        code,
         summary: format!(
-            "No NetworkPolicy isolates {} of {subject}, so the BaselineAdminNetworkPolicy decides: {} denies it{}.",
+            "No NetworkPolicy isolates {} of {subject}, so {tier} decides: {} denies it{passed}.",
             dir.as_str(),
             rule_text(hit, dir),
-            if s.side.admin.as_ref().is_some_and(|a| a.action == AdminAction::Pass) {
-                " (an AdminNetworkPolicy passed it on)"
-            } else {
-                ""
-            }
         ),
         policies: vec![hit.policy_key()],
         evidence: vec![format!("{} selects {subject} and matches {peer}", hit.policy_key())],
@@ -125,4 +188,36 @@ fn baseline_deny(s: &Side<'_>, hit: &AdminHit) -> RootCause {
             dir.as_str()
         ),
     }
+}
+
+/// What a Pass on this side handed on, and to which tier: evidence for the cause that the tier
+/// that took over gives.
+pub fn pass_notes(side: &SideTrace) -> Vec<String> {
+    let d = side.direction;
+    let mut out = Vec::new();
+    if let Some(a) = side.admin.as_ref().filter(|a| a.action == AdminAction::Pass) {
+        let next = if side.isolated() {
+            "the NetworkPolicy tier, which decides it (NetworkPolicies isolate the pod)".to_string()
+        } else if let Some(b) = side.baseline.as_ref().filter(|b| b.action != AdminAction::Pass) {
+            format!(
+                "the Baseline tier (no NetworkPolicy isolates the pod), where {} decides it",
+                rule_text(b, d)
+            )
+        } else {
+            "the default allow (no NetworkPolicy isolates the pod and no Baseline-tier rule decides it)".to_string()
+        };
+        out.push(format!(
+            "{} passes this traffic from the Admin tier to {next}",
+            rule_text(a, d)
+        ));
+    }
+    if !side.isolated()
+        && let Some(b) = side.baseline.as_ref().filter(|b| b.action == AdminAction::Pass)
+    {
+        out.push(format!(
+            "{} passes this traffic from the Baseline tier to the default allow",
+            rule_text(b, d)
+        ));
+    }
+    out
 }

@@ -6,7 +6,7 @@
 //! label; an AND element half-matched; a cross-namespace egress block; else "no rule matches".
 //! Evidence grows only in the step that answers.
 
-use super::{admin_cause, on_port};
+use super::{admin_cause, on_port, pass_notes};
 use crate::diagnosis::describe::{
     Role, endpoint_name, failed_clause, label_list, peers_word, port_failure_text, wanted_text,
 };
@@ -121,6 +121,13 @@ pub fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Root
     if let Some(rc) = admin_cause(ix, t, side) {
         return rc;
     }
+    let mut rc = rule_cause(ix, t, side);
+    rc.evidence.extend(pass_notes(side));
+    rc
+}
+
+/// The NetworkPolicy tier's cause of a blocked side, in ranking order.
+fn rule_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCause {
     let b = Blocked::new(ix, t, side);
     let mut evidence = b.isolating_lines();
     if side.rules.is_empty() {

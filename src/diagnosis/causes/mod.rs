@@ -9,11 +9,11 @@
 mod admin;
 mod blocked;
 
-pub use admin::admin_cause;
+pub use admin::{admin_cause, pass_notes};
 pub use blocked::blocked_cause;
 
 use super::describe::peers_word;
-use crate::engine::{AlwaysAllowed, Endpoint, FlowTrace, SideTrace};
+use crate::engine::{AdminKind, AlwaysAllowed, Doubt, Endpoint, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
 use crate::policy::{Action, Direction, NamespaceScope, Peer};
 use crate::report::*;
@@ -91,7 +91,14 @@ fn always_allowed_cause(a: &AlwaysAllowed) -> RootCause {
 /// (with a misplaced '-' that allows a whole namespace). A side an AdminNetworkPolicy Allow
 /// decided is explained by that rule instead.
 fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
-    let admin_allowed = |s: &SideTrace| s.admin.as_ref().is_some_and(|a| a.action == Action::Allow);
+    let admin_allowed = |s: &SideTrace| {
+        let accepts = |h: &crate::engine::AdminHit| h.action == Action::Allow;
+        s.admin.as_ref().is_some_and(accepts)
+            || (!s.isolated()
+                && s.baseline
+                    .as_ref()
+                    .is_some_and(|b| accepts(b) && b.kind == AdminKind::Cluster))
+    };
     let isolated: Vec<&SideTrace> = [&t.egress, &t.ingress]
         .into_iter()
         .filter(|s| s.isolated() && !admin_allowed(s))
@@ -110,6 +117,7 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             evidence: [&t.egress, &t.ingress]
                 .iter()
                 .filter_map(|s| s.not_applicable.clone())
+                .chain([&t.egress, &t.ingress].into_iter().flat_map(pass_notes))
                 .collect(),
             suggestion: NOT_POLICY.into(),
         }];
@@ -123,6 +131,7 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             evidence.push(format!("{d} rule spec.{d}[{}] of {key} allows it", r.rule_index));
             policies.push(key);
         }
+        evidence.extend(pass_notes(s));
     }
     policies.sort();
     policies.dedup();
@@ -166,12 +175,61 @@ pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
             "{subject}'s {dir} is not allowed by any readable rule, and {named} could not be read and may allow it: the verdict is inconclusive."
         )
     };
+    let all = |d: Doubt| side.uncertain.iter().all(|u| u.doubt == d);
+    if side.uncertain.iter().any(|u| u.doubt == Doubt::FieldUnknown) {
+        return field_unknown_cause(side, policies, &subject);
+    }
+    if !side.uncertain.is_empty() && (all(Doubt::OrderUndefined) || all(Doubt::Unresolved)) {
+        return undecidable_cause(side, policies, &subject);
+    }
     RootCause {
         code: RootCauseCode::PolicyUnreadable,
         summary,
         policies,
         evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
         suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml, or kubectl get adminnetworkpolicy <name> -o yaml for an AdminNetworkPolicy; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
+    }
+}
+
+/// Readable policies that still leave `side` open to doubt: an order Kubernetes leaves undefined
+/// (equal priorities, or two kinds in one tier), or domain names not resolved here.
+fn undecidable_cause(side: &SideTrace, policies: Vec<String>, subject: &str) -> RootCause {
+    let (dir, named) = (side.direction.as_str(), policies.join(", "));
+    let (why, suggestion) = match side.uncertain.first().map(|u| u.doubt) {
+        Some(Doubt::OrderUndefined) => (
+            format!(
+                "the order of {named} against the policy that decides is undefined in Kubernetes, and they decide this traffic differently"
+            ),
+            "Give the policies distinct priorities (an AdminNetworkPolicy and a ClusterNetworkPolicy of one tier cannot be ordered: keep one kind), then run the diagnosis again.",
+        ),
+        _ => (
+            format!("{named} names domain names, which are not resolved here, and may decide this traffic"),
+            "Resolve the domain names by hand (nslookup from the source) and compare with the destination address.",
+        ),
+    };
+    RootCause {
+        code: RootCauseCode::PolicyUnreadable,
+        summary: format!("{subject}'s {dir} cannot be decided for certain: {why}, so the verdict is inconclusive."),
+        policies,
+        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        suggestion: suggestion.into(),
+    }
+}
+
+/// A policy that may change `side` has a field its API type does not define: the object in the
+/// file cannot be the object in the cluster (kubectl rejects it, or the field was dropped).
+fn field_unknown_cause(side: &SideTrace, policies: Vec<String>, subject: &str) -> RootCause {
+    let dir = side.direction.as_str();
+    RootCause {
+        code: RootCauseCode::PolicyFieldUnknown,
+        summary: format!(
+            "{} {} a field its API does not define, and may change {subject}'s {dir}: kubectl apply rejects such an object (strict field validation) and an older client drops the field, so the verdict is inconclusive.",
+            policies.join(", "),
+            if policies.len() == 1 { "has" } else { "have" },
+        ),
+        policies,
+        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        suggestion: "Compare the object with the cluster's (kubectl get <kind> <name> -o yaml); the load warnings name the unknown field. Fix it in the file (e.g. the pre-v0.1 peer shape `namespaces: {namespaceSelector: …}` is `namespaces: {…}` now) and run the diagnosis again.".into(),
     }
 }
 

@@ -11,7 +11,8 @@
 //!
 //! Calico selector expressions have a real parser and evaluator here ([`parse_calico_selector`]),
 //! following Calico's own tokenizer and grammar (libcalico-go `selector/tokenizer`, `parser`).
-//! AdminNetworkPolicy / BaselineAdminNetworkPolicy are handled elsewhere and ignored here.
+//! AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy are evaluated in the
+//! engine (`policy::admin`) and ignored here.
 //!
 //! The dispatch here answers for a namespaced object of another namespace ("does not select")
 //! before any vendor module reads it; the vendor modules rely on that.
@@ -101,7 +102,7 @@ fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
         AntreaClusterNetworkPolicy => (Vendor::Antrea, false),
         MultiNetworkPolicy => (Vendor::Multi, true),
         // Evaluated in the engine's tiers, not here.
-        AdminNetworkPolicy | BaselineAdminNetworkPolicy => return None,
+        AdminNetworkPolicy | BaselineAdminNetworkPolicy | ClusterNetworkPolicy => return None,
     })
 }
 

@@ -1,20 +1,32 @@
-//! AdminNetworkPolicy and BaselineAdminNetworkPolicy (`policy.networking.k8s.io/v1alpha1`)
-//! lowered once into subject, peer and port matchers.
+//! AdminNetworkPolicy and BaselineAdminNetworkPolicy (`policy.networking.k8s.io/v1alpha1`) and
+//! ClusterNetworkPolicy (`policy.networking.k8s.io/v1alpha2`, network-policy-api v0.2.0) lowered
+//! once into one shape: subject, peer and port matchers, rules in order, and a tier.
 //!
 //! Precedence, per direction (egress at the source pod, ingress at the destination pod): the
-//! AdminNetworkPolicy tier (policies by priority, lower number first, then by name; rules in
-//! order; the first rule that matches a connection decides it: Allow, Deny, or Pass to the next
-//! tiers), then NetworkPolicy (when one isolates the pod it decides whatever the first tier left),
-//! then the BaselineAdminNetworkPolicy (first matching rule: Allow or Deny), then allow. This
-//! module only reads the objects (a pure lowering: it imports `snapshot` and `policy`, nothing
-//! above); which pods of the cluster a policy selects is `index::admin`, the evaluation is the
-//! engine's first-match tiers.
+//! Admin tier (AdminNetworkPolicies and `tier: Admin` ClusterNetworkPolicies by priority, lower
+//! number first, then by name; rules in order; the first rule that matches a connection decides
+//! it: Allow/Accept, Deny, or Pass to the next tier), then NetworkPolicy (when one isolates the pod
+//! it decides whatever the first tier left), then the Baseline tier (`tier: Baseline`
+//! ClusterNetworkPolicies by priority, then the BaselineAdminNetworkPolicy; a Pass there hands the
+//! connection to the default), then allow. Kubernetes defines no order between an
+//! AdminNetworkPolicy and a ClusterNetworkPolicy of the same tier, nor between two policies of one
+//! kind and tier sharing a priority: such policies are ordered here (priority, kind, name) with a
+//! warning, and the engine makes a verdict their order decides inconclusive. This module only
+//! reads the objects (a pure lowering: it imports `snapshot` and `policy`, nothing above); which
+//! pods of the cluster a policy selects is `index::admin`, the evaluation is the engine's
+//! first-match tiers. `cnp.rs`: what only ClusterNetworkPolicy has; `strict.rs`: the fields each
+//! API type defines (an unknown field is an issue, as the API server reads it).
 //!
 //! Invariant: lowering never fails and never panics. The objects arrive as raw JSON (the snapshot
 //! keeps kinds it does not model as `OtherObject`). A field the API server would reject becomes an
 //! [`Issue`] plus a load warning naming the object and the field. A policy with an issue is not
 //! evaluated in the directions the issue touches (both, when the issue is in its subject, priority
 //! or name): a verdict such a policy may change is uncertain, never a guess.
+
+mod cnp;
+mod strict;
+
+pub use strict::is_unknown_field;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -23,23 +35,25 @@ use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::{Map, Value};
 
-use crate::policy::{Direction, Issue, Labels, Protocol, Section, Selector};
+use crate::policy::{Direction, Issue, Labels, PolicyKind, Protocol, Section, Selector};
 use crate::snapshot::{ClusterSnapshot, LoadWarning};
 
-/// The API group of both kinds.
+/// The API group of the three kinds.
 pub const API_GROUP: &str = "policy.networking.k8s.io";
-/// The highest (least important) AdminNetworkPolicy priority the API accepts.
+/// The highest (least important) priority the API accepts (AdminNetworkPolicy, ClusterNetworkPolicy).
 pub const MAX_PRIORITY: i64 = 1000;
 /// The only name a BaselineAdminNetworkPolicy may have.
 pub const BASELINE_NAME: &str = "default";
 
-/// Which of the two kinds.
+/// Which of the three object kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AdminKind {
-    /// AdminNetworkPolicy: evaluated before NetworkPolicy.
+    /// AdminNetworkPolicy (`v1alpha1`): the Admin tier.
     Admin,
-    /// BaselineAdminNetworkPolicy: evaluated when no NetworkPolicy isolates the pod.
+    /// BaselineAdminNetworkPolicy (`v1alpha1`): the Baseline tier.
     Baseline,
+    /// ClusterNetworkPolicy (`v1alpha2`): the tier its `spec.tier` names.
+    Cluster,
 }
 
 impl AdminKind {
@@ -47,14 +61,54 @@ impl AdminKind {
         match self {
             AdminKind::Admin => "AdminNetworkPolicy",
             AdminKind::Baseline => "BaselineAdminNetworkPolicy",
+            AdminKind::Cluster => "ClusterNetworkPolicy",
         }
     }
 
-    fn from_kind(kind: &str) -> Option<AdminKind> {
-        match kind {
-            "AdminNetworkPolicy" => Some(AdminKind::Admin),
-            "BaselineAdminNetworkPolicy" => Some(AdminKind::Baseline),
+    /// The kind of an object, from the one policy-kind table (version-aware: a
+    /// `v1alpha2` AdminNetworkPolicy is none of these).
+    fn of(api_version: &str, kind: &str) -> Option<AdminKind> {
+        match PolicyKind::of(api_version, kind)? {
+            PolicyKind::AdminNetworkPolicy => Some(AdminKind::Admin),
+            PolicyKind::BaselineAdminNetworkPolicy => Some(AdminKind::Baseline),
+            PolicyKind::ClusterNetworkPolicy => Some(AdminKind::Cluster),
             _ => None,
+        }
+    }
+
+    /// The word the kind's API uses for an action (ClusterNetworkPolicy says Accept for Allow).
+    pub fn action_word(self, a: AdminAction) -> &'static str {
+        match (self, a) {
+            (AdminKind::Cluster, AdminAction::Allow) => "Accept",
+            _ => a.as_str(),
+        }
+    }
+
+    /// `kubectl get` resource name.
+    pub fn resource(self) -> &'static str {
+        match self {
+            AdminKind::Admin => "adminnetworkpolicy",
+            AdminKind::Baseline => "baselineadminnetworkpolicy",
+            AdminKind::Cluster => "clusternetworkpolicy.policy.networking.k8s.io",
+        }
+    }
+}
+
+/// The tier a policy's rules are evaluated in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AdminTier {
+    /// Before NetworkPolicy: AdminNetworkPolicy, `tier: Admin` ClusterNetworkPolicy.
+    Admin,
+    /// For pods no NetworkPolicy isolates: BaselineAdminNetworkPolicy, `tier: Baseline`
+    /// ClusterNetworkPolicy.
+    Baseline,
+}
+
+impl AdminTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminTier::Admin => "Admin",
+            AdminTier::Baseline => "Baseline",
         }
     }
 }
@@ -65,8 +119,9 @@ impl fmt::Display for AdminKind {
     }
 }
 
-/// The action of a rule: Allow, Deny, or (AdminNetworkPolicy only) Pass to NetworkPolicy and the
-/// baseline. Lowering never gives a BaselineAdminNetworkPolicy rule `Pass`.
+/// The action of a rule: Allow (ClusterNetworkPolicy's Accept), Deny, or Pass to the next tier
+/// (AdminNetworkPolicy and ClusterNetworkPolicy of either tier; from the Baseline tier the next is
+/// the default allow). Lowering never gives a BaselineAdminNetworkPolicy rule `Pass`.
 pub use crate::policy::Action as AdminAction;
 
 /// `spec.subject`: the pods a policy applies to (never hostNetwork pods).
@@ -176,12 +231,14 @@ pub struct AdminRule {
     pub ports: Option<Vec<AdminPort>>,
 }
 
-/// An AdminNetworkPolicy or BaselineAdminNetworkPolicy after lowering.
+/// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy after lowering.
 #[derive(Debug, Clone)]
 pub struct AdminPolicy {
     pub kind: AdminKind,
+    /// The tier of its rules (`None`: a ClusterNetworkPolicy's `spec.tier` could not be read).
+    pub tier: Option<AdminTier>,
     pub name: String,
-    /// `spec.priority` (AdminNetworkPolicy; `None` when missing or invalid, and for the baseline).
+    /// `spec.priority` (`None` when missing or invalid, and for a BaselineAdminNetworkPolicy).
     pub priority: Option<i32>,
     /// `None` when the subject could not be read: the policy may select any pod.
     pub subject: Option<AdminSubject>,
@@ -222,12 +279,18 @@ impl AdminPolicy {
         self.issues.iter().filter(move |i| i.section() != other)
     }
 
-    /// The direction can be evaluated: subject and (for an AdminNetworkPolicy) priority read,
-    /// no issue touches it.
+    /// The direction can be evaluated: subject, tier and (but for a BaselineAdminNetworkPolicy)
+    /// priority read, no issue touches it.
     pub fn readable(&self, dir: Direction) -> bool {
         self.subject.is_some()
+            && self.tier.is_some()
             && (self.kind == AdminKind::Baseline || self.priority.is_some())
             && self.issues_for(dir).next().is_none()
+    }
+
+    /// A field the API type does not define keeps the direction from being evaluated.
+    pub fn field_unknown(&self, dir: Direction) -> bool {
+        self.issues_for(dir).any(is_unknown_field)
     }
 
     /// Why a direction is not evaluated, for a reader: `field: message` of its first issue.
@@ -238,14 +301,17 @@ impl AdminPolicy {
     }
 }
 
-/// Every AdminNetworkPolicy and BaselineAdminNetworkPolicy of a snapshot.
+/// Every AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy of a snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct AdminPolicies {
-    /// Every object of both kinds, in snapshot order.
+    /// Every object of the three kinds, in snapshot order.
     pub policies: Vec<AdminPolicy>,
-    /// The AdminNetworkPolicies that can be ordered (subject and priority read), by priority then
-    /// name: the order of the first tier. Indices into `policies`.
+    /// The Admin tier's policies that can be ordered (tier, subject and priority read), by
+    /// priority, kind, then name. Indices into `policies`.
     pub admin_order: Vec<usize>,
+    /// The Baseline tier's policies that can be ordered: `tier: Baseline` ClusterNetworkPolicies
+    /// by priority then name, then the BaselineAdminNetworkPolicy in force.
+    pub baseline_order: Vec<usize>,
     /// The BaselineAdminNetworkPolicy in force: the first one named `default`.
     pub baseline: Option<usize>,
     /// Node labels by node name, for `nodes` peers.
@@ -253,13 +319,12 @@ pub struct AdminPolicies {
 }
 
 impl AdminPolicies {
-    /// Lowers every object of both kinds in `snap.others`; every issue, duplicate, and group of
-    /// AdminNetworkPolicies sharing a priority becomes a warning.
+    /// Lowers every object of the three kinds in `snap.others`; every issue, duplicate, and
+    /// group of policies whose order is undefined becomes a warning.
     pub fn build(snap: &ClusterSnapshot, warnings: &mut Vec<LoadWarning>) -> AdminPolicies {
         let mut out = AdminPolicies::default();
         for o in &snap.others {
-            let group = o.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            let Some(kind) = AdminKind::from_kind(&o.kind).filter(|_| group == API_GROUP) else {
+            let Some(kind) = AdminKind::of(&o.api_version, &o.kind) else {
                 continue;
             };
             let mut p = lower(kind, &o.value);
@@ -271,7 +336,8 @@ impl AdminPolicies {
             }
             out.policies.push(p);
         }
-        out.admin_order = admin_order(&out.policies, warnings);
+        out.admin_order = tier_order(&out.policies, AdminTier::Admin, warnings);
+        out.baseline_order = tier_order(&out.policies, AdminTier::Baseline, warnings);
         for n in &snap.nodes {
             out.node_labels.insert(
                 n.metadata.name.clone().unwrap_or_default(),
@@ -281,7 +347,7 @@ impl AdminPolicies {
         out
     }
 
-    /// No object of either kind.
+    /// No object of the three kinds.
     pub fn is_empty(&self) -> bool {
         self.policies.is_empty()
     }
@@ -331,11 +397,16 @@ fn warn_about(p: &AdminPolicy, warnings: &mut Vec<LoadWarning>) {
         });
     }
     for i in &p.issues {
+        let apply = if is_unknown_field(i) {
+            format!(" ({})", strict::APPLY_NOTE)
+        } else {
+            String::new()
+        };
         warnings.push(LoadWarning {
             location: None,
             object: Some(p.key()),
             message: format!(
-                "{}: {}; {} not evaluated, verdicts it may change are inconclusive",
+                "{}: {}{apply}; {} not evaluated, verdicts it may change are inconclusive",
                 i.field,
                 i.message,
                 match i.section() {
@@ -348,41 +419,81 @@ fn warn_about(p: &AdminPolicy, warnings: &mut Vec<LoadWarning>) {
     }
 }
 
-/// The AdminNetworkPolicies that can be ordered (priority and subject read, a name of their
-/// own), by priority then name; a warning for each priority several of them share.
-fn admin_order(policies: &[AdminPolicy], warnings: &mut Vec<LoadWarning>) -> Vec<usize> {
+/// The policies of a tier that can be ordered (tier, priority and subject read, a name of their
+/// own), by priority (a BaselineAdminNetworkPolicy, which has none, last), kind, then name; a
+/// warning for each order Kubernetes leaves undefined.
+fn tier_order(policies: &[AdminPolicy], tier: AdminTier, warnings: &mut Vec<LoadWarning>) -> Vec<usize> {
     let mut order: Vec<usize> = (0..policies.len())
         .filter(|&i| {
             let p = &policies[i];
-            p.kind == AdminKind::Admin
-                && p.priority.is_some()
+            p.tier == Some(tier)
+                && (p.priority.is_some() || p.kind == AdminKind::Baseline)
                 && p.subject.is_some()
                 && !p.issues.iter().any(|x| x.field == "metadata.name")
         })
         .collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (&policies[a], &policies[b]);
-        (a.priority, &a.name).cmp(&(b.priority, &b.name))
+        let key = |p: &AdminPolicy| (p.priority.unwrap_or(i32::MAX), p.kind);
+        (key(a), &a.name).cmp(&(key(b), &b.name))
     });
-    let mut by_priority: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
-    for &i in &order {
+    warn_same_priority(policies, &order, tier, warnings);
+    warn_kinds_mixed(policies, &order, tier, warnings);
+    order
+}
+
+/// One warning per priority that several policies of one kind share in a tier.
+fn warn_same_priority(policies: &[AdminPolicy], order: &[usize], tier: AdminTier, warnings: &mut Vec<LoadWarning>) {
+    let mut by_priority: BTreeMap<(AdminKind, i32), Vec<&str>> = BTreeMap::new();
+    for &i in order {
         let p = &policies[i];
         if let Some(prio) = p.priority {
-            by_priority.entry(prio).or_default().push(&p.name);
+            by_priority.entry((p.kind, prio)).or_default().push(&p.name);
         }
     }
-    for (prio, names) in by_priority.iter().filter(|(_, n)| n.len() > 1) {
+    for ((kind, prio), names) in by_priority.iter().filter(|(_, n)| n.len() > 1) {
+        let plural = match kind {
+            AdminKind::Cluster => format!("ClusterNetworkPolicies of the {} tier", tier.as_str()),
+            _ => format!("{kind}s"),
+        };
         warnings.push(LoadWarning {
             location: None,
-            object: Some(format!("{} {}", AdminKind::Admin, names[0])),
+            object: Some(format!("{kind} {}", names[0])),
             message: format!(
-                "AdminNetworkPolicies {} share priority {prio}: Kubernetes leaves their order undefined when both \
+                "{plural} {} share priority {prio}: Kubernetes leaves their order undefined when both \
                  match a connection; they are evaluated by name, and a verdict that depends on the order is inconclusive",
                 names.join(", ")
             ),
         });
     }
-    order
+}
+
+/// A warning when a tier holds policies of two kinds: no API orders an AdminNetworkPolicy against
+/// an Admin-tier ClusterNetworkPolicy, or the BaselineAdminNetworkPolicy against Baseline-tier ones.
+fn warn_kinds_mixed(policies: &[AdminPolicy], order: &[usize], tier: AdminTier, warnings: &mut Vec<LoadWarning>) {
+    let first_of = |k: AdminKind| order.iter().map(|&i| &policies[i]).find(|p| p.kind == k);
+    let Some(cnp) = first_of(AdminKind::Cluster) else {
+        return;
+    };
+    let Some(old) = first_of(AdminKind::Admin).or_else(|| first_of(AdminKind::Baseline)) else {
+        return;
+    };
+    warnings.push(LoadWarning {
+        location: None,
+        object: Some(old.key()),
+        message: format!(
+            "{}s and ClusterNetworkPolicies of the {} tier (e.g. {}) both exist: no API defines their relative \
+             order; they are evaluated here by priority{}, and a verdict that depends on the order is inconclusive",
+            old.kind,
+            tier.as_str(),
+            cnp.name,
+            if old.kind == AdminKind::Baseline {
+                " (the BaselineAdminNetworkPolicy last)"
+            } else {
+                ", then kind"
+            }
+        ),
+    });
 }
 
 fn issue(field: &str, message: String) -> Issue {
@@ -405,6 +516,11 @@ fn lower(kind: AdminKind, v: &Value) -> AdminPolicy {
     };
     let mut p = AdminPolicy {
         kind,
+        tier: match kind {
+            AdminKind::Admin => Some(AdminTier::Admin),
+            AdminKind::Baseline => Some(AdminTier::Baseline),
+            AdminKind::Cluster => None,
+        },
         name,
         priority: None,
         subject: None,
@@ -414,32 +530,49 @@ fn lower(kind: AdminKind, v: &Value) -> AdminPolicy {
         issues,
         remarks: Vec::new(),
     };
+    if let Some(top) = v.as_object() {
+        strict::unknown_keys(top, strict::OBJECT, "", &mut p.issues);
+    }
     let Some(spec) = v.get("spec").and_then(Value::as_object) else {
         p.issues.push(issue("spec", "missing or not an object".into()));
         return p;
     };
-    if kind == AdminKind::Admin {
-        p.priority = match spec.get("priority").filter(|x| !x.is_null()) {
-            None => {
-                p.issues
-                    .push(issue("spec.priority", "missing (required, 0-1000)".into()));
+    strict::unknown_keys(spec, strict::spec_fields(kind), "spec", &mut p.issues);
+    if kind == AdminKind::Cluster {
+        p.tier = cnp::lower_tier(spec, &mut p.issues);
+    }
+    if kind != AdminKind::Baseline {
+        p.priority = lower_priority(spec, &mut p.issues);
+    }
+    p.subject = lower_subject(kind, spec.get("subject"), &mut p.issues);
+    lower_sections(&mut p, spec);
+    p
+}
+
+/// `spec.priority`: required, 0-1000 (`+kubebuilder:validation:Minimum=0`, `Maximum=1000`).
+fn lower_priority(spec: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<i32> {
+    match spec.get("priority").filter(|x| !x.is_null()) {
+        None => {
+            issues.push(issue("spec.priority", "missing (required, 0-1000)".into()));
+            None
+        }
+        Some(x) => match x.as_i64() {
+            Some(n) if (0..=MAX_PRIORITY).contains(&n) => Some(n as i32),
+            Some(n) => {
+                issues.push(issue("spec.priority", format!("{n} is outside 0-{MAX_PRIORITY}")));
                 None
             }
-            Some(x) => match x.as_i64() {
-                Some(n) if (0..=MAX_PRIORITY).contains(&n) => Some(n as i32),
-                Some(n) => {
-                    p.issues
-                        .push(issue("spec.priority", format!("{n} is outside 0-{MAX_PRIORITY}")));
-                    None
-                }
-                None => {
-                    p.issues.push(issue("spec.priority", format!("{x} is not an integer")));
-                    None
-                }
-            },
-        };
+            None => {
+                issues.push(issue("spec.priority", format!("{x} is not an integer")));
+                None
+            }
+        },
     }
-    p.subject = lower_subject(spec.get("subject"), &mut p.issues);
+}
+
+/// `spec.ingress` and `spec.egress`: the rules that can be read, in order.
+fn lower_sections(p: &mut AdminPolicy, spec: &Map<String, Value>) {
+    let kind = p.kind;
     for dir in [Direction::Ingress, Direction::Egress] {
         let field = format!("spec.{}", dir.as_str());
         let rules = match spec.get(dir.as_str()).filter(|x| !x.is_null()) {
@@ -467,7 +600,6 @@ fn lower(kind: AdminKind, v: &Value) -> AdminPolicy {
             Direction::Egress => p.egress = rules,
         }
     }
-    p
 }
 
 fn present<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
@@ -480,6 +612,11 @@ fn lower_selector(v: Option<&Value>, field: &str, issues: &mut Vec<Issue>) -> Op
         // An absent selector of a `pods` element selects everything, as `{}` does.
         return Some(Selector::everything());
     };
+    let before = issues.len();
+    selector_unknown_keys(v, field, issues);
+    if issues.len() > before {
+        return None;
+    }
     let ls: LabelSelector = match serde_json::from_value(v.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -495,8 +632,28 @@ fn lower_selector(v: Option<&Value>, field: &str, issues: &mut Vec<Issue>) -> Op
     Some(s)
 }
 
-/// `{namespaceSelector, podSelector}` (either absent selects all).
-fn lower_namespaced_pod(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Option<(Selector, Selector)> {
+/// Keys a `metav1.LabelSelector` and its requirements do not define.
+fn selector_unknown_keys(v: &Value, field: &str, issues: &mut Vec<Issue>) {
+    let Some(m) = v.as_object() else { return };
+    strict::unknown_keys(m, strict::SELECTOR, field, issues);
+    let exprs = m.get("matchExpressions").and_then(Value::as_array);
+    for (i, e) in exprs.into_iter().flatten().enumerate() {
+        if let Some(e) = e.as_object() {
+            let at = format!("{field}.matchExpressions[{i}]");
+            strict::unknown_keys(e, strict::REQUIREMENT, &at, issues);
+        }
+    }
+}
+
+/// `{namespaceSelector, podSelector}` (an absent one selects all). v1alpha2 requires
+/// `podSelector` (`+required`, the CRD's `required: [podSelector]`); v1alpha1's CRD requires both,
+/// but an ANP/BANP without them is read as before (the absent selector selects all).
+fn lower_namespaced_pod(
+    kind: AdminKind,
+    v: &Value,
+    field: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<(Selector, Selector)> {
     let Some(m) = v.as_object() else {
         issues.push(issue(
             field,
@@ -504,6 +661,17 @@ fn lower_namespaced_pod(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Opti
         ));
         return None;
     };
+    let before = issues.len();
+    strict::unknown_keys(m, strict::NAMESPACED_POD, field, issues);
+    if kind == AdminKind::Cluster && present(m, "podSelector").is_none() {
+        issues.push(issue(
+            &format!("{field}.podSelector"),
+            "missing (required; {} selects every pod)".into(),
+        ));
+    }
+    if issues.len() > before {
+        return None;
+    }
     let namespaces = lower_selector(
         m.get("namespaceSelector"),
         &format!("{field}.namespaceSelector"),
@@ -518,7 +686,7 @@ fn set_keys<'a>(m: &Map<String, Value>, known: &[&'a str]) -> Vec<&'a str> {
     known.iter().copied().filter(|k| present(m, k).is_some()).collect()
 }
 
-fn lower_subject(v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubject> {
+fn lower_subject(kind: AdminKind, v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubject> {
     const FIELD: &str = "spec.subject";
     let Some(m) = v.and_then(Value::as_object) else {
         issues.push(issue(
@@ -527,11 +695,12 @@ fn lower_subject(v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubj
         ));
         return None;
     };
+    strict::unknown_keys(m, strict::SUBJECT, FIELD, issues);
     match set_keys(m, &["namespaces", "pods"]).as_slice() {
         ["namespaces"] => {
             lower_selector(m.get("namespaces"), "spec.subject.namespaces", issues).map(AdminSubject::Namespaces)
         }
-        ["pods"] => lower_namespaced_pod(&m["pods"], "spec.subject.pods", issues)
+        ["pods"] => lower_namespaced_pod(kind, &m["pods"], "spec.subject.pods", issues)
             .map(|(namespaces, pods)| AdminSubject::Pods { namespaces, pods }),
         [] => {
             issues.push(issue(
@@ -554,11 +723,13 @@ fn lower_action(kind: AdminKind, v: Option<&Value>, field: &str, issues: &mut Ve
     let accepted = match kind {
         AdminKind::Admin => "Allow, Deny, Pass",
         AdminKind::Baseline => "Allow, Deny",
+        AdminKind::Cluster => "Accept, Deny, Pass",
     };
-    let action = match v.and_then(Value::as_str) {
-        Some("Allow") => Some(AdminAction::Allow),
-        Some("Deny") => Some(AdminAction::Deny),
-        Some("Pass") if kind == AdminKind::Admin => Some(AdminAction::Pass),
+    let action = match (kind, v.and_then(Value::as_str)) {
+        (AdminKind::Cluster, Some("Accept")) => Some(AdminAction::Allow),
+        (AdminKind::Admin | AdminKind::Baseline, Some("Allow")) => Some(AdminAction::Allow),
+        (_, Some("Deny")) => Some(AdminAction::Deny),
+        (AdminKind::Admin | AdminKind::Cluster, Some("Pass")) => Some(AdminAction::Pass),
         _ => None,
     };
     if action.is_none() {
@@ -656,6 +827,7 @@ fn lower_rule(
         return None;
     };
     let before = issues.len();
+    strict::unknown_keys(m, strict::rule_fields(kind, dir), base, issues);
     let name = m.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
     let action = lower_action(kind, m.get("action"), &format!("{base}.action"), issues);
     let peers_key = match dir {
@@ -664,8 +836,16 @@ fn lower_rule(
     };
     let peers_field = format!("{base}.{peers_key}");
     let peers = lower_peers(kind, dir, action, present(m, peers_key), &peers_field, issues);
-    let ports_field = format!("{base}.ports");
-    let ports = lower_ports(present(m, "ports"), &ports_field, issues);
+    let ports_key = if kind == AdminKind::Cluster {
+        "protocols"
+    } else {
+        "ports"
+    };
+    let ports_field = format!("{base}.{ports_key}");
+    let ports = match kind {
+        AdminKind::Cluster => cnp::lower_protocols(present(m, ports_key), &ports_field, issues),
+        _ => lower_ports(present(m, ports_key), &ports_field, issues),
+    };
     if let Some(remark) = named_ports_toward_addresses(&peers, ports.as_deref(), &ports_field) {
         remarks.push(remark);
     }
@@ -693,11 +873,8 @@ fn lower_peer(
         issues.push(issue(field, "not an object".into()));
         return None;
     };
-    let known: &[&str] = match (dir, kind) {
-        (Direction::Ingress, _) => &["namespaces", "pods"],
-        (Direction::Egress, AdminKind::Admin) => &["namespaces", "pods", "nodes", "networks", "domainNames"],
-        (Direction::Egress, AdminKind::Baseline) => &["namespaces", "pods", "nodes", "networks"],
-    };
+    let known = strict::peer_fields(kind, dir);
+    strict::unknown_keys(m, known, field, issues);
     let set = set_keys(m, known);
     let key = match set.as_slice() {
         [k] => *k,
@@ -723,9 +900,8 @@ fn lower_peer(
     let sub = format!("{field}.{key}");
     match key {
         "namespaces" => lower_selector(m.get(key), &sub, issues).map(AdminPeer::Namespaces),
-        "pods" => {
-            lower_namespaced_pod(&m[key], &sub, issues).map(|(namespaces, pods)| AdminPeer::Pods { namespaces, pods })
-        }
+        "pods" => lower_namespaced_pod(kind, &m[key], &sub, issues)
+            .map(|(namespaces, pods)| AdminPeer::Pods { namespaces, pods }),
         "nodes" => lower_selector(m.get(key), &sub, issues).map(AdminPeer::Nodes),
         "networks" => lower_networks(&m[key], &sub, issues).map(AdminPeer::Networks),
         _ => lower_domain_names(action, &m[key], &sub, issues).map(AdminPeer::DomainNames),
@@ -762,7 +938,10 @@ fn lower_domain_names(
     issues: &mut Vec<Issue>,
 ) -> Option<Vec<String>> {
     if action.is_some_and(|a| a != AdminAction::Allow) {
-        issues.push(issue(field, "domainNames are allowed in Allow rules only".into()));
+        issues.push(issue(
+            field,
+            "domainNames are allowed in Allow (Accept) rules only".into(),
+        ));
         return None;
     }
     let names: Option<Vec<String>> = v
@@ -775,6 +954,9 @@ fn lower_domain_names(
     names
 }
 
+/// A v1alpha1 port's `protocol`; absent or empty is TCP, as the API server defaults it
+/// (`+kubebuilder:default=TCP` on `Port.Protocol` and `PortRange.Protocol`,
+/// network-policy-api v0.1.7 `apis/v1alpha1/shared_types.go`).
 fn lower_protocol(v: Option<&Value>, field: &str, issues: &mut Vec<Issue>) -> Option<Protocol> {
     match v.filter(|x| !x.is_null()).map(|x| x.as_str()) {
         None | Some(Some("")) => Some(Protocol::Tcp),
@@ -814,7 +996,8 @@ fn lower_port(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Option<AdminPo
         issues.push(issue(field, "not an object".into()));
         return None;
     };
-    let set = set_keys(m, &["portNumber", "namedPort", "portRange"]);
+    strict::unknown_keys(m, strict::V1ALPHA1_PORT, field, issues);
+    let set = set_keys(m, strict::V1ALPHA1_PORT);
     let key = match set.as_slice() {
         [k] => *k,
         [] => {
@@ -846,6 +1029,12 @@ fn lower_port(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Option<AdminPo
                 issues.push(issue(&sub, "not an object".into()));
                 return None;
             };
+            let fields = if key == "portNumber" {
+                strict::V1ALPHA1_PORT_NUMBER
+            } else {
+                strict::V1ALPHA1_PORT_RANGE
+            };
+            strict::unknown_keys(inner, fields, &sub, issues);
             let protocol = lower_protocol(inner.get("protocol"), &format!("{sub}.protocol"), issues);
             if key == "portNumber" {
                 let port = lower_port_number(inner.get("port"), &format!("{sub}.port"), issues);
@@ -1057,5 +1246,152 @@ mod tests {
         assert_eq!(names, ["alpha", "zeta"]);
         assert_eq!(w.len(), 1);
         assert!(w[0].to_string().contains("share priority 4"), "{w:?}");
+    }
+
+    fn cnp(name: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}"
+        )
+    }
+
+    #[test]
+    fn a_cluster_network_policy_is_lowered_with_tier_priority_and_protocols() {
+        let (a, w) = policies(&cnp(
+            "c",
+            "  tier: Baseline\n  priority: 7\n  subject: {namespaces: {}}\n  egress:\n  - {name: web, action: Accept, to: [{pods: {namespaceSelector: {}, podSelector: {}}}], protocols: [{tcp: {destinationPort: {number: 80}}}, {udp: {destinationPort: {range: {start: 50, end: 60}}}}, {destinationNamedPort: http}]}\n  - {action: Pass, to: [{networks: [10.0.0.0/8]}]}\n",
+        ));
+        assert!(w.is_empty(), "{w:?}");
+        let p = &a.policies[0];
+        assert_eq!(
+            (p.kind, p.tier, p.priority),
+            (AdminKind::Cluster, Some(AdminTier::Baseline), Some(7))
+        );
+        assert_eq!(p.key(), "ClusterNetworkPolicy c");
+        assert!(a.admin_order.is_empty() && a.baseline_order == vec![0]);
+        assert_eq!(p.egress[0].action, AdminAction::Allow, "Accept");
+        assert_eq!(p.kind.action_word(p.egress[0].action), "Accept");
+        assert_eq!(
+            p.egress[1].action,
+            AdminAction::Pass,
+            "Pass is allowed in the Baseline tier"
+        );
+        assert_eq!(
+            p.egress[0].ports,
+            Some(vec![
+                AdminPort::Number {
+                    protocol: Protocol::Tcp,
+                    port: 80
+                },
+                AdminPort::Range {
+                    protocol: Protocol::Udp,
+                    start: 50,
+                    end: 60
+                },
+                AdminPort::Named("http".into()),
+            ])
+        );
+    }
+
+    /// Table: (what, object, the field path the unknown-field issue names).
+    #[test]
+    fn unknown_fields_are_issues_naming_the_path_and_what_kubectl_does() {
+        let base = "  tier: Admin\n  priority: 1\n  subject: {namespaces: {}}\n";
+        let rows: Vec<(&str, String, &str)> = vec![
+            (
+                "the pre-v0.1 peer shape in an ANP",
+                anp(
+                    "  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {namespaceSelector: {}}}]}]\n",
+                ),
+                "spec.ingress[0].from[0].namespaces.namespaceSelector",
+            ),
+            (
+                "v1alpha1 ports in a CNP rule",
+                cnp(
+                    "p",
+                    &format!(
+                        "{base}  ingress: [{{action: Deny, from: [{{namespaces: {{}}}}], ports: [{{portNumber: {{port: 80}}}}]}}]\n"
+                    ),
+                ),
+                "spec.ingress[0].ports",
+            ),
+            (
+                "a typo in spec",
+                cnp("p", &format!("{base}  egres: []\n")),
+                "spec.egres",
+            ),
+            ("a top-level typo", format!("{}specs: {{}}\n", cnp("p", base)), "specs"),
+            (
+                "matchLabel (singular) in a subject selector",
+                cnp(
+                    "p",
+                    "  tier: Admin\n  priority: 1\n  subject: {namespaces: {matchLabel: {a: b}}}\n",
+                ),
+                "spec.subject.namespaces.matchLabel",
+            ),
+            (
+                "an unknown key in a protocols entry",
+                cnp(
+                    "p",
+                    &format!(
+                        "{base}  egress: [{{action: Deny, to: [{{namespaces: {{}}}}], protocols: [{{tcp: {{destinationPort: {{number: 80}}, sourcePort: 1}}}}]}}]\n"
+                    ),
+                ),
+                "spec.egress[0].protocols[0].tcp.sourcePort",
+            ),
+        ];
+        for (what, yaml, field) in rows {
+            let (a, w) = policies(&yaml);
+            let p = &a.policies[0];
+            let i = p.issues.iter().find(|i| i.field == field);
+            assert!(
+                i.is_some_and(is_unknown_field),
+                "{what}: no unknown-field issue at {field}: {:?}",
+                p.issues
+            );
+            assert!(
+                w.iter().any(|w| {
+                    let t = w.to_string();
+                    t.contains(field) && t.contains(&p.key()) && t.contains("kubectl apply rejects")
+                }),
+                "{what}: no warning naming the object, {field} and kubectl: {w:?}"
+            );
+            let dirs = [Direction::Ingress, Direction::Egress];
+            let touched: Vec<bool> = dirs.iter().map(|&d| p.field_unknown(d)).collect();
+            let want = match field {
+                f if f.starts_with("spec.ingress") => vec![true, false],
+                f if f.starts_with("spec.egress") => vec![false, true],
+                _ => vec![true, true],
+            };
+            assert_eq!(touched, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn undefined_orders_are_warned_and_the_banp_comes_last() {
+        let yaml = [
+            anp("  priority: 5\n  subject: {namespaces: {}}\n"),
+            cnp("admin-cnp", "  tier: Admin\n  priority: 5\n  subject: {namespaces: {}}\n"),
+            cnp("b2", "  tier: Baseline\n  priority: 2\n  subject: {namespaces: {}}\n"),
+            cnp("b1", "  tier: Baseline\n  priority: 2\n  subject: {namespaces: {}}\n"),
+            "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec:\n  subject: {namespaces: {}}\n".to_string(),
+        ]
+        .join("---\n");
+        let (a, w) = policies(&yaml);
+        let names = |v: &[usize]| v.iter().map(|&i| a.policies[i].key()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&a.admin_order),
+            ["AdminNetworkPolicy p", "ClusterNetworkPolicy admin-cnp"]
+        );
+        assert_eq!(
+            names(&a.baseline_order),
+            [
+                "ClusterNetworkPolicy b1",
+                "ClusterNetworkPolicy b2",
+                "BaselineAdminNetworkPolicy default"
+            ]
+        );
+        let text: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+        assert_eq!(text.iter().filter(|t| t.contains("both exist")).count(), 2, "{text:?}");
+        assert!(text.iter().any(|t| t.contains("b1, b2 share priority 2")), "{text:?}");
     }
 }
