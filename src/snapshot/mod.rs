@@ -192,8 +192,11 @@ impl UnreadablePolicy {
             None => Some(LabelSelector::default()),
             Some(v) => serde_json::from_value(v.clone()).ok(),
         };
+        // As the API server defaults policyTypes (`SetDefaults_NetworkPolicy`): Egress only when
+        // the egress list is not empty; anything but an empty list may be rules.
+        let egress_rules = field("egress").is_some_and(|e| e.as_array().is_none_or(|a| !a.is_empty()));
         let (may_isolate_ingress, may_isolate_egress) = match field("policyTypes") {
-            None => (true, field("egress").is_some()),
+            None => (true, egress_rules),
             Some(v) => match serde_json::from_value::<Vec<String>>(v.clone()) {
                 // An unknown type (`Ingres`) may stand for either direction.
                 Ok(types) if types.iter().any(|t| t != "Ingress" && t != "Egress") => (true, true),
@@ -201,7 +204,7 @@ impl UnreadablePolicy {
                     types.iter().any(|t| t == "Ingress"),
                     types.iter().any(|t| t == "Egress"),
                 ),
-                Ok(_) => (true, field("egress").is_some()),
+                Ok(_) => (true, egress_rules),
                 Err(_) => (true, true),
             },
         };

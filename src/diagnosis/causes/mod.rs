@@ -183,9 +183,28 @@ pub fn looks_like_deny_all(p: &crate::policy::Policy) -> bool {
 }
 
 /// The omitted-policyTypes trap: a deny-style policy without policyTypes and without an egress
-/// section isolates ingress only, so the egress of the pods it selects stays open.
+/// section isolates ingress only, so the egress of the pods it selects stays open. So does one
+/// with `egress: []` and no policyTypes, deny-style or not: the API server adds Egress only for
+/// a non-empty egress list (`SetDefaults_NetworkPolicy`).
 pub fn omits_egress_by_default(p: &crate::policy::Policy) -> bool {
-    !p.policy_types_declared && !p.has_egress_section && looks_like_deny_all(p)
+    p.egress_defaulted_away() || (!p.policy_types_declared && !p.has_egress_section && looks_like_deny_all(p))
+}
+
+/// Why the policies' egress is not isolated, in the API server's words.
+fn omitted_egress_evidence(policies: &[&crate::policy::Policy]) -> Vec<String> {
+    let mut out = Vec::new();
+    if policies.iter().any(|p| !p.egress_defaulted_away()) {
+        out.push(
+            "policyTypes omitted = [Ingress], plus Egress only when the policy has a non-empty egress list".into(),
+        );
+    }
+    for p in policies.iter().filter(|p| p.egress_defaulted_away()) {
+        out.push(format!(
+            "{}: policyTypes absent; `egress: []` is empty, so the API server defaults policyTypes to [Ingress] (SetDefaults_NetworkPolicy) and egress is not isolated",
+            p.key()
+        ));
+    }
+    out
 }
 
 /// The source is selected by a policy without policyTypes and without an egress section,
@@ -196,27 +215,26 @@ pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause
         return None;
     }
     let pod = ix.pod(src);
-    let mut names: Vec<String> = ix
+    let mut trapped: Vec<&crate::policy::Policy> = ix
         .policies_in(&pod.namespace)
         .iter()
         .map(|&id| &ix.policies[id])
         .filter(|p| p.target.matches(&pod.labels) && omits_egress_by_default(p))
-        .map(|p| p.key())
         .collect();
-    if names.is_empty() {
+    if trapped.is_empty() {
         return None;
     }
-    names.sort();
+    trapped.sort_by_key(|p| p.key());
+    let names: Vec<String> = trapped.iter().map(|p| p.key()).collect();
     Some(RootCause {
         code: RootCauseCode::PolicytypesOmittedEgressOpen,
         summary: format!(
-            "{} selects the source but omits policyTypes and has no egress section, so it isolates ingress only: the source's egress stays open.",
+            "{} selects the source but omits policyTypes and has no egress rule (no egress section, or `egress: []`), so it isolates ingress only: the source's egress stays open.",
             names.join(", ")
         ),
-        evidence: vec![
-            format!("source {} is selected by {}", pod.key(), names.join(", ")),
-            "policyTypes omitted = [Ingress], plus Egress only when the policy has an egress section".into(),
-        ],
+        evidence: std::iter::once(format!("source {} is selected by {}", pod.key(), names.join(", ")))
+            .chain(omitted_egress_evidence(&trapped))
+            .collect(),
         policies: names,
         suggestion: "If egress was meant to be denied, the policy needs policyTypes: [Ingress, Egress] (an egress list that is empty then denies all egress).".into(),
     })
