@@ -169,7 +169,7 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     let mut unreadable: Vec<String> = [Direction::Ingress, Direction::Egress]
         .into_iter()
         .flat_map(|d| ix.possibly_selecting_unreadable(id, d))
-        .map(|(k, _)| k)
+        .map(|m| m.policy)
         .collect();
     unreadable.sort();
     unreadable.dedup();

@@ -345,5 +345,6 @@ fn unknown_peer(pol: &AdminPolicy, rule: &AdminRule, dir: Direction) -> Uncertai
             pol.key(),
             rule.action.as_str().to_ascii_lowercase()
         ),
+        unknown_field: false,
     }
 }

@@ -134,6 +134,9 @@ pub struct Uncertainty {
     /// `ns/name`.
     pub policy: String,
     pub reason: String,
+    /// Because of a field the API server does not know (`POLICY_FIELD_UNKNOWN`), rather than a
+    /// part that could not be read.
+    pub unknown_field: bool,
 }
 
 /// The admin rule that decided (a port of) a flow on one side.

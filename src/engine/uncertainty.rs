@@ -27,8 +27,12 @@ pub(super) fn np_uncertainty(
     }
     let allowed_below_admin = !run.allowed_after(Tier::Admin).is_empty();
     if !(trace.isolated() && allowed_below_admin) {
-        for (policy, reason) in cx.ix.possibly_selecting_unreadable(subject, cx.dir) {
-            trace.uncertain.push(Uncertainty { policy, reason });
+        for m in cx.ix.possibly_selecting_unreadable(subject, cx.dir) {
+            trace.uncertain.push(Uncertainty {
+                policy: m.policy,
+                reason: m.reason,
+                unknown_field: m.unknown_field,
+            });
         }
     }
     let admin_allowed = run.outcome(Tier::Admin).is_some_and(|o| !o.allowed.is_empty());
@@ -64,6 +68,7 @@ fn unknown_namespace_labels(cx: &SideCtx<'_>, trace: &mut SideTrace, ns: &str) {
                     "the Namespace object of {ns} could not be read, so its labels are unknown: a namespaceSelector of {} may match it or not",
                     pol.key()
                 ),
+                unknown_field: false,
             });
         }
     }
@@ -90,6 +95,7 @@ fn unreadable_rules(cx: &SideCtx<'_>, trace: &mut SideTrace) {
                     pol.key(),
                     cx.dir.as_str()
                 ),
+                unknown_field: false,
             });
         }
     }
@@ -113,6 +119,7 @@ pub(super) fn unreadable_admin(cx: &SideCtx<'_>, trace: &mut SideTrace, subject:
             trace.uncertain.push(Uncertainty {
                 policy: pol.key(),
                 reason,
+                unknown_field: false,
             });
         }
     }
@@ -153,6 +160,7 @@ pub(super) fn same_priority(cx: &SideCtx<'_>, trace: &mut SideTrace, anps: &[usi
                     a2.as_str(),
                     d = cx.dir.as_str(),
                 ),
+                unknown_field: false,
             });
         }
     }

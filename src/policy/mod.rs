@@ -156,9 +156,18 @@ pub struct Policy {
     /// isolates that direction (rules of a direction missing from policyTypes are ignored).
     pub section_rules: [usize; 2],
     pub issues: Vec<Issue>,
+    /// Directions (by [`Direction::index`]) held back: a field the API server does not know may
+    /// change them, so the policy does not isolate them here and an unreadable part stands for
+    /// it (`UnreadableReason::UnknownField`).
+    pub held: [bool; 2],
 }
 
 impl Policy {
+    /// The policy isolates `dir` here: it lists that direction and it is not held back.
+    pub fn isolates(&self, dir: Direction) -> bool {
+        self.rules(dir).is_some() && !self.held[dir.index()]
+    }
+
     /// `ns/name`, the way reports name a policy.
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
@@ -263,6 +272,7 @@ impl Policy {
                 spec.egress.as_ref().map_or(0, Vec::len),
             ],
             issues,
+            held: [false; 2],
         }
     }
 }

@@ -115,6 +115,8 @@ pub enum RootCauseCode {
     BaselineAdminNetworkPolicyDeny,
     /// The outcome depends on how the CNI's dataplane treats this traffic (e.g. Cilium identities for node IPs).
     DataplaneDependent,
+    /// A policy has a field the API server does not know (a typo, or an older API shape): it cannot be both the object in the file and the object in the cluster, so its verdicts are inconclusive.
+    PolicyFieldUnknown,
 }
 
 /// One root cause, most important first in a diagnosis.

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod files;
+mod strict;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -149,12 +150,25 @@ impl std::fmt::Display for LoadWarning {
     }
 }
 
+/// Why a NetworkPolicy (or some of its directions) counts as unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum UnreadableReason {
+    /// It does not parse, its copies differ, or it holds a value the API server rejects.
+    #[default]
+    Unreadable,
+    /// A field the API server does not know (`spec.podSelector.matchLabel`): strict field
+    /// validation rejects the object, older clients drop the field. The policy still loads as
+    /// read for the directions the field cannot touch.
+    UnknownField { field: String },
+}
+
 /// A NetworkPolicy that did not parse as a whole, with the parts that did: they narrow which
 /// pods and directions it may affect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnreadablePolicy {
     pub namespace: String,
     pub name: String,
+    pub reason: UnreadableReason,
     /// `spec.podSelector` (absent = `{}`); `None` when it could not be read either.
     pub pod_selector: Option<LabelSelector>,
     /// Whether the policy may isolate ingress / egress (true when policyTypes could not be read).
@@ -173,6 +187,9 @@ impl UnreadablePolicy {
     pub fn merge(&mut self, other: &UnreadablePolicy) {
         if self.pod_selector != other.pod_selector {
             self.pod_selector = None;
+        }
+        if self.reason != other.reason {
+            self.reason = UnreadableReason::Unreadable;
         }
         self.may_isolate_ingress |= other.may_isolate_ingress;
         self.may_isolate_egress |= other.may_isolate_egress;
@@ -213,6 +230,7 @@ impl UnreadablePolicy {
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| "default".to_string()),
             name: meta("name").unwrap_or_else(|| "<unnamed>".to_string()),
+            reason: UnreadableReason::Unreadable,
             pod_selector,
             may_isolate_ingress,
             may_isolate_egress,

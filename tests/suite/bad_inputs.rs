@@ -1221,3 +1221,148 @@ spec:
         "a podSelector rule allows it regardless"
     );
 }
+
+/// Pods for the unknown-field table: app/web, app/client (both labelled `app: NAME`).
+const TYPO_PODS: &str = "
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: app, labels: {app: web}}
+status: {phase: Running, podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: app, labels: {app: client}}
+status: {phase: Running, podIP: 10.0.0.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: app}
+";
+
+/// One row per rule of strict decoding: a NetworkPolicy from a file with a field the API server
+/// does not know is a warning naming file#document, object and field path, and the verdicts the
+/// field may change are `inconclusive` with `POLICY_FIELD_UNKNOWN`; the others keep their answer.
+#[test]
+fn unknown_policy_fields_table() {
+    use netpol_debug::report::RootCauseCode;
+    // (rule, the policy's body after `metadata`, from, to, field named, verdict)
+    let rows: &[(&str, &str, &str, &str, &str, Verdict)] = &[
+        (
+            "podSelector: {matchLabel: …} would read as {} (every pod) and allow by rule 0: inconclusive",
+            "spec: {podSelector: {matchLabel: {app: frontend}}, ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.podSelector.matchLabel",
+            Verdict::Inconclusive,
+        ),
+        (
+            "podSelector typo: a flow the policy as read blocks is inconclusive too",
+            "spec: {podSelector: {matchLabel: {app: frontend}}, ingress: [{from: [{podSelector: {matchLabels: {app: nobody}}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.podSelector.matchLabel",
+            Verdict::Inconclusive,
+        ),
+        (
+            "`egres:` under spec: the egress it meant is unknown, egress verdicts are inconclusive",
+            "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egres: [{to: [{podSelector: {}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.egres",
+            Verdict::Inconclusive,
+        ),
+        (
+            "`egres:` touches egress only: ingress from outside the cluster keeps its certain answer",
+            "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egres: [{to: [{podSelector: {}}]}]}",
+            "192.0.2.1",
+            "app/web",
+            "spec.egres",
+            Verdict::Allowed,
+        ),
+        (
+            "`policyType:` under spec: the types it meant are unknown, both directions inconclusive",
+            "spec: {podSelector: {}, policyType: [Egress]}",
+            "app/client",
+            "app/web",
+            "spec.policyType",
+            Verdict::Inconclusive,
+        ),
+        (
+            "a typo under spec.ingress (`fromm`) reads as a rule that allows all: inconclusive",
+            "spec: {podSelector: {matchLabels: {app: web}}, ingress: [{fromm: [{podSelector: {matchLabels: {app: nobody}}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.ingress[0].fromm",
+            Verdict::Inconclusive,
+        ),
+        (
+            "a typo under spec.ingress touches ingress only: the selected pod's egress stays certain",
+            "spec: {podSelector: {matchLabels: {app: web}}, ingress: [{fromm: [{podSelector: {matchLabels: {app: nobody}}}]}]}",
+            "app/web",
+            "192.0.2.1",
+            "spec.ingress[0].fromm",
+            Verdict::Allowed,
+        ),
+        (
+            "an unknown top-level key (`specs:`): the whole policy is unknown, inconclusive",
+            "specs: {podSelector: {}, ingress: [{}]}",
+            "app/client",
+            "app/web",
+            "specs",
+            Verdict::Inconclusive,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (rule, body, from, to, field, want) in rows {
+        let text = format!("{TYPO_PODS}{body}\n");
+        let snap = snapshot::load_str("typo.yaml", &text).expect("loads");
+        let warnings: Vec<String> = snap.warnings.iter().map(ToString::to_string).collect();
+        let named = [
+            "typo.yaml#4",
+            "NetworkPolicy app/typo",
+            field,
+            "strict decoding error",
+            "kubectl 1.27",
+        ];
+        if !warnings.iter().any(|w| named.iter().all(|s| w.contains(s))) {
+            failures.push(format!("{rule}: no warning naming {named:?}:\n  {}", some(&warnings)));
+        }
+        let d = match diagnosis(&snap, from, to) {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(format!("{rule}: {e}"));
+                continue;
+            }
+        };
+        if d.verdict != *want {
+            failures.push(format!("{rule}: verdict {:?}, expected {want:?}", d.verdict));
+        }
+        let cause = d
+            .root_causes
+            .iter()
+            .find(|c| c.code == RootCauseCode::PolicyFieldUnknown);
+        match (cause, *want == Verdict::Inconclusive) {
+            (Some(c), true) if c.evidence.iter().any(|e| e.contains(field)) => {}
+            (None, false) => {}
+            (c, _) => failures.push(format!("{rule}: POLICY_FIELD_UNKNOWN cause {c:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The live source's objects went through the API server: they are not decoded strictly (the
+/// same typo from a live read is no warning and no uncertainty).
+#[test]
+fn unknown_policy_fields_are_not_looked_for_in_live_reads() {
+    let mut snap = ClusterSnapshot::default();
+    let np = serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "p", "namespace": "app"}, "spec": {"podSelector": {"matchLabel": {"a": "b"}}}});
+    snapshot::add_value(&mut snap, "live", np);
+    assert!(snap.warnings.is_empty(), "{:?}", snap.warnings);
+    assert!(snap.unreadable_policies.is_empty());
+    assert_eq!(snap.network_policies.len(), 1);
+}

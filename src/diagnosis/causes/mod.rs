@@ -46,10 +46,10 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         match (side.allowed, side.certain()) {
             (false, true) => certain_blocks.push(blocked_cause(ix, t, side)),
             (false, false) => {
-                unsure_blocks.push(unreadable_cause(ix, side));
+                unsure_blocks.extend(uncertain_causes(ix, side));
                 unsure_blocks.push(blocked_cause(ix, t, side));
             }
-            (true, false) => unsure_open.push(unreadable_cause(ix, side)),
+            (true, false) => unsure_open.extend(uncertain_causes(ix, side)),
             (true, true) => {}
         }
     }
@@ -140,17 +140,36 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
 /// What to look at when policy allows and the traffic still fails.
 const NOT_POLICY: &str = "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.";
 
-/// The policies that make `side` uncertain, as the engine named them.
-fn unreadable_policies(side: &SideTrace) -> Vec<String> {
-    let mut out: Vec<String> = side.uncertain.iter().map(|u| u.policy.clone()).collect();
+/// The policies that make `side` uncertain for one kind of reason, as the engine named them.
+fn uncertain_policies(side: &SideTrace, unknown_field: bool) -> Vec<String> {
+    let mut out: Vec<String> = side
+        .uncertain
+        .iter()
+        .filter(|u| u.unknown_field == unknown_field)
+        .map(|u| u.policy.clone())
+        .collect();
     out.sort();
     out.dedup();
     out
 }
 
-pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
+/// What makes `side` uncertain: one cause for parts that could not be read
+/// (`POLICY_UNREADABLE`) and one for fields the API server does not know
+/// (`POLICY_FIELD_UNKNOWN`), each present only when it applies.
+pub fn uncertain_causes(ix: &ClusterIndex, side: &SideTrace) -> Vec<RootCause> {
+    let mut out = Vec::new();
+    if side.uncertain.iter().any(|u| !u.unknown_field) || side.uncertain.is_empty() {
+        out.push(unreadable_cause(ix, side));
+    }
+    if side.uncertain.iter().any(|u| u.unknown_field) {
+        out.push(field_unknown_cause(ix, side));
+    }
+    out
+}
+
+fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
     let dir = side.direction.as_str();
-    let policies = unreadable_policies(side);
+    let policies = uncertain_policies(side, false);
     let named = if policies.is_empty() {
         "a policy that could not be read".to_string()
     } else {
@@ -170,8 +189,25 @@ pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
         code: RootCauseCode::PolicyUnreadable,
         summary,
         policies,
-        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        evidence: side.uncertain.iter().filter(|u| !u.unknown_field).map(|u| u.reason.clone()).collect(),
         suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml, or kubectl get adminnetworkpolicy <name> -o yaml for an AdminNetworkPolicy; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
+    }
+}
+
+fn field_unknown_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
+    let dir = side.direction.as_str();
+    let policies = uncertain_policies(side, true);
+    let named = policies.join(", ");
+    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
+    let summary = format!(
+        "{named} has a field the API server does not know: kubectl apply (strict field validation, 1.27+) rejects it, older clients drop the field, so the policy in the cluster is not the one in the file and {subject}'s {dir} verdict is inconclusive."
+    );
+    RootCause {
+        code: RootCauseCode::PolicyFieldUnknown,
+        summary,
+        policies,
+        evidence: side.uncertain.iter().filter(|u| u.unknown_field).map(|u| u.reason.clone()).collect(),
+        suggestion: "Correct the field's name in the file (e.g. matchLabels, egress, policyTypes), or compare with the object the cluster holds (kubectl get networkpolicy -n <ns> <name> -o yaml), and run the diagnosis again.".into(),
     }
 }
 
