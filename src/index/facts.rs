@@ -6,8 +6,10 @@
 use k8s_openapi::api::core::v1::PodSpec;
 
 use crate::index::cni;
-use crate::policy::PolicyKind;
-use crate::snapshot::{ClusterSnapshot, OtherObject, WorkloadKind};
+use crate::policy::{PolicyKind, kind};
+use std::collections::BTreeMap;
+
+use crate::snapshot::{ClusterSnapshot, LoadWarning, OtherObject, WorkloadKind};
 
 /// The default listen address of NodeLocal DNSCache.
 pub const NODE_LOCAL_DNS_IP: &str = "169.254.20.10";
@@ -37,9 +39,11 @@ pub struct MeshObject {
 #[derive(Debug, Clone)]
 pub struct ClusterFacts {
     pub cni: cni::CniDetection,
-    /// Policy objects of other kinds (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea), for listing.
+    /// Policy objects of other kinds (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea, and
+    /// kinds of those groups we do not evaluate), for listing.
     pub other_policies: Vec<OtherPolicyObject>,
-    /// The raw CNI-specific policy objects (not ANP/BANP), to decide which select a pod.
+    /// The raw CNI-specific policy objects (not ANP/BANP), and objects of policy kinds we do not
+    /// evaluate, to decide which select a pod.
     pub extended_objects: Vec<OtherObject>,
     pub mesh_objects: Vec<MeshObject>,
     pub node_local_dns: Option<NodeLocalDns>,
@@ -99,7 +103,10 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
     let extended_objects = snap
         .others
         .iter()
-        .filter(|o| PolicyKind::of(&o.api_version, &o.kind).is_some_and(|k| !k.is_admin()))
+        .filter(|o| {
+            PolicyKind::of(&o.api_version, &o.kind).is_some_and(|k| !k.is_admin())
+                || kind::unevaluated_policy(&o.api_version, &o.kind)
+        })
         .cloned()
         .collect();
     let mut mesh_objects: Vec<MeshObject> = snap
@@ -171,7 +178,8 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
 /// kept for listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherPolicyObject {
-    pub policy_kind: PolicyKind,
+    /// `None`: a kind (or version) of a policy group that nothing here evaluates or reads.
+    pub policy_kind: Option<PolicyKind>,
     /// `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     /// `apiVersion/kind`.
@@ -186,8 +194,13 @@ pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
         .others
         .iter()
         .filter_map(|o| {
+            let policy_kind = if kind::unevaluated_policy(&o.api_version, &o.kind) {
+                None
+            } else {
+                Some(PolicyKind::of(&o.api_version, &o.kind)?)
+            };
             Some(OtherPolicyObject {
-                policy_kind: PolicyKind::of(&o.api_version, &o.kind)?,
+                policy_kind,
                 namespace: o.namespace.clone(),
                 kind: format!("{}/{}", o.api_version, o.kind),
                 name: match &o.namespace {
@@ -199,4 +212,116 @@ pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
         .collect();
     out.sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
     out
+}
+
+/// One warning per policy kind (or version) that nothing here evaluates, naming its objects:
+/// they may select any pod, so a verdict they could change is inconclusive.
+pub fn unevaluated_policy_warnings(others: &[OtherPolicyObject]) -> Vec<LoadWarning> {
+    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in others.iter().filter(|o| o.policy_kind.is_none()) {
+        by_kind.entry(o.kind.as_str()).or_default().push(o.name.as_str());
+    }
+    by_kind
+        .into_iter()
+        .map(|(kind, names)| {
+            let shown: Vec<&str> = names.iter().take(5).copied().collect();
+            let more = names.len().saturating_sub(shown.len());
+            LoadWarning {
+                location: None,
+                object: Some(kind.to_string()),
+                message: format!(
+                    "{} object(s) of a policy kind or version netpol-debug does not evaluate ({}{}): each may select any pod of its namespace (without a namespace: any pod), so a verdict it could change is inconclusive (EXTENDED_POLICY_PRESENT)",
+                    names.len(),
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Kinds outside the policy groups that create no pods and cannot change connectivity: not
+/// worth a word. Every other kind we do not model may be an operator's resource whose pods are
+/// missing from the snapshot (`monitoring.coreos.com` Prometheus), and is counted.
+const NO_PODS: &[(&str, &str)] = &[
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("", "Event"),
+    ("", "PodTemplate"),
+    ("events.k8s.io", "Event"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("coordination.k8s.io", "Lease"),
+    ("apps", "ControllerRevision"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+];
+
+/// Mesh groups whose objects the mesh check reads or that configure the mesh: not counted.
+const MESH_GROUPS: &[&str] = &[
+    "security.istio.io",
+    "networking.istio.io",
+    "telemetry.istio.io",
+    "policy.linkerd.io",
+    "linkerd.io",
+];
+
+/// Whether an object we keep as `OtherObject` is of a kind worth counting: not a policy group's
+/// (those are listed as policies or known not to be), not a mesh object, not a kind that creates
+/// no pods.
+fn unmodelled(o: &OtherObject) -> bool {
+    let g = kind::api_group(&o.api_version);
+    !kind::in_policy_group(&o.api_version) && !MESH_GROUPS.contains(&g) && !NO_PODS.contains(&(g, o.kind.as_str()))
+}
+
+/// One warning counting the objects of kinds we do not model, by `group/kind` (most first):
+/// the pods such an operator's resource creates are not in the snapshot, which is why a
+/// Service may select no pod.
+pub fn unmodelled_kinds_warning(snap: &ClusterSnapshot) -> Option<LoadWarning> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for o in snap.others.iter().filter(|o| unmodelled(o)) {
+        let g = kind::api_group(&o.api_version);
+        let key = if g.is_empty() {
+            o.kind.clone()
+        } else {
+            format!("{g}/{}", o.kind)
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return None;
+    }
+    let mut list: Vec<(String, usize)> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let words: Vec<String> = list.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    Some(LoadWarning {
+        location: None,
+        object: None,
+        message: format!(
+            "objects of kinds we do not model (pods they create are not in the snapshot): {}",
+            words.join(", ")
+        ),
+    })
 }

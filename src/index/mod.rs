@@ -384,6 +384,9 @@ impl ClusterIndex {
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::index::facts::gather(snap);
+        let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
+        ix.warnings.extend(policy_warnings);
+        ix.warnings.extend(crate::index::facts::unmodelled_kinds_warning(snap));
         ix.index_secondary_ips();
         ix
     }

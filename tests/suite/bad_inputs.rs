@@ -1366,3 +1366,156 @@ fn unknown_policy_fields_are_not_looked_for_in_live_reads() {
     assert!(snap.unreadable_policies.is_empty());
     assert_eq!(snap.network_policies.len(), 1);
 }
+
+/// Pods for the policy-kind tables: app/web and app/client, no NetworkPolicy (so allowed unless
+/// something else may decide).
+const KIND_PODS: &str = "
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: app, labels: {app: web}}
+status: {phase: Running, podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: app, labels: {app: client}}
+status: {phase: Running, podIP: 10.0.0.2}
+---
+";
+
+/// One row per rule for objects of the policy groups: a kind or version we do not evaluate is
+/// listed in `list_policies.other_policies`, warned about once, and makes a verdict it could
+/// change `inconclusive` (`EXTENDED_POLICY_PRESENT`); a known non-policy kind (Ingress) is none
+/// of that.
+#[test]
+fn unevaluated_policy_kinds_table() {
+    use netpol_debug::diagnosis::steps;
+    use netpol_debug::report::RootCauseCode;
+    // (rule, object, listed and warned, verdict of app/client -> app/web)
+    let rows: &[(&str, &str, bool, Verdict)] = &[
+        (
+            "an unknown kind of policy.networking.k8s.io may select any pod: inconclusive",
+            "apiVersion: policy.networking.k8s.io/v1alpha3\nkind: Foo\nmetadata: {name: foo}\nspec: {}\n",
+            true,
+            Verdict::Inconclusive,
+        ),
+        (
+            "an unknown Cilium kind in the pods' namespace may select them: inconclusive",
+            "apiVersion: cilium.io/v2\nkind: CiliumFooPolicy\nmetadata: {name: foo, namespace: app}\nspec: {}\n",
+            true,
+            Verdict::Inconclusive,
+        ),
+        (
+            "an unknown Cilium kind in another namespace selects none of these pods",
+            "apiVersion: cilium.io/v2\nkind: CiliumFooPolicy\nmetadata: {name: foo, namespace: other}\nspec: {}\n",
+            true,
+            Verdict::Allowed,
+        ),
+        (
+            "an unknown version of AdminNetworkPolicy (v1beta1) is not evaluated: inconclusive",
+            "apiVersion: policy.networking.k8s.io/v1beta1\nkind: AdminNetworkPolicy\nmetadata: {name: anp}\nspec: {priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}\n",
+            true,
+            Verdict::Inconclusive,
+        ),
+        (
+            "an Ingress (networking.k8s.io) is not a policy: the verdict stays allowed, nothing listed",
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: app}\nspec: {}\n",
+            false,
+            Verdict::Allowed,
+        ),
+        (
+            "a Calico StagedNetworkPolicy is not enforced: the verdict stays allowed",
+            "apiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata: {name: s, namespace: app}\nspec: {selector: all(), types: [Ingress]}\n",
+            false,
+            Verdict::Allowed,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (rule, object, listed, want) in rows {
+        let snap = snapshot::load_str("kinds.yaml", &format!("{KIND_PODS}{object}")).expect("loads");
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        let kind = object.lines().nth(1).unwrap_or_default().trim_start_matches("kind: ");
+        let warned = ix
+            .warnings
+            .iter()
+            .filter(|w| w.to_string().contains(kind) && w.to_string().contains("does not evaluate"))
+            .count();
+        let list = steps::list_policies(&ix, None, 50).expect("lists");
+        let in_list = list
+            .other_policies
+            .iter()
+            .any(|o| o.kind.ends_with(&format!("/{kind}")));
+        if in_list != *listed || (warned == 1) != *listed {
+            failures.push(format!(
+                "{rule}: listed {in_list}, warned {warned} time(s), expected {listed}"
+            ));
+        }
+        let d = match diagnosis(&snap, "app/client", "app/web") {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(format!("{rule}: {e}"));
+                continue;
+            }
+        };
+        let extended = d
+            .root_causes
+            .iter()
+            .any(|c| c.code == RootCauseCode::ExtendedPolicyPresent);
+        if d.verdict != *want || extended != (*want == Verdict::Inconclusive) {
+            failures.push(format!(
+                "{rule}: verdict {:?} (EXTENDED_POLICY_PRESENT {extended}), expected {want:?}",
+                d.verdict
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Objects of kinds we do not model outside the policy groups (operator resources whose pods are
+/// missing) are counted in one warning by kind; kinds that create no pods (ConfigMap, RBAC) and
+/// mesh objects are left out.
+#[test]
+fn unmodelled_kinds_are_counted_in_one_warning() {
+    let objects = "
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: p1, namespace: app}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: p2, namespace: app}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: a, namespace: app}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: app}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: r, namespace: app}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: z, namespace: app}
+";
+    let snap = snapshot::load_str("kinds.yaml", &format!("{KIND_PODS}{objects}")).expect("loads");
+    let ix = ClusterIndex::build(&snap, Semantics::default());
+    let lines: Vec<String> = ix
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .filter(|w| w.contains("kinds we do not model"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "objects of kinds we do not model (pods they create are not in the snapshot): 2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager"
+        ]
+    );
+}
