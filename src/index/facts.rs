@@ -50,6 +50,9 @@ pub struct ClusterFacts {
     /// kube-proxy runs (a DaemonSet or pods named kube-proxy): NodePort traffic under
     /// externalTrafficPolicy Cluster is SNATed to a node IP.
     pub kube_proxy: bool,
+    /// Objects of kinds we do not model and that may create pods (`group/kind`, namespace), in
+    /// snapshot order.
+    pub unmodelled: Vec<(String, Option<String>)>,
 }
 
 impl Default for ClusterFacts {
@@ -61,6 +64,7 @@ impl Default for ClusterFacts {
             mesh_objects: Vec::new(),
             node_local_dns: None,
             kube_proxy: false,
+            unmodelled: Vec::new(),
         }
     }
 }
@@ -166,6 +170,7 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
         });
     ClusterFacts {
         kube_proxy,
+        unmodelled: unmodelled_objects(snap),
         cni: cni::detect(snap),
         other_policies: other_policies(snap),
         extended_objects,
@@ -296,32 +301,44 @@ fn unmodelled(o: &OtherObject) -> bool {
     !kind::in_policy_group(&o.api_version) && !MESH_GROUPS.contains(&g) && !NO_PODS.contains(&(g, o.kind.as_str()))
 }
 
+/// The objects of kinds worth counting, as `(group/kind, namespace)`.
+fn unmodelled_objects(snap: &ClusterSnapshot) -> Vec<(String, Option<String>)> {
+    snap.others
+        .iter()
+        .filter(|o| unmodelled(o))
+        .map(|o| {
+            let g = kind::api_group(&o.api_version);
+            let key = if g.is_empty() {
+                o.kind.clone()
+            } else {
+                format!("{g}/{}", o.kind)
+            };
+            (key, o.namespace.clone())
+        })
+        .collect()
+}
+
+/// `2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager`: the kinds of
+/// `objects` with their counts, most first; `None` when there is none.
+pub fn count_kinds<'a>(objects: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for k in objects {
+        *counts.entry(k).or_default() += 1;
+    }
+    let mut list: Vec<(&str, usize)> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let words: Vec<String> = list.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    (!words.is_empty()).then(|| words.join(", "))
+}
+
 /// One warning counting the objects of kinds we do not model, by `group/kind` (most first):
 /// the pods such an operator's resource creates are not in the snapshot, which is why a
 /// Service may select no pod.
-pub fn unmodelled_kinds_warning(snap: &ClusterSnapshot) -> Option<LoadWarning> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for o in snap.others.iter().filter(|o| unmodelled(o)) {
-        let g = kind::api_group(&o.api_version);
-        let key = if g.is_empty() {
-            o.kind.clone()
-        } else {
-            format!("{g}/{}", o.kind)
-        };
-        *counts.entry(key).or_default() += 1;
-    }
-    if counts.is_empty() {
-        return None;
-    }
-    let mut list: Vec<(String, usize)> = counts.into_iter().collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let words: Vec<String> = list.iter().map(|(k, n)| format!("{n} {k}")).collect();
+pub fn unmodelled_kinds_warning(facts: &ClusterFacts) -> Option<LoadWarning> {
+    let words = count_kinds(facts.unmodelled.iter().map(|(k, _)| k.as_str()))?;
     Some(LoadWarning {
         location: None,
         object: None,
-        message: format!(
-            "objects of kinds we do not model (pods they create are not in the snapshot): {}",
-            words.join(", ")
-        ),
+        message: format!("objects of kinds we do not model (pods they create are not in the snapshot): {words}"),
     })
 }

@@ -386,7 +386,8 @@ impl ClusterIndex {
         ix.facts = crate::index::facts::gather(snap);
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);
-        ix.warnings.extend(crate::index::facts::unmodelled_kinds_warning(snap));
+        ix.warnings
+            .extend(crate::index::facts::unmodelled_kinds_warning(&ix.facts));
         ix.index_secondary_ips();
         ix
     }

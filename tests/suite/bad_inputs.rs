@@ -1503,6 +1503,11 @@ metadata: {name: r, namespace: app}
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: z, namespace: app}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: app}
+spec: {selector: {app.kubernetes.io/name: prometheus}, ports: [{port: 9090}]}
 ";
     let snap = snapshot::load_str("kinds.yaml", &format!("{KIND_PODS}{objects}")).expect("loads");
     let ix = ClusterIndex::build(&snap, Semantics::default());
@@ -1517,5 +1522,12 @@ metadata: {name: z, namespace: app}
         vec![
             "objects of kinds we do not model (pods they create are not in the snapshot): 2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager"
         ]
+    );
+    // A Service that selects no pod says why that may be.
+    let err = diagnosis(&snap, "app/client", "app/svc/prometheus").expect_err("no backing pod");
+    assert!(
+        err.contains("selects no pod")
+            && err.contains("namespace app holds objects of kinds we do not model (2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager)"),
+        "{err}"
     );
 }
