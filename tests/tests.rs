@@ -1,7 +1,8 @@
 //! The integration test binary. Index:
 //! - `architecture`: the layers hold (no `crate::` path points up, no import circle between
 //!   files, wire derives only in `src/report/`), read from `src/` as text.
-//! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks.
+//! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks, and
+//!   one per defaulting the API server applies (`api_server_defaulting_table`).
 //! - `admin`: one table row per AdminNetworkPolicy / BaselineAdminNetworkPolicy semantic rule (tiers,
 //!   ports, peers, subjects, same priority, malformed objects), with the connection sets across tiers.
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
@@ -21,7 +22,9 @@
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
 //! - `bad_inputs`: the catalogue of bad inputs (syntax, encodings, wrong types, invalid values,
 //!   duplicates, size and object limits, nesting, alias bombs, 1,000,000 objects): each names the
-//!   file/object/field, stays bounded, and never yields a confident verdict it cannot back.
+//!   file/object/field, stays bounded, and never yields a confident verdict it cannot back; fields
+//!   the API server does not know (`POLICY_FIELD_UNKNOWN`), policy kinds we do not evaluate, and
+//!   the count of kinds we do not model.
 //! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
 //!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
 //! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by .ci/run) over
