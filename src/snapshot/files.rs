@@ -723,7 +723,9 @@ fn unknown_fields(snap: &mut ClusterSnapshot, ctx: &Ctx<'_>, fields: &[String]) 
     for field in fields {
         let held = strict::held_back(&read, field);
         ctx.warn(snap, strict::message(field, &held));
-        snap.unreadable_policies.push(held);
+        if held.may_isolate_ingress || held.may_isolate_egress {
+            snap.unreadable_policies.push(held);
+        }
     }
 }
 

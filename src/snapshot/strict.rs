@@ -85,8 +85,17 @@ pub(super) fn reach(field: &str, isolates: (bool, bool)) -> Reach {
             ingress: isolates.0,
             egress: isolates.1,
         },
-        "ingress" => Reach { egress: false, ..both },
-        "egress" => Reach { ingress: false, ..both },
+        // Rules of a direction policyTypes leaves out are ignored: a typo in them changes nothing.
+        "ingress" => Reach {
+            ingress: isolates.0,
+            egress: false,
+            ..both
+        },
+        "egress" => Reach {
+            ingress: false,
+            egress: isolates.1,
+            ..both
+        },
         _ => reach_of_unknown_spec_key(key),
     }
 }
@@ -141,11 +150,18 @@ pub(super) fn held_back(read: &UnreadablePolicy, field: &str) -> UnreadablePolic
 /// here.
 pub(super) fn message(field: &str, held: &UnreadablePolicy) -> String {
     let leaf = field.rsplit(['.', '[']).next().unwrap_or(field);
+    let rejected = format!(
+        "{field}: unknown field {leaf:?}: kubectl apply (strict server-side field validation, the default since kubectl 1.27) rejects the object (\"strict decoding error: unknown field \\\"{field}\\\"\")"
+    );
     let dirs = match (held.may_isolate_ingress, held.may_isolate_egress) {
         (true, true) => "ingress and egress",
         (true, false) => "ingress",
         (false, true) => "egress",
-        (false, false) => "no direction",
+        (false, false) => {
+            return format!(
+                "{rejected}; it is in rules of a direction policyTypes leaves out, so no verdict depends on it"
+            );
+        }
     };
     let older = if field.starts_with("spec.podSelector") {
         "which here would widen or change podSelector (a misspelt matchLabels reads as {}, every pod of the namespace)"
@@ -153,12 +169,12 @@ pub(super) fn message(field: &str, held: &UnreadablePolicy) -> String {
     } else {
         format!("which here would leave the policy without it ({dirs} as read)")
     };
+    let whom = match &held.pod_selector {
+        Some(_) => "the pods it selects",
+        None => "any pod of its namespace",
+    };
     format!(
-        "{field}: unknown field {leaf:?}: kubectl apply (strict server-side field validation, the default since kubectl 1.27) rejects the object (\"strict decoding error: unknown field \\\"{field}\\\"\"); older clients drop the field silently, {older}. It cannot be both the object in this file and the object in the cluster, so a verdict on the {dirs} of {} is inconclusive (POLICY_FIELD_UNKNOWN)",
-        match &held.pod_selector {
-            Some(_) => "the pods it selects",
-            None => "any pod of its namespace",
-        }
+        "{rejected}; older clients drop the field silently, {older}. It cannot be both the object in this file and the object in the cluster, so a verdict on the {dirs} of {whom} is inconclusive (POLICY_FIELD_UNKNOWN)"
     )
 }
 
@@ -205,6 +221,11 @@ mod tests {
                 r(false, true, false),
             ),
             ("spec.egress[0].tooo", both, r(false, false, true)),
+            (
+                "spec.egress[0].tooo under policyTypes [Ingress]",
+                (true, false),
+                r(false, false, false),
+            ),
             ("spec.egres", both, r(false, false, true)),
             ("spec.ingres", both, r(false, true, false)),
             ("spec.policyType", both, r(false, true, true)),

@@ -1308,6 +1308,14 @@ fn unknown_policy_fields_table() {
             Verdict::Allowed,
         ),
         (
+            "a typo in rules of a direction policyTypes leaves out changes no verdict (still a warning)",
+            "spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{}], egress: [{tooo: [{podSelector: {}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.egress[0].tooo",
+            Verdict::Allowed,
+        ),
+        (
             "an unknown top-level key (`specs:`): the whole policy is unknown, inconclusive",
             "specs: {podSelector: {}, ingress: [{}]}",
             "app/client",
