@@ -191,6 +191,8 @@ pub struct OtherPolicyObject {
     pub kind: String,
     /// `ns/name`, or `name` for a cluster-scoped object.
     pub name: String,
+    /// Where it was read (`file#document`).
+    pub location: String,
 }
 
 /// The policy objects of other kinds in a snapshot, sorted by name then kind.
@@ -212,6 +214,7 @@ pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
                     Some(ns) => format!("{ns}/{}", o.name),
                     None => o.name.clone(),
                 },
+                location: o.location.clone(),
             })
         })
         .collect();
@@ -222,17 +225,19 @@ pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
 /// One warning per policy kind (or version) that nothing here evaluates, naming its objects:
 /// they may select any pod, so a verdict they could change is inconclusive.
 pub fn unevaluated_policy_warnings(others: &[OtherPolicyObject]) -> Vec<LoadWarning> {
-    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, Vec<&OtherPolicyObject>> = BTreeMap::new();
     for o in others.iter().filter(|o| o.policy_kind.is_none()) {
-        by_kind.entry(o.kind.as_str()).or_default().push(o.name.as_str());
+        by_kind.entry(o.kind.as_str()).or_default().push(o);
     }
     by_kind
         .into_iter()
-        .map(|(kind, names)| {
+        .map(|(kind, objects)| {
+            let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
             let shown: Vec<&str> = names.iter().take(5).copied().collect();
             let more = names.len().saturating_sub(shown.len());
             LoadWarning {
-                location: None,
+                // One object's place (the least, for a stable answer); the message names up to five.
+                location: objects.iter().map(|o| o.location.clone()).min(),
                 object: Some(kind.to_string()),
                 message: format!(
                     "{} object(s) of a policy kind or version netpol-debug does not evaluate ({}{}): each may select any pod of its namespace (without a namespace: any pod), so a verdict it could change is inconclusive (EXTENDED_POLICY_PRESENT)",

@@ -505,6 +505,7 @@ impl Loader {
                 namespace: meta_str(&value, "namespace").map(str::to_string),
                 name: meta_str(&value, "name").unwrap_or_default().to_string(),
                 value,
+                location: location.to_string(),
             }),
         }
     }

@@ -126,6 +126,8 @@ pub struct OtherObject {
     pub namespace: Option<String>,
     pub name: String,
     pub value: serde_json::Value,
+    /// Where it was read (`file#document`, or the live source's list).
+    pub location: String,
 }
 
 /// Something in the input that was skipped or defaulted.

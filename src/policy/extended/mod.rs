@@ -232,6 +232,7 @@ mod tests {
             namespace: namespace.map(String::from),
             name: name.into(),
             value,
+            location: "test".into(),
         }
     }
 
