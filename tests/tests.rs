@@ -1,7 +1,8 @@
 //! The integration test binary. Index:
 //! - `architecture`: the layers hold (no `crate::` path points up, no import circle between
 //!   files, wire derives only in `src/report/`), read from `src/` as text.
-//! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks.
+//! - `rules`: one table row per NetworkPolicy semantic rule, each naming the rule it checks, and
+//!   one per defaulting the API server applies (`api_server_defaulting_table`).
 //! - `admin`: one table row per AdminNetworkPolicy / BaselineAdminNetworkPolicy semantic rule (tiers,
 //!   ports, peers, subjects, same priority, malformed objects), with the connection sets across tiers.
 //! - `cluster_network_policy`: one table row per ClusterNetworkPolicy (v1alpha2) semantic rule
@@ -27,7 +28,9 @@
 //! - `cli`: the real binary: exit codes, JSON shape, errors that name the file.
 //! - `bad_inputs`: the catalogue of bad inputs (syntax, encodings, wrong types, invalid values,
 //!   duplicates, size and object limits, nesting, alias bombs, 1,000,000 objects): each names the
-//!   file/object/field, stays bounded, and never yields a confident verdict it cannot back.
+//!   file/object/field, stays bounded, and never yields a confident verdict it cannot back; fields
+//!   the API server does not know (`POLICY_FIELD_UNKNOWN`), policy kinds we do not evaluate, and
+//!   the count of kinds we do not model.
 //! - `manifests`: manifests read as `kubectl apply` reads them (`--namespace` for objects that name
 //!   none, the hint when a question names another namespace), templates stopped before loading,
 //!   and every command ending quietly on a closed stdout.

@@ -15,7 +15,7 @@ use crate::engine::{self, Endpoint, Flow, FlowTrace, SideTrace};
 use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL};
 use crate::policy::Direction;
 use crate::report::*;
-use causes::{admin_cause, blocked_cause, policytypes_omitted, root_causes, unreadable_cause};
+use causes::{admin_cause, blocked_cause, policytypes_omitted, root_causes, uncertain_causes};
 pub use causes::{looks_like_deny_all, verdict_of};
 use describe::{Role, endpoint_name, failed_clause};
 pub use query::Query;
@@ -94,11 +94,12 @@ fn side_verdict(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace, d: &Diagnosi
     }
     match (side.allowed, side.certain()) {
         (false, true) => (Verdict::Blocked, vec![blocked_cause(ix, t, side)]),
-        (false, false) => (
-            Verdict::Inconclusive,
-            vec![unreadable_cause(ix, side), blocked_cause(ix, t, side)],
-        ),
-        (true, false) => (Verdict::Inconclusive, vec![unreadable_cause(ix, side)]),
+        (false, false) => {
+            let mut causes = uncertain_causes(ix, side);
+            causes.push(blocked_cause(ix, t, side));
+            (Verdict::Inconclusive, causes)
+        }
+        (true, false) => (Verdict::Inconclusive, uncertain_causes(ix, side)),
         (true, true) => {
             let mut causes: Vec<RootCause> = admin_cause(ix, t, side).into_iter().collect();
             if side.direction == Direction::Egress {

@@ -315,16 +315,34 @@ fn resolve_service(
         return Err(QueryError::new(
             argument,
             format!(
-                "service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem",
+                "service {namespace}/{name} selects no pod in the snapshot (selector {}): a Service without endpoints is not a NetworkPolicy problem{}",
                 selector
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
-                    .join(",")
+                    .join(","),
+                unmodelled_note(ix, namespace)
             ),
         ));
     }
     Ok(pods)
+}
+
+/// `; namespace NS holds objects of kinds we do not model (…): pods they create are not in the
+/// snapshot`, or nothing.
+fn unmodelled_note(ix: &ClusterIndex, namespace: &str) -> String {
+    let kinds = ix
+        .facts
+        .unmodelled
+        .iter()
+        .filter(|(_, ns)| ns.as_deref() == Some(namespace))
+        .map(|(k, _)| k.as_str());
+    match crate::index::facts::count_kinds(kinds) {
+        Some(words) => format!(
+            "; namespace {namespace} holds objects of kinds we do not model ({words}): pods they create are not in the snapshot"
+        ),
+        None => String::new(),
+    }
 }
 
 /// The Service whose virtual address `ip` is, and which address it is. A ClusterIP counts for

@@ -170,7 +170,7 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     let mut unreadable: Vec<String> = [Direction::Ingress, Direction::Egress]
         .into_iter()
         .flat_map(|d| ix.possibly_selecting_unreadable(id, d))
-        .map(|(k, _)| k)
+        .map(|m| m.policy)
         .collect();
     unreadable.sort();
     unreadable.dedup();
@@ -399,7 +399,12 @@ fn policy_types_entry(p: &Policy) -> PolicyTypesEntry {
     for i in p.issues.iter().filter(|i| i.section() == Section::PolicyTypes) {
         findings.push(finding("UNKNOWN_POLICY_TYPE", format!("{}: {}", i.field, i.message)));
     }
-    if super::causes::omits_egress_by_default(p) {
+    if p.egress_defaulted_away() {
+        findings.push(finding(
+            "POLICYTYPES_OMITTED_EGRESS_OPEN",
+            "policyTypes absent; `egress: []` is empty, so the API server defaults policyTypes to [Ingress] (SetDefaults_NetworkPolicy adds Egress only for a non-empty egress list) and egress is not isolated: egress of the selected pods stays open. If egress was meant to be denied, policyTypes must list Egress.".into(),
+        ));
+    } else if super::causes::omits_egress_by_default(p) {
         findings.push(finding(
             "POLICYTYPES_OMITTED_EGRESS_OPEN",
             "policyTypes is omitted and there is no egress section, so this deny-style policy isolates ingress only: egress of the selected pods stays open. If egress was meant to be denied too, policyTypes must list Egress.".into(),

@@ -27,11 +27,15 @@ pub(super) fn np_uncertainty(
     }
     let allowed_below_admin = !run.allowed_after(Tier::Admin).is_empty();
     if !(trace.isolated() && allowed_below_admin) {
-        for (policy, reason) in cx.ix.possibly_selecting_unreadable(subject, cx.dir) {
+        for m in cx.ix.possibly_selecting_unreadable(subject, cx.dir) {
             trace.uncertain.push(Uncertainty {
-                policy,
-                reason,
-                doubt: Doubt::Unreadable,
+                policy: m.policy,
+                reason: m.reason,
+                doubt: if m.unknown_field {
+                    Doubt::FieldUnknown
+                } else {
+                    Doubt::Unreadable
+                },
             });
         }
     }

@@ -6,8 +6,10 @@
 use k8s_openapi::api::core::v1::PodSpec;
 
 use crate::index::cni;
-use crate::policy::PolicyKind;
-use crate::snapshot::{ClusterSnapshot, OtherObject, WorkloadKind};
+use crate::policy::{PolicyKind, kind};
+use std::collections::BTreeMap;
+
+use crate::snapshot::{ClusterSnapshot, LoadWarning, OtherObject, WorkloadKind};
 
 /// The default listen address of NodeLocal DNSCache.
 pub const NODE_LOCAL_DNS_IP: &str = "169.254.20.10";
@@ -37,15 +39,20 @@ pub struct MeshObject {
 #[derive(Debug, Clone)]
 pub struct ClusterFacts {
     pub cni: cni::CniDetection,
-    /// Policy objects of other kinds (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea), for listing.
+    /// Policy objects of other kinds (Cilium, Calico, ANP/BANP, MultiNetworkPolicy, Antrea, and
+    /// kinds of those groups we do not evaluate), for listing.
     pub other_policies: Vec<OtherPolicyObject>,
-    /// The raw CNI-specific policy objects (not ANP/BANP), to decide which select a pod.
+    /// The raw CNI-specific policy objects (not ANP/BANP), and objects of policy kinds we do not
+    /// evaluate, to decide which select a pod.
     pub extended_objects: Vec<OtherObject>,
     pub mesh_objects: Vec<MeshObject>,
     pub node_local_dns: Option<NodeLocalDns>,
     /// kube-proxy runs (a DaemonSet or pods named kube-proxy): NodePort traffic under
     /// externalTrafficPolicy Cluster is SNATed to a node IP.
     pub kube_proxy: bool,
+    /// Objects of kinds we do not model and that may create pods (`group/kind`, namespace), in
+    /// snapshot order.
+    pub unmodelled: Vec<(String, Option<String>)>,
 }
 
 impl Default for ClusterFacts {
@@ -57,6 +64,7 @@ impl Default for ClusterFacts {
             mesh_objects: Vec::new(),
             node_local_dns: None,
             kube_proxy: false,
+            unmodelled: Vec::new(),
         }
     }
 }
@@ -99,7 +107,10 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
     let extended_objects = snap
         .others
         .iter()
-        .filter(|o| PolicyKind::of(&o.api_version, &o.kind).is_some_and(|k| !k.is_admin()))
+        .filter(|o| {
+            PolicyKind::of(&o.api_version, &o.kind).is_some_and(|k| !k.is_admin())
+                || kind::unevaluated_policy(&o.api_version, &o.kind)
+        })
         .cloned()
         .collect();
     let mut mesh_objects: Vec<MeshObject> = snap
@@ -159,6 +170,7 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
         });
     ClusterFacts {
         kube_proxy,
+        unmodelled: unmodelled_objects(snap),
         cni: cni::detect(snap),
         other_policies: other_policies(snap),
         extended_objects,
@@ -171,13 +183,16 @@ pub fn gather(snap: &ClusterSnapshot) -> ClusterFacts {
 /// kept for listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherPolicyObject {
-    pub policy_kind: PolicyKind,
+    /// `None`: a kind (or version) of a policy group that nothing here evaluates or reads.
+    pub policy_kind: Option<PolicyKind>,
     /// `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     /// `apiVersion/kind`.
     pub kind: String,
     /// `ns/name`, or `name` for a cluster-scoped object.
     pub name: String,
+    /// Where it was read (`file#document`).
+    pub location: String,
 }
 
 /// The policy objects of other kinds in a snapshot, sorted by name then kind.
@@ -186,17 +201,149 @@ pub fn other_policies(snap: &ClusterSnapshot) -> Vec<OtherPolicyObject> {
         .others
         .iter()
         .filter_map(|o| {
+            let policy_kind = if kind::unevaluated_policy(&o.api_version, &o.kind) {
+                None
+            } else {
+                Some(PolicyKind::of(&o.api_version, &o.kind)?)
+            };
             Some(OtherPolicyObject {
-                policy_kind: PolicyKind::of(&o.api_version, &o.kind)?,
+                policy_kind,
                 namespace: o.namespace.clone(),
                 kind: format!("{}/{}", o.api_version, o.kind),
                 name: match &o.namespace {
                     Some(ns) => format!("{ns}/{}", o.name),
                     None => o.name.clone(),
                 },
+                location: o.location.clone(),
             })
         })
         .collect();
     out.sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
     out
+}
+
+/// One warning per policy kind (or version) that nothing here evaluates, naming its objects:
+/// they may select any pod, so a verdict they could change is inconclusive.
+pub fn unevaluated_policy_warnings(others: &[OtherPolicyObject]) -> Vec<LoadWarning> {
+    let mut by_kind: BTreeMap<&str, Vec<&OtherPolicyObject>> = BTreeMap::new();
+    for o in others.iter().filter(|o| o.policy_kind.is_none()) {
+        by_kind.entry(o.kind.as_str()).or_default().push(o);
+    }
+    by_kind
+        .into_iter()
+        .map(|(kind, objects)| {
+            let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
+            let shown: Vec<&str> = names.iter().take(5).copied().collect();
+            let more = names.len().saturating_sub(shown.len());
+            LoadWarning {
+                // One object's place (the least, for a stable answer); the message names up to five.
+                location: objects.iter().map(|o| o.location.clone()).min(),
+                object: Some(kind.to_string()),
+                message: format!(
+                    "{} object(s) of a policy kind or version netpol-debug does not evaluate ({}{}): each may select any pod of its namespace (without a namespace: any pod), so a verdict it could change is inconclusive (EXTENDED_POLICY_PRESENT)",
+                    names.len(),
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Kinds outside the policy groups that create no pods and cannot change connectivity: not
+/// worth a word. Every other kind we do not model may be an operator's resource whose pods are
+/// missing from the snapshot (`monitoring.coreos.com` Prometheus), and is counted.
+const NO_PODS: &[(&str, &str)] = &[
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "PersistentVolume"),
+    ("", "PersistentVolumeClaim"),
+    ("", "LimitRange"),
+    ("", "ResourceQuota"),
+    ("", "Event"),
+    ("", "PodTemplate"),
+    ("events.k8s.io", "Event"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("coordination.k8s.io", "Lease"),
+    ("apps", "ControllerRevision"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+];
+
+/// Mesh groups whose objects the mesh check reads or that configure the mesh: not counted.
+const MESH_GROUPS: &[&str] = &[
+    "security.istio.io",
+    "networking.istio.io",
+    "telemetry.istio.io",
+    "policy.linkerd.io",
+    "linkerd.io",
+];
+
+/// Whether an object we keep as `OtherObject` is of a kind worth counting: not a policy group's
+/// (those are listed as policies or known not to be), not a mesh object, not a kind that creates
+/// no pods.
+fn unmodelled(o: &OtherObject) -> bool {
+    let g = kind::api_group(&o.api_version);
+    !kind::in_policy_group(&o.api_version) && !MESH_GROUPS.contains(&g) && !NO_PODS.contains(&(g, o.kind.as_str()))
+}
+
+/// The objects of kinds worth counting, as `(group/kind, namespace)`.
+fn unmodelled_objects(snap: &ClusterSnapshot) -> Vec<(String, Option<String>)> {
+    snap.others
+        .iter()
+        .filter(|o| unmodelled(o))
+        .map(|o| {
+            let g = kind::api_group(&o.api_version);
+            let key = if g.is_empty() {
+                o.kind.clone()
+            } else {
+                format!("{g}/{}", o.kind)
+            };
+            (key, o.namespace.clone())
+        })
+        .collect()
+}
+
+/// `2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager`: the kinds of
+/// `objects` with their counts, most first; `None` when there is none.
+pub fn count_kinds<'a>(objects: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for k in objects {
+        *counts.entry(k).or_default() += 1;
+    }
+    let mut list: Vec<(&str, usize)> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let words: Vec<String> = list.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    (!words.is_empty()).then(|| words.join(", "))
+}
+
+/// One warning counting the objects of kinds we do not model, by `group/kind` (most first):
+/// the pods such an operator's resource creates are not in the snapshot, which is why a
+/// Service may select no pod.
+pub fn unmodelled_kinds_warning(facts: &ClusterFacts) -> Option<LoadWarning> {
+    let words = count_kinds(facts.unmodelled.iter().map(|(k, _)| k.as_str()))?;
+    Some(LoadWarning {
+        location: None,
+        object: None,
+        message: format!("objects of kinds we do not model (pods they create are not in the snapshot): {words}"),
+    })
 }

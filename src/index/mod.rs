@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::policy::{Direction, Labels, Policy, Protocol, Selector};
-use crate::snapshot::{ClusterSnapshot, LoadWarning};
+use crate::snapshot::{ClusterSnapshot, LoadWarning, UnreadableReason};
 
 /// The label every namespace carries, declared or not.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -291,6 +291,51 @@ pub struct UnreadableInfo {
     pub target: Option<Selector>,
     pub may_isolate_ingress: bool,
     pub may_isolate_egress: bool,
+    /// The field the API server does not know, when that is why (`POLICY_FIELD_UNKNOWN`).
+    pub unknown_field: Option<String>,
+}
+
+impl UnreadableInfo {
+    pub fn may_isolate(&self, dir: Direction) -> bool {
+        match dir {
+            Direction::Ingress => self.may_isolate_ingress,
+            Direction::Egress => self.may_isolate_egress,
+        }
+    }
+
+    /// Why it may change the `dir` of `pod`, in words.
+    fn why(&self, pod: &str, dir: Direction) -> String {
+        let selects = match &self.target {
+            Some(t) => format!("its podSelector {t} selects this pod"),
+            None => "its podSelector could not be read either".to_string(),
+        };
+        let d = dir.as_str();
+        match &self.unknown_field {
+            None => format!(
+                "NetworkPolicy {} could not be read; {selects}, so it may change the {d} of {pod}",
+                self.key
+            ),
+            Some(field) => format!(
+                "NetworkPolicy {} has a field the API server does not know, {field} (strict field validation rejects the object; older clients drop the field), so the object in the cluster is not the one in the file; {}, so it may change the {d} of {pod}",
+                self.key,
+                if self.target.is_some() {
+                    selects
+                } else {
+                    "it may select any pod".to_string()
+                }
+            ),
+        }
+    }
+}
+
+/// A policy that may change a side's answer, as the index knows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MaySelect {
+    /// `ns/name`.
+    pub policy: String,
+    pub reason: String,
+    /// Because of a field the API server does not know.
+    pub unknown_field: bool,
 }
 
 /// Everything a query needs, built once.
@@ -342,6 +387,10 @@ impl ClusterIndex {
         ix.defaulted = snap.defaulted.clone();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::index::facts::gather(snap);
+        let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
+        ix.warnings.extend(policy_warnings);
+        ix.warnings
+            .extend(crate::index::facts::unmodelled_kinds_warning(&ix.facts));
         ix.index_secondary_ips();
         ix
     }
@@ -414,59 +463,47 @@ impl ClusterIndex {
             .policies_in(&p.namespace)
             .iter()
             .copied()
-            .filter(|&id| self.policies[id].rules(dir).is_some() && self.policy_selects(id, pod))
+            .filter(|&id| self.policies[id].isolates(dir) && self.policy_selects(id, pod))
             .collect();
         ids.sort_by(|a, b| self.policies[*a].name.cmp(&self.policies[*b].name));
         ids
     }
 
     /// Policies of the pod's namespace that may select it for `dir` but could not be read
-    /// (wholly, or their podSelector): `(ns/name, why)`, sorted. What did parse of them (their
-    /// podSelector, their policyTypes) rules out the ones that cannot matter.
-    pub fn possibly_selecting_unreadable(&self, pod: PodId, dir: Direction) -> Vec<(String, String)> {
+    /// (wholly, or their podSelector, or a field the API server does not know), sorted. What did
+    /// parse of them (their podSelector, their policyTypes) rules out the ones that cannot matter.
+    pub fn possibly_selecting_unreadable(&self, pod: PodId, dir: Direction) -> Vec<MaySelect> {
         let p = &self.pods[pod];
         if p.host_network {
             return Vec::new();
         }
-        let mut out: Vec<(String, String)> = self
+        let mut out: Vec<MaySelect> = self
             .policies_in(&p.namespace)
             .iter()
             .map(|&id| &self.policies[id])
-            .filter(|pol| pol.target_uncertain() && pol.rules(dir).is_some())
-            .map(|pol| {
-                (
+            .filter(|pol| pol.target_uncertain() && pol.isolates(dir))
+            .map(|pol| MaySelect {
+                policy: pol.key(),
+                reason: format!(
+                    "NetworkPolicy {} has an invalid podSelector; it may select {}",
                     pol.key(),
-                    format!(
-                        "NetworkPolicy {} has an invalid podSelector; it may select {}",
-                        pol.key(),
-                        p.key()
-                    ),
-                )
+                    p.key()
+                ),
+                unknown_field: false,
             })
             .collect();
         for u in self.unreadable_policies.get(&p.namespace).into_iter().flatten() {
-            let may_isolate = match dir {
-                Direction::Ingress => u.may_isolate_ingress,
-                Direction::Egress => u.may_isolate_egress,
-            };
             let may_select = u.target.as_ref().is_none_or(|t| t.matches(&p.labels));
-            if may_isolate && may_select {
-                out.push((
-                    u.key.clone(),
-                    format!(
-                        "NetworkPolicy {} could not be read; {}, so it may change the {} of {}",
-                        u.key,
-                        match &u.target {
-                            Some(t) => format!("its podSelector {t} selects this pod"),
-                            None => "its podSelector could not be read either".to_string(),
-                        },
-                        dir.as_str(),
-                        p.key()
-                    ),
-                ));
+            if u.may_isolate(dir) && may_select {
+                out.push(MaySelect {
+                    policy: u.key.clone(),
+                    reason: u.why(&p.key(), dir),
+                    unknown_field: u.unknown_field.is_some(),
+                });
             }
         }
         out.sort();
+        out.dedup();
         out
     }
 
@@ -813,7 +850,22 @@ impl Builder {
     }
 
     /// The NetworkPolicies present but unreadable: whom they may select, what they may isolate.
+    /// A loaded policy with a field the API server does not know is held back in the directions
+    /// that field may change (its unreadable part stands for them).
     fn add_unreadable_policies(&mut self, snap: &ClusterSnapshot) {
+        let mut held: HashMap<String, [bool; 2]> = HashMap::new();
+        for u in &snap.unreadable_policies {
+            if matches!(u.reason, UnreadableReason::UnknownField { .. }) {
+                let h = held.entry(u.key()).or_default();
+                h[0] |= u.may_isolate_ingress;
+                h[1] |= u.may_isolate_egress;
+            }
+        }
+        for pol in &mut self.policies {
+            if let Some(h) = held.get(&pol.key()) {
+                pol.held = *h;
+            }
+        }
         for u in &snap.unreadable_policies {
             let target = u
                 .pod_selector
@@ -828,6 +880,10 @@ impl Builder {
                     target,
                     may_isolate_ingress: u.may_isolate_ingress,
                     may_isolate_egress: u.may_isolate_egress,
+                    unknown_field: match &u.reason {
+                        UnreadableReason::UnknownField { field } => Some(field.clone()),
+                        UnreadableReason::Unreadable => None,
+                    },
                 });
         }
     }

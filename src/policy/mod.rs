@@ -150,15 +150,25 @@ pub struct Policy {
     pub egress: Option<Vec<Rule>>,
     /// `spec.policyTypes` was set (false: the types were inferred from the sections present).
     pub policy_types_declared: bool,
-    /// The policy has an `egress` section (present, even if empty).
+    /// The policy has an `egress` section (present, even if empty: an empty one does not make
+    /// the API server default policyTypes to include Egress, see [`Policy::egress_defaulted_away`]).
     pub has_egress_section: bool,
     /// How many rules the `ingress` / `egress` sections list, whether or not the policy
     /// isolates that direction (rules of a direction missing from policyTypes are ignored).
     pub section_rules: [usize; 2],
     pub issues: Vec<Issue>,
+    /// Directions (by [`Direction::index`]) held back: a field the API server does not know may
+    /// change them, so the policy does not isolate them here and an unreadable part stands for
+    /// it (`UnreadableReason::UnknownField`).
+    pub held: [bool; 2],
 }
 
 impl Policy {
+    /// The policy isolates `dir` here: it lists that direction and it is not held back.
+    pub fn isolates(&self, dir: Direction) -> bool {
+        self.rules(dir).is_some() && !self.held[dir.index()]
+    }
+
     /// `ns/name`, the way reports name a policy.
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
@@ -181,6 +191,12 @@ impl Policy {
         self.issues.iter().any(|i| i.section() == Section::Rules(dir))
     }
 
+    /// policyTypes is absent and `egress: []` is written but empty: the API server defaults
+    /// policyTypes to `[Ingress]`, so the egress the author listed (as "deny all") is not isolated.
+    pub fn egress_defaulted_away(&self) -> bool {
+        !self.policy_types_declared && self.has_egress_section && self.section_rules[1] == 0
+    }
+
     pub fn target_uncertain(&self) -> bool {
         self.issues.iter().any(|i| i.affects_target)
     }
@@ -200,8 +216,12 @@ impl Policy {
             });
         }
 
-        // policyTypes: listed types are isolated. Omitted: Ingress always, Egress only when
-        // the policy has an egress section (the API server defaults it this way).
+        // policyTypes: listed types are isolated. Omitted or empty: Ingress always, Egress only
+        // when the egress list has at least one rule, exactly as the API server's
+        // `SetDefaults_NetworkPolicy` (k8s.io/kubernetes pkg/apis/networking/v1/defaults.go:
+        // `if len(obj.Spec.Egress) != 0`). `egress: []` is an empty list, so it does NOT isolate
+        // egress; our reference text says an egress section isolates egress "even empty", which
+        // is wrong against the server, and the server wins.
         let declared = spec.policy_types.as_ref().filter(|t| !t.is_empty());
         let has_egress_section = spec.egress.is_some();
         let (isolates_in, isolates_eg) = match declared {
@@ -220,7 +240,7 @@ impl Policy {
                     types.iter().any(|t| t == "Egress"),
                 )
             }
-            None => (true, has_egress_section),
+            None => (true, spec.egress.as_ref().is_some_and(|e| !e.is_empty())),
         };
 
         let ingress = isolates_in.then(|| {
@@ -253,6 +273,7 @@ impl Policy {
                 spec.egress.as_ref().map_or(0, Vec::len),
             ],
             issues,
+            held: [false; 2],
         }
     }
 }
@@ -341,13 +362,22 @@ mod tests {
     }
 
     #[test]
-    fn policy_types_omitted_with_egress_section_isolates_both() {
-        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  egress: []\n");
+    fn policy_types_omitted_with_egress_rules_isolates_both() {
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  egress: [{}]\n");
         assert!(
             p.ingress.is_some(),
             "Ingress is always implied when policyTypes is omitted"
         );
-        assert_eq!(p.egress.as_ref().map(Vec::len), Some(0));
+        assert_eq!(p.egress.as_ref().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn policy_types_omitted_with_an_empty_egress_list_isolates_ingress_only() {
+        // SetDefaults_NetworkPolicy: Egress only when len(spec.egress) != 0.
+        let p = policy("metadata: {name: p}\nspec:\n  podSelector: {}\n  egress: []\n");
+        assert!(p.ingress.is_some());
+        assert!(p.egress.is_none());
+        assert!(p.egress_defaulted_away());
     }
 
     #[test]

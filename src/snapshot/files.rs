@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ClusterSnapshot, Limits, LoadOptions, LoadWarning, NamespaceDefaulting, OtherObject, UnreadablePolicy, Workload,
-    WorkloadKind,
+    WorkloadKind, strict,
 };
 use crate::snapshot::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -106,7 +106,10 @@ pub fn load_str(name: &str, text: &str) -> Result<ClusterSnapshot, LoadError> {
 /// lists through here too, so a live read and its exported snapshot load the same way. No
 /// [`Limits`] apply here (the caller bounds what it decodes).
 pub fn add_value(snap: &mut ClusterSnapshot, location: &str, value: Value) {
-    let mut loader = Loader::new(Limits::UNLIMITED, snap);
+    let mut loader = Loader {
+        strict: false,
+        ..Loader::new(Limits::UNLIMITED, snap)
+    };
     if let Err(e) = loader.add(snap, location, value) {
         // Unreachable without limits; kept as a warning rather than a panic.
         snap.warnings.push(LoadWarning {
@@ -161,6 +164,9 @@ enum SeenPolicy {
 /// The state of one load: what was read against the limits, and the keys seen for duplicates.
 struct Loader {
     limits: Limits,
+    /// Decode NetworkPolicies as the API server does, naming unknown fields (objects from files;
+    /// the live source's objects went through the server and have none).
+    strict: bool,
     /// Bytes read so far.
     bytes: u64,
     /// Objects counted so far.
@@ -184,6 +190,7 @@ impl Loader {
     fn new(limits: Limits, snap: &ClusterSnapshot) -> Loader {
         Loader {
             limits,
+            strict: true,
             bytes: 0,
             objects: 0,
             values: 0,
@@ -199,12 +206,13 @@ impl Loader {
 
     /// Puts a namespaced object that names no namespace in the default one, as
     /// `kubectl apply -n` does, so every later step sees the namespace the cluster would.
-    fn default_namespace(&mut self, group: &str, kind: &str, map: &mut Map<String, Value>) {
+    /// Whether it did.
+    fn default_namespace(&mut self, group: &str, kind: &str, map: &mut Map<String, Value>) -> bool {
         if super::is_cluster_scoped(group, kind) {
-            return;
+            return false;
         }
         let Some(Value::Object(meta)) = map.get_mut("metadata") else {
-            return;
+            return false;
         };
         let named = meta
             .get("namespace")
@@ -213,6 +221,7 @@ impl Loader {
             meta.insert("namespace".into(), Value::String(self.default_namespace.clone()));
             self.defaulted += 1;
         }
+        !named
     }
 
     /// Accounts for `size` more bytes of input, or fails naming the limit.
@@ -492,7 +501,7 @@ impl Loader {
             Some((g, _)) => g.to_string(),
             None => String::new(), // core group ("v1") or missing apiVersion
         };
-        self.default_namespace(&group, &kind, &mut map);
+        let namespace_defaulted = self.default_namespace(&group, &kind, &mut map);
         let value = Value::Object(map);
         let ctx = Ctx {
             location,
@@ -543,6 +552,8 @@ impl Loader {
                 namespace: meta_str(&value, "namespace").map(str::to_string),
                 name: meta_str(&value, "name").unwrap_or_default().to_string(),
                 value,
+                location: location.to_string(),
+                namespace_defaulted,
             }),
         }
     }
@@ -583,10 +594,16 @@ impl Loader {
     /// A NetworkPolicy. Copies with the same spec load once; copies with different specs leave
     /// an unreadable policy (the cluster holds one of them, we cannot tell which).
     fn network_policy(&mut self, snap: &mut ClusterSnapshot, ctx: &Ctx<'_>) {
-        let Some(np) = ctx.parse::<NetworkPolicy>(snap) else {
+        let parsed = if self.strict {
+            ctx.parse_strict::<NetworkPolicy>(snap)
+        } else {
+            ctx.parse::<NetworkPolicy>(snap).map(|np| (np, Vec::new()))
+        };
+        let Some((np, unknown)) = parsed else {
             snap.unreadable_policies.push(UnreadablePolicy::from_value(ctx.value));
             return;
         };
+        unknown_fields(snap, ctx, &unknown);
         let Some(key) = ctx.key() else {
             unknown_policy_types(snap, ctx, &np);
             snap.network_policies.push(np);
@@ -750,6 +767,22 @@ fn unknown_policy_types(snap: &mut ClusterSnapshot, ctx: &Ctx<'_>, np: &NetworkP
         may_isolate_egress: !egress,
         ..UnreadablePolicy::from_value(ctx.value)
     });
+}
+
+/// Fields of a NetworkPolicy the API server does not know: each is a warning naming it, and
+/// an unreadable part holds back what it may change (see `strict`).
+fn unknown_fields(snap: &mut ClusterSnapshot, ctx: &Ctx<'_>, fields: &[String]) {
+    if fields.is_empty() {
+        return;
+    }
+    let read = UnreadablePolicy::from_value(ctx.value);
+    for field in fields {
+        let held = strict::held_back(&read, field);
+        ctx.warn(snap, strict::message(field, &held));
+        if held.may_isolate_ingress || held.may_isolate_egress {
+            snap.unreadable_policies.push(held);
+        }
+    }
 }
 
 /// How many values the decoders may still produce (see [`MAX_ALIAS_EXPANSION`]).
@@ -958,6 +991,23 @@ impl Ctx<'_> {
                     object: Some(self.object()),
                     message: format!("does not parse at field `{field}`: {}; object skipped", e.inner()),
                 });
+                None
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Deserializes the object as the API server would, returning the fields it does not know
+    /// with it; a failure is a warning naming the field, as in [`Ctx::parse`].
+    fn parse_strict<T: DeserializeOwned>(&self, snap: &mut ClusterSnapshot) -> Option<(T, Vec<String>)> {
+        match strict::decode::<T>(self.value) {
+            Ok(v) => Some(v),
+            Err((field, message)) => {
+                self.warn(
+                    snap,
+                    format!("does not parse at field `{field}`: {message}; object skipped"),
+                );
                 None
             }
         }

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod files;
+mod strict;
 pub mod template;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, PodTemplateSpec, Service};
@@ -224,6 +225,11 @@ pub struct OtherObject {
     pub namespace: Option<String>,
     pub name: String,
     pub value: serde_json::Value,
+    /// Where it was read (`file#document`, or the live source's list).
+    pub location: String,
+    /// The object named no namespace and was put in the default one (as `kubectl apply` does
+    /// for a namespaced kind): for a kind whose scope we do not know, it may be cluster-scoped.
+    pub namespace_defaulted: bool,
 }
 
 /// Something in the input that was skipped or defaulted.
@@ -248,12 +254,25 @@ impl std::fmt::Display for LoadWarning {
     }
 }
 
+/// Why a NetworkPolicy (or some of its directions) counts as unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum UnreadableReason {
+    /// It does not parse, its copies differ, or it holds a value the API server rejects.
+    #[default]
+    Unreadable,
+    /// A field the API server does not know (`spec.podSelector.matchLabel`): strict field
+    /// validation rejects the object, older clients drop the field. The policy still loads as
+    /// read for the directions the field cannot touch.
+    UnknownField { field: String },
+}
+
 /// A NetworkPolicy that did not parse as a whole, with the parts that did: they narrow which
 /// pods and directions it may affect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnreadablePolicy {
     pub namespace: String,
     pub name: String,
+    pub reason: UnreadableReason,
     /// `spec.podSelector` (absent = `{}`); `None` when it could not be read either.
     pub pod_selector: Option<LabelSelector>,
     /// Whether the policy may isolate ingress / egress (true when policyTypes could not be read).
@@ -273,6 +292,9 @@ impl UnreadablePolicy {
         if self.pod_selector != other.pod_selector {
             self.pod_selector = None;
         }
+        if self.reason != other.reason {
+            self.reason = UnreadableReason::Unreadable;
+        }
         self.may_isolate_ingress |= other.may_isolate_ingress;
         self.may_isolate_egress |= other.may_isolate_egress;
     }
@@ -291,8 +313,11 @@ impl UnreadablePolicy {
             None => Some(LabelSelector::default()),
             Some(v) => serde_json::from_value(v.clone()).ok(),
         };
+        // As the API server defaults policyTypes (`SetDefaults_NetworkPolicy`): Egress only when
+        // the egress list is not empty; anything but an empty list may be rules.
+        let egress_rules = field("egress").is_some_and(|e| e.as_array().is_none_or(|a| !a.is_empty()));
         let (may_isolate_ingress, may_isolate_egress) = match field("policyTypes") {
-            None => (true, field("egress").is_some()),
+            None => (true, egress_rules),
             Some(v) => match serde_json::from_value::<Vec<String>>(v.clone()) {
                 // An unknown type (`Ingres`) may stand for either direction.
                 Ok(types) if types.iter().any(|t| t != "Ingress" && t != "Egress") => (true, true),
@@ -300,7 +325,7 @@ impl UnreadablePolicy {
                     types.iter().any(|t| t == "Ingress"),
                     types.iter().any(|t| t == "Egress"),
                 ),
-                Ok(_) => (true, field("egress").is_some()),
+                Ok(_) => (true, egress_rules),
                 Err(_) => (true, true),
             },
         };
@@ -309,6 +334,7 @@ impl UnreadablePolicy {
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| "default".to_string()),
             name: meta("name").unwrap_or_else(|| "<unnamed>".to_string()),
+            reason: UnreadableReason::Unreadable,
             pod_selector,
             may_isolate_ingress,
             may_isolate_egress,

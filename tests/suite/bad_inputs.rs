@@ -1221,3 +1221,324 @@ spec:
         "a podSelector rule allows it regardless"
     );
 }
+
+/// Pods for the unknown-field table: app/web, app/client (both labelled `app: NAME`).
+const TYPO_PODS: &str = "
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: app, labels: {app: web}}
+status: {phase: Running, podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: app, labels: {app: client}}
+status: {phase: Running, podIP: 10.0.0.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: app}
+";
+
+/// One row per rule of strict decoding: a NetworkPolicy from a file with a field the API server
+/// does not know is a warning naming file#document, object and field path, and the verdicts the
+/// field may change are `inconclusive` with `POLICY_FIELD_UNKNOWN`; the others keep their answer.
+#[test]
+fn unknown_policy_fields_table() {
+    use netpol_debug::report::RootCauseCode;
+    // (rule, the policy's body after `metadata`, from, to, field named, verdict)
+    let rows: &[(&str, &str, &str, &str, &str, Verdict)] = &[
+        (
+            "podSelector: {matchLabel: …} would read as {} (every pod) and allow by rule 0: inconclusive",
+            "spec: {podSelector: {matchLabel: {app: frontend}}, ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.podSelector.matchLabel",
+            Verdict::Inconclusive,
+        ),
+        (
+            "podSelector typo: a flow the policy as read blocks is inconclusive too",
+            "spec: {podSelector: {matchLabel: {app: frontend}}, ingress: [{from: [{podSelector: {matchLabels: {app: nobody}}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.podSelector.matchLabel",
+            Verdict::Inconclusive,
+        ),
+        (
+            "`egres:` under spec: the egress it meant is unknown, egress verdicts are inconclusive",
+            "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egres: [{to: [{podSelector: {}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.egres",
+            Verdict::Inconclusive,
+        ),
+        (
+            "`egres:` touches egress only: ingress from outside the cluster keeps its certain answer",
+            "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egres: [{to: [{podSelector: {}}]}]}",
+            "192.0.2.1",
+            "app/web",
+            "spec.egres",
+            Verdict::Allowed,
+        ),
+        (
+            "`policyType:` under spec: the types it meant are unknown, both directions inconclusive",
+            "spec: {podSelector: {}, policyType: [Egress]}",
+            "app/client",
+            "app/web",
+            "spec.policyType",
+            Verdict::Inconclusive,
+        ),
+        (
+            "a typo under spec.ingress (`fromm`) reads as a rule that allows all: inconclusive",
+            "spec: {podSelector: {matchLabels: {app: web}}, ingress: [{fromm: [{podSelector: {matchLabels: {app: nobody}}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.ingress[0].fromm",
+            Verdict::Inconclusive,
+        ),
+        (
+            "a typo under spec.ingress touches ingress only: the selected pod's egress stays certain",
+            "spec: {podSelector: {matchLabels: {app: web}}, ingress: [{fromm: [{podSelector: {matchLabels: {app: nobody}}}]}]}",
+            "app/web",
+            "192.0.2.1",
+            "spec.ingress[0].fromm",
+            Verdict::Allowed,
+        ),
+        (
+            "a typo in rules of a direction policyTypes leaves out changes no verdict (still a warning)",
+            "spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{}], egress: [{tooo: [{podSelector: {}}]}]}",
+            "app/client",
+            "app/web",
+            "spec.egress[0].tooo",
+            Verdict::Allowed,
+        ),
+        (
+            "an unknown top-level key (`specs:`): the whole policy is unknown, inconclusive",
+            "specs: {podSelector: {}, ingress: [{}]}",
+            "app/client",
+            "app/web",
+            "specs",
+            Verdict::Inconclusive,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (rule, body, from, to, field, want) in rows {
+        let text = format!("{TYPO_PODS}{body}\n");
+        let snap = snapshot::load_str("typo.yaml", &text).expect("loads");
+        let warnings: Vec<String> = snap.warnings.iter().map(ToString::to_string).collect();
+        let named = [
+            "typo.yaml#4",
+            "NetworkPolicy app/typo",
+            field,
+            "strict decoding error",
+            "kubectl 1.27",
+        ];
+        if !warnings.iter().any(|w| named.iter().all(|s| w.contains(s))) {
+            failures.push(format!("{rule}: no warning naming {named:?}:\n  {}", some(&warnings)));
+        }
+        let d = match diagnosis(&snap, from, to) {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(format!("{rule}: {e}"));
+                continue;
+            }
+        };
+        if d.verdict != *want {
+            failures.push(format!("{rule}: verdict {:?}, expected {want:?}", d.verdict));
+        }
+        let cause = d
+            .root_causes
+            .iter()
+            .find(|c| c.code == RootCauseCode::PolicyFieldUnknown);
+        match (cause, *want == Verdict::Inconclusive) {
+            (Some(c), true) if c.evidence.iter().any(|e| e.contains(field)) => {}
+            (None, false) => {}
+            (c, _) => failures.push(format!("{rule}: POLICY_FIELD_UNKNOWN cause {c:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The live source's objects went through the API server: they are not decoded strictly (the
+/// same typo from a live read is no warning and no uncertainty).
+#[test]
+fn unknown_policy_fields_are_not_looked_for_in_live_reads() {
+    let mut snap = ClusterSnapshot::default();
+    let np = serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "p", "namespace": "app"}, "spec": {"podSelector": {"matchLabel": {"a": "b"}}}});
+    snapshot::add_value(&mut snap, "live", np);
+    assert!(snap.warnings.is_empty(), "{:?}", snap.warnings);
+    assert!(snap.unreadable_policies.is_empty());
+    assert_eq!(snap.network_policies.len(), 1);
+}
+
+/// Pods for the policy-kind tables: app/web and app/client, no NetworkPolicy (so allowed unless
+/// something else may decide).
+const KIND_PODS: &str = "
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: app, labels: {app: web}}
+status: {phase: Running, podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: app, labels: {app: client}}
+status: {phase: Running, podIP: 10.0.0.2}
+---
+";
+
+/// One row per rule for objects of the policy groups: a kind or version we do not evaluate is
+/// listed in `list_policies.other_policies`, warned about once, and makes a verdict it could
+/// change `inconclusive` (`EXTENDED_POLICY_PRESENT`); a known non-policy kind (Ingress) is none
+/// of that.
+#[test]
+fn unevaluated_policy_kinds_table() {
+    use netpol_debug::diagnosis::steps;
+    use netpol_debug::report::RootCauseCode;
+    // (rule, object, listed and warned, verdict of app/client -> app/web)
+    let rows: &[(&str, &str, bool, Verdict)] = &[
+        (
+            "an unknown kind of policy.networking.k8s.io may select any pod: inconclusive",
+            "apiVersion: policy.networking.k8s.io/v1alpha3\nkind: Foo\nmetadata: {name: foo}\nspec: {}\n",
+            true,
+            Verdict::Inconclusive,
+        ),
+        (
+            "an unknown Cilium kind in the pods' namespace may select them: inconclusive",
+            "apiVersion: cilium.io/v2\nkind: CiliumFooPolicy\nmetadata: {name: foo, namespace: app}\nspec: {}\n",
+            true,
+            Verdict::Inconclusive,
+        ),
+        (
+            "an unknown Cilium kind in another namespace selects none of these pods",
+            "apiVersion: cilium.io/v2\nkind: CiliumFooPolicy\nmetadata: {name: foo, namespace: other}\nspec: {}\n",
+            true,
+            Verdict::Allowed,
+        ),
+        (
+            "an unknown version of AdminNetworkPolicy (v1beta1) is not evaluated: inconclusive",
+            "apiVersion: policy.networking.k8s.io/v1beta1\nkind: AdminNetworkPolicy\nmetadata: {name: anp}\nspec: {priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}\n",
+            true,
+            Verdict::Inconclusive,
+        ),
+        (
+            "an Ingress (networking.k8s.io) is not a policy: the verdict stays allowed, nothing listed",
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: app}\nspec: {}\n",
+            false,
+            Verdict::Allowed,
+        ),
+        (
+            "a Calico StagedNetworkPolicy is not enforced: the verdict stays allowed",
+            "apiVersion: projectcalico.org/v3\nkind: StagedNetworkPolicy\nmetadata: {name: s, namespace: app}\nspec: {selector: all(), types: [Ingress]}\n",
+            false,
+            Verdict::Allowed,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (rule, object, listed, want) in rows {
+        let snap = snapshot::load_str("kinds.yaml", &format!("{KIND_PODS}{object}")).expect("loads");
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        let kind = object.lines().nth(1).unwrap_or_default().trim_start_matches("kind: ");
+        let warned = ix
+            .warnings
+            .iter()
+            .filter(|w| {
+                let w = w.to_string();
+                w.contains(kind) && w.contains("does not evaluate") && w.starts_with("kinds.yaml#4: ")
+            })
+            .count();
+        let list = steps::list_policies(&ix, None, 50).expect("lists");
+        let in_list = list
+            .other_policies
+            .iter()
+            .any(|o| o.kind.ends_with(&format!("/{kind}")));
+        if in_list != *listed || (warned == 1) != *listed {
+            failures.push(format!(
+                "{rule}: listed {in_list}, warned {warned} time(s), expected {listed}"
+            ));
+        }
+        let d = match diagnosis(&snap, "app/client", "app/web") {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(format!("{rule}: {e}"));
+                continue;
+            }
+        };
+        let extended = d
+            .root_causes
+            .iter()
+            .any(|c| c.code == RootCauseCode::ExtendedPolicyPresent);
+        if d.verdict != *want || extended != (*want == Verdict::Inconclusive) {
+            failures.push(format!(
+                "{rule}: verdict {:?} (EXTENDED_POLICY_PRESENT {extended}), expected {want:?}",
+                d.verdict
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Objects of kinds we do not model outside the policy groups (operator resources whose pods are
+/// missing) are counted in one warning by kind; kinds that create no pods (ConfigMap, RBAC) and
+/// mesh objects are left out.
+#[test]
+fn unmodelled_kinds_are_counted_in_one_warning() {
+    let objects = "
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: p1, namespace: app}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: p2, namespace: app}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: Alertmanager
+metadata: {name: a, namespace: app}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: app}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: r, namespace: app}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: z, namespace: app}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: prometheus, namespace: app}
+spec: {selector: {app.kubernetes.io/name: prometheus}, ports: [{port: 9090}]}
+";
+    let snap = snapshot::load_str("kinds.yaml", &format!("{KIND_PODS}{objects}")).expect("loads");
+    let ix = ClusterIndex::build(&snap, Semantics::default());
+    let lines: Vec<String> = ix
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .filter(|w| w.contains("kinds we do not model"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "objects of kinds we do not model (pods they create are not in the snapshot): 2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager"
+        ]
+    );
+    // A Service that selects no pod says why that may be.
+    let err = diagnosis(&snap, "app/client", "app/svc/prometheus").expect_err("no backing pod");
+    assert!(
+        err.contains("selects no pod")
+            && err.contains("namespace app holds objects of kinds we do not model (2 monitoring.coreos.com/Prometheus, 1 monitoring.coreos.com/Alertmanager)"),
+        "{err}"
+    );
+}

@@ -593,14 +593,14 @@ spec:
             "spec.subject.pods.podSelector: missing",
         ),
         row(
-            "a ClusterNetworkPolicy of another version is not evaluated as v1alpha2",
+            "a ClusterNetworkPolicy of another version is not evaluated as v1alpha2: it may select any pod, inconclusive",
             &[&v1alpha1_cnp],
             IN,
             TCP_8080,
-            Allowed,
-            "ALLOWED_NO_POLICY",
+            Inconclusive,
+            "EXTENDED_POLICY_PRESENT",
             "",
-            "",
+            "is a policy kind or version netpol-debug does not evaluate",
         ),
     ]
 }
@@ -886,7 +886,7 @@ fn inconclusive_verdicts_say_why() {
             IN,
             8080,
             "POLICY_FIELD_UNKNOWN",
-            "a field its API does not define",
+            "a field the API server does not know",
         ),
     ] {
         let ix = build(&policies);

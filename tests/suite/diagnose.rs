@@ -303,3 +303,36 @@ fn diagnose_root_cause_choices() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The API server's defaulting decides this verdict (`SetDefaults_NetworkPolicy` adds Egress
+/// only for a non-empty egress list): the evidence says so, with the file's own policyTypes absent.
+#[test]
+fn an_empty_egress_list_without_policy_types_leaves_egress_open_and_says_why() {
+    let policy = "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, ingress: [{}], egress: []}
+";
+    let ix = common::index(&format!("{}\n---\n{policy}", common::BASE));
+    let q = Query {
+        from: "app/client".into(),
+        to: "other/db".into(),
+        protocol: Protocol::Tcp,
+        port: Some(PortArg::Number(5432)),
+    };
+    let d = diagnose(&ix, &q).expect("diagnoses");
+    assert_eq!(d.verdict, Verdict::Allowed);
+    let cause = d
+        .root_causes
+        .iter()
+        .find(|c| c.code_str() == "POLICYTYPES_OMITTED_EGRESS_OPEN")
+        .expect("the policyTypes trap is named");
+    assert!(
+        cause.evidence.iter().any(|e| e.contains(
+            "app/a: policyTypes absent; `egress: []` is empty, so the API server defaults policyTypes to [Ingress]"
+        ) && e.contains("egress is not isolated")),
+        "{:?}",
+        cause.evidence
+    );
+}

@@ -95,12 +95,18 @@ apiVersion: networking.k8s.io/v1
 metadata: {name: deny-all, namespace: app}
 spec: {podSelector: {}, ingress: []}
 ", "app/client", "other/db", 5432, true),
-        row("policyTypes omitted with an egress section: egress is isolated", "
+        row("policyTypes omitted with an egress rule: egress is isolated", "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, egress: [{to: [{ipBlock: {cidr: 192.0.2.0/24}}]}]}
+", "app/client", "other/db", 5432, false),
+        row("policyTypes omitted with `egress: []`: the API server adds Egress only for a non-empty list, egress stays open", "
 kind: NetworkPolicy
 apiVersion: networking.k8s.io/v1
 metadata: {name: a, namespace: app}
 spec: {podSelector: {}, egress: []}
-", "app/client", "other/db", 5432, false),
+", "app/client", "other/db", 5432, true),
         row("policyTypes [Egress] with egress absent denies all egress", "
 kind: NetworkPolicy
 apiVersion: networking.k8s.io/v1
@@ -390,4 +396,164 @@ fn networkpolicy_rules_table() {
         "networkpolicy rules: {} rules checked, each in two policy orders",
         rows.len()
     );
+}
+
+/// One row per defaulting the API server applies to a NetworkPolicy that our engine depends on
+/// (files never went through it, so we apply the same defaults): the upstream function, the rule,
+/// and a flow whose verdict the default decides. ipBlock and endPort have no defaulting upstream.
+#[test]
+fn api_server_defaulting_table() {
+    const UP: &str = "k8s.io/kubernetes pkg/apis/networking/v1/defaults.go";
+    let rows: Vec<(&str, Row)> = vec![
+        (
+            "SetDefaults_NetworkPolicy",
+            row(
+                "policyTypes absent, no egress: [Ingress], egress open",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, ingress: []}
+",
+                "app/client",
+                "other/db",
+                5432,
+                true,
+            ),
+        ),
+        (
+            "SetDefaults_NetworkPolicy",
+            row(
+                "policyTypes absent, no egress: [Ingress], ingress isolated",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, egress: [{}]}
+",
+                "other/db",
+                "app/web",
+                8080,
+                false,
+            ),
+        ),
+        (
+            "SetDefaults_NetworkPolicy",
+            row(
+                "policyTypes absent, `ingress: [{}]` and `egress: []`: len(egress) == 0, so [Ingress] and egress open",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, ingress: [{}], egress: []}
+",
+                "app/client",
+                "other/db",
+                5432,
+                true,
+            ),
+        ),
+        (
+            "SetDefaults_NetworkPolicy",
+            row(
+                "policyTypes absent, a non-empty egress list: [Ingress, Egress]",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, egress: [{to: [{ipBlock: {cidr: 192.0.2.0/24}}]}]}
+",
+                "app/client",
+                "other/db",
+                5432,
+                false,
+            ),
+        ),
+        (
+            "SetDefaults_NetworkPolicy",
+            row(
+                "`policyTypes: []` is len 0: defaulted like an absent list",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, policyTypes: [], egress: []}
+",
+                "app/client",
+                "other/db",
+                5432,
+                true,
+            ),
+        ),
+        (
+            "SetDefaults_NetworkPolicyPort",
+            row(
+                "a port without protocol is TCP: TCP allowed",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{ports: [{port: 8080}]}]}
+",
+                "app/client",
+                "app/web",
+                8080,
+                true,
+            ),
+        ),
+        (
+            "SetDefaults_NetworkPolicyPort",
+            Row {
+                proto: Protocol::Udp,
+                ..row(
+                    "a port without protocol is TCP: UDP on that port is not allowed",
+                    "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{ports: [{port: 8080}]}]}
+",
+                    "app/client",
+                    "app/web",
+                    8080,
+                    false,
+                )
+            },
+        ),
+        (
+            "(Go zero value: NetworkPolicySpec.PodSelector is not a pointer)",
+            row(
+                "podSelector absent is {}: every pod of the namespace",
+                "
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata: {name: a, namespace: app}
+spec: {policyTypes: [Ingress]}
+",
+                "app/client",
+                "app/web",
+                8080,
+                false,
+            ),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (upstream, r) in &rows {
+        let ix = build(&split_docs(r.policies), Semantics::default());
+        let (src, dst) = (endpoint(&ix, r.from), endpoint(&ix, r.to));
+        let flow = Flow {
+            src,
+            dst,
+            protocol: r.proto,
+            port: Some(r.port),
+        };
+        let allowed = engine::evaluate(&ix, flow).allowed();
+        if allowed != r.allowed {
+            failures.push(format!(
+                "{upstream} ({UP}): {}: expected allowed={}, got {allowed}",
+                r.rule, r.allowed
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -51,6 +51,12 @@ fn policy_types_findings_table() {
             &["Ingress", "Egress"],
         ),
         (
+            "omitted policyTypes with `egress: []` isolates ingress only (SetDefaults_NetworkPolicy: Egress only for a non-empty list)",
+            "podSelector: {}\n  ingress: [{}]\n  egress: []",
+            &["POLICYTYPES_OMITTED_EGRESS_OPEN"],
+            &["Ingress"],
+        ),
+        (
             "egress rules under policyTypes [Ingress] are ignored",
             "podSelector: {}\n  policyTypes: [Ingress]\n  ingress: [{}]\n  egress: [{to: [{podSelector: {}}]}]",
             &["EGRESS_RULES_IGNORED"],

@@ -46,10 +46,10 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         match (side.allowed, side.certain()) {
             (false, true) => certain_blocks.push(blocked_cause(ix, t, side)),
             (false, false) => {
-                unsure_blocks.push(unreadable_cause(ix, side));
+                unsure_blocks.extend(uncertain_causes(ix, side));
                 unsure_blocks.push(blocked_cause(ix, t, side));
             }
-            (true, false) => unsure_open.push(unreadable_cause(ix, side)),
+            (true, false) => unsure_open.extend(uncertain_causes(ix, side)),
             (true, true) => {}
         }
     }
@@ -149,23 +149,55 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
 /// What to look at when policy allows and the traffic still fails.
 const NOT_POLICY: &str = "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.";
 
-/// The policies that make `side` uncertain, as the engine named them.
-fn unreadable_policies(side: &SideTrace) -> Vec<String> {
-    let mut out: Vec<String> = side.uncertain.iter().map(|u| u.policy.clone()).collect();
+/// The policies that make `side` uncertain for the doubts `which` accepts, as the engine named them.
+fn uncertain_policies(side: &SideTrace, which: impl Fn(Doubt) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = side
+        .uncertain
+        .iter()
+        .filter(|u| which(u.doubt))
+        .map(|u| u.policy.clone())
+        .collect();
     out.sort();
     out.dedup();
     out
 }
 
-pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
+/// What makes `side` uncertain: one cause for fields the API server does not know
+/// (`POLICY_FIELD_UNKNOWN`), one for the other doubts (parts that could not be read, orders
+/// Kubernetes leaves undefined, domain names), each present only when it applies.
+pub fn uncertain_causes(ix: &ClusterIndex, side: &SideTrace) -> Vec<RootCause> {
+    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
+    let field_unknown = |d: Doubt| d == Doubt::FieldUnknown;
+    let mut out = Vec::new();
+    if side.uncertain.is_empty() || side.uncertain.iter().any(|u| !field_unknown(u.doubt)) {
+        out.push(unreadable_cause(side, &subject));
+    }
+    if side.uncertain.iter().any(|u| field_unknown(u.doubt)) {
+        out.push(field_unknown_cause(
+            side,
+            uncertain_policies(side, field_unknown),
+            &subject,
+        ));
+    }
+    out
+}
+
+/// Parts that could not be read, or (when those are all there is) an undefined order or domain
+/// names: `POLICY_UNREADABLE`.
+fn unreadable_cause(side: &SideTrace, subject: &str) -> RootCause {
     let dir = side.direction.as_str();
-    let policies = unreadable_policies(side);
+    let other = |d: Doubt| d != Doubt::FieldUnknown;
+    let policies = uncertain_policies(side, other);
+    let doubts: Vec<Doubt> = side.uncertain.iter().map(|u| u.doubt).filter(|d| other(*d)).collect();
+    let all = |d: Doubt| doubts.iter().all(|x| *x == d);
+    if !doubts.is_empty() && (all(Doubt::OrderUndefined) || all(Doubt::Unresolved)) {
+        return undecidable_cause(side, policies, subject);
+    }
     let named = if policies.is_empty() {
         "a policy that could not be read".to_string()
     } else {
         policies.join(", ")
     };
-    let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
     let summary = if side.allowed {
         format!(
             "{subject}'s {dir} looks allowed, but {named} could not be read and may select it and change that, so the verdict is not certain."
@@ -175,18 +207,11 @@ pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
             "{subject}'s {dir} is not allowed by any readable rule, and {named} could not be read and may allow it: the verdict is inconclusive."
         )
     };
-    let all = |d: Doubt| side.uncertain.iter().all(|u| u.doubt == d);
-    if side.uncertain.iter().any(|u| u.doubt == Doubt::FieldUnknown) {
-        return field_unknown_cause(side, policies, &subject);
-    }
-    if !side.uncertain.is_empty() && (all(Doubt::OrderUndefined) || all(Doubt::Unresolved)) {
-        return undecidable_cause(side, policies, &subject);
-    }
     RootCause {
         code: RootCauseCode::PolicyUnreadable,
         summary,
         policies,
-        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        evidence: side.uncertain.iter().filter(|u| other(u.doubt)).map(|u| u.reason.clone()).collect(),
         suggestion: "Fix or re-export the named policy (kubectl get networkpolicy -n <ns> <name> -o yaml, or kubectl get adminnetworkpolicy <name> -o yaml for an AdminNetworkPolicy; the load warnings name the field that does not parse) and run the diagnosis again.".into(),
     }
 }
@@ -195,7 +220,12 @@ pub fn unreadable_cause(ix: &ClusterIndex, side: &SideTrace) -> RootCause {
 /// (equal priorities, or two kinds in one tier), or domain names not resolved here.
 fn undecidable_cause(side: &SideTrace, policies: Vec<String>, subject: &str) -> RootCause {
     let (dir, named) = (side.direction.as_str(), policies.join(", "));
-    let (why, suggestion) = match side.uncertain.first().map(|u| u.doubt) {
+    let (why, suggestion) = match side
+        .uncertain
+        .iter()
+        .map(|u| u.doubt)
+        .find(|d| *d != Doubt::FieldUnknown)
+    {
         Some(Doubt::OrderUndefined) => (
             format!(
                 "the order of {named} against the policy that decides is undefined in Kubernetes, and they decide this traffic differently"
@@ -211,7 +241,12 @@ fn undecidable_cause(side: &SideTrace, policies: Vec<String>, subject: &str) -> 
         code: RootCauseCode::PolicyUnreadable,
         summary: format!("{subject}'s {dir} cannot be decided for certain: {why}, so the verdict is inconclusive."),
         policies,
-        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
+        evidence: side
+            .uncertain
+            .iter()
+            .filter(|u| u.doubt != Doubt::FieldUnknown)
+            .map(|u| u.reason.clone())
+            .collect(),
         suggestion: suggestion.into(),
     }
 }
@@ -223,13 +258,18 @@ fn field_unknown_cause(side: &SideTrace, policies: Vec<String>, subject: &str) -
     RootCause {
         code: RootCauseCode::PolicyFieldUnknown,
         summary: format!(
-            "{} {} a field its API does not define, and may change {subject}'s {dir}: kubectl apply rejects such an object (strict field validation) and an older client drops the field, so the verdict is inconclusive.",
+            "{} {} a field the API server does not know, and may change {subject}'s {dir}: kubectl apply rejects such an object (strict field validation, the default since 1.27) and an older client drops the field, so the policy in the cluster is not the one in the file and the verdict is inconclusive.",
             policies.join(", "),
             if policies.len() == 1 { "has" } else { "have" },
         ),
         policies,
-        evidence: side.uncertain.iter().map(|u| u.reason.clone()).collect(),
-        suggestion: "Compare the object with the cluster's (kubectl get <kind> <name> -o yaml); the load warnings name the unknown field. Fix it in the file (e.g. the pre-v0.1 peer shape `namespaces: {namespaceSelector: …}` is `namespaces: {…}` now) and run the diagnosis again.".into(),
+        evidence: side
+            .uncertain
+            .iter()
+            .filter(|u| u.doubt == Doubt::FieldUnknown)
+            .map(|u| u.reason.clone())
+            .collect(),
+        suggestion: "Correct the field in the file (the load warnings name it: e.g. matchLabels, egress, policyTypes; the pre-v0.1 AdminNetworkPolicy peer `namespaces: {namespaceSelector: …}` is `namespaces: {…}` now), or compare with the object the cluster holds (kubectl get <kind> [-n <ns>] <name> -o yaml), and run the diagnosis again.".into(),
     }
 }
 
@@ -241,9 +281,28 @@ pub fn looks_like_deny_all(p: &crate::policy::Policy) -> bool {
 }
 
 /// The omitted-policyTypes trap: a deny-style policy without policyTypes and without an egress
-/// section isolates ingress only, so the egress of the pods it selects stays open.
+/// section isolates ingress only, so the egress of the pods it selects stays open. So does one
+/// with `egress: []` and no policyTypes, deny-style or not: the API server adds Egress only for
+/// a non-empty egress list (`SetDefaults_NetworkPolicy`).
 pub fn omits_egress_by_default(p: &crate::policy::Policy) -> bool {
-    !p.policy_types_declared && !p.has_egress_section && looks_like_deny_all(p)
+    p.egress_defaulted_away() || (!p.policy_types_declared && !p.has_egress_section && looks_like_deny_all(p))
+}
+
+/// Why the policies' egress is not isolated, in the API server's words.
+fn omitted_egress_evidence(policies: &[&crate::policy::Policy]) -> Vec<String> {
+    let mut out = Vec::new();
+    if policies.iter().any(|p| !p.egress_defaulted_away()) {
+        out.push(
+            "policyTypes omitted = [Ingress], plus Egress only when the policy has a non-empty egress list".into(),
+        );
+    }
+    for p in policies.iter().filter(|p| p.egress_defaulted_away()) {
+        out.push(format!(
+            "{}: policyTypes absent; `egress: []` is empty, so the API server defaults policyTypes to [Ingress] (SetDefaults_NetworkPolicy) and egress is not isolated",
+            p.key()
+        ));
+    }
+    out
 }
 
 /// The source is selected by a policy without policyTypes and without an egress section,
@@ -254,27 +313,26 @@ pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause
         return None;
     }
     let pod = ix.pod(src);
-    let mut names: Vec<String> = ix
+    let mut trapped: Vec<&crate::policy::Policy> = ix
         .policies_in(&pod.namespace)
         .iter()
         .map(|&id| &ix.policies[id])
         .filter(|p| p.target.matches(&pod.labels) && omits_egress_by_default(p))
-        .map(|p| p.key())
         .collect();
-    if names.is_empty() {
+    if trapped.is_empty() {
         return None;
     }
-    names.sort();
+    trapped.sort_by_key(|p| p.key());
+    let names: Vec<String> = trapped.iter().map(|p| p.key()).collect();
     Some(RootCause {
         code: RootCauseCode::PolicytypesOmittedEgressOpen,
         summary: format!(
-            "{} selects the source but omits policyTypes and has no egress section, so it isolates ingress only: the source's egress stays open.",
+            "{} selects the source but omits policyTypes and has no egress rule (no egress section, or `egress: []`), so it isolates ingress only: the source's egress stays open.",
             names.join(", ")
         ),
-        evidence: vec![
-            format!("source {} is selected by {}", pod.key(), names.join(", ")),
-            "policyTypes omitted = [Ingress], plus Egress only when the policy has an egress section".into(),
-        ],
+        evidence: std::iter::once(format!("source {} is selected by {}", pod.key(), names.join(", ")))
+            .chain(omitted_egress_evidence(&trapped))
+            .collect(),
         policies: names,
         suggestion: "If egress was meant to be denied, the policy needs policyTypes: [Ingress, Egress] (an egress list that is empty then denies all egress).".into(),
     })

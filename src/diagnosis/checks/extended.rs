@@ -86,7 +86,14 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
 }
 
 fn cause(found: &[ExtendedPolicyCheck]) -> RootCause {
-    let names: Vec<String> = found
+    // A policy that selects both endpoints is named once.
+    let mut once: Vec<&ExtendedPolicyCheck> = Vec::new();
+    for x in found {
+        if !once.iter().any(|y| y.kind == x.kind && y.name == x.name) {
+            once.push(x);
+        }
+    }
+    let names: Vec<String> = once
         .iter()
         .map(|x| format!("{} {}", x.kind.rsplit('/').next().unwrap_or_default(), x.name))
         .collect();
@@ -97,15 +104,14 @@ fn cause(found: &[ExtendedPolicyCheck]) -> RootCause {
             names.join(", "),
             if names.len() == 1 { "s" } else { "" }
         ),
-        policies: found.iter().map(|x| x.name.clone()).collect(),
+        policies: once.iter().map(|x| x.name.clone()).collect(),
         evidence: found
             .iter()
             .map(|x| format!("{} {} selects the {} ({})", x.kind, x.name, x.endpoint, x.why))
             .collect(),
         suggestion: format!(
             "Read them ({}) and the CNI's own tools (cilium policy trace, calicoctl) to see whether they allow this traffic.",
-            found
-                .iter()
+            once.iter()
                 .flat_map(|x| x.read.iter().take(2).map(move |r| format!("{}: {r}", x.name)))
                 .collect::<Vec<_>>()
                 .join("; ")

@@ -93,6 +93,11 @@ pub fn examine(objects: &[OtherObject], pod: &PodRef) -> Vec<ExtendedHit> {
 /// The vendor module that reads a policy kind, and whether that kind is namespaced.
 fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
     use PolicyKind::*;
+    if crate::policy::kind::unevaluated_policy(&o.api_version, &o.kind) {
+        // Namespaced when the object names a namespace; otherwise (none, or the default one put
+        // there for it) it may be cluster-scoped.
+        return Some((Vendor::Unevaluated, o.namespace.is_some() && !o.namespace_defaulted));
+    }
     Some(match PolicyKind::of(&o.api_version, &o.kind)? {
         CiliumNetworkPolicy => (Vendor::Cilium, true),
         CiliumClusterwideNetworkPolicy => (Vendor::Cilium, false),
@@ -113,6 +118,8 @@ enum Vendor {
     Calico,
     Antrea,
     Multi,
+    /// A kind (or version) of a policy group that nothing here reads: it may select any pod.
+    Unevaluated,
 }
 
 fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
@@ -132,6 +139,7 @@ fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
             Vendor::Calico => calico::calico(o, pod, namespaced),
             Vendor::Antrea => antrea::antrea(o, pod, namespaced),
             Vendor::Multi => multi::multi(o, pod),
+            Vendor::Unevaluated => unevaluated(o, namespaced),
         }
     };
     let name = display_name(o);
@@ -155,12 +163,36 @@ fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
     })
 }
 
+/// An object of a policy kind (or version) we do not evaluate: it may select the pod, in either
+/// direction, and allow or deny.
+fn unevaluated(o: &OtherObject, namespaced: bool) -> Outcome {
+    let scope = if namespaced {
+        "any pod of its namespace"
+    } else {
+        "any pod (no namespace: it may be cluster-scoped)"
+    };
+    let mut outcome = Outcome::unreadable(format!(
+        "{}/{} is a policy kind or version netpol-debug does not evaluate; it may select {scope}, in either direction",
+        o.api_version, o.kind
+    ));
+    outcome.read = vec![format!(
+        "spec: read the whole object (kubectl get {}.{} {} -o yaml)",
+        o.kind.to_ascii_lowercase(),
+        crate::policy::kind::api_group(&o.api_version),
+        o.name
+    )];
+    outcome
+}
+
 /// `namespace/name` for the namespaced kinds we examine, `name` for the cluster-scoped ones.
 fn display_name(o: &OtherObject) -> String {
-    if matches!(
-        o.kind.as_str(),
-        "CiliumNetworkPolicy" | "NetworkPolicy" | "MultiNetworkPolicy"
-    ) {
+    let unevaluated = crate::policy::kind::unevaluated_policy(&o.api_version, &o.kind) && o.namespace.is_some();
+    if unevaluated
+        || matches!(
+            o.kind.as_str(),
+            "CiliumNetworkPolicy" | "NetworkPolicy" | "MultiNetworkPolicy"
+        )
+    {
         format!("{}/{}", object_namespace(o), o.name)
     } else {
         o.name.clone()
@@ -202,6 +234,8 @@ mod tests {
             namespace: namespace.map(String::from),
             name: name.into(),
             value,
+            location: "test".into(),
+            namespace_defaulted: false,
         }
     }
 
