@@ -164,16 +164,17 @@ pub(crate) fn assert_same(label: &str, q: &Query, live: &Value, offline: &Value)
 
 /// The documented number of requests of one diagnose whose endpoints span `question`
 /// namespaces, `ips` of them given as IPs, on the fixture (no pagination):
-/// 3 cluster-wide lists (namespaces, nodes, DaemonSets) + `/apis` + 3 group discoveries
-/// (cilium.io, policy.networking.k8s.io, security.istio.io); for IP endpoints, one Service list
+/// 3 cluster-wide lists (namespaces, nodes, DaemonSets) + `/apis` + 4 group-version discoveries
+/// (cilium.io, policy.networking.k8s.io v1alpha1 and v1alpha2, security.istio.io); for IP endpoints, one Service list
 /// plus one `status.podIP` lookup each; 5 kinds (pods, Services, Endpoints, EndpointSlices,
 /// NetworkPolicies) for each question namespace and kube-system; 6 workload kinds for each
 /// question namespace; the pods of each other namespace that runs a DaemonSet (1: monitoring);
-/// 3 for `default/kubernetes`; 3 custom kinds. Pagination aside, nothing here grows with the
+/// 3 for `default/kubernetes`; 4 custom kinds (CiliumNetworkPolicy, AdminNetworkPolicy,
+/// ClusterNetworkPolicy, AuthorizationPolicy). Pagination aside, nothing here grows with the
 /// cluster's size.
 fn request_bound(question: usize, ips: usize) -> usize {
     let ip_lookups = if ips > 0 { 1 + ips } else { 0 };
-    3 + 1 + 3 + ip_lookups + 5 * (question + 1) + 6 * question + 1 + 3 + 3
+    3 + 1 + 4 + ip_lookups + 5 * (question + 1) + 6 * question + 1 + 3 + 4
 }
 
 #[test]
