@@ -250,14 +250,14 @@ pub fn unevaluated_policy_warnings(others: &[OtherPolicyObject]) -> Vec<LoadWarn
         .collect()
 }
 
-/// Kinds outside the policy groups that create no pods and cannot change connectivity: not
-/// worth a word. Every other kind we do not model may be an operator's resource whose pods are
+/// Namespaced kinds outside the policy groups that create no pods and cannot change
+/// connectivity: not worth a word. Cluster-scoped kinds (`snapshot::is_cluster_scoped`) create
+/// none either. Every other kind we do not model may be an operator's resource whose pods are
 /// missing from the snapshot (`monitoring.coreos.com` Prometheus), and is counted.
 const NO_PODS: &[(&str, &str)] = &[
     ("", "ConfigMap"),
     ("", "Secret"),
     ("", "ServiceAccount"),
-    ("", "PersistentVolume"),
     ("", "PersistentVolumeClaim"),
     ("", "LimitRange"),
     ("", "ResourceQuota"),
@@ -266,27 +266,10 @@ const NO_PODS: &[(&str, &str)] = &[
     ("events.k8s.io", "Event"),
     ("rbac.authorization.k8s.io", "Role"),
     ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
     ("policy", "PodDisruptionBudget"),
     ("autoscaling", "HorizontalPodAutoscaler"),
-    ("scheduling.k8s.io", "PriorityClass"),
     ("coordination.k8s.io", "Lease"),
     ("apps", "ControllerRevision"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
 ];
 
 /// Mesh groups whose objects the mesh check reads or that configure the mesh: not counted.
@@ -303,7 +286,10 @@ const MESH_GROUPS: &[&str] = &[
 /// no pods.
 fn unmodelled(o: &OtherObject) -> bool {
     let g = kind::api_group(&o.api_version);
-    !kind::in_policy_group(&o.api_version) && !MESH_GROUPS.contains(&g) && !NO_PODS.contains(&(g, o.kind.as_str()))
+    !kind::in_policy_group(&o.api_version)
+        && !MESH_GROUPS.contains(&g)
+        && !NO_PODS.contains(&(g, o.kind.as_str()))
+        && !crate::snapshot::is_cluster_scoped(g, &o.kind)
 }
 
 /// The objects of kinds worth counting, as `(group/kind, namespace)`.

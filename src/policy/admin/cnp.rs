@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::strict::{PORT, PORT_RANGE, PROTOCOL, PROTOCOL_MATCH, unknown_keys};
-use super::{AdminPort, AdminTier, issue, lower_port_number, set_keys};
+use super::{AdminPort, AdminTier, exactly_one, issue, lower_port_number};
 use crate::policy::{Issue, Protocol};
 
 /// `spec.tier`: `Admin` or `Baseline` (required, `+kubebuilder:validation:Enum`).
@@ -66,21 +66,7 @@ fn lower_protocol_entry(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Opti
         return None;
     };
     unknown_keys(m, PROTOCOL, field, issues);
-    let key = match set_keys(m, PROTOCOL).as_slice() {
-        [k] => *k,
-        [] => {
-            let msg = "sets none of tcp, udp, sctp, destinationNamedPort (exactly one is required)";
-            issues.push(issue(field, msg.into()));
-            return None;
-        }
-        many => {
-            issues.push(issue(
-                field,
-                format!("sets {} (exactly one is allowed)", many.join(" and ")),
-            ));
-            return None;
-        }
-    };
+    let key = exactly_one(m, PROTOCOL, field, issues)?;
     let sub = format!("{field}.{key}");
     let protocol = match key {
         "tcp" => Protocol::Tcp,
@@ -115,24 +101,10 @@ fn lower_destination_port(protocol: Protocol, v: &Value, field: &str, issues: &m
         return None;
     };
     unknown_keys(port, PORT, &sub, issues);
-    match set_keys(port, PORT).as_slice() {
-        ["number"] => lower_port_number(port.get("number"), &format!("{sub}.number"), issues)
+    match exactly_one(port, PORT, &sub, issues)? {
+        "number" => lower_port_number(port.get("number"), &format!("{sub}.number"), issues)
             .map(|port| AdminPort::Number { protocol, port }),
-        ["range"] => lower_range(protocol, &port["range"], &format!("{sub}.range"), issues),
-        [] => {
-            issues.push(issue(
-                &sub,
-                "sets neither number nor range (exactly one is required)".into(),
-            ));
-            None
-        }
-        _ => {
-            issues.push(issue(
-                &sub,
-                "sets both number and range (exactly one is allowed)".into(),
-            ));
-            None
-        }
+        _ => lower_range(protocol, &port["range"], &format!("{sub}.range"), issues),
     }
 }
 

@@ -686,6 +686,32 @@ fn set_keys<'a>(m: &Map<String, Value>, known: &[&'a str]) -> Vec<&'a str> {
     known.iter().copied().filter(|k| present(m, k).is_some()).collect()
 }
 
+/// The one key of `known` that `m` sets (a union type: `+kubebuilder:validation:MaxProperties=1`
+/// and `MinProperties=1`); none or several is an issue naming what was found.
+fn exactly_one<'a>(m: &Map<String, Value>, known: &[&'a str], field: &str, issues: &mut Vec<Issue>) -> Option<&'a str> {
+    match set_keys(m, known).as_slice() {
+        [k] => Some(*k),
+        [] => {
+            let found: Vec<&String> = m.keys().collect();
+            let found = if found.is_empty() {
+                String::new()
+            } else {
+                format!(" (found {found:?})")
+            };
+            let message = format!("sets none of {}{found}; exactly one is required", known.join(", "));
+            issues.push(issue(field, message));
+            None
+        }
+        many => {
+            issues.push(issue(
+                field,
+                format!("sets {} (exactly one is allowed)", many.join(" and ")),
+            ));
+            None
+        }
+    }
+}
+
 fn lower_subject(kind: AdminKind, v: Option<&Value>, issues: &mut Vec<Issue>) -> Option<AdminSubject> {
     const FIELD: &str = "spec.subject";
     let Some(m) = v.and_then(Value::as_object) else {
@@ -696,26 +722,12 @@ fn lower_subject(kind: AdminKind, v: Option<&Value>, issues: &mut Vec<Issue>) ->
         return None;
     };
     strict::unknown_keys(m, strict::SUBJECT, FIELD, issues);
-    match set_keys(m, &["namespaces", "pods"]).as_slice() {
-        ["namespaces"] => {
+    match exactly_one(m, &["namespaces", "pods"], FIELD, issues)? {
+        "namespaces" => {
             lower_selector(m.get("namespaces"), "spec.subject.namespaces", issues).map(AdminSubject::Namespaces)
         }
-        ["pods"] => lower_namespaced_pod(kind, &m["pods"], "spec.subject.pods", issues)
+        _ => lower_namespaced_pod(kind, &m["pods"], "spec.subject.pods", issues)
             .map(|(namespaces, pods)| AdminSubject::Pods { namespaces, pods }),
-        [] => {
-            issues.push(issue(
-                FIELD,
-                "sets neither namespaces nor pods (exactly one is required)".into(),
-            ));
-            None
-        }
-        _ => {
-            issues.push(issue(
-                FIELD,
-                "sets both namespaces and pods (exactly one is allowed)".into(),
-            ));
-            None
-        }
     }
 }
 
@@ -875,28 +887,7 @@ fn lower_peer(
     };
     let known = strict::peer_fields(kind, dir);
     strict::unknown_keys(m, known, field, issues);
-    let set = set_keys(m, known);
-    let key = match set.as_slice() {
-        [k] => *k,
-        [] => {
-            let others: Vec<&String> = m.keys().collect();
-            issues.push(issue(
-                field,
-                format!(
-                    "sets none of {} (found {others:?}); exactly one is required",
-                    known.join(", ")
-                ),
-            ));
-            return None;
-        }
-        many => {
-            issues.push(issue(
-                field,
-                format!("sets {} (exactly one is allowed)", many.join(" and ")),
-            ));
-            return None;
-        }
-    };
+    let key = exactly_one(m, known, field, issues)?;
     let sub = format!("{field}.{key}");
     match key {
         "namespaces" => lower_selector(m.get(key), &sub, issues).map(AdminPeer::Namespaces),
@@ -997,24 +988,7 @@ fn lower_port(v: &Value, field: &str, issues: &mut Vec<Issue>) -> Option<AdminPo
         return None;
     };
     strict::unknown_keys(m, strict::V1ALPHA1_PORT, field, issues);
-    let set = set_keys(m, strict::V1ALPHA1_PORT);
-    let key = match set.as_slice() {
-        [k] => *k,
-        [] => {
-            issues.push(issue(
-                field,
-                "sets none of portNumber, namedPort, portRange (exactly one is required)".into(),
-            ));
-            return None;
-        }
-        many => {
-            issues.push(issue(
-                field,
-                format!("sets {} (exactly one is allowed)", many.join(" and ")),
-            ));
-            return None;
-        }
-    };
+    let key = exactly_one(m, strict::V1ALPHA1_PORT, field, issues)?;
     let sub = format!("{field}.{key}");
     match key {
         "namedPort" => match m[key].as_str() {
