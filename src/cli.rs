@@ -60,7 +60,6 @@ pub struct SourceArgs {
         long,
         short = 's',
         num_args = 1..,
-        required_unless_present_any = ["live", "kubeconfig", "context"],
         conflicts_with_all = ["live", "kubeconfig", "context"]
     )]
     pub snapshot: Vec<PathBuf>,
@@ -273,6 +272,18 @@ impl SourceArgs {
         self.snapshot.is_empty()
     }
 
+    /// A source is named: files to read, or a cluster to read live.
+    fn require(&self) -> anyhow::Result<()> {
+        let c = &self.cluster;
+        if self.snapshot.is_empty() && !c.live && c.kubeconfig.is_none() && c.context.is_none() {
+            anyhow::bail!(
+                "no source: give --snapshot PATH... (YAML/JSON files or directories, e.g. `kubectl get ... -o yaml`; - for stdin), \
+                 or --live to read the cluster of your kubeconfig (read-only; --kubeconfig FILE and --context NAME imply it)"
+            );
+        }
+        Ok(())
+    }
+
     fn semantics(&self) -> Semantics {
         Semantics {
             ipblock_matches_pods: self.ipblock_matches_pods,
@@ -450,6 +461,13 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
 
 /// Runs one subcommand; an error is printed by [`run`].
 fn run_inner(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Diagnose { source, .. }
+        | Command::Matrix { source, .. }
+        | Command::Serve { source, .. }
+        | Command::Tool { source, .. } => source.require()?,
+        Command::Bench { .. } | Command::Snapshot { .. } => {}
+    }
     match cli.command {
         Command::Diagnose {
             source,

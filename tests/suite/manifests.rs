@@ -248,3 +248,18 @@ fn every_command_ends_quietly_on_a_closed_stdout() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_command_without_a_source_names_both_snapshot_and_live() {
+    for args in [
+        vec!["diagnose", "--from", "a/b", "--to", "c/d"],
+        vec!["matrix"],
+        vec!["tool", "check_cni"],
+        vec!["serve"],
+    ] {
+        let out = run(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(err.contains("--snapshot") && err.contains("--live"), "{args:?}: {err}");
+    }
+}
