@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ClusterSnapshot, Limits, LoadOptions, LoadWarning, NamespaceDefaulting, OtherObject, UnreadablePolicy, Workload,
-    WorkloadKind, strict,
+    WorkloadKind, split, strict,
 };
 use crate::snapshot::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -184,6 +184,11 @@ struct Loader {
     /// Where objects without a namespace go, and how many did.
     default_namespace: String,
     defaulted: usize,
+    /// Files from this size on are split and parsed on `workers` threads, `batch_bytes` at a
+    /// time (see `split`).
+    parallel_min_bytes: usize,
+    batch_bytes: usize,
+    workers: usize,
 }
 
 impl Loader {
@@ -201,6 +206,9 @@ impl Loader {
             warnings_hidden: 0,
             default_namespace: super::DEFAULT_NAMESPACE.to_string(),
             defaulted: 0,
+            parallel_min_bytes: split::PARALLEL_MIN_BYTES,
+            batch_bytes: split::BATCH_BYTES,
+            workers: split::workers(),
         }
     }
 
@@ -328,7 +336,89 @@ impl Loader {
         Ok(())
     }
 
+    /// A YAML stream: split into documents parsed on every core when it is large (and the split
+    /// is sure), else sequentially. Either way the documents are added in order, and an error is
+    /// the sequential parser's.
     fn load_yaml(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        if text.len() >= self.parallel_min_bytes
+            && let Some(batches) = split::yaml_batches(text, self.batch_bytes)
+            && batches.len() > 1
+        {
+            let values_before = self.values;
+            let Some(done) = self.load_yaml_parallel(snap, file, &batches)? else {
+                return Ok(());
+            };
+            // A part did not parse apart: read again from the start, adding what was not added.
+            self.values = values_before;
+            return self.load_yaml_sequential(snap, path, file, text, done);
+        }
+        self.load_yaml_sequential(snap, path, file, text, 0)
+    }
+
+    /// Parses the batches on the workers and adds their documents in order. `Some(documents
+    /// added)` when a batch did not parse (a syntax error, the alias budget): the caller reads
+    /// the file sequentially for the exact error.
+    fn load_yaml_parallel(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        file: &str,
+        batches: &[&str],
+    ) -> Result<Option<usize>, LoadError> {
+        let max = self.budget().max;
+        let room = max.saturating_sub(self.values);
+        let parse = |batch: &&str| -> Option<(Vec<Value>, usize)> {
+            let budget = Budget {
+                used: Cell::new(0),
+                max: room,
+                exceeded: Cell::new(false),
+            };
+            let mut docs = Vec::new();
+            for doc in yaml_serde::Deserializer::from_str(batch) {
+                docs.push(ValueSeed(&budget).deserialize(doc).ok()?);
+            }
+            Some((docs, budget.used.get()))
+        };
+        let mut done = 0usize;
+        let mut fallback = false;
+        let mut failure = None;
+        split::ordered(batches, self.workers, parse, |parsed| {
+            let Some(Some((docs, used))) = parsed else {
+                fallback = true;
+                return false;
+            };
+            if self.values.saturating_add(used) > max {
+                fallback = true;
+                return false;
+            }
+            self.values += used;
+            for value in docs {
+                done += 1;
+                if value.is_null() {
+                    continue; // an empty document
+                }
+                if let Err(e) = self.add(snap, &format!("{file}#{done}"), value) {
+                    failure = Some(e);
+                    return false;
+                }
+            }
+            true
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(fallback.then_some(done)),
+        }
+    }
+
+    /// The stream parsed document by document; the first `skip` documents were added already
+    /// (they are parsed again, for the budget and the error's place, not added).
+    fn load_yaml_sequential(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        path: &Path,
+        file: &str,
+        text: &str,
+        skip: usize,
+    ) -> Result<(), LoadError> {
         for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
             let budget = self.budget();
             let decoded = ValueSeed(&budget).deserialize(doc);
@@ -367,8 +457,8 @@ impl Loader {
                     }
                 }
             })?;
-            if value.is_null() {
-                continue; // an empty document (`---` twice, comments only)
+            if value.is_null() || i < skip {
+                continue; // an empty document (`---` twice, comments only), or one added already
             }
             self.add(snap, &format!("{file}#{}", i + 1), value)?;
         }
@@ -378,6 +468,123 @@ impl Loader {
     /// A JSON object, or an array decoded and added element by element (a huge array never
     /// sits in memory as a whole).
     fn load_json(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        if text.len() >= self.parallel_min_bytes
+            && let Some(split) = split::json_split(text, self.batch_bytes)
+        {
+            let values_before = self.values;
+            let Some(done) = self.load_json_parallel(snap, file, &split)? else {
+                return Ok(());
+            };
+            self.values = values_before;
+            return self.load_json_sequential(snap, path, file, text, done);
+        }
+        self.load_json_sequential(snap, path, file, text, 0)
+    }
+
+    /// A top-level array, or a `List`'s `items`, parsed on the workers a batch of elements at a
+    /// time (borrowed from the text) and added in order. `Some(elements added)` when the split
+    /// does not hold (not a List, a syntax error, the alias budget): the caller reads the file
+    /// sequentially.
+    fn load_json_parallel(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        file: &str,
+        split: &split::JsonSplit<'_>,
+    ) -> Result<Option<usize>, LoadError> {
+        let max = self.budget().max;
+        let elements: usize = split.batches.iter().map(Vec::len).sum();
+        // The text around the elements, each element a `0`: checked and read on its own.
+        let counted = Budget {
+            used: Cell::new(0),
+            max: usize::MAX,
+            exceeded: Cell::new(false),
+        };
+        let mut json = serde_json::Deserializer::from_str(&split.skeleton);
+        let Ok(skeleton) = ValueSeed(&counted)
+            .deserialize(&mut json)
+            .and_then(|v| json.end().map(|()| v))
+        else {
+            return Ok(Some(0));
+        };
+        let list = match &skeleton {
+            Value::Object(map) if split.items => {
+                let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+                match ListOf::new(kind, map) {
+                    Some(list) => Some(list),
+                    None => return Ok(Some(0)), // an object that is no List is added whole
+                }
+            }
+            Value::Array(_) if !split.items => None,
+            _ => return Ok(Some(0)),
+        };
+        // The values the sequential decoder counts besides the elements (it does not count the
+        // top-level array).
+        let around = counted
+            .used
+            .get()
+            .saturating_sub(elements + usize::from(list.is_none()));
+        if self.values.saturating_add(around) > max {
+            return Ok(Some(0));
+        }
+        self.values += around;
+        let room = max.saturating_sub(self.values);
+        let parse = |batch: &Vec<&str>| -> Option<(Vec<Value>, usize)> {
+            let budget = Budget {
+                used: Cell::new(0),
+                max: room,
+                exceeded: Cell::new(false),
+            };
+            let mut out = Vec::with_capacity(batch.len());
+            for element in batch {
+                let mut json = serde_json::Deserializer::from_str(element);
+                let v = ValueSeed(&budget).deserialize(&mut json).ok()?;
+                json.end().ok()?;
+                out.push(v);
+            }
+            Some((out, budget.used.get()))
+        };
+        let mut done = 0usize;
+        let mut fallback = false;
+        let mut failure = None;
+        split::ordered(&split.batches, self.workers, parse, |parsed| {
+            let Some(Some((values, used))) = parsed else {
+                fallback = true;
+                return false;
+            };
+            if self.values.saturating_add(used) > max {
+                fallback = true;
+                return false;
+            }
+            self.values += used;
+            for value in values {
+                let added = match &list {
+                    Some(list) => self.add_item(snap, file, list, done, value),
+                    None => self.add(snap, &format!("{file}[{done}]"), value),
+                };
+                done += 1;
+                if let Err(e) = added {
+                    failure = Some(e);
+                    return false;
+                }
+            }
+            true
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(fallback.then_some(done)),
+        }
+    }
+
+    /// The sequential JSON reader; the first `skip` elements (of the array or of the List's
+    /// items) were added already.
+    fn load_json_sequential(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        path: &Path,
+        file: &str,
+        text: &str,
+        skip: usize,
+    ) -> Result<(), LoadError> {
         let budget = self.budget();
         let mut failure: Option<LoadError> = None;
         let mut json = serde_json::Deserializer::from_str(text);
@@ -390,6 +597,7 @@ impl Loader {
                     file,
                     budget: &budget,
                     failure: &mut failure,
+                    skip,
                 },
             )
             .map(|()| None)
@@ -424,7 +632,7 @@ impl Loader {
             }
         })?;
         if let Some(v) = value {
-            self.add(snap, file, v)?;
+            self.add_skipping(snap, file, v, skip)?;
         }
         Ok(())
     }
@@ -432,26 +640,25 @@ impl Loader {
     /// Adds one document or array element: an object, or a List whose items are added one by
     /// one. Every object counts against the limit, the ones skipped with a warning too.
     fn add(&mut self, snap: &mut ClusterSnapshot, location: &str, value: Value) -> Result<(), LoadError> {
+        self.add_skipping(snap, location, value, 0)
+    }
+
+    /// [`Loader::add`], but the first `skip` items of a List were added already.
+    fn add_skipping(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        location: &str,
+        value: Value,
+        skip: usize,
+    ) -> Result<(), LoadError> {
         if let Value::Object(mut map) = value {
             let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) {
-                let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
+            if let Some(list) = ListOf::new(&kind, &map) {
                 let Some(Value::Array(items)) = map.remove("items") else {
                     return Ok(());
                 };
-                for (i, mut item) in items.into_iter().enumerate() {
-                    if let Value::Object(o) = &mut item {
-                        if !o.contains_key("kind") && !item_kind.is_empty() {
-                            o.insert("kind".into(), Value::String(item_kind.clone()));
-                        }
-                        if !o.contains_key("apiVersion")
-                            && let Some(av) = map.get("apiVersion")
-                            && !item_kind.is_empty()
-                        {
-                            o.insert("apiVersion".into(), av.clone());
-                        }
-                    }
-                    self.add(snap, &format!("{location}.items[{i}]"), item)?;
+                for (i, item) in items.into_iter().enumerate().skip(skip) {
+                    self.add_item(snap, location, &list, i, item)?;
                 }
                 return Ok(());
             }
@@ -470,6 +677,29 @@ impl Loader {
             snap.warnings.truncate(self.warnings_cap);
         }
         Ok(())
+    }
+
+    /// Item `i` of a List at `location`: it takes the kind and apiVersion of a `*List` it lacks.
+    fn add_item(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        location: &str,
+        list: &ListOf,
+        i: usize,
+        mut item: Value,
+    ) -> Result<(), LoadError> {
+        if let Value::Object(o) = &mut item {
+            if !o.contains_key("kind") && !list.item_kind.is_empty() {
+                o.insert("kind".into(), Value::String(list.item_kind.clone()));
+            }
+            if !o.contains_key("apiVersion")
+                && let Some(av) = &list.api_version
+                && !list.item_kind.is_empty()
+            {
+                o.insert("apiVersion".into(), av.clone());
+            }
+        }
+        self.add(snap, &format!("{location}.items[{i}]"), item)
     }
 
     fn count_object(&mut self, location: &str) -> Result<(), LoadError> {
@@ -510,7 +740,7 @@ impl Loader {
         };
         match (group.as_str(), kind.as_str()) {
             ("", "Namespace") => {
-                if serde_json::from_value::<k8s_openapi::api::core::v1::Namespace>(ctx.value.clone()).is_err()
+                if <k8s_openapi::api::core::v1::Namespace as serde::Deserialize>::deserialize(ctx.value).is_err()
                     && let Some(name) = meta_str(ctx.value, "name").filter(|n| !n.is_empty())
                 {
                     snap.unreadable_namespaces.push(name.to_string());
@@ -785,6 +1015,26 @@ fn unknown_fields(snap: &mut ClusterSnapshot, ctx: &Ctx<'_>, fields: &[String]) 
     }
 }
 
+/// A `List` or `*List` object (`kind` ends with `List`, `items` is an array): what its items take
+/// from it.
+struct ListOf {
+    /// `Pod` of `PodList`; empty for `List`.
+    item_kind: String,
+    api_version: Option<Value>,
+}
+
+impl ListOf {
+    fn new(kind: &str, map: &Map<String, Value>) -> Option<ListOf> {
+        if !(kind.ends_with("List") && map.get("items").is_some_and(Value::is_array)) {
+            return None;
+        }
+        Some(ListOf {
+            item_kind: kind.strip_suffix("List").unwrap_or_default().to_string(),
+            api_version: map.get("apiVersion").cloned(),
+        })
+    }
+}
+
 /// How many values the decoders may still produce (see [`MAX_ALIAS_EXPANSION`]).
 struct Budget {
     used: Cell<usize>,
@@ -907,6 +1157,8 @@ struct ArrayVisitor<'a> {
     budget: &'a Budget,
     /// Why the load stopped, when it was the loader (the decoder only sees a custom error).
     failure: &'a mut Option<LoadError>,
+    /// Elements added already (parsed again, not added).
+    skip: usize,
 }
 
 impl<'de> Visitor<'de> for ArrayVisitor<'_> {
@@ -922,6 +1174,10 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
             // The decoder counted into the budget; keep the loader's count in step for the
             // next file.
             self.loader.values = self.budget.used.get();
+            if i < self.skip {
+                i += 1;
+                continue;
+            }
             if let Err(e) = self.loader.add(self.snap, &format!("{}[{i}]", self.file), v) {
                 *self.failure = Some(e);
                 return Err(de::Error::custom("the load stopped"));
@@ -982,7 +1238,8 @@ impl Ctx<'_> {
 
     /// Deserializes the object, turning a failure into a warning that names the field.
     fn parse<T: DeserializeOwned>(&self, snap: &mut ClusterSnapshot) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(self.value.clone()) {
+        // From the borrowed value: strings are copied out, the tree is not cloned.
+        match serde_path_to_error::deserialize::<_, T>(self.value) {
             Ok(v) => Some(v),
             Err(e) => {
                 let field = e.path().to_string();
@@ -1160,6 +1417,95 @@ metadata: {name: p, namespace: a}
         assert!(matches!(load(10, 2), Err(LoadError::TooLarge { at_least: false, .. })));
         assert!(matches!(load(1000, 1), Err(LoadError::TooManyObjects { limit: 1, .. })));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Loads `text` as `load_str` does, parsed apart on two workers one document or element at
+    /// a time (`parallel`), or sequentially.
+    fn load_with(name: &str, text: &str, parallel: bool, limits: Limits) -> Result<ClusterSnapshot, LoadError> {
+        let mut snap = ClusterSnapshot::default();
+        let mut loader = Loader::new(limits, &snap);
+        (loader.parallel_min_bytes, loader.batch_bytes, loader.workers) =
+            if parallel { (0, 1, 2) } else { (usize::MAX, 1, 1) };
+        let path = Path::new(name);
+        loader.count_bytes(path, text.len() as u64)?;
+        loader.load_text(&mut snap, path, text)?;
+        loader.finish(&mut snap);
+        Ok(snap)
+    }
+
+    #[test]
+    fn parallel_and_sequential_loads_are_the_same() {
+        let pod = |n: usize| format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p{n}, namespace: a}}\n");
+        let np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: a}\nspec: {podSelector: {}}\n";
+        let np2 = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: a}\nspec: {podSelector: {}, egres: []}\n";
+        let yaml = [
+            format!("{}---\n{}---\n{}", pod(1), pod(2), pod(1)),
+            format!("# head\n---\n{}---\n---\n{}...\n---\n{}", pod(1), pod(2), np),
+            format!("%YAML 1.1\n---\n{}--- # c\n{}---\n{np2}---\n{np}", pod(1), pod(2)),
+            format!("{}---\n%TAG ! tag:x,2000:\n---\n{}", pod(1), pod(2)),
+            format!("{}--- \n{}--- |\n  text\n---\n- 1\n", pod(1), pod(2)),
+            format!("{}\r\n---\r\n{}", pod(1).replace('\n', "\r\n"), pod(2)),
+            format!(
+                "{}---\nkind: List\napiVersion: v1\nitems:\n- {{kind: Pod, apiVersion: v1, metadata: {{name: q}}}}\n---\nkind: PodList\napiVersion: v1\nitems: [{{metadata: {{name: r}}}}]\n",
+                pod(1)
+            ),
+            // Errors: syntax in a later document, a quoted scalar cut by a marker, a flow
+            // collection across a marker, an alias bomb, nesting, a missing document start.
+            format!("{}---\n{}---\nkind: [\n", pod(1), pod(2)),
+            format!("{}---\na: \"x\n---\ny\"\n", pod(1)),
+            format!("{}---\na: [1,\n---\n]\n", pod(1)),
+            format!("{}...\n{}", pod(1), pod(2)),
+            format!(
+                "{}---\na: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n---\n{}",
+                pod(1),
+                pod(2)
+            ),
+            format!("{}---\n{}{}\n", pod(1), "[".repeat(200), "]".repeat(200)),
+            format!("{}---\n{}---\n{}", pod(1), "just text\n", pod(2)),
+        ];
+        let json = [
+            r#"[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}, 1, {"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}}]"#.to_string(),
+            r#"{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"}},{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"a"}}],"kind":"List","metadata":{}}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p"}},{"metadata":{"name":"q"}}]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"items":[1,2]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"List","items":[]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod"}, {"kind": }]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod"}], "metadata": {"x": tru}}"#.to_string(),
+            r#"[{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}}] x"#.to_string(),
+            format!("[{{\"kind\":\"Pod\"}}, {}1{}]", "[".repeat(127), "]".repeat(127)),
+        ];
+        let limits = [
+            Limits::default(),
+            Limits {
+                max_bytes: 1 << 20,
+                max_objects: 2,
+            },
+        ];
+        for (name, text) in yaml
+            .iter()
+            .map(|t| ("t.yaml", t))
+            .chain(json.iter().map(|t| ("t.json", t)))
+        {
+            for limits in limits {
+                let a = load_with(name, text, true, limits);
+                let b = load_with(name, text, false, limits);
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_yaml_error_far_into_a_parallel_load_names_its_line() {
+        let mut text = String::new();
+        for i in 0..6000 {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a}}\n"
+            ));
+        }
+        text.push_str("---\nkind: [\n");
+        assert!(text.len() > split::PARALLEL_MIN_BYTES);
+        let err = load_str("big.yaml", &text).unwrap_err().to_string();
+        assert!(err.starts_with("big.yaml:24003:1:"), "{err}");
     }
 
     #[test]
