@@ -366,7 +366,8 @@ impl Loader {
     ) -> Result<Option<usize>, LoadError> {
         let max = self.budget().max;
         let room = max.saturating_sub(self.values);
-        let parse = |batch: &&str| -> Option<(Vec<Value>, usize)> {
+        let default_namespace = self.default_namespace.clone();
+        let parse = |batch: &&str| -> Option<(Vec<Prepared>, usize)> {
             let budget = Budget {
                 used: Cell::new(0),
                 max: room,
@@ -374,7 +375,11 @@ impl Loader {
             };
             let mut docs = Vec::new();
             for doc in yaml_serde::Deserializer::from_str(batch) {
-                docs.push(ValueSeed(&budget).deserialize(doc).ok()?);
+                let value = ValueSeed(&budget).deserialize(doc).ok()?;
+                docs.push(match value {
+                    Value::Null => Prepared::Raw(value),
+                    _ => prepare(value, &default_namespace),
+                });
             }
             Some((docs, budget.used.get()))
         };
@@ -391,12 +396,12 @@ impl Loader {
                 return false;
             }
             self.values += used;
-            for value in docs {
+            for item in docs {
                 done += 1;
-                if value.is_null() {
+                if matches!(item, Prepared::Raw(Value::Null)) {
                     continue; // an empty document
                 }
-                if let Err(e) = self.add(snap, &format!("{file}#{done}"), value) {
+                if let Err(e) = self.add_prepared(snap, &format!("{file}#{done}"), item) {
                     failure = Some(e);
                     return false;
                 }
@@ -528,7 +533,8 @@ impl Loader {
         }
         self.values += around;
         let room = max.saturating_sub(self.values);
-        let parse = |batch: &Vec<&str>| -> Option<(Vec<Value>, usize)> {
+        let default_namespace = self.default_namespace.clone();
+        let parse = |batch: &Vec<&str>| -> Option<(Vec<Prepared>, usize)> {
             let budget = Budget {
                 used: Cell::new(0),
                 max: room,
@@ -537,9 +543,12 @@ impl Loader {
             let mut out = Vec::with_capacity(batch.len());
             for element in batch {
                 let mut json = serde_json::Deserializer::from_str(element);
-                let v = ValueSeed(&budget).deserialize(&mut json).ok()?;
+                let mut v = ValueSeed(&budget).deserialize(&mut json).ok()?;
                 json.end().ok()?;
-                out.push(v);
+                if let Some(list) = &list {
+                    list.fill(&mut v);
+                }
+                out.push(prepare(v, &default_namespace));
             }
             Some((out, budget.used.get()))
         };
@@ -556,11 +565,12 @@ impl Loader {
                 return false;
             }
             self.values += used;
-            for value in values {
-                let added = match &list {
-                    Some(list) => self.add_item(snap, file, list, done, value),
-                    None => self.add(snap, &format!("{file}[{done}]"), value),
+            for item in values {
+                let location = match &list {
+                    Some(_) => format!("{file}.items[{done}]"),
+                    None => format!("{file}[{done}]"),
                 };
+                let added = self.add_prepared(snap, &location, item);
                 done += 1;
                 if let Err(e) = added {
                     failure = Some(e);
@@ -672,10 +682,7 @@ impl Loader {
                 message: "not a Kubernetes object (expected a mapping with apiVersion and kind): skipped".into(),
             });
         }
-        if snap.warnings.len() > self.warnings_cap {
-            self.warnings_hidden += snap.warnings.len() - self.warnings_cap;
-            snap.warnings.truncate(self.warnings_cap);
-        }
+        self.cap_warnings(snap);
         Ok(())
     }
 
@@ -688,17 +695,7 @@ impl Loader {
         i: usize,
         mut item: Value,
     ) -> Result<(), LoadError> {
-        if let Value::Object(o) = &mut item {
-            if !o.contains_key("kind") && !list.item_kind.is_empty() {
-                o.insert("kind".into(), Value::String(list.item_kind.clone()));
-            }
-            if !o.contains_key("apiVersion")
-                && let Some(av) = &list.api_version
-                && !list.item_kind.is_empty()
-            {
-                o.insert("apiVersion".into(), av.clone());
-            }
-        }
+        list.fill(&mut item);
         self.add(snap, &format!("{location}.items[{i}]"), item)
     }
 
@@ -796,13 +793,32 @@ impl Loader {
         ctx: &Ctx<'_>,
         list: impl Fn(&mut ClusterSnapshot) -> &mut Vec<T>,
     ) {
-        let Some(v) = ctx.parse::<T>(snap) else {
-            return;
+        let meta = Meta {
+            location: ctx.location,
+            kind: ctx.kind,
+            name: meta_str(ctx.value, "name"),
+            namespace: meta_str(ctx.value, "namespace"),
+        };
+        self.push_decoded(snap, &meta, decode(ctx.value), list);
+    }
+
+    /// [`Loader::push`] once decoded (here or by a worker).
+    fn push_decoded<T: PartialEq>(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        meta: &Meta<'_>,
+        decoded: Result<T, String>,
+        list: impl Fn(&mut ClusterSnapshot) -> &mut Vec<T>,
+    ) {
+        let v = match decoded {
+            Ok(v) => v,
+            Err(message) => return meta.warn(snap, message),
         };
         let index = list(snap).len();
-        if let Some((first, first_index)) = self.first_copy(ctx, index) {
+        let key = object_key(meta.kind, meta.name, meta.namespace);
+        if let Some((first, first_index)) = self.first_copy_of(meta.kind, key, meta.location, index) {
             let same = list(snap).get(first_index) == Some(&v);
-            ctx.warn_duplicate(snap, &first, same);
+            meta.warn_duplicate(snap, &first, same);
             return;
         }
         list(snap).push(v);
@@ -811,13 +827,57 @@ impl Loader {
     /// Where the first object with this kind, namespace and name was loaded (and its index in
     /// its list), when this one is a duplicate; otherwise records this one at `index`.
     fn first_copy(&mut self, ctx: &Ctx<'_>, index: usize) -> Option<(String, usize)> {
-        let key = ctx.key()?;
-        match self.seen.entry(format!("{}/{}/{}", ctx.kind, key.0, key.1)) {
+        self.first_copy_of(ctx.kind, ctx.key(), ctx.location, index)
+    }
+
+    fn first_copy_of(
+        &mut self,
+        kind: &str,
+        key: Option<(String, String)>,
+        location: &str,
+        index: usize,
+    ) -> Option<(String, usize)> {
+        let key = key?;
+        match self.seen.entry(format!("{kind}/{}/{}", key.0, key.1)) {
             Entry::Occupied(e) => Some(e.get().clone()),
             Entry::Vacant(e) => {
-                e.insert((ctx.location.to_string(), index));
+                e.insert((location.to_string(), index));
                 None
             }
+        }
+    }
+
+    /// Adds an object a worker prepared (see [`prepare`]), as [`Loader::add`] would have.
+    fn add_prepared(&mut self, snap: &mut ClusterSnapshot, location: &str, item: Prepared) -> Result<(), LoadError> {
+        let p = match item {
+            Prepared::Raw(value) => return self.add(snap, location, value),
+            Prepared::Typed(p) => p,
+        };
+        self.count_object(location)?;
+        if p.namespace_defaulted {
+            self.defaulted += 1;
+        }
+        let meta = Meta {
+            location,
+            kind: p.kind,
+            name: p.name.as_deref(),
+            namespace: p.namespace.as_deref(),
+        };
+        match p.object {
+            Typed::Pod(d) => self.push_decoded(snap, &meta, d, |s| &mut s.pods),
+            Typed::Service(d) => self.push_decoded(snap, &meta, d, |s| &mut s.services),
+            Typed::Endpoints(d) => self.push_decoded(snap, &meta, d, |s| &mut s.endpoints),
+            Typed::Node(d) => self.push_decoded(snap, &meta, d, |s| &mut s.nodes),
+            Typed::EndpointSlice(d) => self.push_decoded(snap, &meta, d, |s| &mut s.endpoint_slices),
+        }
+        self.cap_warnings(snap);
+        Ok(())
+    }
+
+    fn cap_warnings(&mut self, snap: &mut ClusterSnapshot) {
+        if snap.warnings.len() > self.warnings_cap {
+            self.warnings_hidden += snap.warnings.len() - self.warnings_cap;
+            snap.warnings.truncate(self.warnings_cap);
         }
     }
 
@@ -1033,6 +1093,21 @@ impl ListOf {
             api_version: map.get("apiVersion").cloned(),
         })
     }
+
+    /// Gives an item of a `*List` the kind and apiVersion it lacks.
+    fn fill(&self, item: &mut Value) {
+        if let Value::Object(o) = item {
+            if !o.contains_key("kind") && !self.item_kind.is_empty() {
+                o.insert("kind".into(), Value::String(self.item_kind.clone()));
+            }
+            if !o.contains_key("apiVersion")
+                && let Some(av) = &self.api_version
+                && !self.item_kind.is_empty()
+            {
+                o.insert("apiVersion".into(), av.clone());
+            }
+        }
+    }
 }
 
 /// How many values the decoders may still produce (see [`MAX_ALIAS_EXPANSION`]).
@@ -1188,32 +1263,169 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
     }
 }
 
+/// Where an object was read and what it is called, for its warnings and duplicates.
+struct Meta<'a> {
+    location: &'a str,
+    kind: &'a str,
+    name: Option<&'a str>,
+    namespace: Option<&'a str>,
+}
+
+impl Meta<'_> {
+    fn warn(&self, snap: &mut ClusterSnapshot, message: String) {
+        snap.warnings.push(LoadWarning {
+            location: Some(self.location.to_string()),
+            object: Some(object_label(self.kind, self.name, self.namespace)),
+            message,
+        });
+    }
+
+    fn warn_duplicate(&self, snap: &mut ClusterSnapshot, first: &str, same: bool) {
+        self.warn(snap, duplicate_message(first, same));
+    }
+}
+
+fn duplicate_message(first: &str, same: bool) -> String {
+    let copy = if same {
+        "an identical copy"
+    } else {
+        "a different copy; the first one is used"
+    };
+    format!("appears again (first at {first}): {copy}, this one is skipped")
+}
+
+/// A document or element as a worker hands it over: decoded to its typed object when it is
+/// one of the common kinds that need nothing of the loader's state (the worker frees the
+/// value it allocated), else the value for [`Loader::add`].
+enum Prepared {
+    Raw(Value),
+    Typed(TypedObject),
+}
+
+struct TypedObject {
+    kind: &'static str,
+    name: Option<String>,
+    namespace: Option<String>,
+    namespace_defaulted: bool,
+    object: Typed,
+}
+
+enum Typed {
+    Pod(Result<k8s_openapi::api::core::v1::Pod, String>),
+    Service(Result<k8s_openapi::api::core::v1::Service, String>),
+    Endpoints(Result<k8s_openapi::api::core::v1::Endpoints, String>),
+    Node(Result<k8s_openapi::api::core::v1::Node, String>),
+    EndpointSlice(Result<k8s_openapi::api::discovery::v1::EndpointSlice, String>),
+}
+
+/// What [`Loader::add_object`] does to an object of a common kind before it needs the loader
+/// (the namespace defaulted, the typed decode), done by a worker; anything else stays a value.
+fn prepare(value: Value, default_namespace: &str) -> Prepared {
+    let Value::Object(mut map) = value else {
+        return Prepared::Raw(value);
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let group = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|av| av.rsplit_once('/'))
+        .map_or("", |(g, _)| g);
+    let kind: &'static str = match (group, kind) {
+        ("", "Pod") => "Pod",
+        ("", "Service") => "Service",
+        ("", "Endpoints") => "Endpoints",
+        ("", "Node") => "Node",
+        ("discovery.k8s.io" | "", "EndpointSlice") => "EndpointSlice",
+        _ => return Prepared::Raw(Value::Object(map)),
+    };
+    if ListOf::new(kind, &map).is_some() {
+        return Prepared::Raw(Value::Object(map));
+    }
+    let mut namespace_defaulted = false;
+    if !super::is_cluster_scoped("", kind)
+        && let Some(Value::Object(meta)) = map.get_mut("metadata")
+        && !meta
+            .get("namespace")
+            .is_some_and(|n| !n.is_null() && n.as_str() != Some(""))
+    {
+        meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
+        namespace_defaulted = true;
+    }
+    let value = Value::Object(map);
+    let object = match kind {
+        "Pod" => Typed::Pod(decode(&value)),
+        "Service" => Typed::Service(decode(&value)),
+        "Endpoints" => Typed::Endpoints(decode(&value)),
+        "Node" => Typed::Node(decode(&value)),
+        _ => Typed::EndpointSlice(decode(&value)),
+    };
+    TypedObject {
+        kind,
+        name: meta_str(&value, "name").map(str::to_string),
+        namespace: meta_str(&value, "namespace").map(str::to_string),
+        namespace_defaulted,
+        object,
+    }
+    .into()
+}
+
+impl From<TypedObject> for Prepared {
+    fn from(t: TypedObject) -> Prepared {
+        Prepared::Typed(t)
+    }
+}
+
 struct Ctx<'a> {
     location: &'a str,
     kind: &'a str,
     value: &'a Value,
 }
 
+/// `Kind ns/name` in messages.
+fn object_label(kind: &str, name: Option<&str>, namespace: Option<&str>) -> String {
+    let name = name.unwrap_or("<unnamed>");
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// `(namespace, name)` after defaulting, the way the index keys objects; `None` without a name
+/// (nothing to compare).
+fn object_key(kind: &str, name: Option<&str>, namespace: Option<&str>) -> Option<(String, String)> {
+    let name = name.filter(|n| !n.is_empty())?;
+    let ns = match kind {
+        "Namespace" | "Node" => "",
+        _ => namespace.filter(|n| !n.is_empty()).unwrap_or("default"),
+    };
+    Some((ns.to_string(), name.to_string()))
+}
+
+/// Deserializes a typed object from its value; a failure is the message of the warning that
+/// names the field.
+fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    // From the borrowed value: strings are copied out, the tree is not cloned.
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let field = e.path().to_string();
+        format!("does not parse at field `{field}`: {}; object skipped", e.inner())
+    })
+}
+
 impl Ctx<'_> {
     fn object(&self) -> String {
-        let name = meta_str(self.value, "name").unwrap_or("<unnamed>");
-        match meta_str(self.value, "namespace") {
-            Some(ns) => format!("{} {ns}/{name}", self.kind),
-            None => format!("{} {name}", self.kind),
-        }
+        object_label(
+            self.kind,
+            meta_str(self.value, "name"),
+            meta_str(self.value, "namespace"),
+        )
     }
 
-    /// `(namespace, name)` after defaulting, the way the index keys objects; `None` without a
-    /// name (nothing to compare).
     fn key(&self) -> Option<(String, String)> {
-        let name = meta_str(self.value, "name").filter(|n| !n.is_empty())?;
-        let ns = match self.kind {
-            "Namespace" | "Node" => "",
-            _ => meta_str(self.value, "namespace")
-                .filter(|n| !n.is_empty())
-                .unwrap_or("default"),
-        };
-        Some((ns.to_string(), name.to_string()))
+        object_key(
+            self.kind,
+            meta_str(self.value, "name"),
+            meta_str(self.value, "namespace"),
+        )
     }
 
     fn warn(&self, snap: &mut ClusterSnapshot, message: String) {
@@ -1225,29 +1437,15 @@ impl Ctx<'_> {
     }
 
     fn warn_duplicate(&self, snap: &mut ClusterSnapshot, first: &str, same: bool) {
-        let copy = if same {
-            "an identical copy"
-        } else {
-            "a different copy; the first one is used"
-        };
-        self.warn(
-            snap,
-            format!("appears again (first at {first}): {copy}, this one is skipped"),
-        );
+        self.warn(snap, duplicate_message(first, same));
     }
 
     /// Deserializes the object, turning a failure into a warning that names the field.
     fn parse<T: DeserializeOwned>(&self, snap: &mut ClusterSnapshot) -> Option<T> {
-        // From the borrowed value: strings are copied out, the tree is not cloned.
-        match serde_path_to_error::deserialize::<_, T>(self.value) {
+        match decode(self.value) {
             Ok(v) => Some(v),
-            Err(e) => {
-                let field = e.path().to_string();
-                snap.warnings.push(LoadWarning {
-                    location: Some(self.location.to_string()),
-                    object: Some(self.object()),
-                    message: format!("does not parse at field `{field}`: {}; object skipped", e.inner()),
-                });
+            Err(message) => {
+                self.warn(snap, message);
                 None
             }
         }
@@ -1462,11 +1660,17 @@ metadata: {name: p, namespace: a}
             ),
             format!("{}---\n{}{}\n", pod(1), "[".repeat(200), "]".repeat(200)),
             format!("{}---\n{}---\n{}", pod(1), "just text\n", pod(2)),
+            format!(
+                "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: s}}\nspec: {{ports: [{{port: x}}]}}\n---\napiVersion: v1\nkind: Node\nmetadata: {{name: n, namespace: x}}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: e}}\naddressType: IPv4\nendpoints: []\n---\napiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: 7, namespace: ''}}\n---\n{}---\napiVersion: v1\nkind: Endpoints\nmetadata: {{name: s, namespace: default}}\n---\napiVersion: v1\nkind: Endpoints\nmetadata: {{name: s}}\nsubsets: []\n---\napiVersion: v2\nkind: Pod\nmetadata: {{name: p1, namespace: a}}\n",
+                pod(1),
+                pod(1).replace("{name: p1, namespace: a}", "{name: p1, namespace: a, labels: {x: y}}")
+            ),
         ];
         let json = [
             r#"[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}, 1, {"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}}]"#.to_string(),
             r#"{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"}},{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"a"}}],"kind":"List","metadata":{}}"#.to_string(),
-            r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p"}},{"metadata":{"name":"q"}}]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p"}},{"metadata":{"name":"q"}},{"metadata":{"name":"p"},"spec":{"containers":5}}]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"ServiceList","items":[{"metadata":{"name":"p"}},{"kind":"Pod","metadata":{"name":"q"}},{"apiVersion":"v2","metadata":{"name":"p"}}]}"#.to_string(),
             r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"items":[1,2]}"#.to_string(),
             r#"{"apiVersion":"v1","kind":"List","items":[]}"#.to_string(),
             r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod"}, {"kind": }]}"#.to_string(),
