@@ -864,11 +864,11 @@ impl Loader {
             namespace: p.namespace.as_deref(),
         };
         match p.object {
-            Typed::Pod(d) => self.push_decoded(snap, &meta, d, |s| &mut s.pods),
-            Typed::Service(d) => self.push_decoded(snap, &meta, d, |s| &mut s.services),
-            Typed::Endpoints(d) => self.push_decoded(snap, &meta, d, |s| &mut s.endpoints),
-            Typed::Node(d) => self.push_decoded(snap, &meta, d, |s| &mut s.nodes),
-            Typed::EndpointSlice(d) => self.push_decoded(snap, &meta, d, |s| &mut s.endpoint_slices),
+            Typed::Pod(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.pods),
+            Typed::Service(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.services),
+            Typed::Endpoints(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.endpoints),
+            Typed::Node(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.nodes),
+            Typed::EndpointSlice(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.endpoint_slices),
         }
         self.cap_warnings(snap);
         Ok(())
@@ -1310,12 +1310,13 @@ struct TypedObject {
     object: Typed,
 }
 
+/// Boxed: a `Pod` is large, and it is handed on several times before it is stored.
 enum Typed {
-    Pod(Result<k8s_openapi::api::core::v1::Pod, String>),
-    Service(Result<k8s_openapi::api::core::v1::Service, String>),
-    Endpoints(Result<k8s_openapi::api::core::v1::Endpoints, String>),
-    Node(Result<k8s_openapi::api::core::v1::Node, String>),
-    EndpointSlice(Result<k8s_openapi::api::discovery::v1::EndpointSlice, String>),
+    Pod(Result<Box<k8s_openapi::api::core::v1::Pod>, String>),
+    Service(Result<Box<k8s_openapi::api::core::v1::Service>, String>),
+    Endpoints(Result<Box<k8s_openapi::api::core::v1::Endpoints>, String>),
+    Node(Result<Box<k8s_openapi::api::core::v1::Node>, String>),
+    EndpointSlice(Result<Box<k8s_openapi::api::discovery::v1::EndpointSlice>, String>),
 }
 
 /// What [`Loader::add_object`] does to an object of a common kind before it needs the loader
