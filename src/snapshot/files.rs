@@ -9,6 +9,11 @@
 //! is decoded element by element), YAML aliases may not expand far beyond the text (alias
 //! bombs), nesting stops at 128 levels (the recursion limit of both parsers), and at most
 //! [`MAX_WARNINGS`] warnings are kept (the rest are counted).
+//!
+//! Invariant: parsing in parallel changes nothing that loads. A large file is split (`split`)
+//! and its parts parsed on every core, but documents are added in input order by this thread,
+//! with the same locations, limits and alias budget; a part that does not parse sends the file
+//! to the sequential parser, whose error (and line) it is.
 
 use std::cell::Cell;
 use std::collections::HashMap;
