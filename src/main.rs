@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Loading a snapshot is millions of small allocations, made by the parsing threads and freed
+/// by others; mimalloc does that faster than the system allocator (BENCHMARKS.md, Loading).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // stdout carries results (and, in server mode, the MCP transport): logs go to stderr.
     // kube's own error lines repeat what our error says (with the context and server), so they

@@ -9,6 +9,11 @@
 //! is decoded element by element), YAML aliases may not expand far beyond the text (alias
 //! bombs), nesting stops at 128 levels (the recursion limit of both parsers), and at most
 //! [`MAX_WARNINGS`] warnings are kept (the rest are counted).
+//!
+//! Invariant: parsing in parallel changes nothing that loads. A large file is split (`split`)
+//! and its parts parsed on every core, but documents are added in input order by this thread,
+//! with the same locations, limits and alias budget; a part that does not parse sends the file
+//! to the sequential parser, whose error (and line) it is.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -23,7 +28,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ClusterSnapshot, Limits, LoadOptions, LoadWarning, NamespaceDefaulting, OtherObject, UnreadablePolicy, Workload,
-    WorkloadKind, strict,
+    WorkloadKind, split, strict,
 };
 use crate::snapshot::error::LoadError;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -184,6 +189,11 @@ struct Loader {
     /// Where objects without a namespace go, and how many did.
     default_namespace: String,
     defaulted: usize,
+    /// Files from this size on are split and parsed on `workers` threads, `batch_bytes` at a
+    /// time (see `split`).
+    parallel_min_bytes: usize,
+    batch_bytes: usize,
+    workers: usize,
 }
 
 impl Loader {
@@ -201,6 +211,9 @@ impl Loader {
             warnings_hidden: 0,
             default_namespace: super::DEFAULT_NAMESPACE.to_string(),
             defaulted: 0,
+            parallel_min_bytes: split::PARALLEL_MIN_BYTES,
+            batch_bytes: split::BATCH_BYTES,
+            workers: split::workers(),
         }
     }
 
@@ -328,7 +341,94 @@ impl Loader {
         Ok(())
     }
 
+    /// A YAML stream: split into documents parsed on every core when it is large (and the split
+    /// is sure), else sequentially. Either way the documents are added in order, and an error is
+    /// the sequential parser's.
     fn load_yaml(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        if text.len() >= self.parallel_min_bytes
+            && let Some(batches) = split::yaml_batches(text, self.batch_bytes)
+            && batches.len() > 1
+        {
+            let values_before = self.values;
+            let Some(done) = self.load_yaml_parallel(snap, file, &batches)? else {
+                return Ok(());
+            };
+            // A part did not parse apart: read again from the start, adding what was not added.
+            self.values = values_before;
+            return self.load_yaml_sequential(snap, path, file, text, done);
+        }
+        self.load_yaml_sequential(snap, path, file, text, 0)
+    }
+
+    /// Parses the batches on the workers and adds their documents in order. `Some(documents
+    /// added)` when a batch did not parse (a syntax error, the alias budget): the caller reads
+    /// the file sequentially for the exact error.
+    fn load_yaml_parallel(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        file: &str,
+        batches: &[&str],
+    ) -> Result<Option<usize>, LoadError> {
+        let max = self.budget().max;
+        let room = max.saturating_sub(self.values);
+        let default_namespace = self.default_namespace.clone();
+        let parse = |batch: &&str| -> Option<(Vec<Prepared>, usize)> {
+            let budget = Budget {
+                used: Cell::new(0),
+                max: room,
+                exceeded: Cell::new(false),
+            };
+            let mut docs = Vec::new();
+            for doc in yaml_serde::Deserializer::from_str(batch) {
+                let value = ValueSeed(&budget).deserialize(doc).ok()?;
+                docs.push(match value {
+                    Value::Null => Prepared::Raw(value),
+                    _ => prepare(value, &default_namespace),
+                });
+            }
+            Some((docs, budget.used.get()))
+        };
+        let mut done = 0usize;
+        let mut fallback = false;
+        let mut failure = None;
+        split::ordered(batches, self.workers, parse, |parsed| {
+            let Some(Some((docs, used))) = parsed else {
+                fallback = true;
+                return false;
+            };
+            if self.values.saturating_add(used) > max {
+                fallback = true;
+                return false;
+            }
+            self.values += used;
+            for item in docs {
+                done += 1;
+                if matches!(item, Prepared::Raw(Value::Null)) {
+                    continue; // an empty document
+                }
+                if let Err(e) = self.add_prepared(snap, &format!("{file}#{done}"), item) {
+                    failure = Some(e);
+                    return false;
+                }
+            }
+            true
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(fallback.then_some(done)),
+        }
+    }
+
+    /// The stream parsed document by document; the first `skip` documents were added already
+    /// (they are parsed again, for the budget and the error's place, not added).
+    fn load_yaml_sequential(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        path: &Path,
+        file: &str,
+        text: &str,
+        skip: usize,
+    ) -> Result<(), LoadError> {
         for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
             let budget = self.budget();
             let decoded = ValueSeed(&budget).deserialize(doc);
@@ -367,8 +467,8 @@ impl Loader {
                     }
                 }
             })?;
-            if value.is_null() {
-                continue; // an empty document (`---` twice, comments only)
+            if value.is_null() || i < skip {
+                continue; // an empty document (`---` twice, comments only), or one added already
             }
             self.add(snap, &format!("{file}#{}", i + 1), value)?;
         }
@@ -378,6 +478,128 @@ impl Loader {
     /// A JSON object, or an array decoded and added element by element (a huge array never
     /// sits in memory as a whole).
     fn load_json(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        if text.len() >= self.parallel_min_bytes
+            && let Some(split) = split::json_split(text, self.batch_bytes)
+        {
+            let values_before = self.values;
+            let Some(done) = self.load_json_parallel(snap, file, &split)? else {
+                return Ok(());
+            };
+            self.values = values_before;
+            return self.load_json_sequential(snap, path, file, text, done);
+        }
+        self.load_json_sequential(snap, path, file, text, 0)
+    }
+
+    /// A top-level array, or a `List`'s `items`, parsed on the workers a batch of elements at a
+    /// time (borrowed from the text) and added in order. `Some(elements added)` when the split
+    /// does not hold (not a List, a syntax error, the alias budget): the caller reads the file
+    /// sequentially.
+    fn load_json_parallel(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        file: &str,
+        split: &split::JsonSplit<'_>,
+    ) -> Result<Option<usize>, LoadError> {
+        let max = self.budget().max;
+        let elements: usize = split.batches.iter().map(Vec::len).sum();
+        // The text around the elements, each element a `0`: checked and read on its own.
+        let counted = Budget {
+            used: Cell::new(0),
+            max: usize::MAX,
+            exceeded: Cell::new(false),
+        };
+        let mut json = serde_json::Deserializer::from_str(&split.skeleton);
+        let Ok(skeleton) = ValueSeed(&counted)
+            .deserialize(&mut json)
+            .and_then(|v| json.end().map(|()| v))
+        else {
+            return Ok(Some(0));
+        };
+        let list = match &skeleton {
+            Value::Object(map) if split.items => {
+                let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+                match ListOf::new(kind, map) {
+                    Some(list) => Some(list),
+                    None => return Ok(Some(0)), // an object that is no List is added whole
+                }
+            }
+            Value::Array(_) if !split.items => None,
+            _ => return Ok(Some(0)),
+        };
+        // The values the sequential decoder counts besides the elements (it does not count the
+        // top-level array).
+        let around = counted
+            .used
+            .get()
+            .saturating_sub(elements + usize::from(list.is_none()));
+        if self.values.saturating_add(around) > max {
+            return Ok(Some(0));
+        }
+        self.values += around;
+        let room = max.saturating_sub(self.values);
+        let default_namespace = self.default_namespace.clone();
+        let parse = |batch: &Vec<&str>| -> Option<(Vec<Prepared>, usize)> {
+            let budget = Budget {
+                used: Cell::new(0),
+                max: room,
+                exceeded: Cell::new(false),
+            };
+            let mut out = Vec::with_capacity(batch.len());
+            for element in batch {
+                let mut json = serde_json::Deserializer::from_str(element);
+                let mut v = ValueSeed(&budget).deserialize(&mut json).ok()?;
+                json.end().ok()?;
+                if let Some(list) = &list {
+                    list.fill(&mut v);
+                }
+                out.push(prepare(v, &default_namespace));
+            }
+            Some((out, budget.used.get()))
+        };
+        let mut done = 0usize;
+        let mut fallback = false;
+        let mut failure = None;
+        split::ordered(&split.batches, self.workers, parse, |parsed| {
+            let Some(Some((values, used))) = parsed else {
+                fallback = true;
+                return false;
+            };
+            if self.values.saturating_add(used) > max {
+                fallback = true;
+                return false;
+            }
+            self.values += used;
+            for item in values {
+                let location = match &list {
+                    Some(_) => format!("{file}.items[{done}]"),
+                    None => format!("{file}[{done}]"),
+                };
+                let added = self.add_prepared(snap, &location, item);
+                done += 1;
+                if let Err(e) = added {
+                    failure = Some(e);
+                    return false;
+                }
+            }
+            true
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(fallback.then_some(done)),
+        }
+    }
+
+    /// The sequential JSON reader; the first `skip` elements (of the array or of the List's
+    /// items) were added already.
+    fn load_json_sequential(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        path: &Path,
+        file: &str,
+        text: &str,
+        skip: usize,
+    ) -> Result<(), LoadError> {
         let budget = self.budget();
         let mut failure: Option<LoadError> = None;
         let mut json = serde_json::Deserializer::from_str(text);
@@ -390,6 +612,7 @@ impl Loader {
                     file,
                     budget: &budget,
                     failure: &mut failure,
+                    skip,
                 },
             )
             .map(|()| None)
@@ -424,7 +647,7 @@ impl Loader {
             }
         })?;
         if let Some(v) = value {
-            self.add(snap, file, v)?;
+            self.add_skipping(snap, file, v, skip)?;
         }
         Ok(())
     }
@@ -432,26 +655,25 @@ impl Loader {
     /// Adds one document or array element: an object, or a List whose items are added one by
     /// one. Every object counts against the limit, the ones skipped with a warning too.
     fn add(&mut self, snap: &mut ClusterSnapshot, location: &str, value: Value) -> Result<(), LoadError> {
+        self.add_skipping(snap, location, value, 0)
+    }
+
+    /// [`Loader::add`], but the first `skip` items of a List were added already.
+    fn add_skipping(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        location: &str,
+        value: Value,
+        skip: usize,
+    ) -> Result<(), LoadError> {
         if let Value::Object(mut map) = value {
             let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) {
-                let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
+            if let Some(list) = ListOf::new(&kind, &map) {
                 let Some(Value::Array(items)) = map.remove("items") else {
                     return Ok(());
                 };
-                for (i, mut item) in items.into_iter().enumerate() {
-                    if let Value::Object(o) = &mut item {
-                        if !o.contains_key("kind") && !item_kind.is_empty() {
-                            o.insert("kind".into(), Value::String(item_kind.clone()));
-                        }
-                        if !o.contains_key("apiVersion")
-                            && let Some(av) = map.get("apiVersion")
-                            && !item_kind.is_empty()
-                        {
-                            o.insert("apiVersion".into(), av.clone());
-                        }
-                    }
-                    self.add(snap, &format!("{location}.items[{i}]"), item)?;
+                for (i, item) in items.into_iter().enumerate().skip(skip) {
+                    self.add_item(snap, location, &list, i, item)?;
                 }
                 return Ok(());
             }
@@ -465,11 +687,21 @@ impl Loader {
                 message: "not a Kubernetes object (expected a mapping with apiVersion and kind): skipped".into(),
             });
         }
-        if snap.warnings.len() > self.warnings_cap {
-            self.warnings_hidden += snap.warnings.len() - self.warnings_cap;
-            snap.warnings.truncate(self.warnings_cap);
-        }
+        self.cap_warnings(snap);
         Ok(())
+    }
+
+    /// Item `i` of a List at `location`: it takes the kind and apiVersion of a `*List` it lacks.
+    fn add_item(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        location: &str,
+        list: &ListOf,
+        i: usize,
+        mut item: Value,
+    ) -> Result<(), LoadError> {
+        list.fill(&mut item);
+        self.add(snap, &format!("{location}.items[{i}]"), item)
     }
 
     fn count_object(&mut self, location: &str) -> Result<(), LoadError> {
@@ -510,7 +742,7 @@ impl Loader {
         };
         match (group.as_str(), kind.as_str()) {
             ("", "Namespace") => {
-                if serde_json::from_value::<k8s_openapi::api::core::v1::Namespace>(ctx.value.clone()).is_err()
+                if <k8s_openapi::api::core::v1::Namespace as serde::Deserialize>::deserialize(ctx.value).is_err()
                     && let Some(name) = meta_str(ctx.value, "name").filter(|n| !n.is_empty())
                 {
                     snap.unreadable_namespaces.push(name.to_string());
@@ -566,13 +798,32 @@ impl Loader {
         ctx: &Ctx<'_>,
         list: impl Fn(&mut ClusterSnapshot) -> &mut Vec<T>,
     ) {
-        let Some(v) = ctx.parse::<T>(snap) else {
-            return;
+        let meta = Meta {
+            location: ctx.location,
+            kind: ctx.kind,
+            name: meta_str(ctx.value, "name"),
+            namespace: meta_str(ctx.value, "namespace"),
+        };
+        self.push_decoded(snap, &meta, decode(ctx.value), list);
+    }
+
+    /// [`Loader::push`] once decoded (here or by a worker).
+    fn push_decoded<T: PartialEq>(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        meta: &Meta<'_>,
+        decoded: Result<T, String>,
+        list: impl Fn(&mut ClusterSnapshot) -> &mut Vec<T>,
+    ) {
+        let v = match decoded {
+            Ok(v) => v,
+            Err(message) => return meta.warn(snap, message),
         };
         let index = list(snap).len();
-        if let Some((first, first_index)) = self.first_copy(ctx, index) {
+        let key = object_key(meta.kind, meta.name, meta.namespace);
+        if let Some((first, first_index)) = self.first_copy_of(meta.kind, key, meta.location, index) {
             let same = list(snap).get(first_index) == Some(&v);
-            ctx.warn_duplicate(snap, &first, same);
+            meta.warn_duplicate(snap, &first, same);
             return;
         }
         list(snap).push(v);
@@ -581,13 +832,57 @@ impl Loader {
     /// Where the first object with this kind, namespace and name was loaded (and its index in
     /// its list), when this one is a duplicate; otherwise records this one at `index`.
     fn first_copy(&mut self, ctx: &Ctx<'_>, index: usize) -> Option<(String, usize)> {
-        let key = ctx.key()?;
-        match self.seen.entry(format!("{}/{}/{}", ctx.kind, key.0, key.1)) {
+        self.first_copy_of(ctx.kind, ctx.key(), ctx.location, index)
+    }
+
+    fn first_copy_of(
+        &mut self,
+        kind: &str,
+        key: Option<(String, String)>,
+        location: &str,
+        index: usize,
+    ) -> Option<(String, usize)> {
+        let key = key?;
+        match self.seen.entry(format!("{kind}/{}/{}", key.0, key.1)) {
             Entry::Occupied(e) => Some(e.get().clone()),
             Entry::Vacant(e) => {
-                e.insert((ctx.location.to_string(), index));
+                e.insert((location.to_string(), index));
                 None
             }
+        }
+    }
+
+    /// Adds an object a worker prepared (see [`prepare`]), as [`Loader::add`] would have.
+    fn add_prepared(&mut self, snap: &mut ClusterSnapshot, location: &str, item: Prepared) -> Result<(), LoadError> {
+        let p = match item {
+            Prepared::Raw(value) => return self.add(snap, location, value),
+            Prepared::Typed(p) => p,
+        };
+        self.count_object(location)?;
+        if p.namespace_defaulted {
+            self.defaulted += 1;
+        }
+        let meta = Meta {
+            location,
+            kind: p.kind,
+            name: p.name.as_deref(),
+            namespace: p.namespace.as_deref(),
+        };
+        match p.object {
+            Typed::Pod(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.pods),
+            Typed::Service(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.services),
+            Typed::Endpoints(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.endpoints),
+            Typed::Node(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.nodes),
+            Typed::EndpointSlice(d) => self.push_decoded(snap, &meta, d.map(|b| *b), |s| &mut s.endpoint_slices),
+        }
+        self.cap_warnings(snap);
+        Ok(())
+    }
+
+    fn cap_warnings(&mut self, snap: &mut ClusterSnapshot) {
+        if snap.warnings.len() > self.warnings_cap {
+            self.warnings_hidden += snap.warnings.len() - self.warnings_cap;
+            snap.warnings.truncate(self.warnings_cap);
         }
     }
 
@@ -785,6 +1080,41 @@ fn unknown_fields(snap: &mut ClusterSnapshot, ctx: &Ctx<'_>, fields: &[String]) 
     }
 }
 
+/// A `List` or `*List` object (`kind` ends with `List`, `items` is an array): what its items take
+/// from it.
+struct ListOf {
+    /// `Pod` of `PodList`; empty for `List`.
+    item_kind: String,
+    api_version: Option<Value>,
+}
+
+impl ListOf {
+    fn new(kind: &str, map: &Map<String, Value>) -> Option<ListOf> {
+        if !(kind.ends_with("List") && map.get("items").is_some_and(Value::is_array)) {
+            return None;
+        }
+        Some(ListOf {
+            item_kind: kind.strip_suffix("List").unwrap_or_default().to_string(),
+            api_version: map.get("apiVersion").cloned(),
+        })
+    }
+
+    /// Gives an item of a `*List` the kind and apiVersion it lacks.
+    fn fill(&self, item: &mut Value) {
+        if let Value::Object(o) = item {
+            if !o.contains_key("kind") && !self.item_kind.is_empty() {
+                o.insert("kind".into(), Value::String(self.item_kind.clone()));
+            }
+            if !o.contains_key("apiVersion")
+                && let Some(av) = &self.api_version
+                && !self.item_kind.is_empty()
+            {
+                o.insert("apiVersion".into(), av.clone());
+            }
+        }
+    }
+}
+
 /// How many values the decoders may still produce (see [`MAX_ALIAS_EXPANSION`]).
 struct Budget {
     used: Cell<usize>,
@@ -907,6 +1237,8 @@ struct ArrayVisitor<'a> {
     budget: &'a Budget,
     /// Why the load stopped, when it was the loader (the decoder only sees a custom error).
     failure: &'a mut Option<LoadError>,
+    /// Elements added already (parsed again, not added).
+    skip: usize,
 }
 
 impl<'de> Visitor<'de> for ArrayVisitor<'_> {
@@ -922,6 +1254,10 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
             // The decoder counted into the budget; keep the loader's count in step for the
             // next file.
             self.loader.values = self.budget.used.get();
+            if i < self.skip {
+                i += 1;
+                continue;
+            }
             if let Err(e) = self.loader.add(self.snap, &format!("{}[{i}]", self.file), v) {
                 *self.failure = Some(e);
                 return Err(de::Error::custom("the load stopped"));
@@ -932,32 +1268,170 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
     }
 }
 
+/// Where an object was read and what it is called, for its warnings and duplicates.
+struct Meta<'a> {
+    location: &'a str,
+    kind: &'a str,
+    name: Option<&'a str>,
+    namespace: Option<&'a str>,
+}
+
+impl Meta<'_> {
+    fn warn(&self, snap: &mut ClusterSnapshot, message: String) {
+        snap.warnings.push(LoadWarning {
+            location: Some(self.location.to_string()),
+            object: Some(object_label(self.kind, self.name, self.namespace)),
+            message,
+        });
+    }
+
+    fn warn_duplicate(&self, snap: &mut ClusterSnapshot, first: &str, same: bool) {
+        self.warn(snap, duplicate_message(first, same));
+    }
+}
+
+fn duplicate_message(first: &str, same: bool) -> String {
+    let copy = if same {
+        "an identical copy"
+    } else {
+        "a different copy; the first one is used"
+    };
+    format!("appears again (first at {first}): {copy}, this one is skipped")
+}
+
+/// A document or element as a worker hands it over: decoded to its typed object when it is
+/// one of the common kinds that need nothing of the loader's state (the worker frees the
+/// value it allocated), else the value for [`Loader::add`].
+enum Prepared {
+    Raw(Value),
+    Typed(TypedObject),
+}
+
+struct TypedObject {
+    kind: &'static str,
+    name: Option<String>,
+    namespace: Option<String>,
+    namespace_defaulted: bool,
+    object: Typed,
+}
+
+/// Boxed: a `Pod` is large, and it is handed on several times before it is stored.
+enum Typed {
+    Pod(Result<Box<k8s_openapi::api::core::v1::Pod>, String>),
+    Service(Result<Box<k8s_openapi::api::core::v1::Service>, String>),
+    Endpoints(Result<Box<k8s_openapi::api::core::v1::Endpoints>, String>),
+    Node(Result<Box<k8s_openapi::api::core::v1::Node>, String>),
+    EndpointSlice(Result<Box<k8s_openapi::api::discovery::v1::EndpointSlice>, String>),
+}
+
+/// What [`Loader::add_object`] does to an object of a common kind before it needs the loader
+/// (the namespace defaulted, the typed decode), done by a worker; anything else stays a value.
+fn prepare(value: Value, default_namespace: &str) -> Prepared {
+    let Value::Object(mut map) = value else {
+        return Prepared::Raw(value);
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let group = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|av| av.rsplit_once('/'))
+        .map_or("", |(g, _)| g);
+    let kind: &'static str = match (group, kind) {
+        ("", "Pod") => "Pod",
+        ("", "Service") => "Service",
+        ("", "Endpoints") => "Endpoints",
+        ("", "Node") => "Node",
+        ("discovery.k8s.io" | "", "EndpointSlice") => "EndpointSlice",
+        _ => return Prepared::Raw(Value::Object(map)),
+    };
+    if ListOf::new(kind, &map).is_some() {
+        return Prepared::Raw(Value::Object(map));
+    }
+    let mut namespace_defaulted = false;
+    if !super::is_cluster_scoped("", kind)
+        && let Some(Value::Object(meta)) = map.get_mut("metadata")
+        && !meta
+            .get("namespace")
+            .is_some_and(|n| !n.is_null() && n.as_str() != Some(""))
+    {
+        meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
+        namespace_defaulted = true;
+    }
+    let value = Value::Object(map);
+    let object = match kind {
+        "Pod" => Typed::Pod(decode(&value)),
+        "Service" => Typed::Service(decode(&value)),
+        "Endpoints" => Typed::Endpoints(decode(&value)),
+        "Node" => Typed::Node(decode(&value)),
+        _ => Typed::EndpointSlice(decode(&value)),
+    };
+    TypedObject {
+        kind,
+        name: meta_str(&value, "name").map(str::to_string),
+        namespace: meta_str(&value, "namespace").map(str::to_string),
+        namespace_defaulted,
+        object,
+    }
+    .into()
+}
+
+impl From<TypedObject> for Prepared {
+    fn from(t: TypedObject) -> Prepared {
+        Prepared::Typed(t)
+    }
+}
+
 struct Ctx<'a> {
     location: &'a str,
     kind: &'a str,
     value: &'a Value,
 }
 
+/// `Kind ns/name` in messages.
+fn object_label(kind: &str, name: Option<&str>, namespace: Option<&str>) -> String {
+    let name = name.unwrap_or("<unnamed>");
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// `(namespace, name)` after defaulting, the way the index keys objects; `None` without a name
+/// (nothing to compare).
+fn object_key(kind: &str, name: Option<&str>, namespace: Option<&str>) -> Option<(String, String)> {
+    let name = name.filter(|n| !n.is_empty())?;
+    let ns = match kind {
+        "Namespace" | "Node" => "",
+        _ => namespace.filter(|n| !n.is_empty()).unwrap_or("default"),
+    };
+    Some((ns.to_string(), name.to_string()))
+}
+
+/// Deserializes a typed object from its value; a failure is the message of the warning that
+/// names the field.
+fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    // From the borrowed value: strings are copied out, the tree is not cloned.
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let field = e.path().to_string();
+        format!("does not parse at field `{field}`: {}; object skipped", e.inner())
+    })
+}
+
 impl Ctx<'_> {
     fn object(&self) -> String {
-        let name = meta_str(self.value, "name").unwrap_or("<unnamed>");
-        match meta_str(self.value, "namespace") {
-            Some(ns) => format!("{} {ns}/{name}", self.kind),
-            None => format!("{} {name}", self.kind),
-        }
+        object_label(
+            self.kind,
+            meta_str(self.value, "name"),
+            meta_str(self.value, "namespace"),
+        )
     }
 
-    /// `(namespace, name)` after defaulting, the way the index keys objects; `None` without a
-    /// name (nothing to compare).
     fn key(&self) -> Option<(String, String)> {
-        let name = meta_str(self.value, "name").filter(|n| !n.is_empty())?;
-        let ns = match self.kind {
-            "Namespace" | "Node" => "",
-            _ => meta_str(self.value, "namespace")
-                .filter(|n| !n.is_empty())
-                .unwrap_or("default"),
-        };
-        Some((ns.to_string(), name.to_string()))
+        object_key(
+            self.kind,
+            meta_str(self.value, "name"),
+            meta_str(self.value, "namespace"),
+        )
     }
 
     fn warn(&self, snap: &mut ClusterSnapshot, message: String) {
@@ -969,28 +1443,15 @@ impl Ctx<'_> {
     }
 
     fn warn_duplicate(&self, snap: &mut ClusterSnapshot, first: &str, same: bool) {
-        let copy = if same {
-            "an identical copy"
-        } else {
-            "a different copy; the first one is used"
-        };
-        self.warn(
-            snap,
-            format!("appears again (first at {first}): {copy}, this one is skipped"),
-        );
+        self.warn(snap, duplicate_message(first, same));
     }
 
     /// Deserializes the object, turning a failure into a warning that names the field.
     fn parse<T: DeserializeOwned>(&self, snap: &mut ClusterSnapshot) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(self.value.clone()) {
+        match decode(self.value) {
             Ok(v) => Some(v),
-            Err(e) => {
-                let field = e.path().to_string();
-                snap.warnings.push(LoadWarning {
-                    location: Some(self.location.to_string()),
-                    object: Some(self.object()),
-                    message: format!("does not parse at field `{field}`: {}; object skipped", e.inner()),
-                });
+            Err(message) => {
+                self.warn(snap, message);
                 None
             }
         }
@@ -1160,6 +1621,109 @@ metadata: {name: p, namespace: a}
         assert!(matches!(load(10, 2), Err(LoadError::TooLarge { at_least: false, .. })));
         assert!(matches!(load(1000, 1), Err(LoadError::TooManyObjects { limit: 1, .. })));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Loads `text` as `load_str` does, parsed apart on two workers one document or element at
+    /// a time (`parallel`), or sequentially.
+    fn load_with(name: &str, text: &str, parallel: bool, limits: Limits) -> Result<ClusterSnapshot, LoadError> {
+        let mut snap = ClusterSnapshot::default();
+        let mut loader = Loader::new(limits, &snap);
+        (loader.parallel_min_bytes, loader.batch_bytes, loader.workers) =
+            if parallel { (0, 1, 2) } else { (usize::MAX, 1, 1) };
+        let path = Path::new(name);
+        loader.count_bytes(path, text.len() as u64)?;
+        loader.load_text(&mut snap, path, text)?;
+        loader.finish(&mut snap);
+        Ok(snap)
+    }
+
+    #[test]
+    fn parallel_and_sequential_loads_are_the_same() {
+        let pod = |n: usize| format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p{n}, namespace: a}}\n");
+        let np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: a}\nspec: {podSelector: {}}\n";
+        let np2 = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: a}\nspec: {podSelector: {}, egres: []}\n";
+        let yaml = [
+            format!("{}---\n{}---\n{}", pod(1), pod(2), pod(1)),
+            format!("# head\n---\n{}---\n---\n{}...\n---\n{}", pod(1), pod(2), np),
+            format!("%YAML 1.1\n---\n{}--- # c\n{}---\n{np2}---\n{np}", pod(1), pod(2)),
+            format!("{}---\n%TAG ! tag:x,2000:\n---\n{}", pod(1), pod(2)),
+            format!("{}--- \n{}--- |\n  text\n---\n- 1\n", pod(1), pod(2)),
+            format!("{}\r\n---\r\n{}", pod(1).replace('\n', "\r\n"), pod(2)),
+            format!(
+                "{}---\nkind: List\napiVersion: v1\nitems:\n- {{kind: Pod, apiVersion: v1, metadata: {{name: q}}}}\n---\nkind: PodList\napiVersion: v1\nitems: [{{metadata: {{name: r}}}}]\n",
+                pod(1)
+            ),
+            // Errors: syntax in a later document, a quoted scalar cut by a marker, a flow
+            // collection across a marker, an alias bomb, nesting, a missing document start.
+            format!("{}---\n{}---\nkind: [\n", pod(1), pod(2)),
+            format!("{}---\na: \"x\n---\ny\"\n", pod(1)),
+            format!("{}---\na: [1,\n---\n]\n", pod(1)),
+            format!("{}...\n{}", pod(1), pod(2)),
+            format!(
+                "{}---\na: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n---\n{}",
+                pod(1),
+                pod(2)
+            ),
+            format!("{}---\n{}{}\n", pod(1), "[".repeat(200), "]".repeat(200)),
+            format!("{}---\n{}---\n{}", pod(1), "just text\n", pod(2)),
+            format!(
+                "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: s}}\nspec: {{ports: [{{port: x}}]}}\n---\napiVersion: v1\nkind: Node\nmetadata: {{name: n, namespace: x}}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: e}}\naddressType: IPv4\nendpoints: []\n---\napiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: 7, namespace: ''}}\n---\n{}---\napiVersion: v1\nkind: Endpoints\nmetadata: {{name: s, namespace: default}}\n---\napiVersion: v1\nkind: Endpoints\nmetadata: {{name: s}}\nsubsets: []\n---\napiVersion: v2\nkind: Pod\nmetadata: {{name: p1, namespace: a}}\n",
+                pod(1),
+                pod(1).replace("{name: p1, namespace: a}", "{name: p1, namespace: a, labels: {x: y}}")
+            ),
+        ];
+        let json = [
+            r#"[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}, 1, {"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}}]"#.to_string(),
+            r#"{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"}},{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"a"}}],"kind":"List","metadata":{}}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p"}},{"metadata":{"name":"q"}},{"metadata":{"name":"p"},"spec":{"containers":5}}]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"ServiceList","items":[{"metadata":{"name":"p"}},{"kind":"Pod","metadata":{"name":"q"}},{"apiVersion":"v2","metadata":{"name":"p"}}]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"items":[1,2]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"List","items":[]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod"}, {"kind": }]}"#.to_string(),
+            r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod"}], "metadata": {"x": tru}}"#.to_string(),
+            r#"[{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}}] x"#.to_string(),
+            format!("[{{\"kind\":\"Pod\"}}, {}1{}]", "[".repeat(127), "]".repeat(127)),
+        ];
+        let limits = [
+            Limits::default(),
+            Limits {
+                max_bytes: 1 << 20,
+                max_objects: 2,
+            },
+        ];
+        for (name, text) in yaml
+            .iter()
+            .map(|t| ("t.yaml", t))
+            .chain(json.iter().map(|t| ("t.json", t)))
+        {
+            for limits in limits {
+                // `policy_locations` is a hash map: compared sorted.
+                let sorted = |r: Result<ClusterSnapshot, LoadError>| {
+                    r.map(|mut s| {
+                        let locations: std::collections::BTreeMap<_, _> =
+                            std::mem::take(&mut s.policy_locations).into_iter().collect();
+                        (s, locations)
+                    })
+                };
+                let a = sorted(load_with(name, text, true, limits));
+                let b = sorted(load_with(name, text, false, limits));
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_yaml_error_far_into_a_parallel_load_names_its_line() {
+        let mut text = String::new();
+        for i in 0..6000 {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a}}\n"
+            ));
+        }
+        text.push_str("---\nkind: [\n");
+        assert!(text.len() > split::PARALLEL_MIN_BYTES);
+        let err = load_str("big.yaml", &text).unwrap_err().to_string();
+        assert!(err.starts_with("big.yaml:24003:1:"), "{err}");
     }
 
     #[test]

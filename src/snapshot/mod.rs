@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod files;
+mod split;
 mod strict;
 pub mod template;
 
