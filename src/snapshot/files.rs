@@ -388,11 +388,30 @@ impl Loader {
             }
             Some((docs, budget.used.get()))
         };
+        // An empty document (`---` twice, comments only) is counted, not added.
+        let location = |i: usize, item: &Prepared| {
+            (!matches!(item, Prepared::Raw(Value::Null))).then(|| format!("{file}#{}", i + 1))
+        };
+        self.commit_parsed(snap, batches, parse, max, location)
+    }
+
+    /// Runs `parse` over the batches on the workers and adds what they give in input order, at
+    /// `location(index, item)` (`None`: skip the item). `Some(items seen)` when a batch did not
+    /// parse or the parts together exceed the alias budget (`max` values): the caller then reads
+    /// the file sequentially from the start, skipping that many.
+    fn commit_parsed<B: Sync>(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        batches: &[B],
+        parse: impl Fn(&B) -> Option<(Vec<Prepared>, usize)> + Sync,
+        max: usize,
+        location: impl Fn(usize, &Prepared) -> Option<String>,
+    ) -> Result<Option<usize>, LoadError> {
         let mut done = 0usize;
         let mut fallback = false;
         let mut failure = None;
         split::ordered(batches, self.workers, parse, |parsed| {
-            let Some(Some((docs, used))) = parsed else {
+            let Some(Some((items, used))) = parsed else {
                 fallback = true;
                 return false;
             };
@@ -401,12 +420,11 @@ impl Loader {
                 return false;
             }
             self.values += used;
-            for item in docs {
+            for item in items {
+                let at = location(done, &item);
                 done += 1;
-                if matches!(item, Prepared::Raw(Value::Null)) {
-                    continue; // an empty document
-                }
-                if let Err(e) = self.add_prepared(snap, &format!("{file}#{done}"), item) {
+                let Some(at) = at else { continue };
+                if let Err(e) = self.add_prepared(snap, &at, item) {
                     failure = Some(e);
                     return false;
                 }
@@ -557,37 +575,9 @@ impl Loader {
             }
             Some((out, budget.used.get()))
         };
-        let mut done = 0usize;
-        let mut fallback = false;
-        let mut failure = None;
-        split::ordered(&split.batches, self.workers, parse, |parsed| {
-            let Some(Some((values, used))) = parsed else {
-                fallback = true;
-                return false;
-            };
-            if self.values.saturating_add(used) > max {
-                fallback = true;
-                return false;
-            }
-            self.values += used;
-            for item in values {
-                let location = match &list {
-                    Some(_) => format!("{file}.items[{done}]"),
-                    None => format!("{file}[{done}]"),
-                };
-                let added = self.add_prepared(snap, &location, item);
-                done += 1;
-                if let Err(e) = added {
-                    failure = Some(e);
-                    return false;
-                }
-            }
-            true
-        });
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(fallback.then_some(done)),
-        }
+        let items = if list.is_some() { ".items" } else { "" };
+        let location = |i: usize, _: &Prepared| Some(format!("{file}{items}[{i}]"));
+        self.commit_parsed(snap, &split.batches, parse, max, location)
     }
 
     /// The sequential JSON reader; the first `skip` elements (of the array or of the List's
