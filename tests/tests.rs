@@ -36,7 +36,7 @@
 //!   and every command ending quietly on a closed stdout.
 //! - `mcp`: the MCP server through a real rmcp client (every tool, tools/list golden, prompts,
 //!   in-band errors) and the real binary over stdio (nothing but JSON-RPC on stdout).
-//! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by .ci/run) over
+//! - `mcp_python`: the official Python MCP SDK (`tests/mcp_client/`, a venv made by tests/run) over
 //!   stdio and Streamable HTTP, both protocol generations; outputs validated with jsonschema.
 //! - `http_safety`: the Streamable HTTP server's checks over real HTTP: Origin and Host (DNS
 //!   rebinding), `--allow-host`, the bearer token, the body limit; no tool runs on a refusal.

@@ -91,7 +91,7 @@ status: {phase: Running, podIP: 192.168.0.11}
 "#;
 
 /// The Python interpreter with the official MCP SDK: `NETPOL_DEBUG_MCP_PYTHON`, else
-/// `<crate>/.venv-mcp/bin/python` (made by .ci/run). `None`: the caller skips, loudly, except
+/// `<crate>/.venv-mcp/bin/python` (made by tests/run). `None`: the caller skips, loudly, except
 /// under CI (env `CI` set), where it panics naming `what`.
 pub fn mcp_python(what: &str) -> Option<std::path::PathBuf> {
     let found = match std::env::var_os("NETPOL_DEBUG_MCP_PYTHON").filter(|p| !p.is_empty()) {
@@ -103,9 +103,11 @@ pub fn mcp_python(what: &str) -> Option<std::path::PathBuf> {
     };
     if found.is_none() {
         if std::env::var_os("CI").is_some() {
-            panic!("{what}: no interpreter (set NETPOL_DEBUG_MCP_PYTHON, or create .venv-mcp as .ci/run does)");
+            panic!(
+                "{what}: no interpreter (set NETPOL_DEBUG_MCP_PYTHON, or run bash tests/run --prepare, which creates .venv-mcp)"
+            );
         }
-        eprintln!("SKIPPED: {what} (set NETPOL_DEBUG_MCP_PYTHON or run .ci/run)");
+        eprintln!("SKIPPED: {what} (set NETPOL_DEBUG_MCP_PYTHON or run bash tests/run --prepare)");
     }
     found
 }

@@ -8,7 +8,7 @@
 //! kube-apiserver: `NETPOL_DEBUG_KUBE_APISERVER`, else the binary `tests/apiserver/build.sh`
 //! caches (`~/.cache/netpol-debug/kube-apiserver-VERSION/`); etcd: `NETPOL_DEBUG_ETCD`, else
 //! `etcd` on PATH. Without them the tests are skipped loudly, except under CI (env `CI`), where
-//! .ci/run provides both and their absence fails.
+//! tests/run (the README's test command, called by .ci/run) provides both and their absence fails.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -116,7 +116,7 @@ pub fn shared(what: &str) -> Option<&'static ControlPlane> {
         ),
         Err(why) => {
             if std::env::var_os("CI").is_some() {
-                panic!("real kube-apiserver tests: {why}; .ci/run must provide it");
+                panic!("real kube-apiserver tests: {why}; tests/run provides it (bash tests/run --prepare)");
             }
             // Straight to the process's stderr: the test harness does not capture it.
             let _ = writeln!(

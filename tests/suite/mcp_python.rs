@@ -3,7 +3,7 @@
 //! stateless 2026-07-28 protocol, and validates every structuredContent against its outputSchema.
 //!
 //! The interpreter: `NETPOL_DEBUG_MCP_PYTHON`, else `<crate>/.venv-mcp/bin/python` (made by
-//! .ci/run). With neither, the test fails under CI (env `CI` set) and is skipped elsewhere.
+//! tests/run). With neither, the test fails under CI (env `CI` set) and is skipped elsewhere.
 
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 //! HTTP clients: `NETPOL_DEBUG_STRESS_CLIENTS`, default 50.
 //!
 //! The interpreter: `NETPOL_DEBUG_MCP_PYTHON`, else `<crate>/.venv-mcp/bin/python` (made by
-//! .ci/run). With neither, the test fails under CI (env `CI` set) and is skipped elsewhere.
+//! tests/run). With neither, the test fails under CI (env `CI` set) and is skipped elsewhere.
 
 use std::time::Duration;
 

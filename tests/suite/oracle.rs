@@ -3,7 +3,7 @@
 //! ipBlocks of external addresses only), our `matrix` (with `--ipblock-matches-pods=false`, the
 //! analyzer's reading) against the analyzer's `netpolicy list`, compared as sets of lines.
 //!
-//! The analyzer is built by tests/netpol-analyzer/build.sh (pinned in its go.mod; `.ci/run` runs
+//! The analyzer is built by tests/netpol-analyzer/build.sh (pinned in its go.mod; `tests/run` runs
 //! it). Without it the test is skipped loudly, except under CI (env `CI`), where that fails. Any
 //! disagreement prints the smallest disagreeing cluster and fails; where the analyzer is wrong by
 //! the Kubernetes spec, the case belongs in `PEER_BUGS` with the spec's sentence, never in a
@@ -404,7 +404,9 @@ fn compare(analyzer: &Path, root: &Path, seeds: impl Iterator<Item = u64>) -> Ve
 fn netpol_analyzer_differential_oracle_on_random_clusters() {
     let analyzer = match analyzer() {
         Ok(a) => a,
-        Err(why) if std::env::var_os("CI").is_some() => panic!("differential oracle: {why}; .ci/run must provide it"),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("differential oracle: {why}; tests/run provides it (bash tests/run --prepare)")
+        }
         Err(why) => {
             eprintln!("\n*** SKIPPED: the netpol-analyzer differential oracle (tests/suite/oracle.rs): {why} ***\n");
             return;
