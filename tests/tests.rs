@@ -16,6 +16,9 @@
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
 //! - `context`: the checks around the rules (CNI, DNS, API server, Services, NodePort SNAT,
 //!   hostNetwork, Multus, meshes, cross-namespace, verification), one trap per test.
+//! - `explanations`: how answers explain themselves, one row per point of the contract
+//!   (tests/explanations/*.yaml): ranking, AND/OR, quoted YAML, fixes in labels, contradictions,
+//!   noise, text that carries the facts, errors an agent can act on, the first run.
 //! - `diagnose`: which root causes `diagnose` reports, and in which order, beyond the examples.
 //! - `live`: the live-cluster source over real HTTP against `fake_kube`, a local server that
 //!   answers like the Kubernetes API (discovery, lists, pagination, 403s, delays): live equals
@@ -75,6 +78,8 @@ mod diagnose;
 mod e2e;
 #[path = "suite/examples.rs"]
 mod examples;
+#[path = "suite/explanations.rs"]
+mod explanations;
 #[path = "suite/fake_kube.rs"]
 mod fake_kube;
 #[path = "suite/http_safety.rs"]

@@ -319,17 +319,20 @@ impl Loader {
         let file = path.display().to_string();
         let objects_before = self.objects;
         // `{{` is never JSON: a template that begins with an action is read as YAML (and stopped).
-        if matches!(first, Some('{' | '[')) && !text.trim_start().starts_with("{{") {
-            self.load_json(snap, path, &file, text)?;
-        } else {
-            if let Some((line, text)) = super::template::template_action(text) {
-                return Err(LoadError::Template {
-                    path: path.to_path_buf(),
-                    line,
-                    text,
-                });
+        // A `.yaml` file may begin with a flow mapping (`{apiVersion: v1, ...}`): JSON first, and
+        // YAML when that is not JSON and nothing was read from it.
+        let yaml_name = path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("yaml") || x.eq_ignore_ascii_case("yml"));
+        let json_like = matches!(first, Some('{' | '[')) && !text.trim_start().starts_with("{{");
+        let values_before = self.values;
+        match json_like.then(|| self.load_json(snap, path, &file, text)) {
+            Some(Err(_)) if yaml_name && self.objects == objects_before => {
+                self.values = values_before;
+                self.load_yaml_text(snap, path, &file, text)?
             }
-            self.load_yaml(snap, path, &file, text)?;
+            Some(r) => r?,
+            None => self.load_yaml_text(snap, path, &file, text)?,
         }
         if self.objects == objects_before {
             snap.warnings.push(LoadWarning {
@@ -339,6 +342,24 @@ impl Loader {
             });
         }
         Ok(())
+    }
+
+    /// YAML text, stopped first when it is a template.
+    fn load_yaml_text(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        path: &Path,
+        file: &str,
+        text: &str,
+    ) -> Result<(), LoadError> {
+        if let Some((line, text)) = super::template::template_action(text) {
+            return Err(LoadError::Template {
+                path: path.to_path_buf(),
+                line,
+                text,
+            });
+        }
+        self.load_yaml(snap, path, file, text)
     }
 
     /// A YAML stream: split into documents parsed on every core when it is large (and the split
