@@ -263,3 +263,33 @@ fn a_command_without_a_source_names_both_snapshot_and_live() {
         assert!(err.contains("--snapshot") && err.contains("--live"), "{args:?}: {err}");
     }
 }
+
+/// YAML allows a document to be a flow mapping (`{apiVersion: v1, …}`), and `kubectl apply`
+/// reads such a `.yaml` file; its first character `{` must not make it "JSON" with a syntax
+/// error. A `.json` file stays JSON, and a broken one names the file as JSON.
+#[test]
+fn a_yaml_file_that_begins_with_a_flow_mapping_is_read_as_yaml() {
+    let flow = "{apiVersion: v1, kind: Namespace, metadata: {name: a}}\n---\n\
+                {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: a, labels: {app: p}}, spec: {containers: [{name: c, image: i}]}, status: {podIP: 10.0.0.9}}\n";
+    let path = temp_file("flow.yaml", flow);
+    let out = run(&[
+        "tool",
+        "match_selectors",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--args",
+        r#"{"pod":"a/p"}"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("a/p"), "{}", text(&out.stdout));
+
+    let broken = "{\"apiVersion\": \"v1\", \"kind\": ";
+    let json = temp_file("broken.json", broken);
+    let out = run(&["tool", "check_cni", "--snapshot", json.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("broken.json:1:") && text(&out.stderr).contains("JSON syntax error"),
+        "{}",
+        text(&out.stderr)
+    );
+}
