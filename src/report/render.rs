@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{Diagnosis, QueryErrorReport, SideReport, Verdict};
+use crate::report::{Diagnosis, QueryErrorReport, RootCause, SideReport, Verdict};
 
 pub fn diagnosis_text(d: &Diagnosis) -> String {
     let mut s = String::new();
@@ -35,7 +35,24 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
         endpoint(&q.source),
         endpoint(&q.destination)
     );
-    for (i, rc) in d.root_causes.iter().enumerate() {
+    root_causes_text(&mut s, &d.root_causes);
+    let _ = writeln!(s, "egress at source:        {}", side(&d.egress));
+    let _ = writeln!(s, "ingress at destination:  {}", side(&d.ingress));
+    let _ = writeln!(s, "allowed between them:    {}", d.allowed_connections);
+    for w in d.warnings.iter().take(8) {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    if d.warnings.len() > 8 {
+        let _ = writeln!(s, "warning: ... {} more (see --output json)", d.warnings.len() - 8);
+    }
+    let _ = writeln!(s, "{}", d.scope);
+    s
+}
+
+/// The root causes, first one `cause`, the others `also`: summary, policies, up to six pieces of
+/// evidence and the suggestion, one line each.
+pub fn root_causes_text(s: &mut String, causes: &[RootCause]) {
+    for (i, rc) in causes.iter().enumerate() {
         let _ = writeln!(
             s,
             "{} {}: {}",
@@ -54,17 +71,6 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
         }
         let _ = writeln!(s, "      suggestion: {}", rc.suggestion);
     }
-    let _ = writeln!(s, "egress at source:        {}", side(&d.egress));
-    let _ = writeln!(s, "ingress at destination:  {}", side(&d.ingress));
-    let _ = writeln!(s, "allowed between them:    {}", d.allowed_connections);
-    for w in d.warnings.iter().take(8) {
-        let _ = writeln!(s, "warning: {w}");
-    }
-    if d.warnings.len() > 8 {
-        let _ = writeln!(s, "warning: ... {} more (see --output json)", d.warnings.len() - 8);
-    }
-    let _ = writeln!(s, "{}", d.scope);
-    s
 }
 
 fn endpoint(e: &crate::report::EndpointReport) -> String {
@@ -75,7 +81,9 @@ fn endpoint(e: &crate::report::EndpointReport) -> String {
     }
 }
 
-fn side(s: &SideReport) -> String {
+/// One side in a line: the Admin-tier rule that decided it, why it is open, or the policies
+/// isolating it and the rules that allow (or that none does).
+pub fn side(s: &SideReport) -> String {
     if let Some(rule) = &s.admin_rule {
         let decided = if s.allowed { "allowed" } else { "denied" };
         return format!("{decided} by {rule}");

@@ -60,57 +60,177 @@ fn schema<T: JsonSchema>(contract_serialize: bool) -> Arc<JsonObject> {
     Arc::new(object)
 }
 
-/// The outputSchema of a result type, compacted: it is for validating results, and every tool
-/// lists one, so descriptions are dropped (the tool description says what the fields mean)
-/// and enums of documented constants become plain `enum` lists.
+/// The outputSchema of a result type, as an outline: the result's fields with their JSON types,
+/// enums and required list (for a not-found answer too); a nested object, or a list of them, is
+/// just `object`. It validates every result and tells a client the shape; whole schemas of ten
+/// tools were most of `tools/list`, and no client reads them deeper (the tool's text and
+/// description say what is inside).
 pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
-    let mut value = serde_json::Value::Object(schema::<T>(true).as_ref().clone());
-    compact(&mut value);
-    match value {
-        serde_json::Value::Object(o) => Arc::new(o),
+    use serde_json::{Value, json};
+    let full = Value::Object(schema::<T>(true).as_ref().clone());
+    let defs = full.get("$defs").cloned().unwrap_or(Value::Null);
+    let root = resolve(&full, &defs);
+    let outline = match root.get("anyOf").and_then(Value::as_array) {
+        Some(alts) => json!({
+            "type": "object",
+            "anyOf": alts.iter().map(|a| outline_object(resolve(a, &defs), &defs)).collect::<Vec<_>>(),
+        }),
+        None => outline_object(root, &defs),
+    };
+    match outline {
+        Value::Object(o) => Arc::new(o),
         _ => Arc::new(JsonObject::new()),
     }
 }
 
-fn compact(v: &mut serde_json::Value) {
+/// The schema a `$ref` points to (in `defs`), or the schema itself.
+fn resolve<'a>(v: &'a serde_json::Value, defs: &'a serde_json::Value) -> &'a serde_json::Value {
+    let name = v
+        .get("$ref")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|r| r.strip_prefix("#/$defs/"));
+    match name.and_then(|n| defs.get(n)) {
+        Some(target) => resolve(target, defs),
+        None => v,
+    }
+}
+
+/// An object schema's fields, each as its [`shape`], and its required list.
+fn outline_object(v: &serde_json::Value, defs: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let mut out = JsonObject::new();
+    out.insert("type".into(), Value::String("object".into()));
+    if let Some(Value::Object(props)) = v.get("properties") {
+        let shaped = props.iter().map(|(k, p)| (k.clone(), shape(p, defs))).collect();
+        out.insert("properties".into(), Value::Object(shaped));
+    }
+    if let Some(required) = v.get("required") {
+        out.insert("required".into(), required.clone());
+    }
+    Value::Object(out)
+}
+
+/// A field's JSON type: enums kept, arrays with their items' shape, objects only as `object`.
+fn shape(v: &serde_json::Value, defs: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let v = resolve(v, defs);
+    let Value::Object(o) = v else { return v.clone() };
+    if let Some(values) = o.get("enum").cloned().or_else(|| const_enum(o)) {
+        return json!({"type": o.get("type").cloned().unwrap_or_else(|| "string".into()), "enum": values});
+    }
+    if let Some(Value::Array(alts)) = o.get("anyOf") {
+        return json!({"anyOf": alts.iter().map(|a| shape(a, defs)).collect::<Vec<_>>()});
+    }
+    match o.get("type") {
+        Some(t) if t == "array" => json!({
+            "type": "array",
+            "items": o.get("items").map_or_else(|| json!({}), |i| shape(i, defs)),
+        }),
+        Some(t) => json!({ "type": t }),
+        None if o.contains_key("properties") => json!({"type": "object"}),
+        None => json!({}),
+    }
+}
+
+/// The values of an enum written as `oneOf` string constants (documented variants), if it is one.
+fn const_enum(o: &JsonObject) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let alts = o.get("oneOf").and_then(Value::as_array)?;
+    alts.iter()
+        .map(|a| (a.get("type") == Some(&Value::String("string".into()))).then(|| a.get("const").cloned())?)
+        .collect::<Option<Vec<Value>>>()
+        .map(Value::Array)
+}
+
+/// The inputSchema of an arguments type: what a model reads to fill the arguments, so the
+/// arguments' descriptions stay; redundant `format`s go, enums are plain `enum` lists, and a
+/// definition used once is written in place (the property's description wins over the type's).
+pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
+    use serde_json::Value;
+    let mut object = schema::<T>(false).as_ref().clone();
+    let defs = object.remove("$defs").unwrap_or(Value::Null);
+    let mut uses = std::collections::BTreeMap::<String, usize>::new();
+    count_refs(&Value::Object(object.clone()), &mut uses);
+    let mut kept = JsonObject::new();
+    let mut value = Value::Object(object);
+    tidy_input(&mut value, &defs, &uses, &mut kept);
+    let Value::Object(mut object) = value else {
+        return Arc::new(JsonObject::new());
+    };
+    if !kept.is_empty() {
+        object.insert("$defs".into(), Value::Object(kept));
+    }
+    Arc::new(object)
+}
+
+/// How often each definition is referenced (`#/$defs/NAME`).
+fn count_refs(v: &serde_json::Value, uses: &mut std::collections::BTreeMap<String, usize>) {
     use serde_json::Value;
     match v {
         Value::Object(o) => {
-            o.remove("description");
-            let consts: Option<Vec<Value>> = o.get("oneOf").and_then(Value::as_array).and_then(|alts| {
-                alts.iter()
-                    .map(|a| {
-                        (a.get("type") == Some(&Value::String("string".into())))
-                            .then(|| a.get("const").cloned())
-                            .flatten()
-                    })
-                    .collect()
-            });
-            if let Some(values) = consts {
-                o.remove("oneOf");
-                o.insert("type".into(), Value::String("string".into()));
-                o.insert("enum".into(), Value::Array(values));
+            if let Some(name) = o
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/$defs/"))
+            {
+                *uses.entry(name.to_string()).or_default() += 1;
             }
-            if let Some(Value::Object(props)) = o.get_mut("properties") {
-                // Property names are data here, not schema keywords: only their schemas compact.
-                for (_, p) in props.iter_mut() {
-                    compact(p);
-                }
-            }
-            for (k, child) in o.iter_mut() {
-                if k != "properties" {
-                    compact(child);
-                }
-            }
+            o.values().for_each(|c| count_refs(c, uses));
         }
-        Value::Array(a) => a.iter_mut().for_each(compact),
+        Value::Array(a) => a.iter().for_each(|c| count_refs(c, uses)),
         _ => {}
     }
 }
 
-/// The inputSchema of an arguments type.
-pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
-    schema::<T>(false)
+/// Writes single-use definitions in place (moving the others to `kept`), drops `format`, and
+/// turns `oneOf` string constants into `enum`.
+fn tidy_input(
+    v: &mut serde_json::Value,
+    defs: &serde_json::Value,
+    uses: &std::collections::BTreeMap<String, usize>,
+    kept: &mut JsonObject,
+) {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            let target = o
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/$defs/"));
+            if let Some(name) = target.map(str::to_string)
+                && let Some(Value::Object(def)) = defs.get(&name)
+            {
+                if uses.get(&name) == Some(&1) {
+                    o.remove("$ref");
+                    for (k, x) in def {
+                        o.entry(k.clone()).or_insert_with(|| x.clone());
+                    }
+                } else if !kept.contains_key(&name) {
+                    let mut def = Value::Object(def.clone());
+                    kept.insert(name.clone(), Value::Null);
+                    tidy_input(&mut def, defs, uses, kept);
+                    kept.insert(name, def);
+                }
+            }
+            o.remove("format");
+            if let Some(values) = const_enum(o) {
+                o.remove("oneOf");
+                o.insert("type".into(), Value::String("string".into()));
+                o.insert("enum".into(), values);
+            }
+            if let Some(Value::Object(props)) = o.get_mut("properties") {
+                // Property names are data here, not schema keywords: only their schemas are tidied.
+                props.values_mut().for_each(|p| tidy_input(p, defs, uses, kept));
+            }
+            for (k, child) in o.iter_mut() {
+                if k != "properties" {
+                    tidy_input(child, defs, uses, kept);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| tidy_input(c, defs, uses, kept)),
+        _ => {}
+    }
 }
 
 /// Removes `null` from the types of properties that are not required.
@@ -233,6 +353,11 @@ impl NetpolServer {
             tool_router,
             prompt_router: Self::prompt_router(),
         }
+    }
+
+    /// The tools as `tools/list` lists them, without a client (to measure and test the list).
+    pub fn tools(&self) -> Vec<rmcp::model::Tool> {
+        self.tool_router.list_all()
     }
 
     #[doc = include_str!("../../tools/check_cni.md")]

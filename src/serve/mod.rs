@@ -1,5 +1,6 @@
-//! The MCP surface: tools, the rmcp server, and the HTTP transport's safety gate.
+//! The MCP surface: tools, their text summaries, the rmcp server, and the HTTP transport's safety gate.
 pub mod http_safety;
 pub mod mcp;
 pub mod source;
+pub mod text;
 pub mod tools;

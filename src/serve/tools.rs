@@ -16,6 +16,7 @@ use crate::policy::Direction;
 use crate::report::render;
 use crate::report::*;
 use crate::serve::source::{Context, Scope, Scoped};
+use crate::serve::text;
 
 /// Default and largest number of items a list result carries.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -208,110 +209,27 @@ pub struct MapArgs {
 
 pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolError> {
     let r = steps::check_cni(&ctx.index);
-    let mut text = format!("NetworkPolicy enforcement: {}. {}", r.enforcement, r.summary);
-    for c in &r.cnis {
-        text.push_str(&format!(
-            "\n- {} ({:?}): {}",
-            c.name,
-            c.support,
-            c.evidence.first().cloned().unwrap_or_default()
-        ));
-    }
+    let text = text::check_cni(&r);
     Ok(Output { value: r, text })
 }
 
 pub fn list_policies(ctx: &Context, a: ListPoliciesArgs) -> ToolResult<PolicyList> {
     let limit = limit(a.limit)?;
-    answer(steps::list_policies(&ctx.index, a.namespace.as_deref(), limit), |r| {
-        let total = r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total);
-        let mut s = format!(
-            "{} NetworkPolic{} in {}",
-            total,
-            if total == 1 { "y" } else { "ies" },
-            r.namespace.as_deref().unwrap_or("all namespaces")
-        );
-        if !r.other_policies.is_empty() {
-            s.push_str(&format!(
-                ", plus {} policy object(s) of other kinds",
-                r.other_policies.len()
-            ));
-        }
-        s.push(':');
-        for p in &r.policies {
-            s.push_str(&format!(
-                "\n- {} podSelector {} types [{}] selects {} pod(s)",
-                p.policy,
-                p.pod_selector,
-                p.policy_types.join(","),
-                p.selects_pods
-            ));
-        }
-        for o in &r.other_policies {
-            s.push_str(&format!("\n- {} {}", o.kind, o.name));
-        }
-        s.push_str(&cluster_lines(&r.cluster_policies));
-        s
-    })
-}
-
-/// One line per Admin- or Baseline-tier policy: kind, name, tier, priority, subject.
-fn cluster_lines(v: &[ClusterPolicyEntry]) -> String {
-    let mut s = String::new();
-    for c in v {
-        s.push_str(&format!(
-            "\n- {} (tier {}, priority {}) subject {}{}",
-            c.policy,
-            c.tier.as_deref().unwrap_or("unreadable"),
-            c.priority.map_or("none".to_string(), |p| p.to_string()),
-            c.subject.as_deref().unwrap_or("unreadable"),
-            if c.issues.is_empty() {
-                ""
-            } else {
-                " [not evaluated: see issues]"
-            }
-        ));
-    }
-    s
+    answer(
+        steps::list_policies(&ctx.index, a.namespace.as_deref(), limit),
+        text::list_policies,
+    )
 }
 
 pub fn match_selectors(ctx: &Context, a: MatchSelectorsArgs) -> ToolResult<SelectorReport> {
     let limit = limit(a.limit)?;
-    answer(steps::match_selectors(&ctx.index, &a.pod, limit), |r| {
-        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-        format!(
-            "{}: ingress isolated by {}; egress isolated by {}.{}",
-            r.pod.name,
-            list(&r.ingress_isolated_by),
-            list(&r.egress_isolated_by),
-            cluster_lines(&r.cluster_policies)
-        )
-    })
+    answer(steps::match_selectors(&ctx.index, &a.pod, limit), text::match_selectors)
 }
 
 pub fn check_default_deny(ctx: &Context, a: DefaultDenyArgs) -> ToolResult<DefaultDenyReport> {
     answer(
         steps::check_default_deny(&ctx.index, &a.namespace, a.pod.as_deref()),
-        |r| {
-            let dir = |name: &str, s: &DenyState| {
-                format!(
-                    "{name}: {} of {} pod(s) isolated{}",
-                    s.pods_isolated,
-                    s.pods_total,
-                    if s.deny_all_policies.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", deny-all by {}", s.deny_all_policies.join(", "))
-                    }
-                )
-            };
-            format!(
-                "Namespace {}: {}; {}.{}",
-                r.namespace,
-                dir("ingress", &r.ingress),
-                dir("egress", &r.egress),
-                cluster_lines(&r.cluster_policies)
-            )
-        },
+        text::check_default_deny,
     )
 }
 
@@ -319,53 +237,13 @@ pub fn check_policy_types(ctx: &Context, a: PolicyTypesArgs) -> ToolResult<Polic
     let limit = limit(a.limit)?;
     answer(
         steps::check_policy_types(&ctx.index, a.namespace.as_deref(), a.policy.as_deref(), limit),
-        |r| {
-            let with: Vec<String> = r
-                .policies
-                .iter()
-                .filter(|p| !p.findings.is_empty())
-                .map(|p| {
-                    format!(
-                        "- {}: {}",
-                        p.policy,
-                        p.findings
-                            .iter()
-                            .map(|f| f.code.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect();
-            format!(
-                "{} policies checked, {} with findings{}{}",
-                r.truncated.as_ref().map_or(r.policies.len() as i64, |t| t.total),
-                with.len(),
-                if with.is_empty() { "." } else { ":\n" },
-                with.join("\n")
-            )
-        },
+        text::check_policy_types,
     )
 }
 
 fn check_side(ctx: &Context, a: FlowArgs, dir: Direction) -> ToolResult<SideCheck> {
     let q = a.query()?;
-    answer(diagnosis::check_side(&ctx.index, &q, dir), |r| {
-        let at = match dir {
-            Direction::Egress => &r.query.source.name,
-            Direction::Ingress => &r.query.destination.name,
-        };
-        let code = r
-            .root_causes
-            .first()
-            .map(|c| format!(" ({})", c.code_str()))
-            .unwrap_or_default();
-        format!(
-            "{} at {at}: {}{code}. {}",
-            r.direction,
-            r.verdict.as_str(),
-            r.explanation
-        )
-    })
+    answer(diagnosis::check_side(&ctx.index, &q, dir), text::side_check)
 }
 
 pub fn check_ingress(ctx: &Context, a: FlowArgs) -> ToolResult<SideCheck> {
@@ -380,20 +258,7 @@ pub fn check_cross_namespace(ctx: &Context, a: FlowArgs) -> ToolResult<CrossName
     let q = a.query()?;
     answer(
         steps::check_cross_namespace(&ctx.index, &q, DEFAULT_LIMIT as usize),
-        |r| {
-            let mut s = format!(
-                "{} -> {}: egress {}, ingress {}, overall {}.",
-                r.source_namespace.name,
-                r.destination_namespace.name,
-                r.egress.as_str(),
-                r.ingress.as_str(),
-                r.verdict.as_str()
-            );
-            if let Some(m) = &r.nearest_miss {
-                s.push_str(&format!(" Nearest miss: {m}."));
-            }
-            s
-        },
+        text::check_cross_namespace,
     )
 }
 
@@ -433,18 +298,7 @@ pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
             scope: SCOPE.to_string(),
         })
     })();
-    answer(r, |m| {
-        format!(
-            "{} allowed connection(s) touching {}:\n{}",
-            m.truncated.as_ref().map_or(m.connections.len() as i64, |t| t.total),
-            m.namespaces.join(", "),
-            m.connections
-                .iter()
-                .map(|c| format!("{} => {} : {}", c.src, c.dst, c.conn))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
+    answer(r, text::connectivity_map)
 }
 
 /// A tool of the server.

@@ -10,6 +10,7 @@
 //! diagnose: {from: shop/a, to: shop/b, port: 80, protocol: TCP}  # or one of:
 //! tool: {name: check_default_deny, arguments: {pod: shop/b}}     #   an MCP tool, in process
 //! cli: [diagnose, --snapshot, "{snapshot}", --from, shop/a]      #   the binary
+//! tools_list: true                                               #   `tools/list`, in process
 //! expect:
 //!   verdict: blocked             # diagnose only
 //!   first: DEFAULT_DENY_INGRESS  # root_causes[0].code (diagnose)
@@ -20,21 +21,25 @@
 //!   error: false                 # tool isError / non-zero exit
 //!   json: {"/root_causes/0/policies/0": "shop/allow"}      # JSON pointer -> value
 //!   max_lines: 12                # of the text
+//!   max_bytes: 20480             # of the text
 //!   field_text: {"/root_causes/0/suggestion": ["app=web"]}   # JSON pointer -> substrings
 //!   field_not_text: {"/root_causes/0/suggestion": ["web-6d4cf56db6-x2v7n"]}
 //! ```
 //!
 //! The text of a `diagnose` row is the CLI's text output plus its JSON's `warnings`; of a `tool`
-//! row, the tool's text content; of a `cli` row, stdout then stderr. Every failing row is reported
+//! row, the tool's text content; of a `cli` row, stdout then stderr; of a `tools_list` row, the
+//! `tools/list` result as compact JSON. Every failing row is reported
 //! at once, with its file and rule.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use netpol_debug::diagnosis::query::{self, PortArg};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::report::render;
+use netpol_debug::serve::mcp::NetpolServer;
 use netpol_debug::serve::source::Context;
 use netpol_debug::serve::tools::{self, ToolName};
 use netpol_debug::snapshot;
@@ -61,6 +66,8 @@ struct Row {
     tool: Option<ToolRow>,
     #[serde(default)]
     cli: Option<Vec<String>>,
+    #[serde(default)]
+    tools_list: bool,
     expect: Expect,
 }
 
@@ -104,6 +111,8 @@ struct Expect {
     json: BTreeMap<String, Value>,
     #[serde(default)]
     max_lines: Option<usize>,
+    #[serde(default)]
+    max_bytes: Option<usize>,
     /// JSON pointer -> substrings its text (a string, or an array's items joined by newlines) must have.
     #[serde(default)]
     field_text: BTreeMap<String, Vec<String>>,
@@ -216,13 +225,27 @@ fn run_cli(path: &Path, args: &[String]) -> Outcome {
     }
 }
 
+/// The server's `tools/list` result, as a client receives it.
+fn run_tools_list(path: &Path) -> Result<Outcome, String> {
+    let snap = snapshot::load_paths(&[path.to_path_buf()]).map_err(|e| format!("snapshot: {e}"))?;
+    let ctx = Context::from_snapshot(&snap, Semantics::default(), "explanations".into());
+    let tools = NetpolServer::new(Arc::new(Arc::new(ctx))).tools();
+    let json = serde_json::json!({ "tools": tools });
+    Ok(Outcome {
+        text: json.to_string(),
+        json,
+        error: false,
+    })
+}
+
 fn run_row(file: &str, row: &Row) -> Result<Outcome, String> {
     let path = snapshot_path(file, row)?;
-    match (&row.diagnose, &row.tool, &row.cli) {
-        (Some(f), None, None) => run_diagnose(&path, f),
-        (None, Some(t), None) => run_tool(&path, t),
-        (None, None, Some(args)) => Ok(run_cli(&path, args)),
-        _ => Err("give exactly one of `diagnose`, `tool` and `cli`".into()),
+    match (&row.diagnose, &row.tool, &row.cli, row.tools_list) {
+        (Some(f), None, None, false) => run_diagnose(&path, f),
+        (None, Some(t), None, false) => run_tool(&path, t),
+        (None, None, Some(args), false) => Ok(run_cli(&path, args)),
+        (None, None, None, true) => run_tools_list(&path),
+        _ => Err("give exactly one of `diagnose`, `tool`, `cli` and `tools_list`".into()),
     }
 }
 
@@ -315,6 +338,11 @@ fn check(e: &Expect, o: &Outcome) -> Vec<String> {
                 bad.push(format!("{ptr} has {w:?} (it is {got:?})"));
             }
         }
+    }
+    if let Some(max) = e.max_bytes
+        && o.text.len() > max
+    {
+        bad.push(format!("{} bytes of text, at most {max} expected", o.text.len()));
     }
     if let Some(max) = e.max_lines {
         let lines = o.text.lines().count();

@@ -27,6 +27,10 @@ fn example(name: &str) -> PathBuf {
 
 const EX01: &str = "01-default-deny-ingress";
 
+/// The most `tools/list` may weigh as compact JSON (20 KB): every client sends it to the model
+/// before the first question.
+const TOOLS_LIST_MAX_BYTES: usize = 20 * 1024;
+
 /// A client connected in process to a server on the given example.
 async fn connect(example_name: &str) -> RunningService<RoleClient, ()> {
     let path = example(example_name);
@@ -125,6 +129,11 @@ async fn tools_list_names_schemas_and_annotations_match_the_golden_file() {
             t.name
         );
     }
+    let size = serde_json::to_string(&json!({ "tools": tools })).unwrap().len();
+    assert!(
+        size <= TOOLS_LIST_MAX_BYTES,
+        "tools/list is {size} bytes as compact JSON, over {TOOLS_LIST_MAX_BYTES}: shorten tools/*.md or the schemas"
+    );
     insta::assert_json_snapshot!("tools_list", serde_json::to_value(&tools).unwrap());
     client.cancel().await.unwrap();
 }
