@@ -13,7 +13,7 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     let port = match (&q.port, q.resolved_port) {
         (Some(p), Some(r)) if *p != r.to_string() => format!("{} {p} (pod port {r})", q.protocol),
         (Some(p), _) => format!("{} {p}", q.protocol),
-        (None, _) => format!("{} (any port)", q.protocol),
+        (None, _) => no_port(d),
     };
     let verdict = match d.verdict {
         Verdict::Allowed => "ALLOWED".to_string(),
@@ -57,6 +57,7 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     let _ = writeln!(s, "egress at source:        {}", side(&d.egress));
     let _ = writeln!(s, "ingress at destination:  {}", side(&d.ingress));
     let _ = writeln!(s, "allowed between them:    {}", d.allowed_connections);
+    let _ = writeln!(s, "confidence:              {}", confidence(d));
     for w in d.warnings.iter().take(8) {
         let _ = writeln!(s, "warning: {w}");
     }
@@ -65,6 +66,61 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     }
     let _ = writeln!(s, "{}", d.scope);
     s
+}
+
+/// The header's protocol and ports when no port was asked: which ports pass (from
+/// `allowed_connections`), and that the others do not — never "any port", which reads as every.
+fn no_port(d: &Diagnosis) -> String {
+    let proto = &d.query.protocol;
+    let ports = ports_of(&d.allowed_connections, proto);
+    let every = ports.as_deref() == Some("1-65535");
+    match (d.verdict, ports) {
+        (Verdict::Allowed, _) if every => format!("every {proto} port (no port asked)"),
+        (Verdict::Allowed, Some(p)) => format!("{proto} {p} (no port asked; other {proto} ports are blocked)"),
+        (Verdict::Allowed, None) => {
+            format!("{proto} (no port asked; each side allows some {proto} port, but no port passes both)")
+        }
+        (Verdict::Blocked, _) => format!("{proto} (no port asked; no {proto} port passes)"),
+        (_, _) if every => format!("{proto} (no port asked; as written, the policies allow every {proto} port)"),
+        (_, Some(p)) => format!("{proto} (no port asked; as written, the policies allow {proto} {p} only)"),
+        (_, None) => format!("{proto} (no port asked; as written, the policies allow no {proto} port)"),
+    }
+}
+
+/// The ports of `proto` in a connection set as `allowed_connections` prints it (`SCTP 9003,TCP
+/// 80,8000-8100,UDP 53`, `All Connections`, `No Connections`): `80,8000-8100`, `1-65535` for
+/// all, `None` for none.
+fn ports_of(conns: &str, proto: &str) -> Option<String> {
+    if conns == "All Connections" {
+        return Some("1-65535".into());
+    }
+    let mut current = "";
+    let mut ports = Vec::new();
+    for token in conns.split(',') {
+        let port = match token.split_once(' ') {
+            Some((p, port)) => {
+                current = p;
+                port
+            }
+            None => token,
+        };
+        if current == proto {
+            ports.push(port);
+        }
+    }
+    (!ports.is_empty()).then(|| ports.join(","))
+}
+
+/// `medium (CNI unknown: the verdict assumes NetworkPolicy is enforced)`.
+fn confidence(d: &Diagnosis) -> String {
+    let why = match d.checks.cni.enforcement.as_str() {
+        "enforced" => "the CNI enforces NetworkPolicy",
+        "not-enforced" => "nothing in the cluster enforces NetworkPolicy",
+        "conditional" => "enforcement depends on the CNI's configuration",
+        "unknown" => "CNI unknown: the verdict assumes NetworkPolicy is enforced",
+        _ => return d.confidence.clone(),
+    };
+    format!("{} ({why})", d.confidence)
 }
 
 fn endpoint(e: &crate::report::EndpointReport) -> String {
@@ -101,7 +157,10 @@ fn side(s: &SideReport) -> String {
 }
 
 pub fn query_error_text(e: &QueryErrorReport) -> String {
-    let mut s = format!("error: {}\n", e.error);
+    let mut s = String::new();
+    for line in e.error.lines() {
+        let _ = writeln!(s, "error: {line}");
+    }
     if !e.suggestions.is_empty() && !e.error.contains("did you mean") {
         let _ = writeln!(s, "did you mean: {}", e.suggestions.join(", "));
     }
