@@ -80,10 +80,20 @@ fn no_port(d: &Diagnosis) -> String {
         (Verdict::Allowed, None) => {
             format!("{proto} (no port asked; each side allows some {proto} port, but no port passes both)")
         }
-        (Verdict::Blocked, _) => format!("{proto} (no port asked; no {proto} port passes)"),
-        (_, _) if every => format!("{proto} (no port asked; as written, the policies allow every {proto} port)"),
-        (_, Some(p)) => format!("{proto} (no port asked; as written, the policies allow {proto} {p} only)"),
-        (_, None) => format!("{proto} (no port asked; as written, the policies allow no {proto} port)"),
+        (Verdict::Blocked, None) => format!("{proto} (no port asked; no {proto} port passes)"),
+        // A check decided against what the rules allow (e.g. traffic as a node IP sends it).
+        (Verdict::Blocked, Some(p)) => format!("{proto} (no port asked; blocked although the rules allow {proto} {p})"),
+        (v, ports) => {
+            let rules = match v {
+                Verdict::NotEnforced => "as written, the policies allow",
+                _ => "the rules that could be evaluated allow",
+            };
+            match ports {
+                _ if every => format!("{proto} (no port asked; {rules} every {proto} port)"),
+                Some(p) => format!("{proto} (no port asked; {rules} {proto} {p} only)"),
+                None => format!("{proto} (no port asked; {rules} no {proto} port)"),
+            }
+        }
     }
 }
 
