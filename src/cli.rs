@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use netpol_debug::diagnosis::matrix;
-use netpol_debug::diagnosis::query::{self, PortArg, QueryError};
+use netpol_debug::diagnosis::query::{self, QueryError, Surface};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::Semantics;
 use netpol_debug::live::{self, LiveSource, ReadOnlyClient};
@@ -384,11 +384,7 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn print_query_error(e: &QueryError, output: Output) -> anyhow::Result<u8> {
-    let report = QueryErrorReport {
-        error: e.message.clone(),
-        argument: e.argument.clone(),
-        suggestions: e.suggestions.clone(),
-    };
+    let report = e.report(Surface::Cli);
     match output {
         Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
         Output::Text => eprint!("{}", render::query_error_text(&report)),
@@ -430,10 +426,11 @@ fn run_batch(source: &SourceArgs, batch: &std::path::Path) -> anyhow::Result<u8>
                     .and_then(|args| args.query())
                     .map_err(|e| error(&e.argument, e.message))
                     .and_then(|q| {
-                        diagnosis::diagnose(ix, &q).map_err(|e| QueryErrorReport {
-                            error: format!("line {}: {}", i + 1, e.message),
-                            argument: e.argument,
-                            suggestions: e.suggestions,
+                        // A line's arguments are JSON keys, named as a tool names them.
+                        diagnosis::diagnose(ix, &q).map_err(|e| {
+                            let mut report = e.report(Surface::Tool);
+                            report.error = format!("line {}: {}", i + 1, report.error);
+                            report
                         })
                     }),
                 Ok(_) => Err(error(
@@ -520,14 +517,12 @@ fn run_diagnose(
     protocol: &str,
     output: Output,
 ) -> anyhow::Result<u8> {
-    let parsed = (|| -> Result<Query, QueryError> {
-        Ok(Query {
-            protocol: query::parse_protocol(protocol)?,
-            port: port.map(PortArg::parse).transpose()?,
-            from: from.unwrap_or_default(),
-            to: to.unwrap_or_default(),
-        })
-    })();
+    let parsed = Query::parse(
+        from.as_deref().unwrap_or_default(),
+        to.as_deref().unwrap_or_default(),
+        port,
+        Some(protocol),
+    );
     let q = match parsed {
         Ok(q) => q,
         Err(e) => return print_query_error(&e, output),
@@ -555,7 +550,7 @@ fn run_matrix(source: &SourceArgs, focus: &[String], output: MapOutput) -> anyho
     let ix = &ctx.index;
     for ns in focus {
         if let Err(e) = query::check_namespace(ix, "focus", ns) {
-            anyhow::bail!("{}", e.message);
+            anyhow::bail!("{}", e.text(Surface::Cli));
         }
     }
     let map = matrix::connectivity_map(ix, focus);

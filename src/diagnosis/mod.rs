@@ -10,6 +10,7 @@ pub mod describe;
 pub mod matrix;
 pub mod query;
 pub mod steps;
+pub mod suggest;
 
 use crate::engine::{self, Endpoint, Flow, FlowTrace, SideTrace};
 use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL};
@@ -152,8 +153,9 @@ struct Asked {
 }
 
 fn asked(ix: &ClusterIndex, q: &Query) -> Result<Asked, QueryError> {
-    let src = query::resolve(ix, "from", &q.from)?;
-    let dst = query::resolve(ix, "to", &q.to)?;
+    let (src, dst) = (query::resolve(ix, "from", &q.from), query::resolve(ix, "to", &q.to));
+    QueryError::gather([src.as_ref().err(), dst.as_ref().err()].into_iter().flatten().cloned())?;
+    let (src, dst) = (src?, dst?);
     let outside = |r: &Resolved| r.endpoints.iter().all(|e| matches!(e, Endpoint::Ip(_)));
     if outside(&src) && outside(&dst) {
         return Err(QueryError::new(

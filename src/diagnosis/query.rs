@@ -6,9 +6,11 @@
 
 use std::net::IpAddr;
 
+use crate::diagnosis::suggest;
 use crate::engine::Endpoint;
 use crate::index::{ClusterIndex, PodId, PodInfo, ServiceInfo, ServicePortInfo, TargetPort};
 use crate::policy::Protocol;
+use crate::report::QueryErrorReport;
 use crate::snapshot::WorkloadKind;
 
 /// An endpoint as written by the user.
@@ -37,18 +39,42 @@ pub enum PortArg {
     Name(String),
 }
 
+/// Where an error is shown: the CLI names its flags (`--from`), a tool call its arguments
+/// (`` `from` ``).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Cli,
+    Tool,
+}
+
+impl Surface {
+    /// How this surface names an argument.
+    pub fn name(self, argument: &str) -> String {
+        match self {
+            Surface::Cli => format!("--{argument}"),
+            Surface::Tool => format!("`{argument}`"),
+        }
+    }
+}
+
 /// A bad or unresolvable query: what was wrong, and what the user may have meant.
+///
+/// Invariant: `message` never names the argument (nor any other); [`QueryError::text`] puts the
+/// name in front as the surface spells it, so one error reads right in the CLI and in a tool call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", self.text(Surface::Tool))]
 pub struct QueryError {
     /// Which argument: `from`, `to`, `port`, `protocol`.
     pub argument: String,
     pub message: String,
+    /// Of every bad argument of the call (see `also`).
     pub suggestions: Vec<String>,
     /// True: the argument is well formed but the snapshot has nothing usable under it (an
     /// unknown pod, a Service without endpoints): a normal answer, with suggestions. False: the
     /// argument itself is malformed (a bad port, protocol or endpoint syntax).
     pub not_found: bool,
+    /// The other bad arguments of the same call: every one is reported at once.
+    pub also: Vec<QueryError>,
 }
 
 impl QueryError {
@@ -59,6 +85,7 @@ impl QueryError {
             message,
             suggestions: Vec::new(),
             not_found: true,
+            also: Vec::new(),
         }
     }
 
@@ -69,61 +96,114 @@ impl QueryError {
             ..QueryError::new(argument, message)
         }
     }
+
+    /// One error for all of `errors` (in argument order), or `Ok` when there are none.
+    pub fn gather(errors: impl IntoIterator<Item = QueryError>) -> Result<(), QueryError> {
+        let mut errors = errors.into_iter();
+        let Some(mut first) = errors.next() else {
+            return Ok(());
+        };
+        for e in errors {
+            first.not_found &= e.not_found;
+            first.suggestions.extend(e.suggestions.iter().cloned());
+            first.also.push(e);
+        }
+        Err(first)
+    }
+
+    fn each(&self) -> impl Iterator<Item = &QueryError> {
+        std::iter::once(self).chain(&self.also)
+    }
+
+    /// One line per bad argument, `NAME: MESSAGE`, the name as `surface` spells it.
+    pub fn text(&self, surface: Surface) -> String {
+        self.each()
+            .map(|e| format!("{}: {}", surface.name(&e.argument), e.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The bad arguments, `port, protocol`.
+    pub fn arguments(&self) -> String {
+        self.each().map(|e| e.argument.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The wire form, worded for `surface`.
+    pub fn report(&self, surface: Surface) -> QueryErrorReport {
+        QueryErrorReport {
+            error: self.text(surface),
+            argument: self.arguments(),
+            suggestions: self.suggestions.clone(),
+        }
+    }
 }
 
+/// What an endpoint may be, for error messages.
+const ENDPOINT_FORMS: &str = "expected NAMESPACE/POD, NAMESPACE/KIND/NAME (kinds: pod, deploy, sts, ds, rs, job, cronjob, rc, svc), a Service DNS name (NAME.NAMESPACE[.svc[.cluster.local]]) or an IP address";
+
 impl EndpointSpec {
-    /// Parses `NS/NAME`, `NS/KIND/NAME` (kubectl kinds and short names) or an IP literal.
+    /// Parses `NS/NAME`, `NS/KIND/NAME` (kubectl kinds and short names), a Service DNS name
+    /// (`NAME.NS`, `NAME.NS.svc`, `NAME.NS.svc.CLUSTER-DOMAIN`) or an IP literal.
     pub fn parse(argument: &str, s: &str) -> Result<EndpointSpec, QueryError> {
         let s = s.trim();
+        if s.is_empty() {
+            return Err(QueryError::invalid(argument, format!("missing: {ENDPOINT_FORMS}")));
+        }
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(EndpointSpec::Ip(ip));
         }
+        if let Some((namespace, name)) = service_dns_name(s) {
+            return Ok(EndpointSpec::Service { namespace, name });
+        }
         let parts: Vec<&str> = s.split('/').collect();
-        let bad = || {
-            QueryError::invalid(
-                argument,
-                format!(
-                    "--{argument} {s:?}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME (kinds: pod, deploy, sts, ds, rs, job, cronjob, rc, svc) or an IP address"
-                ),
-            )
-        };
+        let bad = || QueryError::invalid(argument, format!("{s:?}: {ENDPOINT_FORMS}"));
         if parts.iter().any(|p| p.is_empty()) {
             return Err(bad());
         }
-        match parts.as_slice() {
-            [ns, name] => Ok(EndpointSpec::Pod {
-                namespace: ns.to_string(),
-                name: name.to_string(),
-            }),
-            [ns, kind, name] => {
-                let k = kind.to_ascii_lowercase();
-                if matches!(k.as_str(), "pod" | "pods" | "po") {
-                    Ok(EndpointSpec::Pod {
-                        namespace: ns.to_string(),
-                        name: name.to_string(),
-                    })
-                } else if matches!(k.as_str(), "svc" | "service" | "services") {
-                    Ok(EndpointSpec::Service {
-                        namespace: ns.to_string(),
-                        name: name.to_string(),
-                    })
-                } else if let Some(kind) = WorkloadKind::from_cli(&k) {
-                    Ok(EndpointSpec::Workload {
-                        namespace: ns.to_string(),
-                        kind,
-                        name: name.to_string(),
-                    })
-                } else {
-                    let mut e = bad();
-                    e.message = format!(
-                        "--{argument} {s:?}: unknown kind {kind:?}; accepted: pod, deploy, sts, ds, rs, job, cronjob, rc, svc"
-                    );
-                    Err(e)
-                }
-            }
-            _ => Err(bad()),
+        let (ns, kind, name) = match parts.as_slice() {
+            [ns, name] => (ns.to_string(), "pod".to_string(), name.to_string()),
+            [ns, kind, name] => (ns.to_string(), kind.to_ascii_lowercase(), name.to_string()),
+            _ => return Err(bad()),
+        };
+        if matches!(kind.as_str(), "pod" | "pods" | "po") {
+            Ok(EndpointSpec::Pod { namespace: ns, name })
+        } else if matches!(kind.as_str(), "svc" | "service" | "services") {
+            Ok(EndpointSpec::Service { namespace: ns, name })
+        } else if let Some(kind) = WorkloadKind::from_cli(&kind) {
+            Ok(EndpointSpec::Workload {
+                namespace: ns,
+                kind,
+                name,
+            })
+        } else {
+            Err(QueryError::invalid(
+                argument,
+                format!("{s:?}: unknown kind {kind:?}; accepted: pod, deploy, sts, ds, rs, job, cronjob, rc, svc"),
+            ))
         }
     }
+}
+
+/// `(namespace, name)` of a Service DNS name: `NAME.NS`, `NAME.NS.svc` or `NAME.NS.svc.DOMAIN`
+/// (any cluster domain, a final dot allowed), each part a DNS label and NAME beginning with a
+/// letter (as Service names do: `10.0` is no Service).
+fn service_dns_name(s: &str) -> Option<(String, String)> {
+    let s = s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase();
+    let labels: Vec<&str> = s.split('.').collect();
+    let (name, ns) = match labels.as_slice() {
+        [name, ns] | [name, ns, "svc", ..] => (*name, *ns),
+        _ => return None,
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let domain_ok = labels.iter().skip(3).all(|l| label(l));
+    (label(name) && label(ns) && domain_ok && name.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .then(|| (ns.to_string(), name.to_string()))
 }
 
 impl PortArg {
@@ -133,14 +213,14 @@ impl PortArg {
             Ok(n) if (1..=65535).contains(&n) => Ok(PortArg::Number(n as u16)),
             Ok(n) => Err(QueryError::invalid(
                 "port",
-                format!("--port {n}: a port is a number from 1 to 65535 or a port name"),
+                format!("{n} is out of range: a port is a number from 1 to 65535 or a container port name"),
             )),
             Err(_) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
                 Ok(PortArg::Name(s.to_string()))
             }
             Err(_) => Err(QueryError::invalid(
                 "port",
-                format!("--port {s:?}: a port is a number from 1 to 65535 or a port name (letters, digits, '-')"),
+                format!("{s:?}: a port is a number from 1 to 65535 or a container port name (letters, digits, '-')"),
             )),
         }
     }
@@ -148,8 +228,12 @@ impl PortArg {
 
 /// Parses a protocol argument (`TCP`, `UDP`, `SCTP`, any case).
 pub fn parse_protocol(s: &str) -> Result<Protocol, QueryError> {
-    Protocol::parse(s)
-        .ok_or_else(|| QueryError::invalid("protocol", format!("--protocol {s:?}: accepted: TCP, UDP, SCTP")))
+    Protocol::parse(s).ok_or_else(|| {
+        QueryError::invalid(
+            "protocol",
+            format!("{s:?} is not a protocol NetworkPolicy matches: accepted TCP, UDP, SCTP"),
+        )
+    })
 }
 
 /// One resolved end of a query.
@@ -208,18 +292,31 @@ fn resolve_pod(ix: &ClusterIndex, argument: &str, namespace: &str, name: &str) -
     // A workload name given where a pod was expected: take its pods.
     let pods = pods_of_owner(ix, namespace, None, name);
     if pods.is_empty() {
-        let candidates = ix.pods_in(namespace).iter().map(|&id| {
+        // Whatever the user may have meant by a bare name: a pod, a workload or a Service.
+        let pods = ix.pods_in(namespace).iter().map(|&id| {
             let p = ix.pod(id);
             (p.name.clone(), format!("{namespace}/{}", p.name))
         });
-        return Err(not_found(
+        let candidates = pods
+            .chain(owner_candidates(ix, namespace))
+            .chain(service_candidates(ix, namespace));
+        return Err(not_found_with(
             argument,
             &format!("pod {namespace}/{name}"),
             name,
+            suggest::pods_like(ix, namespace, name),
             candidates,
         ));
     }
     Ok(pods.into_iter().map(Endpoint::Pod).collect())
+}
+
+/// The Services of a namespace as did-you-mean candidates: (name, `ns/svc/name`).
+fn service_candidates<'a>(ix: &'a ClusterIndex, namespace: &'a str) -> impl Iterator<Item = (String, String)> + 'a {
+    ix.services
+        .iter()
+        .filter(move |s| s.namespace == namespace)
+        .map(move |s| (s.name.clone(), format!("{namespace}/svc/{}", s.name)))
 }
 
 /// `ns/kind/name`: the pods of that workload.
@@ -233,10 +330,13 @@ fn resolve_workload(
     check_namespace(ix, argument, namespace)?;
     let pods = pods_of_owner(ix, namespace, Some(kind.as_str()), name);
     if pods.is_empty() {
-        return Err(not_found(
+        // A snapshot of pods without ownerReferences: pods that look like the workload's are
+        // suggested, never taken (a name prefix or an `app` label is a guess, not ownership).
+        return Err(not_found_with(
             argument,
             &format!("{} {namespace}/{name}", kind.as_str()),
             name,
+            suggest::pods_like(ix, namespace, name),
             owner_candidates(ix, namespace).into_iter(),
         ));
     }
@@ -277,16 +377,18 @@ fn resolve_service(
 ) -> Result<Vec<Endpoint>, QueryError> {
     check_namespace(ix, argument, namespace)?;
     let Some(svc) = ix.service(namespace, name) else {
-        let candidates = ix
-            .services
-            .iter()
-            .filter(|s| s.namespace == *namespace)
-            .map(|s| (s.name.clone(), format!("{namespace}/svc/{}", s.name)));
-        return Err(not_found(
+        // The Service that selects the pods of that name (`kube-dns` for `coredns`), else
+        // those pods themselves, then the closest Service names.
+        let mut leads = suggest::services_selecting(ix, namespace, name);
+        if leads.is_empty() {
+            leads = suggest::pods_like(ix, namespace, name);
+        }
+        return Err(not_found_with(
             argument,
             &format!("service {namespace}/{name}"),
             name,
-            candidates,
+            leads,
+            service_candidates(ix, namespace),
         ));
     };
     let Some(selector) = &svc.selector else {
@@ -393,7 +495,7 @@ fn virtual_ip_as_source(ix: &ClusterIndex, svc: &ServiceInfo, what: &str, ip: Ip
     let mut e = QueryError::new(
         "from",
         format!(
-            "--from {ip}: {ip} is the {what} of service {ns}/{name}, and a Service IP is never a source (Services do not originate traffic, their pods do): give the Service as the destination (--to {ns}/svc/{name}) or one of its backing pods as the source{}",
+            "{ip} is the {what} of service {ns}/{name}, and a Service IP is never a source (Services do not originate traffic, their pods do): give the Service as the destination ({ns}/svc/{name}) or one of its backing pods as the source{}",
             if pods.is_empty() {
                 String::new()
             } else {
@@ -452,29 +554,21 @@ pub fn not_found(
     wanted: &str,
     candidates: impl Iterator<Item = (String, String)>,
 ) -> QueryError {
-    let mut scored: Vec<(f64, String)> = candidates
-        .map(|(name, display)| {
-            let mut score = strsim::jaro_winkler(wanted, &name);
-            if name.starts_with(wanted) || wanted.starts_with(&name) {
-                score += 0.2;
-            }
-            (score, display)
-        })
-        .filter(|(s, _)| *s >= 0.7)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    let suggestions: Vec<String> = scored.into_iter().take(3).map(|(_, d)| d).collect();
-    let mut message = format!("--{argument}: {what} not found in the snapshot");
-    if !suggestions.is_empty() {
-        message.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
-    }
-    QueryError {
-        argument: argument.into(),
-        message,
-        suggestions,
-        not_found: true,
-    }
+    not_found_with(argument, what, wanted, Vec::new(), candidates)
+}
+
+/// "not found", suggesting the `leads` first, then the closest `candidates`.
+fn not_found_with(
+    argument: &str,
+    what: &str,
+    wanted: &str,
+    leads: Vec<suggest::Lead>,
+    candidates: impl Iterator<Item = (String, String)>,
+) -> QueryError {
+    let (words, suggestions) = suggest::did_you_mean(wanted, leads, candidates);
+    let mut e = QueryError::new(argument, format!("{what} not found in the snapshot{words}"));
+    e.suggestions = suggestions;
+    e
 }
 
 /// The port each destination pod receives on, for a query port and a destination.
@@ -597,7 +691,7 @@ fn named_port(pod: Option<&PodInfo>, name: &str, protocol: Protocol) -> Result<(
     let mut e = QueryError::new(
         "port",
         format!(
-            "--port {name}: the destination declares no {protocol} container port named {name:?} (declared: {})",
+            "{name:?}: the destination declares no {protocol} container port named {name:?} (declared: {})",
             if declared.is_empty() {
                 "none".to_string()
             } else {
@@ -677,6 +771,32 @@ pub struct Query {
     pub port: Option<PortArg>,
 }
 
+impl Query {
+    /// Parses a flow's arguments (no `protocol`: TCP), reporting every bad one at once.
+    pub fn parse(from: &str, to: &str, port: Option<&str>, protocol: Option<&str>) -> Result<Query, QueryError> {
+        let from_spec = EndpointSpec::parse("from", from);
+        let to_spec = EndpointSpec::parse("to", to);
+        let port = port.map(PortArg::parse).transpose();
+        let protocol = parse_protocol(protocol.unwrap_or("TCP"));
+        QueryError::gather(
+            [
+                from_spec.err(),
+                to_spec.err(),
+                port.as_ref().err().cloned(),
+                protocol.as_ref().err().cloned(),
+            ]
+            .into_iter()
+            .flatten(),
+        )?;
+        Ok(Query {
+            from: from.to_string(),
+            to: to.to_string(),
+            protocol: protocol?,
+            port: port?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,6 +837,50 @@ mod tests {
                 .contains("unknown kind")
         );
         assert!(EndpointSpec::parse("to", "/api").is_err());
+    }
+
+    #[test]
+    fn service_dns_names() {
+        let api = EndpointSpec::Service {
+            namespace: "shop".into(),
+            name: "api".into(),
+        };
+        for s in [
+            "api.shop",
+            "api.shop.svc",
+            "api.shop.svc.cluster.local",
+            "api.shop.svc.cluster.local.",
+            "API.Shop.svc.corp.example",
+        ] {
+            assert_eq!(EndpointSpec::parse("to", s).unwrap(), api, "{s}");
+        }
+        // Not Service names: an IP-like pair, a pod's DNS name, three labels without `svc`.
+        for s in [
+            "10.0",
+            "pod-0.api.shop.svc.cluster.local",
+            "api.shop.example",
+            "-a.shop",
+        ] {
+            assert!(EndpointSpec::parse("to", s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn every_bad_argument_at_once_worded_per_surface() {
+        let e = Query::parse("shop/a", "", Some("70000"), Some("ICMP")).unwrap_err();
+        assert_eq!(e.arguments(), "to, port, protocol");
+        assert!(!e.not_found);
+        let cli = e.text(Surface::Cli);
+        assert_eq!(cli.lines().count(), 3, "{cli}");
+        assert!(
+            cli.starts_with("--to: missing")
+                && cli.contains("\n--port: 70000")
+                && cli.contains("\n--protocol: \"ICMP\""),
+            "{cli}"
+        );
+        let tool = e.text(Surface::Tool);
+        assert!(tool.contains("`port`: 70000") && !tool.contains("--"), "{tool}");
+        assert!(Query::parse("shop/a", "api.shop", Some("http"), Some("udp")).is_ok());
     }
 
     #[test]

@@ -453,7 +453,9 @@ pub const SCOPE: &str = "Diagnosis only: netpol-debug read objects and changed n
 /// A query that could not be answered (bad argument, unknown pod): CLI exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct QueryErrorReport {
+    /// One line per bad argument, named as the caller wrote it (`--port` in the CLI, `` `port` `` in a tool call).
     pub error: String,
+    /// The bad argument; several are all named at once: `port, protocol`.
     pub argument: String,
     pub suggestions: Vec<String>,
 }

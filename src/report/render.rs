@@ -13,7 +13,7 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     let port = match (&q.port, q.resolved_port) {
         (Some(p), Some(r)) if *p != r.to_string() => format!("{} {p} (pod port {r})", q.protocol),
         (Some(p), _) => format!("{} {p}", q.protocol),
-        (None, _) => format!("{} (any port)", q.protocol),
+        (None, _) => no_port(d),
     };
     let verdict = match d.verdict {
         Verdict::Allowed => "ALLOWED".to_string(),
@@ -39,6 +39,7 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     let _ = writeln!(s, "egress at source:        {}", side(&d.egress));
     let _ = writeln!(s, "ingress at destination:  {}", side(&d.ingress));
     let _ = writeln!(s, "allowed between them:    {}", d.allowed_connections);
+    let _ = writeln!(s, "confidence:              {}", confidence(d));
     for w in d.warnings.iter().take(8) {
         let _ = writeln!(s, "warning: {w}");
     }
@@ -71,6 +72,71 @@ pub fn root_causes_text(s: &mut String, causes: &[RootCause]) {
         }
         let _ = writeln!(s, "      suggestion: {}", rc.suggestion);
     }
+}
+
+/// The header's protocol and ports when no port was asked: which ports pass (from
+/// `allowed_connections`), and that the others do not — never "any port", which reads as every.
+fn no_port(d: &Diagnosis) -> String {
+    let proto = &d.query.protocol;
+    let ports = ports_of(&d.allowed_connections, proto);
+    let every = ports.as_deref() == Some("1-65535");
+    match (d.verdict, ports) {
+        (Verdict::Allowed, _) if every => format!("every {proto} port (no port asked)"),
+        (Verdict::Allowed, Some(p)) => format!("{proto} {p} (no port asked; other {proto} ports are blocked)"),
+        (Verdict::Allowed, None) => {
+            format!("{proto} (no port asked; each side allows some {proto} port, but no port passes both)")
+        }
+        (Verdict::Blocked, None) => format!("{proto} (no port asked; no {proto} port passes)"),
+        // A check decided against what the rules allow (e.g. traffic as a node IP sends it).
+        (Verdict::Blocked, Some(p)) => format!("{proto} (no port asked; blocked although the rules allow {proto} {p})"),
+        (v, ports) => {
+            let rules = match v {
+                Verdict::NotEnforced => "as written, the policies allow",
+                _ => "the rules that could be evaluated allow",
+            };
+            match ports {
+                _ if every => format!("{proto} (no port asked; {rules} every {proto} port)"),
+                Some(p) => format!("{proto} (no port asked; {rules} {proto} {p} only)"),
+                None => format!("{proto} (no port asked; {rules} no {proto} port)"),
+            }
+        }
+    }
+}
+
+/// The ports of `proto` in a connection set as `allowed_connections` prints it (`SCTP 9003,TCP
+/// 80,8000-8100,UDP 53`, `All Connections`, `No Connections`): `80,8000-8100`, `1-65535` for
+/// all, `None` for none.
+fn ports_of(conns: &str, proto: &str) -> Option<String> {
+    if conns == "All Connections" {
+        return Some("1-65535".into());
+    }
+    let mut current = "";
+    let mut ports = Vec::new();
+    for token in conns.split(',') {
+        let port = match token.split_once(' ') {
+            Some((p, port)) => {
+                current = p;
+                port
+            }
+            None => token,
+        };
+        if current == proto {
+            ports.push(port);
+        }
+    }
+    (!ports.is_empty()).then(|| ports.join(","))
+}
+
+/// `medium (CNI unknown: the verdict assumes NetworkPolicy is enforced)`.
+fn confidence(d: &Diagnosis) -> String {
+    let why = match d.checks.cni.enforcement.as_str() {
+        "enforced" => "the CNI enforces NetworkPolicy",
+        "not-enforced" => "nothing in the cluster enforces NetworkPolicy",
+        "conditional" => "enforcement depends on the CNI's configuration",
+        "unknown" => "CNI unknown: the verdict assumes NetworkPolicy is enforced",
+        _ => return d.confidence.clone(),
+    };
+    format!("{} ({why})", d.confidence)
 }
 
 fn endpoint(e: &crate::report::EndpointReport) -> String {
@@ -109,7 +175,10 @@ pub fn side(s: &SideReport) -> String {
 }
 
 pub fn query_error_text(e: &QueryErrorReport) -> String {
-    let mut s = format!("error: {}\n", e.error);
+    let mut s = String::new();
+    for line in e.error.lines() {
+        let _ = writeln!(s, "error: {line}");
+    }
     if !e.suggestions.is_empty() && !e.error.contains("did you mean") {
         let _ = writeln!(s, "did you mean: {}", e.suggestions.join(", "));
     }

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::matrix;
-use crate::diagnosis::query::{self, PortArg, QueryError};
+use crate::diagnosis::query::{self, QueryError, Surface};
 use crate::diagnosis::steps;
 use crate::diagnosis::{self, Query};
 use crate::policy::Direction;
@@ -22,19 +22,28 @@ use crate::serve::text;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 
-/// A malformed argument: which one and what is accepted.
+/// Malformed arguments: every bad one of the call, named as the tool names it, and what is
+/// accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid argument `{argument}`: {message}")]
+#[error("invalid argument {}", message.replace('\n', "\ninvalid argument "))]
 pub struct ToolError {
+    /// The bad arguments, `port, protocol`.
     pub argument: String,
+    /// One line per bad argument: `` `port`: 70000 is out of range… ``.
     pub message: String,
+}
+
+impl ToolError {
+    fn new(argument: &str, message: String) -> Self {
+        QueryError::invalid(argument, message).into()
+    }
 }
 
 impl From<QueryError> for ToolError {
     fn from(e: QueryError) -> Self {
         ToolError {
-            argument: e.argument,
-            message: e.message,
+            argument: e.arguments(),
+            message: e.text(Surface::Tool),
         }
     }
 }
@@ -54,14 +63,13 @@ fn answer<T>(r: Result<T, QueryError>, text: impl FnOnce(&T) -> String) -> ToolR
             text: text(&v),
             value: Answer::Found(v),
         }),
-        Err(e) if e.not_found => Ok(Output {
-            text: format!("Not found: {}", e.message),
-            value: Answer::NotFound(QueryErrorReport {
-                error: e.message,
-                argument: e.argument,
-                suggestions: e.suggestions,
-            }),
-        }),
+        Err(e) if e.not_found => {
+            let report = e.report(Surface::Tool);
+            Ok(Output {
+                text: format!("Not found: {}", report.error),
+                value: Answer::NotFound(report),
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -70,10 +78,7 @@ fn limit(l: Option<i64>) -> Result<usize, ToolError> {
     match l {
         None => Ok(DEFAULT_LIMIT as usize),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n as usize),
-        Some(n) => Err(ToolError {
-            argument: "limit".into(),
-            message: format!("{n}: accepted 1 to {MAX_LIMIT}"),
-        }),
+        Some(n) => Err(ToolError::new("limit", format!("{n}: accepted 1 to {MAX_LIMIT}"))),
     }
 }
 
@@ -95,41 +100,32 @@ pub enum PortInput {
 #[serde(deny_unknown_fields)]
 pub struct FlowArgs {
     /// Source: `NAMESPACE/POD`, `NAMESPACE/KIND/NAME` (kind: pod, deploy, sts, ds, rs, job,
-    /// cronjob, rc, svc) or an IP address.
+    /// cronjob, rc, svc), a Service DNS name (`NAME.NAMESPACE[.svc[.cluster.local]]`) or an IP address.
     pub from: String,
     /// Destination, same syntax as `from`. A Service (`NS/svc/NAME`) maps its port to the pod's targetPort.
     pub to: String,
-    /// Destination port: a number (1-65535) or a container port name. Omitted: any port.
+    /// Destination port: a number (1-65535) or a container port name. Omitted: the answer says which ports pass.
     #[serde(default)]
     pub port: Option<PortInput>,
-    /// `TCP` (default), `UDP` or `SCTP`.
+    /// `TCP` (default), `UDP` or `SCTP`; any case is accepted.
     #[serde(default)]
+    #[schemars(extend("enum" = ["TCP", "UDP", "SCTP"]))]
     pub protocol: Option<String>,
 }
 
 impl FlowArgs {
+    /// The query, or every bad argument at once.
     pub fn query(&self) -> Result<Query, ToolError> {
-        let protocol = query::parse_protocol(self.protocol.as_deref().unwrap_or("TCP"))?;
-        let port = match &self.port {
-            None => None,
-            Some(PortInput::Number(n)) if (1..=65535).contains(n) => Some(PortArg::Number(*n as u16)),
-            Some(PortInput::Number(n)) => {
-                return Err(ToolError {
-                    argument: "port".into(),
-                    message: format!("{n}: a port is a number from 1 to 65535 or a port name"),
-                });
-            }
-            Some(PortInput::Name(s)) => Some(PortArg::parse(s)?),
-        };
-        for (arg, v) in [("from", &self.from), ("to", &self.to)] {
-            query::EndpointSpec::parse(arg, v)?;
-        }
-        Ok(Query {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            protocol,
-            port,
-        })
+        let port = self.port.as_ref().map(|p| match p {
+            PortInput::Number(n) => n.to_string(),
+            PortInput::Name(s) => s.clone(),
+        });
+        Ok(Query::parse(
+            &self.from,
+            &self.to,
+            port.as_deref(),
+            self.protocol.as_deref(),
+        )?)
     }
 }
 
@@ -270,10 +266,10 @@ pub fn diagnose(ctx: &Context, a: FlowArgs) -> ToolResult<Diagnosis> {
 pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
     let limit = limit(a.limit)?;
     if a.namespaces.is_empty() {
-        return Err(ToolError {
-            argument: "namespaces".into(),
-            message: "give at least one namespace (the whole cluster is too large for one answer)".into(),
-        });
+        return Err(ToolError::new(
+            "namespaces",
+            "give at least one namespace (the whole cluster is too large for one answer)".into(),
+        ));
     }
     let r = (|| -> Result<MapReport, QueryError> {
         for ns in &a.namespaces {
@@ -366,10 +362,8 @@ pub fn parse_args<A: for<'de> Deserialize<'de>>(
 ) -> Result<A, ToolError> {
     serde_path_to_error::deserialize(serde_json::Value::Object(args)).map_err(|e| {
         let path = e.path().to_string();
-        ToolError {
-            argument: if path == "." { "arguments".into() } else { path },
-            message: e.into_inner().to_string(),
-        }
+        let argument = if path == "." { "arguments".into() } else { path };
+        ToolError::new(&argument, e.into_inner().to_string())
     })
 }
 

@@ -257,3 +257,30 @@ fn every_example_matches_its_golden_diagnosis() {
         failures.join("\n  ")
     );
 }
+
+/// examples/README.md's table names, for every example, the first root cause its case expects
+/// (a newcomer reads the table before any case file).
+#[test]
+fn the_readme_table_names_each_case_first_root_cause() {
+    let readme = std::fs::read_to_string(examples_dir().join("README.md")).expect("examples/README.md");
+    let mut wrong = Vec::new();
+    for ex in examples() {
+        let case = load_case(&ex).unwrap();
+        let row = readme.lines().find(|l| l.starts_with(&format!("| `{}` |", ex.name)));
+        // The last cell begins with the first root cause: `| blocked (ingress) | `CODE` (+ …) |`.
+        let first = row
+            .and_then(|r| r.trim_end_matches('|').rsplit('|').next())
+            .and_then(|cell| cell.split('`').nth(1));
+        if first != Some(case.expect.root_cause.as_str()) {
+            wrong.push(format!(
+                "{}: table says {first:?}, case.yaml {}",
+                ex.name, case.expect.root_cause
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "examples/README.md disagrees:\n  {}",
+        wrong.join("\n  ")
+    );
+}

@@ -18,6 +18,7 @@
 //!   not_codes: [APISERVER_EGRESS_BLOCKED]  # in no root cause
 //!   text: ["spec.ingress[0].from[0]: {namespaceSelector"]  # in the text a person or model reads
 //!   not_text: ["any port"]
+//!   once: ["not why"]            # in the text exactly once (a sentence not repeated)
 //!   error: false                 # tool isError / non-zero exit
 //!   json: {"/root_causes/0/policies/0": "shop/allow"}      # JSON pointer -> value
 //!   max_lines: 12                # of the text
@@ -105,6 +106,8 @@ struct Expect {
     text: Vec<String>,
     #[serde(default)]
     not_text: Vec<String>,
+    #[serde(default)]
+    once: Vec<String>,
     #[serde(default)]
     error: Option<bool>,
     #[serde(default)]
@@ -310,6 +313,12 @@ fn check(e: &Expect, o: &Outcome) -> Vec<String> {
     for t in &e.not_text {
         if o.text.contains(t.as_str()) {
             bad.push(format!("text has {t:?}"));
+        }
+    }
+    for t in &e.once {
+        let n = o.text.matches(t.as_str()).count();
+        if n != 1 {
+            bad.push(format!("text has {t:?} {n} times, expected once"));
         }
     }
     if let Some(err) = e.error

@@ -227,6 +227,37 @@ async fn bad_arguments_are_in_band_errors_and_the_server_keeps_serving() {
     client.cancel().await.unwrap();
 }
 
+/// `protocol` is an enum in every flow tool's input schema (the server also takes any case),
+/// and a call with several bad arguments names each, as arguments (`port`), not flags.
+#[tokio::test]
+async fn protocol_is_an_enum_and_every_bad_argument_is_named_at_once() {
+    let client = connect(EX01).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    for name in ["check_cross_namespace", "check_egress", "check_ingress", "diagnose"] {
+        let t = tools.iter().find(|t| t.name == name).expect(name);
+        let protocol = &t.input_schema["properties"]["protocol"];
+        assert_eq!(protocol["enum"], json!(["TCP", "UDP", "SCTP"]), "{name}: {protocol}");
+    }
+    let a = json!({"from": "shop/frontend-7d9f", "to": "shop/api-5c6b", "port": 70000, "protocol": "ICMP"});
+    let r = call(&client, "diagnose", a).await;
+    assert_eq!(r.is_error, Some(true));
+    let text = text_of(&r);
+    for part in [
+        "invalid argument `port`: 70000",
+        "invalid argument `protocol`: \"ICMP\"",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+    assert!(!text.contains("--"), "no CLI flag in a tool's error: {text}");
+    let a = json!({"from": "shop/frontend-7d9f", "to": "shop/api-5c6b", "port": 8080, "protocol": "tcp"});
+    assert_ne!(
+        call(&client, "diagnose", a).await.is_error,
+        Some(true),
+        "lowercase is accepted"
+    );
+    client.cancel().await.unwrap();
+}
+
 #[tokio::test]
 async fn unknown_pod_is_a_normal_answer_with_suggestions() {
     let client = connect(EX01).await;

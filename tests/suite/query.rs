@@ -105,7 +105,7 @@ fn a_cluster_ip_as_source_is_an_answer_naming_the_service_and_its_pods() {
     assert!(e.not_found, "an answer, not a malformed argument: {e:?}");
     assert_eq!(e.argument, "from");
     assert!(e.message.contains("never a source"), "{}", e.message);
-    assert!(e.message.contains("--to app/svc/web"), "{}", e.message);
+    assert!(e.message.contains("destination (app/svc/web)"), "{}", e.message);
     assert_eq!(e.suggestions, ["app/web"]);
 }
 

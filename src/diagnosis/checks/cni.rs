@@ -39,7 +39,7 @@ pub fn enforcement(ix: &ClusterIndex, _: &Ends<'_>, d: &Diagnosis) -> Finding {
             causes: vec![(Rank::Lead, RootCause {
                 code: RootCauseCode::CniNoNetpolSupport,
                 summary: format!(
-                    "{} NetworkPolicy objects exist but nothing enforces them, so they are not why this traffic fails: look elsewhere (Service endpoints, DNS, the application, firewalls).",
+                    "{} Look elsewhere: Service endpoints, DNS, the application, firewalls.",
                     cni.summary
                 ),
                 policies: Vec::new(),
