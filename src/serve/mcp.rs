@@ -65,9 +65,9 @@ fn schema<T: JsonSchema>(contract_serialize: bool) -> Arc<JsonObject> {
 /// just `object`. It validates every result and tells a client the shape; whole schemas of ten
 /// tools were most of `tools/list`, and no client reads them deeper (the tool's text and
 /// description say what is inside).
-pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
+pub fn output_schema(tool: ToolName) -> Arc<JsonObject> {
     use serde_json::{Value, json};
-    let full = Value::Object(schema::<T>(true).as_ref().clone());
+    let full = Value::Object(result_schema(tool).as_ref().clone());
     let defs = full.get("$defs").cloned().unwrap_or(Value::Null);
     let root = resolve(&full, &defs);
     let outline = match root.get("anyOf").and_then(Value::as_array) {
@@ -80,6 +80,23 @@ pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
     match outline {
         Value::Object(o) => Arc::new(o),
         _ => Arc::new(JsonObject::new()),
+    }
+}
+
+/// The whole JSON Schema of a tool's structured result, every nested field, which the outline in
+/// `tools/list` abbreviates: the Python SDK suite checks every result against it too, and it is
+/// the one place that says which result type each tool answers with.
+pub fn result_schema(tool: ToolName) -> Arc<JsonObject> {
+    match tool {
+        ToolName::CheckCni => schema::<CniReport>(true),
+        ToolName::ListPolicies => schema::<Answer<PolicyList>>(true),
+        ToolName::MatchSelectors => schema::<Answer<SelectorReport>>(true),
+        ToolName::CheckDefaultDeny => schema::<Answer<DefaultDenyReport>>(true),
+        ToolName::CheckPolicyTypes => schema::<Answer<PolicyTypesReport>>(true),
+        ToolName::CheckIngress | ToolName::CheckEgress => schema::<Answer<SideCheck>>(true),
+        ToolName::CheckCrossNamespace => schema::<Answer<CrossNamespaceReport>>(true),
+        ToolName::Diagnose => schema::<Answer<Diagnosis>>(true),
+        ToolName::ConnectivityMap => schema::<Answer<MapReport>>(true),
     }
 }
 
@@ -365,7 +382,7 @@ impl NetpolServer {
         title = "Check the CNI",
         annotations(title = "Check the CNI", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::NoArgs>(),
-        output_schema = output_schema::<CniReport>()
+        output_schema = output_schema(ToolName::CheckCni)
     )]
     async fn check_cni(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::CheckCni, a, tools::check_cni).await
@@ -376,7 +393,7 @@ impl NetpolServer {
         title = "List policies",
         annotations(title = "List policies", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::ListPoliciesArgs>(),
-        output_schema = output_schema::<Answer<PolicyList>>()
+        output_schema = output_schema(ToolName::ListPolicies)
     )]
     async fn list_policies(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::ListPolicies, a, tools::list_policies).await
@@ -387,7 +404,7 @@ impl NetpolServer {
         title = "Match policy selectors to a pod",
         annotations(title = "Match policy selectors to a pod", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::MatchSelectorsArgs>(),
-        output_schema = output_schema::<Answer<SelectorReport>>()
+        output_schema = output_schema(ToolName::MatchSelectors)
     )]
     async fn match_selectors(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::MatchSelectors, a, tools::match_selectors).await
@@ -398,7 +415,7 @@ impl NetpolServer {
         title = "Check default-deny policies",
         annotations(title = "Check default-deny policies", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::DefaultDenyArgs>(),
-        output_schema = output_schema::<Answer<DefaultDenyReport>>()
+        output_schema = output_schema(ToolName::CheckDefaultDeny)
     )]
     async fn check_default_deny(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::CheckDefaultDeny, a, tools::check_default_deny)
@@ -410,7 +427,7 @@ impl NetpolServer {
         title = "Check policyTypes",
         annotations(title = "Check policyTypes", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::PolicyTypesArgs>(),
-        output_schema = output_schema::<Answer<PolicyTypesReport>>()
+        output_schema = output_schema(ToolName::CheckPolicyTypes)
     )]
     async fn check_policy_types(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::CheckPolicyTypes, a, tools::check_policy_types)
@@ -422,7 +439,7 @@ impl NetpolServer {
         title = "Check ingress at the destination",
         annotations(title = "Check ingress at the destination", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::FlowArgs>(),
-        output_schema = output_schema::<Answer<SideCheck>>()
+        output_schema = output_schema(ToolName::CheckIngress)
     )]
     async fn check_ingress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::CheckIngress, a, tools::check_ingress).await
@@ -433,7 +450,7 @@ impl NetpolServer {
         title = "Check egress at the source",
         annotations(title = "Check egress at the source", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::FlowArgs>(),
-        output_schema = output_schema::<Answer<SideCheck>>()
+        output_schema = output_schema(ToolName::CheckEgress)
     )]
     async fn check_egress(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::CheckEgress, a, tools::check_egress).await
@@ -444,7 +461,7 @@ impl NetpolServer {
         title = "Check cross-namespace traffic",
         annotations(title = "Check cross-namespace traffic", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::FlowArgs>(),
-        output_schema = output_schema::<Answer<CrossNamespaceReport>>()
+        output_schema = output_schema(ToolName::CheckCrossNamespace)
     )]
     async fn check_cross_namespace(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::CheckCrossNamespace, a, tools::check_cross_namespace)
@@ -456,7 +473,7 @@ impl NetpolServer {
         title = "Diagnose blocked traffic",
         annotations(title = "Diagnose blocked traffic", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::FlowArgs>(),
-        output_schema = output_schema::<Answer<Diagnosis>>()
+        output_schema = output_schema(ToolName::Diagnose)
     )]
     async fn diagnose(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::Diagnose, a, tools::diagnose).await
@@ -467,7 +484,7 @@ impl NetpolServer {
         title = "Map allowed connections",
         annotations(title = "Map allowed connections", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::MapArgs>(),
-        output_schema = output_schema::<Answer<MapReport>>()
+        output_schema = output_schema(ToolName::ConnectivityMap)
     )]
     async fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::ConnectivityMap, a, tools::connectivity_map).await

@@ -2,8 +2,11 @@
 """Drives the netpol-debug MCP server with the official Python MCP SDK (`mcp` 2.x).
 
 Usage:
-    test_mcp_client.py BINARY SNAPSHOT
+    test_mcp_client.py BINARY SNAPSHOT [RESULT_SCHEMAS]
     (or env NETPOL_DEBUG_BIN and NETPOL_DEBUG_SNAPSHOT)
+
+RESULT_SCHEMAS: a JSON file {tool: schema} with each tool's whole result schema (every nested
+field; tools/list carries outlines of them): every structuredContent is checked against both.
 
 SNAPSHOT must be examples/01-default-deny-ingress/cluster.yaml (or a copy): the checks name its
 pods (shop/frontend-7d9f, shop/api-5c6b) and its policy (shop/default-deny-ingress).
@@ -21,6 +24,7 @@ Prints one line per check and `N checks passed`; exits 1 if any check failed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -74,6 +78,10 @@ def text_of(result: Any) -> str:
         if getattr(block, "type", None) == "text":
             parts.append(block.text)
     return "\n".join(parts)
+
+
+# Each tool's whole result schema ({tool: schema}), when given: set by main().
+RESULT_SCHEMAS: dict[str, Any] = {}
 
 
 def schema_errors(schema: dict[str, Any], instance: Any) -> list[str]:
@@ -152,6 +160,10 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
         if good and isinstance(schema, dict):
             errs = schema_errors(schema, sc)
             good = c.ok(f"{label}: structuredContent validates against outputSchema", not errs, "; ".join(errs))
+        whole = RESULT_SCHEMAS.get(name)
+        if good and isinstance(whole, dict):
+            errs = schema_errors(whole, sc)
+            good = c.ok(f"{label}: structuredContent validates against the whole result schema", not errs, "; ".join(errs))
         return good
 
     # --- diagnose on example 01
@@ -319,6 +331,9 @@ def main() -> int:
     if not binary or not snapshot:
         print(__doc__, file=sys.stderr)
         return 2
+    if len(args) > 2:
+        with open(args[2], encoding="utf-8") as f:
+            RESULT_SCHEMAS.update(json.load(f))
     binary = os.path.abspath(binary)
     snapshot = os.path.abspath(snapshot)
     for path in (binary, snapshot):
