@@ -305,7 +305,7 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         verdict,
         blocked_direction: blocked_direction(&trace, verdict),
         root_causes: root_causes(ix, &trace),
-        allowed_connections: conns.to_string(),
+        allowed_connections: checks::allowed_connections(ix, &a.dst, a.flow.dst, &conns),
         egress: side_report(ix, &trace.egress),
         ingress: side_report(ix, &trace.ingress),
         checks: Checks::default(),

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::engine::Endpoint;
-use crate::index::{ClusterIndex, PodId, PodInfo, ServiceInfo, ServicePortInfo, TargetPort};
+use crate::index::{ClusterIndex, ContainerPortInfo, PodId, PodInfo, ServiceInfo, ServicePortInfo, TargetPort};
 use crate::policy::Protocol;
 use crate::snapshot::WorkloadKind;
 
@@ -530,13 +530,8 @@ fn service_target_port(
         TargetPort::Named(t) => pod_of(ix, dst_endpoint).and_then(|p| p.resolve_named_port(t, protocol)),
     };
     match target {
-        Some(t) => Ok((
-            t,
-            Some(format!(
-                "service {namespace}/{name} port {} maps to targetPort {t} on the pod",
-                sp.port
-            )),
-        )),
+        // The mapping is the Service check's to word (once, and only when it changes the port).
+        Some(t) => Ok((t, None)),
         None => Err(QueryError::new(
             "port",
             format!(
@@ -586,27 +581,36 @@ fn named_port(pod: Option<&PodInfo>, name: &str, protocol: Protocol) -> Result<(
             )),
         ));
     }
-    let declared: Vec<String> = pod
-        .map(|p| {
-            p.ports
-                .iter()
-                .filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let ports: &[ContainerPortInfo] = pod.map(|p| p.ports.as_slice()).unwrap_or_default();
     let mut e = QueryError::new(
         "port",
         format!(
-            "--port {name}: the destination declares no {protocol} container port named {name:?} (declared: {})",
-            if declared.is_empty() {
-                "none".to_string()
-            } else {
-                declared.join(", ")
-            }
+            "--port {name}: the destination declares no {protocol} container port named {name:?}; {}",
+            declared_ports(ports)
         ),
     );
-    e.suggestions = declared;
+    // What to ask instead: the declared names, and the numbers of the unnamed ports.
+    e.suggestions = ports
+        .iter()
+        .map(|cp| cp.name.clone().unwrap_or_else(|| cp.port.to_string()))
+        .collect();
     Err(e)
+}
+
+/// The container ports a pod declares, named and unnamed: `its container ports: TCP 80
+/// (unnamed), http=TCP 8080`, or that it declares none.
+fn declared_ports(ports: &[ContainerPortInfo]) -> String {
+    if ports.is_empty() {
+        return "it declares no container port at all (a port name resolves only through a declared one)".into();
+    }
+    let listed: Vec<String> = ports
+        .iter()
+        .map(|cp| match &cp.name {
+            Some(n) => format!("{n}={} {}", cp.protocol, cp.port),
+            None => format!("{} {} (unnamed)", cp.protocol, cp.port),
+        })
+        .collect();
+    format!("its container ports: {}", listed.join(", "))
 }
 
 /// The port an address of a selector-less Service's Endpoints serves for a Service port: the

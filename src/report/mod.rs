@@ -236,7 +236,8 @@ pub struct Diagnosis {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_direction: Option<BlockedDirection>,
     pub root_causes: Vec<RootCause>,
-    /// Everything policy allows from source to destination, e.g. `TCP 8080,UDP 53`.
+    /// Everything policy allows from source to destination, e.g. `TCP 8080,UDP 53`; through a
+    /// Service, first the Service ports that pass (`TCP 80 -> 8080`).
     pub allowed_connections: String,
     pub egress: SideReport,
     pub ingress: SideReport,

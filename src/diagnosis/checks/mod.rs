@@ -31,11 +31,13 @@ mod mesh;
 mod multus;
 mod node_port;
 mod service;
+pub use service::allowed_connections;
 mod verify;
 
 use std::net::IpAddr;
 
 use crate::diagnosis::causes::verdict_of;
+use crate::diagnosis::describe::Role;
 use crate::diagnosis::query::{EndpointSpec, Query, QueryError, Resolved};
 use crate::engine::{self, Endpoint, Flow, FlowTrace};
 use crate::index::{ClusterIndex, PodId, ServiceInfo};
