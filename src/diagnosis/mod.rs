@@ -485,22 +485,6 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         rules_total: s.rules.len() as i64,
         rules,
         uncertain: s.uncertain.iter().map(|u| u.reason.clone()).collect(),
-        admin_rule: s
-            .admin
-            .as_ref()
-            .or(s.baseline.as_ref().filter(|_| !s.isolated()))
-            .map(|h| {
-                format!(
-                    "{} {}{}: {}",
-                    h.policy_key(),
-                    h.field(s.direction),
-                    if h.rule_name.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", h.rule_name)
-                    },
-                    h.action_word()
-                )
-            }),
+        admin_rule: causes::deciding_admin_rule(ix, s),
     }
 }

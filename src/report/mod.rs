@@ -183,7 +183,8 @@ pub struct SideReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub uncertain: Vec<String>,
     /// The AdminNetworkPolicy / BaselineAdminNetworkPolicy rule that decided this side, when one
-    /// did, e.g. `AdminNetworkPolicy deny-db spec.ingress[0] (block-all): Deny`.
+    /// did, e.g. `AdminNetworkPolicy deny-db spec.ingress[0] (block-all): Deny`; after a Pass,
+    /// who decided instead and the Pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_rule: Option<String>,
 }
