@@ -74,8 +74,12 @@ pub enum Effect {
     /// NetworkPolicy does not apply to this traffic: nothing enforces it.
     NotEnforced,
     /// NetworkPolicy does not apply to this traffic, which travels on another network: the
-    /// rule-level causes describe traffic that does not happen.
-    OffThePrimaryNetwork,
+    /// rule-level causes describe traffic that does not happen. The sides shown become those of
+    /// the same ends on the primary network, with `pod` (its primary address) as the `role` end.
+    OffThePrimaryNetwork {
+        role: Role,
+        pod: PodId,
+    },
     /// The traffic reaches the destination from this address (kube-proxy's SNAT of NodePort
     /// traffic): the diagnosis is the one for it, `inconclusive` when the node IPs disagree.
     AsSeenFrom {
@@ -162,7 +166,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
     ];
     for check in checks {
         let finding = check(ix, e, d);
-        if let Some(t) = apply(finding, e, d, &mut ranked, rediagnose) {
+        if let Some(t) = apply(ix, finding, e, d, &mut ranked, rediagnose) {
             replaced = Some(t);
         }
     }
@@ -177,6 +181,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
 
 /// Applies one finding to the diagnosis.
 fn apply(
+    ix: &ClusterIndex,
     f: Finding,
     e: &Ends<'_>,
     d: &mut Diagnosis,
@@ -204,10 +209,11 @@ fn apply(
             d.verdict = Verdict::NotEnforced;
             d.blocked_direction = None;
         }
-        Effect::OffThePrimaryNetwork => {
+        Effect::OffThePrimaryNetwork { role, pod } => {
             d.verdict = Verdict::NotEnforced;
             d.blocked_direction = None;
             d.root_causes.clear();
+            return on_the_primary_network(ix, role, pod, e, d, rediagnose);
         }
         Effect::AsSeenFrom { ip, inconclusive } => return as_seen_from(ip, inconclusive, e, d, rediagnose),
     }
@@ -228,6 +234,34 @@ fn record(c: &mut Checks, r: Record) {
         Record::CrossNamespace(x) => c.cross_namespace = Some(x),
         Record::Verify(x) => c.verify = x,
     }
+}
+
+/// The sides of the same question on the primary network, `pod` standing at the `role` end:
+/// what the egress and ingress lines show when the asked address is a secondary interface's.
+fn on_the_primary_network(
+    ix: &ClusterIndex,
+    role: Role,
+    pod: PodId,
+    e: &Ends<'_>,
+    d: &mut Diagnosis,
+    rediagnose: &Rediagnose<'_>,
+) -> Option<FlowTrace> {
+    let key = ix.pod(pod).key();
+    let q = match role {
+        Role::Source => Query {
+            from: key,
+            ..e.query.clone()
+        },
+        Role::Destination => Query {
+            to: key,
+            ..e.query.clone()
+        },
+    };
+    let (nd, nt) = rediagnose(&q).ok()?;
+    d.allowed_connections = nd.allowed_connections;
+    d.egress = nd.egress;
+    d.ingress = nd.ingress;
+    Some(nt)
 }
 
 /// The diagnosis of the same question from `ip`, in place of this one's verdict and sides.
