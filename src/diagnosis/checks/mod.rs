@@ -348,13 +348,7 @@ fn cross_namespace(ix: &ClusterIndex, e: &Ends<'_>, _: &Diagnosis) -> Finding {
 /// such an address is not certain there.
 fn cilium_identities(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
     let t = e.trace;
-    let cilium = ix
-        .facts
-        .cni
-        .cnis
-        .iter()
-        .any(|c| c.name == "cilium" || c.name == "gke-dataplane-v2");
-    if !cilium || d.verdict != Verdict::Allowed {
+    if !runs_cilium(ix) || d.verdict != Verdict::Allowed {
         return Finding::none();
     }
     let api_ips: Vec<IpAddr> = ix
@@ -387,6 +381,16 @@ fn cilium_identities(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding 
         effect: Effect::Inconclusive,
         ..Finding::none()
     }
+}
+
+/// Cilium (or GKE Dataplane V2, which is Cilium) runs in the cluster: node and API-server
+/// addresses have special identities that an ipBlock does not match by default.
+fn runs_cilium(ix: &ClusterIndex) -> bool {
+    ix.facts
+        .cni
+        .cnis
+        .iter()
+        .any(|c| c.name == "cilium" || c.name == "gke-dataplane-v2")
 }
 
 /// The source pod, when it is egress-isolated and not on the host network: DNS and the API

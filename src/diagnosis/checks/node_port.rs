@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use super::{Effect, Ends, Finding, Rank, Record, pod_of, service_destination, verdict_of_flow};
+use super::{Effect, Ends, Finding, Rank, Record, pod_of, runs_cilium, service_destination, verdict_of_flow};
 use ipnet::IpNet;
 
 use crate::diagnosis::query;
@@ -228,10 +228,12 @@ fn admin_peer_reach(p: &AdminPeer, v4: bool) -> Reach {
 /// the same for every non-pod address, so the client's verdict is the node IPs' verdict. As
 /// with Node objects present, traffic SNATed by the destination pod's own node (always
 /// allowed there) is not counted: another node may receive it. An unreadable part of a policy
-/// keeps the answer open.
+/// keeps the answer open, and so does an allow of every address under Cilium, whose node
+/// identities an ipBlock (or, conservatively, an empty `from`) may not match.
 fn node_ip_dependence(ix: &ClusterIndex, e: &Ends<'_>) -> Result<String, String> {
     let t = e.trace;
     let v4 = matches!(t.flow.src, Endpoint::Ip(IpAddr::V4(_)));
+    let cilium = runs_cilium(ix);
     // Every backing pod, not only the representative one: their policies may differ.
     for &other in e.dst.endpoints.iter().take(64).filter(|&&d| d != t.flow.dst) {
         let port = match &e.query.port {
@@ -243,13 +245,13 @@ fn node_ip_dependence(ix: &ClusterIndex, e: &Ends<'_>) -> Result<String, String>
             None => None,
         };
         let (_, ot) = verdict_of_flow(ix, t.flow.src, other, e.query.protocol, port);
-        ingress_dependence(ix, &ot.ingress, v4)?;
+        ingress_dependence(ix, &ot.ingress, v4, cilium)?;
     }
-    ingress_dependence(ix, &t.ingress, v4)
+    ingress_dependence(ix, &t.ingress, v4, cilium)
 }
 
 /// [`node_ip_dependence`] for one destination pod's ingress.
-fn ingress_dependence(ix: &ClusterIndex, side: &SideTrace, v4: bool) -> Result<String, String> {
+fn ingress_dependence(ix: &ClusterIndex, side: &SideTrace, v4: bool, cilium: bool) -> Result<String, String> {
     let Some(pod) = side.subject.filter(|_| side.not_applicable.is_none()) else {
         return Ok("no NetworkPolicy applies to the destination's ingress".into());
     };
@@ -283,6 +285,13 @@ fn ingress_dependence(ix: &ClusterIndex, side: &SideTrace, v4: bool) -> Result<S
             Some(peers) => Reach::any(peers.iter().map(|p| peer_reach(p, v4))),
         };
         match reach {
+            Reach::Every if cilium => {
+                return Err(format!(
+                    "{} spec.ingress[{}] allows every address, but Cilium gives node addresses the host/remote-node identity, which it does not match unless policy-cidr-match-mode includes nodes",
+                    pol.key(),
+                    r.rule_index
+                ));
+            }
             Reach::Every => every.push(format!("{} spec.ingress[{}]", pol.key(), r.rule_index)),
             Reach::NoAddress => {}
             Reach::Depends(what) => {
