@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::engine::Endpoint;
-use crate::index::{ClusterIndex, ContainerPortInfo, PodId, PodInfo, ServiceInfo, ServicePortInfo, TargetPort};
+use crate::index::{ClusterIndex, PodId, PodInfo, ServiceInfo, ServicePortInfo, TargetPort};
 use crate::policy::Protocol;
 use crate::snapshot::WorkloadKind;
 
@@ -581,36 +581,23 @@ fn named_port(pod: Option<&PodInfo>, name: &str, protocol: Protocol) -> Result<(
             )),
         ));
     }
-    let ports: &[ContainerPortInfo] = pod.map(|p| p.ports.as_slice()).unwrap_or_default();
     let mut e = QueryError::new(
         "port",
         format!(
-            "--port {name}: the destination declares no {protocol} container port named {name:?}; {}",
-            declared_ports(ports)
+            "--port {name}: the destination declares no {protocol} container port named {name:?} (its container ports, named or not: {})",
+            pod.map_or_else(|| "none".into(), PodInfo::declared_ports)
         ),
     );
     // What to ask instead: the declared names, and the numbers of the unnamed ports.
-    e.suggestions = ports
-        .iter()
-        .map(|cp| cp.name.clone().unwrap_or_else(|| cp.port.to_string()))
-        .collect();
-    Err(e)
-}
-
-/// The container ports a pod declares, named and unnamed: `its container ports: TCP 80
-/// (unnamed), http=TCP 8080`, or that it declares none.
-fn declared_ports(ports: &[ContainerPortInfo]) -> String {
-    if ports.is_empty() {
-        return "it declares no container port at all (a port name resolves only through a declared one)".into();
-    }
-    let listed: Vec<String> = ports
-        .iter()
-        .map(|cp| match &cp.name {
-            Some(n) => format!("{n}={} {}", cp.protocol, cp.port),
-            None => format!("{} {} (unnamed)", cp.protocol, cp.port),
+    e.suggestions = pod
+        .map(|p| {
+            p.ports
+                .iter()
+                .map(|cp| cp.name.clone().unwrap_or_else(|| cp.port.to_string()))
+                .collect()
         })
-        .collect();
-    format!("its container ports: {}", listed.join(", "))
+        .unwrap_or_default();
+    Err(e)
 }
 
 /// The port an address of a selector-less Service's Endpoints serves for a Service port: the
