@@ -13,7 +13,7 @@ pub mod steps;
 pub mod suggest;
 
 use crate::engine::{self, Endpoint, Flow, FlowTrace, SideTrace};
-use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL};
+use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, PodInfo};
 use crate::policy::Direction;
 use crate::report::*;
 use causes::{admin_cause, blocked_cause, policytypes_omitted, root_causes, uncertain_causes};
@@ -237,8 +237,7 @@ fn disagreeing_pairs(ix: &ClusterIndex, q: &Query, a: &Asked, verdict: Verdict) 
 
 /// What the trace shows that a reader should know besides the causes.
 fn trace_warnings(ix: &ClusterIndex, trace: &FlowTrace) -> Vec<String> {
-    let mut warnings = endpoint_warnings(ix, trace.flow.src, Role::Source);
-    warnings.extend(endpoint_warnings(ix, trace.flow.dst, Role::Destination));
+    let mut warnings = endpoint_warnings(ix, trace);
     warnings.extend(policy_warnings(ix, trace));
     for side in [&trace.egress, &trace.ingress] {
         for r in side.rules.iter().filter(|r| r.allows() && r.matched_pod_ip_by_ipblock) {
@@ -309,6 +308,7 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         blocked_direction: blocked_direction(&trace, verdict),
         root_causes: root_causes(ix, &trace),
         allowed_connections: conns.to_string(),
+        allowed_via_service: checks::service_ports(ix, &a.dst, a.flow.dst, &conns),
         egress: side_report(ix, &trace.egress),
         ingress: side_report(ix, &trace.ingress),
         checks: Checks::default(),
@@ -376,38 +376,73 @@ fn policy_warnings(ix: &ClusterIndex, t: &FlowTrace) -> Vec<String> {
     out
 }
 
-fn endpoint_warnings(ix: &ClusterIndex, e: Endpoint, role: Role) -> Vec<String> {
-    let role = role.as_str();
-    let Endpoint::Pod(id) = e else { return Vec::new() };
-    let p = ix.pod(id);
+/// What a reader should know about the two ends, one line per fact: a fact true of both ends
+/// (no IP yet, an undeclared namespace) names both in one line.
+fn endpoint_warnings(ix: &ClusterIndex, trace: &FlowTrace) -> Vec<String> {
+    let pods: Vec<(&str, &PodInfo)> = [(trace.flow.src, Role::Source), (trace.flow.dst, Role::Destination)]
+        .into_iter()
+        .filter_map(|(e, role)| match e {
+            Endpoint::Pod(id) => Some((role.as_str(), ix.pod(id))),
+            Endpoint::Ip(_) => None,
+        })
+        .collect();
+    let ends = |keep: &dyn Fn(&PodInfo) -> bool, name: &dyn Fn(&str, &PodInfo) -> String| -> Option<(String, bool)> {
+        let named: Vec<String> = pods.iter().filter(|(_, p)| keep(p)).map(|(r, p)| name(r, p)).collect();
+        (!named.is_empty()).then(|| (named.join(" and "), named.len() > 1))
+    };
     let mut w = Vec::new();
-    if p.from_template {
+    if let Some((who, both)) = ends(&|p| p.from_template, &|r, p| format!("{r} {}", p.top_workload_name())) {
+        let (is, template, pods) = if both {
+            ("are", "their pod templates", "their workloads' pods")
+        } else {
+            ("is", "its pod template", "the workload's pods")
+        };
         w.push(format!(
-            "{role} {} stands for the pods of {} (built from its pod template; no running pod in the snapshot)",
-            p.key(),
-            p.top_workload_name()
+            "{who} {is} built from {template} (no running pod in the snapshot), standing for {pods}"
         ));
-    } else {
-        if p.ips.is_empty() {
-            w.push(format!(
-                "{role} pod {} has no IP yet: the verdict is what policy does once it runs",
-                p.key()
-            ));
-        }
-        if let Some(phase) = p.phase.as_deref().filter(|ph| *ph != "Running") {
+    }
+    if let Some((who, both)) = ends(&|p| !p.from_template && p.ips.is_empty(), &|r, p| {
+        format!("{r} pod {}", p.key())
+    }) {
+        let (has, they) = if both { ("have", "they run") } else { ("has", "it runs") };
+        w.push(format!(
+            "{who} {has} no IP yet: the verdict is what policy does once {they}"
+        ));
+    }
+    for (role, p) in &pods {
+        if let Some(phase) = p.phase.as_deref().filter(|ph| *ph != "Running" && !p.from_template) {
             w.push(format!(
                 "{role} pod {} is {phase}, not Running: no traffic flows until it runs",
                 p.key()
             ));
         }
     }
-    if ix.namespace(&p.namespace).is_some_and(|n| !n.declared) {
+    let mut undeclared: Vec<(String, Vec<&str>)> = Vec::new();
+    for (role, p) in pods
+        .iter()
+        .filter(|(_, p)| ix.namespace(&p.namespace).is_some_and(|n| !n.declared))
+    {
+        match undeclared.iter_mut().find(|(ns, _)| *ns == p.namespace) {
+            Some((_, roles)) => roles.push(role),
+            None => undeclared.push((p.namespace.clone(), vec![role])),
+        }
+    }
+    if !undeclared.is_empty() {
+        let named: Vec<String> = undeclared
+            .iter()
+            .map(|(ns, roles)| format!("{ns} (the {})", roles.join(" and ")))
+            .collect();
+        let (are, their) = if named.len() > 1 {
+            ("namespaces", "are")
+        } else {
+            ("namespace", "is")
+        };
         w.push(format!(
-            "namespace {} of the {role} is not in the snapshot: its labels are assumed to be only {NAMESPACE_NAME_LABEL}={}; namespaceSelectors on other labels cannot match it here",
-            p.namespace, p.namespace
+            "{are} {} {their} not in the snapshot: labels assumed to be only {NAMESPACE_NAME_LABEL}=<namespace name>; namespaceSelectors on other labels cannot match here",
+            named.join(" and ")
         ));
     }
-    if p.host_network {
+    for (role, p) in pods.iter().filter(|(_, p)| p.host_network) {
         w.push(format!(
             "{role} pod {} uses the host network: NetworkPolicy does not select it; its traffic carries the node's IP",
             p.key()
@@ -453,22 +488,6 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         rules_total: s.rules.len() as i64,
         rules,
         uncertain: s.uncertain.iter().map(|u| u.reason.clone()).collect(),
-        admin_rule: s
-            .admin
-            .as_ref()
-            .or(s.baseline.as_ref().filter(|_| !s.isolated()))
-            .map(|h| {
-                format!(
-                    "{} {}{}: {}",
-                    h.policy_key(),
-                    h.field(s.direction),
-                    if h.rule_name.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", h.rule_name)
-                    },
-                    h.action_word()
-                )
-            }),
+        admin_rule: causes::deciding_admin_rule(ix, s),
     }
 }

@@ -624,13 +624,8 @@ fn service_target_port(
         TargetPort::Named(t) => pod_of(ix, dst_endpoint).and_then(|p| p.resolve_named_port(t, protocol)),
     };
     match target {
-        Some(t) => Ok((
-            t,
-            Some(format!(
-                "service {namespace}/{name} port {} maps to targetPort {t} on the pod",
-                sp.port
-            )),
-        )),
+        // The mapping is the Service check's to word (once, and only when it changes the port).
+        Some(t) => Ok((t, None)),
         None => Err(QueryError::new(
             "port",
             format!(
@@ -680,26 +675,22 @@ fn named_port(pod: Option<&PodInfo>, name: &str, protocol: Protocol) -> Result<(
             )),
         ));
     }
-    let declared: Vec<String> = pod
-        .map(|p| {
-            p.ports
-                .iter()
-                .filter_map(|cp| cp.name.as_ref().map(|n| format!("{n}={} {}", cp.protocol, cp.port)))
-                .collect()
-        })
-        .unwrap_or_default();
     let mut e = QueryError::new(
         "port",
         format!(
-            "{name:?}: the destination declares no {protocol} container port named {name:?} (declared: {})",
-            if declared.is_empty() {
-                "none".to_string()
-            } else {
-                declared.join(", ")
-            }
+            "{name:?}: the destination declares no {protocol} container port named {name:?} (its container ports, named or not: {})",
+            pod.map_or_else(|| "none".into(), PodInfo::declared_ports)
         ),
     );
-    e.suggestions = declared;
+    // What to ask instead: the declared names, and the numbers of the unnamed ports.
+    e.suggestions = pod
+        .map(|p| {
+            p.ports
+                .iter()
+                .map(|cp| cp.name.clone().unwrap_or_else(|| cp.port.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     Err(e)
 }
 

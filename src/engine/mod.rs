@@ -120,17 +120,29 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
 /// The pod whose policies decide a side, or `None` (with the reason in `trace`) when no policy
 /// can apply: the subject is an address, or a pod on the host network.
 fn applicable_subject(ix: &ClusterIndex, subject: Endpoint, dir: Direction, trace: &mut SideTrace) -> Option<PodId> {
-    let Endpoint::Pod(id) = subject else {
-        trace.not_applicable = Some(match dir {
-            Direction::Egress => {
-                "the source is outside the cluster's pods: no NetworkPolicy restricts its egress".into()
-            }
-            Direction::Ingress => {
-                "the destination is outside the cluster's pods: no NetworkPolicy restricts its ingress".into()
-            }
-        });
-        return None;
+    let ip = match subject {
+        Endpoint::Pod(id) => return pod_subject(ix, id, trace),
+        Endpoint::Ip(ip) => ip,
     };
+    let (end, what) = match dir {
+        Direction::Egress => ("source", "egress"),
+        Direction::Ingress => ("destination", "ingress"),
+    };
+    // A pod's secondary-network (Multus) address is a pod's, but not one NetworkPolicy knows.
+    let owners: Vec<String> = ix.pods_by_secondary_ip(ip).iter().map(|&id| ix.pod(id).key()).collect();
+    trace.not_applicable = Some(if owners.is_empty() {
+        format!("the {end} is outside the cluster's pods: no NetworkPolicy restricts its {what}")
+    } else {
+        format!(
+            "the {end} address is on a secondary interface of {}, not a primary pod IP: no NetworkPolicy restricts its {what}",
+            owners.join(", ")
+        )
+    });
+    None
+}
+
+/// The pod of a side whose subject is a pod, unless it is on the host network.
+fn pod_subject(ix: &ClusterIndex, id: PodId, trace: &mut SideTrace) -> Option<PodId> {
     trace.subject = Some(id);
     let pod = ix.pod(id);
     if pod.host_network {

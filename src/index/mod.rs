@@ -381,6 +381,7 @@ impl ClusterIndex {
         b.add_unreadable_policies(snap);
         b.add_nodes(snap);
         b.add_services(snap);
+        b.grouped_warnings();
 
         let mut ix = b.finish(semantics);
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
@@ -541,16 +542,52 @@ impl Builder {
         if self.ns_by_name.contains_key(ns) {
             return;
         }
-        self.warnings.push(warn(
-            format!("Namespace {ns}"),
-            &format!("used by objects but not in the snapshot; assumed to exist with only the label {NAMESPACE_NAME_LABEL}={ns}"),
-        ));
+        // One warning for all of them, in `grouped_warnings`.
         self.ns_by_name.insert(ns.to_string(), self.namespaces.len());
         self.namespaces.push(NamespaceInfo {
             name: ns.to_string(),
             labels: [(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into(),
             declared: false,
         });
+    }
+
+    /// The facts that hold for many objects of a snapshot made of manifests, one line each with
+    /// a count and the first names: namespaces used but not declared, pods without an IP.
+    fn grouped_warnings(&mut self) {
+        let undeclared: Vec<&str> = self
+            .namespaces
+            .iter()
+            .filter(|n| !n.declared)
+            .map(|n| n.name.as_str())
+            .collect();
+        if let Some(names) = first_names(&undeclared) {
+            let n = undeclared.len();
+            let (count, are) = (counted(n, "namespace", "namespaces"), if n == 1 { "is" } else { "are" });
+            self.warnings.push(LoadWarning {
+                location: None,
+                object: None,
+                message: format!(
+                    "{count} used by objects {are} not in the snapshot ({names}): each is assumed to exist with only the label {NAMESPACE_NAME_LABEL}=<its name>"
+                ),
+            });
+        }
+        let no_ip: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|p| p.ips.is_empty() && !p.from_template && !p.host_network)
+            .map(|p| p.key())
+            .collect();
+        let refs: Vec<&str> = no_ip.iter().map(String::as_str).collect();
+        if let Some(names) = first_names(&refs) {
+            let count = counted(no_ip.len(), "pod has", "pods have");
+            self.warnings.push(LoadWarning {
+                location: None,
+                object: None,
+                message: format!(
+                    "{count} no IP yet (no status.podIP, as in manifests: {names}): verdicts for them are what policy does once they run, and no ipBlock can match them"
+                ),
+            });
+        }
     }
 
     fn add_pod(&mut self, pod: PodInfo) {
@@ -959,6 +996,28 @@ fn named_ports_toward_addresses(p: &Policy) -> Vec<(String, String)> {
     out
 }
 
+/// How many names a grouped warning lists before `and N more`.
+const FIRST_NAMES: usize = 5;
+
+/// `a, b, c and 9 more`, or `None` for no names.
+pub fn first_names(names: &[&str]) -> Option<String> {
+    let (first, rest) = names.split_at(names.len().min(FIRST_NAMES));
+    match (first.is_empty(), rest.len()) {
+        (true, _) => None,
+        (false, 0) => Some(first.join(", ")),
+        (false, n) => Some(format!("{} and {n} more", first.join(", "))),
+    }
+}
+
+/// `1 namespace` / `3 namespaces`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 fn warn(object: String, message: &str) -> LoadWarning {
     LoadWarning {
         location: None,
@@ -1132,7 +1191,9 @@ metadata:
         assert!(!ns.declared);
         assert_eq!(ns.labels.get(NAMESPACE_NAME_LABEL).map(String::as_str), Some("shop"));
         assert!(
-            ix.warnings.iter().any(|w| w.to_string().contains("Namespace shop")),
+            ix.warnings.iter().any(|w| w
+                .to_string()
+                .contains("1 namespace used by objects is not in the snapshot (shop)")),
             "an undeclared namespace is a warning"
         );
     }

@@ -183,7 +183,8 @@ pub struct SideReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub uncertain: Vec<String>,
     /// The AdminNetworkPolicy / BaselineAdminNetworkPolicy rule that decided this side, when one
-    /// did, e.g. `AdminNetworkPolicy deny-db spec.ingress[0] (block-all): Deny`.
+    /// did, e.g. `AdminNetworkPolicy deny-db spec.ingress[0] (block-all): Deny`; after a Pass,
+    /// who decided instead and the Pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_rule: Option<String>,
 }
@@ -236,8 +237,12 @@ pub struct Diagnosis {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_direction: Option<BlockedDirection>,
     pub root_causes: Vec<RootCause>,
-    /// Everything policy allows from source to destination, e.g. `TCP 8080,UDP 53`.
+    /// Everything policy allows from source to destination pod, e.g. `TCP 8080,UDP 53` (pod
+    /// ports: what NetworkPolicy sees).
     pub allowed_connections: String,
+    /// Through a Service destination: which of the Service's ports pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_via_service: Option<ServicePorts>,
     pub egress: SideReport,
     pub ingress: SideReport,
     /// What the diagnosis checked around the two sides: CNI, DNS, API server, Service, NodePort,
@@ -249,6 +254,16 @@ pub struct Diagnosis {
     pub warnings: Vec<String>,
     /// What this tool did and did not do.
     pub scope: String,
+}
+
+/// A Service's ports as the asked flow meets them, each `TCP 80 -> 8080` (Service port -> the
+/// destination pod's port, which NetworkPolicy sees).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ServicePorts {
+    /// `ns/name`.
+    pub service: String,
+    pub allowed: Vec<String>,
+    pub blocked: Vec<String>,
 }
 
 /// The CNI, as it bears on this diagnosis.

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{Diagnosis, QueryErrorReport, RootCause, SideReport, Verdict};
+use crate::report::{Diagnosis, QueryErrorReport, RootCause, ServicePorts, SideReport, Verdict};
 
 pub fn diagnosis_text(d: &Diagnosis) -> String {
     let mut s = String::new();
@@ -38,7 +38,15 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     root_causes_text(&mut s, &d.root_causes);
     let _ = writeln!(s, "egress at source:        {}", side(&d.egress));
     let _ = writeln!(s, "ingress at destination:  {}", side(&d.ingress));
-    let _ = writeln!(s, "allowed between them:    {}", d.allowed_connections);
+    match &d.allowed_via_service {
+        Some(sp) => {
+            let _ = writeln!(s, "allowed via Service:     {}", service_ports_text(sp));
+            let _ = writeln!(s, "allowed to the pods:     {}", d.allowed_connections);
+        }
+        None => {
+            let _ = writeln!(s, "allowed between them:    {}", d.allowed_connections);
+        }
+    }
     let _ = writeln!(s, "confidence:              {}", confidence(d));
     for w in d.warnings.iter().take(8) {
         let _ = writeln!(s, "warning: {w}");
@@ -74,10 +82,34 @@ pub fn root_causes_text(s: &mut String, causes: &[RootCause]) {
     }
 }
 
+/// `shop/api: TCP 80 -> 8080 (not TCP 9090 -> 9090)`, or which ports are blocked when none passes.
+fn service_ports_text(sp: &ServicePorts) -> String {
+    match (sp.allowed.is_empty(), sp.blocked.is_empty()) {
+        (true, _) => format!("{}: none of its ports ({} blocked)", sp.service, sp.blocked.join(", ")),
+        (false, true) => format!("{}: {}", sp.service, sp.allowed.join(", ")),
+        (false, false) => format!("{}: {} (not {})", sp.service, sp.allowed.join(", "), sp.blocked.join(", ")),
+    }
+}
+
+/// The header's ports when no port was asked of a Service: which of its ports of the asked
+/// protocol pass, and which do not.
+fn no_port_via_service(proto: &str, sp: &ServicePorts) -> String {
+    let of = |v: &[String]| -> Vec<String> { v.iter().filter(|p| p.starts_with(proto)).cloned().collect() };
+    let (open, shut) = (of(&sp.allowed), of(&sp.blocked));
+    match (open.is_empty(), shut.is_empty()) {
+        (true, _) => format!("{proto} (no port asked; no {proto} port of Service {} passes)", sp.service),
+        (false, true) => format!("{} (no port asked; every {proto} port of Service {})", open.join(", "), sp.service),
+        (false, false) => format!("{} (no port asked; not {})", open.join(", "), shut.join(", ")),
+    }
+}
+
 /// The header's protocol and ports when no port was asked: which ports pass (from
 /// `allowed_connections`), and that the others do not — never "any port", which reads as every.
 fn no_port(d: &Diagnosis) -> String {
     let proto = &d.query.protocol;
+    if let Some(sp) = &d.allowed_via_service {
+        return no_port_via_service(proto, sp);
+    }
     let ports = ports_of(&d.allowed_connections, proto);
     let every = ports.as_deref() == Some("1-65535");
     match (d.verdict, ports) {

@@ -583,7 +583,7 @@ fn rows() -> Vec<Row> {
                 "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ghost}\nspec: {podSelector: {}}\n",
             )),
             Expect::Verdict(
-                &["Namespace ghost", "not in the snapshot"],
+                &["namespace", "ghost", "not in the snapshot"],
                 "ghost/client",
                 "ghost/web",
                 Verdict::Blocked,
@@ -598,7 +598,7 @@ fn rows() -> Vec<Row> {
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: client, namespace: app}\nstatus: {podIP: 10.0.0.2}\n",
             )),
             Expect::Verdict(
-                &["Namespace ghost", "not in the snapshot"],
+                &["namespace", "ghost", "not in the snapshot"],
                 "app/client",
                 "app/web",
                 Verdict::Allowed,

@@ -37,11 +37,7 @@ fn rule_text(hit: &AdminHit, dir: Direction) -> String {
     format!(
         "rule {}{} of {}{}",
         hit.field(dir),
-        if hit.rule_name.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", hit.rule_name)
-        },
+        rule_name(hit),
         hit.policy_key(),
         hit.priority
             .map(|p| format!(" ({tier}priority {p})"))
@@ -220,4 +216,59 @@ pub fn pass_notes(side: &SideTrace) -> Vec<String> {
         ));
     }
     out
+}
+
+/// `AdminNetworkPolicy x spec.ingress[0] (name): Deny`.
+fn hit_label(hit: &AdminHit, dir: Direction) -> String {
+    format!("{}: {}", hit_path(hit, dir), hit.action_word())
+}
+
+/// `AdminNetworkPolicy x spec.ingress[0] (name)`.
+fn hit_path(hit: &AdminHit, dir: Direction) -> String {
+    format!("{} {}{}", hit.policy_key(), hit.field(dir), rule_name(hit))
+}
+
+/// ` (name)` of a named rule, else nothing.
+fn rule_name(hit: &AdminHit) -> String {
+    if hit.rule_name.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", hit.rule_name)
+    }
+}
+
+/// The admin-tier rule that decided a side, for the side's one line (`SideReport.admin_rule`).
+/// A Pass never decides: after one, the line names who did — the NetworkPolicy tier, a
+/// Baseline-tier rule or the default allow — and the Pass that handed it on.
+pub fn deciding_admin_rule(ix: &ClusterIndex, side: &SideTrace) -> Option<String> {
+    let dir = side.direction;
+    let baseline = side.baseline.as_ref().filter(|_| !side.isolated());
+    let (passed, decided) = match (side.admin.as_ref(), baseline) {
+        (Some(a), _) if a.action != AdminAction::Pass => return Some(hit_label(a, dir)),
+        (Some(a), _) if side.isolated() => (a, network_policy_tier(ix, side)),
+        (Some(a), Some(b)) if b.action != AdminAction::Pass => (a, hit_label(b, dir)),
+        (Some(a), _) => (a, DEFAULT_ALLOW.into()),
+        (None, Some(b)) if b.action == AdminAction::Pass => (b, DEFAULT_ALLOW.into()),
+        (None, b) => return b.map(|b| hit_label(b, dir)),
+    };
+    Some(format!("{decided}, after a Pass from {}", hit_path(passed, dir)))
+}
+
+const DEFAULT_ALLOW: &str = "the default allow (no NetworkPolicy isolates the pod, no Baseline-tier rule decides)";
+
+/// `the NetworkPolicy tier (ns/a rule 0)` or `(ns/a, ns/b: no rule matches)`.
+fn network_policy_tier(ix: &ClusterIndex, side: &SideTrace) -> String {
+    let allowing: Vec<String> = side
+        .rules
+        .iter()
+        .filter(|r| r.allows())
+        .map(|r| format!("{} rule {}", ix.policies[r.policy].key(), r.rule_index))
+        .collect();
+    let what = if allowing.is_empty() {
+        let isolating: Vec<String> = side.isolating.iter().map(|&p| ix.policies[p].key()).collect();
+        format!("{}: no rule matches", isolating.join(", "))
+    } else {
+        allowing.join(", ")
+    };
+    format!("the NetworkPolicy tier ({what})")
 }

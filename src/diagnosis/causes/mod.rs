@@ -9,7 +9,7 @@
 mod admin;
 mod blocked;
 
-pub use admin::{admin_cause, pass_notes};
+pub use admin::{admin_cause, deciding_admin_rule, pass_notes};
 pub use blocked::blocked_cause;
 
 use super::describe::peers_word;

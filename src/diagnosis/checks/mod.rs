@@ -31,11 +31,13 @@ mod mesh;
 mod multus;
 mod node_port;
 mod service;
+pub use service::service_ports;
 mod verify;
 
 use std::net::IpAddr;
 
 use crate::diagnosis::causes::verdict_of;
+use crate::diagnosis::describe::Role;
 use crate::diagnosis::query::{EndpointSpec, Query, QueryError, Resolved};
 use crate::engine::{self, Endpoint, Flow, FlowTrace};
 use crate::index::{ClusterIndex, PodId, ServiceInfo};
@@ -72,8 +74,12 @@ pub enum Effect {
     /// NetworkPolicy does not apply to this traffic: nothing enforces it.
     NotEnforced,
     /// NetworkPolicy does not apply to this traffic, which travels on another network: the
-    /// rule-level causes describe traffic that does not happen.
-    OffThePrimaryNetwork,
+    /// rule-level causes describe traffic that does not happen. The sides shown become those of
+    /// the same ends on the primary network, with `pod` (its primary address) as the `role` end.
+    OffThePrimaryNetwork {
+        role: Role,
+        pod: PodId,
+    },
     /// The traffic reaches the destination from this address (kube-proxy's SNAT of NodePort
     /// traffic): the diagnosis is the one for it, `inconclusive` when the node IPs disagree.
     AsSeenFrom {
@@ -160,7 +166,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
     ];
     for check in checks {
         let finding = check(ix, e, d);
-        if let Some(t) = apply(finding, e, d, &mut ranked, rediagnose) {
+        if let Some(t) = apply(ix, finding, e, d, &mut ranked, rediagnose) {
             replaced = Some(t);
         }
     }
@@ -175,6 +181,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
 
 /// Applies one finding to the diagnosis.
 fn apply(
+    ix: &ClusterIndex,
     f: Finding,
     e: &Ends<'_>,
     d: &mut Diagnosis,
@@ -202,10 +209,11 @@ fn apply(
             d.verdict = Verdict::NotEnforced;
             d.blocked_direction = None;
         }
-        Effect::OffThePrimaryNetwork => {
+        Effect::OffThePrimaryNetwork { role, pod } => {
             d.verdict = Verdict::NotEnforced;
             d.blocked_direction = None;
             d.root_causes.clear();
+            return on_the_primary_network(ix, role, pod, e, d, rediagnose);
         }
         Effect::AsSeenFrom { ip, inconclusive } => return as_seen_from(ip, inconclusive, e, d, rediagnose),
     }
@@ -226,6 +234,35 @@ fn record(c: &mut Checks, r: Record) {
         Record::CrossNamespace(x) => c.cross_namespace = Some(x),
         Record::Verify(x) => c.verify = x,
     }
+}
+
+/// The sides of the same question on the primary network, `pod` standing at the `role` end:
+/// what the egress and ingress lines show when the asked address is a secondary interface's.
+fn on_the_primary_network(
+    ix: &ClusterIndex,
+    role: Role,
+    pod: PodId,
+    e: &Ends<'_>,
+    d: &mut Diagnosis,
+    rediagnose: &Rediagnose<'_>,
+) -> Option<FlowTrace> {
+    let key = ix.pod(pod).key();
+    let q = match role {
+        Role::Source => Query {
+            from: key,
+            ..e.query.clone()
+        },
+        Role::Destination => Query {
+            to: key,
+            ..e.query.clone()
+        },
+    };
+    let (nd, nt) = rediagnose(&q).ok()?;
+    d.allowed_connections = nd.allowed_connections;
+    d.allowed_via_service = nd.allowed_via_service;
+    d.egress = nd.egress;
+    d.ingress = nd.ingress;
+    Some(nt)
 }
 
 /// The diagnosis of the same question from `ip`, in place of this one's verdict and sides.
@@ -249,6 +286,7 @@ fn as_seen_from(
     d.blocked_direction = nd.blocked_direction;
     d.root_causes = nd.root_causes;
     d.allowed_connections = nd.allowed_connections;
+    d.allowed_via_service = nd.allowed_via_service;
     d.egress = nd.egress;
     d.ingress = nd.ingress;
     Some(nt)
@@ -312,13 +350,7 @@ fn cross_namespace(ix: &ClusterIndex, e: &Ends<'_>, _: &Diagnosis) -> Finding {
 /// such an address is not certain there.
 fn cilium_identities(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
     let t = e.trace;
-    let cilium = ix
-        .facts
-        .cni
-        .cnis
-        .iter()
-        .any(|c| c.name == "cilium" || c.name == "gke-dataplane-v2");
-    if !cilium || d.verdict != Verdict::Allowed {
+    if !runs_cilium(ix) || d.verdict != Verdict::Allowed {
         return Finding::none();
     }
     let api_ips: Vec<IpAddr> = ix
@@ -351,6 +383,16 @@ fn cilium_identities(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding 
         effect: Effect::Inconclusive,
         ..Finding::none()
     }
+}
+
+/// Cilium (or GKE Dataplane V2, which is Cilium) runs in the cluster: node and API-server
+/// addresses have special identities that an ipBlock does not match by default.
+fn runs_cilium(ix: &ClusterIndex) -> bool {
+    ix.facts
+        .cni
+        .cnis
+        .iter()
+        .any(|c| c.name == "cilium" || c.name == "gke-dataplane-v2")
 }
 
 /// The source pod, when it is egress-isolated and not on the host network: DNS and the API

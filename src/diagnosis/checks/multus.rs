@@ -3,8 +3,8 @@
 //! Invariant: a queried address counts as on a secondary network only when the other end is
 //! attached to that network too; otherwise the packet leaves on the primary interface.
 
-use super::{Effect, Ends, Finding, Rank, Record, pod_of};
-use crate::diagnosis::describe::Role;
+use super::{Effect, Ends, Finding, Rank, Record, pod_of, verdict_of_flow};
+use crate::diagnosis::describe::{Role, endpoint_name};
 use crate::diagnosis::query::EndpointSpec;
 use crate::engine::Endpoint;
 use crate::index::{ClusterIndex, NETWORK_STATUS_ANNOTATION, PodId, SecondaryNetwork};
@@ -13,11 +13,12 @@ use crate::report::*;
 /// The queried address, when it is on a pod's secondary interface: `(role, pod key, network)`.
 struct Hit {
     role: Role,
+    id: PodId,
     pod: String,
     net: SecondaryNetwork,
 }
 
-pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
+pub fn check(ix: &ClusterIndex, e: &Ends<'_>, _: &Diagnosis) -> Finding {
     let t = e.trace;
     let mut f = Finding::none();
     let mut records = Vec::new();
@@ -50,6 +51,7 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
                 if queried && hit.is_none() {
                     hit = Some(Hit {
                         role,
+                        id,
                         pod: p.key(),
                         net: net.clone(),
                     });
@@ -68,7 +70,7 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
         f.records.push(Record::SecondaryInterfaces(records));
     }
     if let Some(hit) = hit.filter(|h| other_end_attached(ix, e, h, &mut f.warnings)) {
-        off_the_primary_network(&hit, d, &mut f);
+        off_the_primary_network(ix, e, &hit, &mut f);
     }
     f
 }
@@ -95,7 +97,7 @@ fn other_end_attached(ix: &ClusterIndex, e: &Ends<'_>, h: &Hit, warnings: &mut V
     attached
 }
 
-fn off_the_primary_network(h: &Hit, d: &Diagnosis, f: &mut Finding) {
+fn off_the_primary_network(ix: &ClusterIndex, e: &Ends<'_>, h: &Hit, f: &mut Finding) {
     let (role, pod, net) = (h.role.as_str(), &h.pod, &h.net);
     f.causes.push((Rank::First, RootCause {
         code: RootCauseCode::SecondaryInterface,
@@ -112,9 +114,40 @@ fn off_the_primary_network(h: &Hit, d: &Diagnosis, f: &mut Finding) {
         )],
         suggestion: "Look at what governs the secondary network instead (a MultiNetworkPolicy if the cluster runs its controller, the SR-IOV/macvlan configuration, the fabric). Traffic on the primary interface (DNS, API server) is still subject to NetworkPolicy.".into(),
     }));
-    f.warnings.push(format!(
-        "NetworkPolicy was evaluated as if the traffic used the primary network ({}); it does not apply on the secondary interface",
-        d.verdict.as_str()
-    ));
-    f.effect = Effect::OffThePrimaryNetwork;
+    f.warnings.push(primary_network_warning(ix, e, h));
+    f.effect = Effect::OffThePrimaryNetwork {
+        role: h.role,
+        pod: h.id,
+    };
+}
+
+/// What NetworkPolicy says about the same two pods on the primary network: the pod's primary
+/// address stands for its secondary one (the other end is a pod, or the address would not
+/// count as on the secondary network).
+fn primary_network_warning(ix: &ClusterIndex, e: &Ends<'_>, h: &Hit) -> String {
+    let t = e.trace;
+    let (src, dst) = match h.role {
+        Role::Source => (Endpoint::Pod(h.id), t.flow.dst),
+        Role::Destination => (t.flow.src, Endpoint::Pod(h.id)),
+    };
+    let (v, pt) = verdict_of_flow(ix, src, dst, e.query.protocol, e.port);
+    let outcome = match v {
+        Verdict::Allowed => "allows this traffic".to_string(),
+        Verdict::Blocked => format!(
+            "blocks this traffic ({})",
+            match (pt.egress.allowed, pt.ingress.allowed) {
+                (false, false) => "egress at the source and ingress at the destination",
+                (false, true) => "egress at the source",
+                _ => "ingress at the destination",
+            }
+        ),
+        _ => "cannot tell this traffic for certain".to_string(),
+    };
+    format!(
+        "on the primary network ({} -> {}) NetworkPolicy {outcome}; the egress and ingress lines show that evaluation, which does not apply on {} ({})",
+        endpoint_name(ix, src),
+        endpoint_name(ix, dst),
+        h.net.interface,
+        h.net.network
+    )
 }

@@ -5,9 +5,10 @@
 //! API server's own 443 -> 6443 trap is named by the API-server check, not here.
 
 use super::{Ends, Finding, Rank, Record, service_destination, verdict_of_flow};
-use crate::diagnosis::query::PortArg;
+use crate::diagnosis::query::{self, EndpointSpec, PortArg, Resolved};
 use crate::engine::{Endpoint, SideTrace};
 use crate::index::{ClusterIndex, ServiceInfo, ServicePortInfo, TargetPort};
+use crate::policy::ConnSet;
 use crate::report::*;
 
 pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
@@ -21,8 +22,13 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
     let sp = service_port(e, svc);
     let mut f = Finding::none();
     f.records.push(Record::Service(record(e, svc, sp)));
-    if let Some(rc) = service_port_allowed_instead(ix, e, d, svc, sp) {
-        f.causes.push((Rank::First, rc));
+    if let (Some(asked), None) = (&e.query.port, sp) {
+        f.warnings.push(port_not_on_service(e, svc, asked));
+    }
+    match service_port_allowed_instead(ix, e, d, svc, sp) {
+        // The cause's evidence names the mapping: no warning repeats it.
+        Some(rc) => f.causes.push((Rank::First, rc)),
+        None => f.warnings.extend(port_mapping_warning(e, svc, sp)),
     }
     f
 }
@@ -63,6 +69,75 @@ fn record(e: &Ends<'_>, svc: &ServiceInfo, sp: Option<&ServicePortInfo>) -> Serv
             e.port.map(|p| format!(" ({p})")).unwrap_or_default()
         ),
     }
+}
+
+/// A Service port that delivers to another port on the pod: policies see the pod's. A port that
+/// maps to itself is no news.
+fn port_mapping_warning(e: &Ends<'_>, svc: &ServiceInfo, sp: Option<&ServicePortInfo>) -> Option<String> {
+    let (sp, target) = (sp?, e.port?);
+    (sp.port != target).then(|| {
+        format!(
+            "service {}/{} port {} maps to targetPort {target} on the pod: policies see {target}",
+            svc.namespace, svc.name, sp.port
+        )
+    })
+}
+
+/// The question names a port the Service does not have: a connection to the Service on it goes
+/// nowhere, and the verdict is the one for that port on the pods themselves.
+fn port_not_on_service(e: &Ends<'_>, svc: &ServiceInfo, asked: &PortArg) -> String {
+    let asked = match asked {
+        PortArg::Number(n) => format!("{} port {n}", e.query.protocol),
+        PortArg::Name(n) => format!("port named {n:?}"),
+    };
+    let has: Vec<String> = svc.ports.iter().map(describe_service_port).collect();
+    format!(
+        "service {}/{} has no {asked} (its ports: {}): a connection to the Service on it is not forwarded to any pod; the verdict is for the pods' own port {}",
+        svc.namespace,
+        svc.name,
+        if has.is_empty() { "none".into() } else { has.join(", ") },
+        e.port.map_or("?".into(), |p| p.to_string())
+    )
+}
+
+/// `TCP 80 -> 8080`, `TCP 443 (https) -> https`.
+fn describe_service_port(p: &ServicePortInfo) -> String {
+    let name = p.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    format!("{} {}{name} -> {}", p.protocol, p.port, target_text(&p.target))
+}
+
+/// `8080`, or a name: `http`.
+fn target_text(t: &TargetPort) -> String {
+    match t {
+        TargetPort::Number(n) => n.to_string(),
+        TargetPort::Named(n) => n.clone(),
+    }
+}
+
+/// Through a Service, which of its ports pass: each Service port whose target port on the
+/// destination pod the policies allow (the pod-level set alone would name ports the Service does
+/// not have, or pass a port the Service maps elsewhere). `None` when the destination is no Service.
+pub fn service_ports(ix: &ClusterIndex, dst: &Resolved, dst_pod: Endpoint, conns: &ConnSet) -> Option<ServicePorts> {
+    let svc = match &dst.spec {
+        EndpointSpec::Service { namespace, name } => ix.service(namespace, name),
+        _ => None,
+    };
+    let svc = svc.filter(|s| !s.ports.is_empty())?;
+    let mut out = ServicePorts {
+        service: format!("{}/{}", svc.namespace, svc.name),
+        allowed: Vec::new(),
+        blocked: Vec::new(),
+    };
+    for sp in &svc.ports {
+        let target = query::port_for(ix, dst, dst_pod, &PortArg::Number(sp.port), sp.protocol);
+        let (pass, to) = match target {
+            Ok((t, _)) => (conns.contains(sp.protocol, t), t.to_string()),
+            Err(_) => (false, format!("{} (not declared by the pod)", target_text(&sp.target))),
+        };
+        let text = format!("{} {} -> {to}", sp.protocol, sp.port);
+        if pass { out.allowed.push(text) } else { out.blocked.push(text) }
+    }
+    Some(out)
 }
 
 /// A blocked flow that the Service port (instead of the target port) would pass.
