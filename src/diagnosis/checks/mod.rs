@@ -168,9 +168,32 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
     causes.append(&mut d.root_causes);
     causes.append(&mut ranked.last);
     d.root_causes = causes;
+    unenforced_suggestions(d);
+    // A warning never repeats a root cause.
+    let summaries: Vec<&str> = d.root_causes.iter().map(|rc| rc.summary.as_str()).collect();
+    d.warnings.retain(|w| !summaries.iter().any(|s| w.contains(s)));
     d.warnings.sort();
     d.warnings.dedup();
     replaced
+}
+
+/// While nothing enforces NetworkPolicy, no policy change fixes anything: the causes that
+/// describe what the policies would do say so instead of suggesting one.
+fn unenforced_suggestions(d: &mut Diagnosis) {
+    let unenforced = d.verdict == Verdict::NotEnforced
+        && d.root_causes
+            .iter()
+            .any(|rc| rc.code == RootCauseCode::CniNoNetpolSupport);
+    if !unenforced {
+        return;
+    }
+    for rc in d
+        .root_causes
+        .iter_mut()
+        .filter(|rc| rc.code != RootCauseCode::CniNoNetpolSupport)
+    {
+        rc.suggestion = "Nothing to change in the policies while nothing enforces them (the first cause); once NetworkPolicy is enforced, this is what would decide the flow.".into();
+    }
 }
 
 /// Applies one finding to the diagnosis.
