@@ -10,6 +10,8 @@
 //! diagnose: {from: shop/a, to: shop/b, port: 80, protocol: TCP}  # or one of:
 //! tool: {name: check_default_deny, arguments: {pod: shop/b}}     #   an MCP tool, in process
 //! cli: [diagnose, --snapshot, "{snapshot}", --from, shop/a]      #   the binary
+//! prompt: {name: dns-timeout, arguments: {pod: shop/a}}          #   an MCP prompt (or the
+//!                                #   server `instructions`), filled as the server fills it
 //! expect:
 //!   verdict: blocked             # diagnose only
 //!   first: DEFAULT_DENY_INGRESS  # root_causes[0].code (diagnose)
@@ -25,7 +27,8 @@
 //! ```
 //!
 //! The text of a `diagnose` row is the CLI's text output plus its JSON's `warnings`; of a `tool`
-//! row, the tool's text content; of a `cli` row, stdout then stderr. Every failing row is reported
+//! row, the tool's text content; of a `cli` row, stdout then stderr; of a `prompt` row, the
+//! filled prompt (a `prompt` row needs no snapshot). Every failing row is reported
 //! at once, with its file and rule.
 
 use std::collections::BTreeMap;
@@ -61,7 +64,17 @@ struct Row {
     tool: Option<ToolRow>,
     #[serde(default)]
     cli: Option<Vec<String>>,
+    #[serde(default)]
+    prompt: Option<PromptRow>,
     expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromptRow {
+    name: String,
+    #[serde(default)]
+    arguments: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,13 +229,29 @@ fn run_cli(path: &Path, args: &[String]) -> Outcome {
     }
 }
 
+fn run_prompt(p: &PromptRow) -> Result<Outcome, String> {
+    let text = netpol_debug::serve::mcp::prompt_text(&p.name, &p.arguments)
+        .ok_or_else(|| format!("no prompt {:?}", p.name))?;
+    Ok(Outcome {
+        text,
+        json: Value::Null,
+        error: false,
+    })
+}
+
 fn run_row(file: &str, row: &Row) -> Result<Outcome, String> {
+    if let Some(p) = &row.prompt {
+        return match (&row.objects, &row.example, &row.diagnose, &row.tool, &row.cli) {
+            (None, None, None, None, None) => run_prompt(p),
+            _ => Err("a `prompt` row has no snapshot and no other kind".into()),
+        };
+    }
     let path = snapshot_path(file, row)?;
     match (&row.diagnose, &row.tool, &row.cli) {
         (Some(f), None, None) => run_diagnose(&path, f),
         (None, Some(t), None) => run_tool(&path, t),
         (None, None, Some(args)) => Ok(run_cli(&path, args)),
-        _ => Err("give exactly one of `diagnose`, `tool` and `cli`".into()),
+        _ => Err("give exactly one of `diagnose`, `tool`, `cli` and `prompt`".into()),
     }
 }
 

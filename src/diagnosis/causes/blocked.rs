@@ -2,9 +2,11 @@
 //!
 //! Invariant: the order of the steps is the ranking. An admin-tier rule decides before any
 //! NetworkPolicy; then a default deny (no rule at all); then a rule whose peers match but whose
-//! named port is not declared; a port the rule does not list; an ipBlock `except`; a namespace
-//! label; an AND element half-matched; a cross-namespace egress block; else "no rule matches".
-//! Evidence grows only in the step that answers.
+//! named port is not declared; a port the rule does not list (unless another rule lists the port
+//! but not the peer: then the peer is what is missing); an ipBlock `except`; an AND element that
+//! selects no pod while each half does (by the snapshot's pods); a namespace label; a
+//! cross-namespace egress block; else "no rule matches". The evidence quotes each failing clause
+//! as written beside the peer's labels; suggestions select pods by labels.
 
 use super::{admin_cause, on_port, pass_notes};
 use crate::diagnosis::describe::{
