@@ -494,10 +494,33 @@ fn namespace_label_missing(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Optio
         r,
         std::mem::take(evidence),
         format!(
-            "Either namespace {namespace} gets the label {} or the namespaceSelector changes; a person who owns them decides which is right.",
-            wanted.join(", ")
+            "Either namespace {namespace} gets the label {} or the namespaceSelector changes; a person who owns them decides which is right.{}",
+            wanted.join(", "),
+            label_opens(b, r, i, &namespace)
         ),
     ))
+}
+
+/// What labelling the namespace opens besides the asked flow: every pod of it the element's
+/// podSelector selects, when that is more than the peer.
+fn label_opens(b: &Blocked<'_>, r: &RuleTrace, i: usize, namespace: &str) -> String {
+    let pods = match b.element(r, i) {
+        Some(Peer::Pods { pods, .. }) => pods,
+        _ => return String::new(),
+    };
+    let n =
+        b.ix.pods_in(namespace)
+            .iter()
+            .filter(|&&id| pods.matches(&b.ix.pod(id).labels))
+            .count();
+    if n > 1 {
+        format!(
+            " The label admits {n} pods of {namespace} through this rule, not only {}.",
+            b.peer_name
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// What an element that ANDs namespaceSelector and podSelector selects in the snapshot, as
@@ -540,31 +563,40 @@ fn and_reading<'a>(b: &Blocked<'a>) -> Option<(&'a RuleTrace, usize, AndReading<
         if !half || r.port_failure.is_some() {
             return None;
         }
-        let policy_ns = &ix.policies[r.policy].namespace;
-        let mut reading = AndReading {
+        let ns_alone = pods_selected(ix, Some(ns_selector), &Selector::everything(), None);
+        let pod_alone = pods_selected(ix, None, pod_selector, Some(&ix.policies[r.policy].namespace));
+        let reading = AndReading {
             ns_selector,
             pod_selector,
-            written: Vec::new(),
-            ns_alone: Vec::new(),
-            pod_alone: Vec::new(),
-            peer_as_two: false,
+            written: pods_selected(ix, Some(ns_selector), pod_selector, None),
+            peer_as_two: ns_alone.contains(&peer) || pod_alone.contains(&peer),
+            ns_alone,
+            pod_alone,
         };
-        for (id, p) in ix.pods.iter().enumerate().filter(|(_, p)| !p.host_network) {
-            let ns_ok = ns_selector.matches(ix.pod_namespace_labels(id));
-            let pod_ok = pod_selector.matches(&p.labels);
-            if ns_ok && pod_ok {
-                reading.written.push(id);
-            }
-            if ns_ok {
-                reading.ns_alone.push(id);
-            }
-            if pod_ok && &p.namespace == policy_ns {
-                reading.pod_alone.push(id);
-            }
-        }
-        reading.peer_as_two = reading.ns_alone.contains(&peer) || reading.pod_alone.contains(&peer);
         Some((r, i, reading))
     })
+}
+
+/// The pods (not on the host network: selectors never match those) a peer element selects:
+/// `ns` a namespaceSelector (`None`: only namespace `same`, or every namespace when that is `None`
+/// too) and `pods` its podSelector.
+pub(super) fn pods_selected(
+    ix: &ClusterIndex,
+    ns: Option<&Selector>,
+    pods: &Selector,
+    same: Option<&str>,
+) -> Vec<PodId> {
+    ix.pods
+        .iter()
+        .enumerate()
+        .filter(|(id, p)| {
+            !p.host_network
+                && pods.matches(&p.labels)
+                && same.is_none_or(|n| p.namespace == n)
+                && ns.is_none_or(|sel| sel.matches(ix.pod_namespace_labels(*id)))
+        })
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// `2 pods (monitoring/prometheus-0, monitoring/grafana-1)`, naming at most three.

@@ -432,14 +432,9 @@ fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCau
             }
             // By evidence: as ONE element the two would select real pods, so AND was meant;
             // when that selects nothing, the two elements are deliberate.
-            let as_one: Vec<String> = ix
-                .pods
-                .iter()
-                .enumerate()
-                .filter(|(id, p)| {
-                    !p.host_network && ns_sel.matches(ix.pod_namespace_labels(*id)) && pods.matches(&p.labels)
-                })
-                .map(|(_, p)| p.key())
+            let as_one: Vec<String> = blocked::pods_selected(ix, Some(ns_sel), pods, None)
+                .into_iter()
+                .map(|id| ix.pod(id).key())
                 .collect();
             if as_one.is_empty() {
                 continue;
