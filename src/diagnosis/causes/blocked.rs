@@ -646,12 +646,13 @@ fn and_or_confusion(b: &Blocked<'_>, evidence: &[String]) -> Option<RootCause> {
         r,
         evidence,
         format!(
-            "If either was meant, split the element in two (a second '-'): `- namespaceSelector: {}` and `- podSelector: {}`. That admits {} and also every pod of namespace {}: {}; if only pods matching both were meant, no pod has both yet.",
+            "If either was meant, split the element in two (a second '-'): `- namespaceSelector: {}` and `- podSelector: {}`. That admits {}: the first admits every pod of namespace {}, now {}, the second {}. If only pods matching both were meant, no pod has both yet.",
             a.ns_selector.quote(),
             a.pod_selector.quote(),
             b.peer_name,
             namespaces.join(", "),
-            pods_named(ix, &a.ns_alone)
+            pods_named(ix, &a.ns_alone),
+            pods_named(ix, &a.pod_alone)
         ),
     ))
 }
