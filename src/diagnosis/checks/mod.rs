@@ -168,7 +168,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
     causes.append(&mut d.root_causes);
     causes.append(&mut ranked.last);
     d.root_causes = causes;
-    unenforced_suggestions(d);
+    unenforced_suggestions(d.verdict, &mut d.root_causes);
     // A warning never repeats a root cause.
     let summaries: Vec<&str> = d.root_causes.iter().map(|rc| rc.summary.as_str()).collect();
     d.warnings.retain(|w| !summaries.iter().any(|s| w.contains(s)));
@@ -179,16 +179,13 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
 
 /// While nothing enforces NetworkPolicy, no policy change fixes anything: the causes that
 /// describe what the policies would do say so instead of suggesting one.
-fn unenforced_suggestions(d: &mut Diagnosis) {
-    let unenforced = d.verdict == Verdict::NotEnforced
-        && d.root_causes
-            .iter()
-            .any(|rc| rc.code == RootCauseCode::CniNoNetpolSupport);
+pub fn unenforced_suggestions(verdict: Verdict, causes: &mut [RootCause]) {
+    let unenforced =
+        verdict == Verdict::NotEnforced && causes.iter().any(|rc| rc.code == RootCauseCode::CniNoNetpolSupport);
     if !unenforced {
         return;
     }
-    for rc in d
-        .root_causes
+    for rc in causes
         .iter_mut()
         .filter(|rc| rc.code != RootCauseCode::CniNoNetpolSupport)
     {
