@@ -172,6 +172,14 @@ impl<'a> Blocked<'a> {
         peer_text(self.ix, &self.policy_ns(), self.peer_ep)
     }
 
+    /// The peer's pods by label, without the namespace (`pods app=web`), or its ipBlock.
+    fn peer_pods_here(&self) -> String {
+        match self.peer_ep {
+            Endpoint::Pod(id) => pods_text(self.ix, id),
+            Endpoint::Ip(_) => self.peer_pods(),
+        }
+    }
+
     /// A rule that admits the asked port but not the peer: the peer is missing from it.
     fn port_rule_missing_peer(&self) -> Option<&'a RuleTrace> {
         self.side
@@ -646,13 +654,15 @@ fn and_or_confusion(b: &Blocked<'_>, evidence: &[String]) -> Option<RootCause> {
         r,
         evidence,
         format!(
-            "If either was meant, split the element in two (a second '-'): `- namespaceSelector: {}` and `- podSelector: {}`. That admits {}: the first admits every pod of namespace {}, now {}, the second {}. If only pods matching both were meant, no pod has both yet.",
+            "If either was meant, split the element in two (a second '-'): `- namespaceSelector: {}` and `- podSelector: {}`. That admits the {}: the first admits every pod of namespace {} ({} now), the second the pods {} of {} ({} now). If only pods matching both were meant, no pod has both yet.",
             a.ns_selector.quote(),
             a.pod_selector.quote(),
-            b.peer_name,
+            Role::deciding(b.dir.opposite()).as_str(),
             namespaces.join(", "),
-            pods_named(ix, &a.ns_alone),
-            pods_named(ix, &a.pod_alone)
+            a.ns_alone.len(),
+            a.pod_selector,
+            ix.policies[r.policy].namespace,
+            a.pod_alone.len()
         ),
     ))
 }
@@ -777,12 +787,13 @@ fn no_match_suggestion(b: &Blocked<'_>) -> String {
     });
     match same_ns_only {
         Some((r, i, policy_ns, peer_ns)) => format!(
-            "{} spec.{}[{}].{}[{i}] has a podSelector that matches {} but no namespaceSelector, so it only selects pods of {policy_ns}: to admit pods of {peer_ns}, add a namespaceSelector (e.g. {NAMESPACE_NAME_LABEL}={peer_ns}) in the SAME element as the podSelector.",
+            "{} spec.{}[{}].{}[{i}] has a podSelector that matches the {} ({}) but no namespaceSelector, so it only selects pods of {policy_ns}: to admit pods of {peer_ns}, add a namespaceSelector (e.g. {NAMESPACE_NAME_LABEL}={peer_ns}) in the SAME element as the podSelector.",
             b.key(r),
             b.what,
             r.rule_index,
             peers_word(b.dir),
-            b.peer_name
+            Role::deciding(b.dir.opposite()).as_str(),
+            b.peer_pods_here()
         ),
         None => match b.port_rule_missing_peer() {
             Some(r) if b.t.flow.port.is_some() => format!(
