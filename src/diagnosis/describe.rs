@@ -223,3 +223,21 @@ pub fn peer_text(ix: &ClusterIndex, policy_ns: &str, e: Endpoint) -> String {
         }
     }
 }
+
+/// `source shop/web-1 has labels: app=web; its namespace shop has labels: …`: the labels a
+/// selector is compared with, beside the quoted element.
+pub fn labels_line(ix: &ClusterIndex, role: Role, id: crate::index::PodId) -> String {
+    let p = ix.pod(id);
+    format!(
+        "{} {} has labels: {}; its namespace {} has labels: {}",
+        role.as_str(),
+        p.key(),
+        if p.labels.is_empty() {
+            "none".into()
+        } else {
+            label_list(&p.labels)
+        },
+        p.namespace,
+        label_list(&ix.namespace_labels(&p.namespace))
+    )
+}

@@ -10,7 +10,7 @@
 
 use super::{admin_cause, on_port, pass_notes};
 use crate::diagnosis::describe::{
-    Role, endpoint_name, label_list, peer_failure_text, peer_text, peers_word, pod_selector_text, pods_text,
+    Role, endpoint_name, labels_line, peer_failure_text, peer_text, peers_word, pod_selector_text, pods_text,
     port_failure_text, wanted_text,
 };
 use crate::engine::{Endpoint, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace};
@@ -136,19 +136,7 @@ impl<'a> Blocked<'a> {
     /// The labels the peer pod and its namespace actually have.
     fn peer_labels_line(&self) -> Option<String> {
         let Endpoint::Pod(peer) = self.peer_ep else { return None };
-        let p = self.ix.pod(peer);
-        Some(format!(
-            "{} {} has labels: {}; its namespace {} has labels: {}",
-            Role::deciding(self.dir.opposite()).as_str(),
-            self.peer_name,
-            if p.labels.is_empty() {
-                "none".into()
-            } else {
-                label_list(&p.labels)
-            },
-            p.namespace,
-            label_list(&self.ix.namespace_labels(&p.namespace))
-        ))
+        Some(labels_line(self.ix, Role::deciding(self.dir.opposite()), peer))
     }
 
     /// The namespace of the policies that decide this side (the subject's).

@@ -3,8 +3,10 @@
 //!
 //! Invariant: pure. The first cause is the one that decides the asked flow on the side that
 //! blocks it (a side that blocks for certain, then what makes a blocking side uncertain, then
-//! doubts about open sides); allowed flows name the rules or the tier that allowed them. The
-//! checks around the rules (`checks/`) rank their own causes around these.
+//! doubts about open sides); allowed flows name the rules or the tier that allowed them (an
+//! AND/OR mix-up the snapshot's pods show first; the omitted-policyTypes trap first only for a
+//! deny-all-shaped policy). The checks around the rules (`checks/`) rank their own causes around
+//! these. ARCHITECTURE.md "Ranking" states the whole rule.
 
 mod admin;
 mod blocked;
@@ -12,7 +14,7 @@ mod blocked;
 pub use admin::{admin_cause, pass_notes};
 pub use blocked::blocked_cause;
 
-use super::describe::peers_word;
+use super::describe::{Role, peers_word};
 use crate::engine::{AdminKind, AlwaysAllowed, Doubt, Endpoint, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
 use crate::policy::{Action, Direction, NamespaceScope, Peer};
@@ -463,12 +465,7 @@ fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCau
                 evidence: vec![
                     at(i),
                     at(j),
-                    format!(
-                        "{} has labels: {}; its namespace has labels: {}",
-                        peer_pod.key(),
-                        super::describe::label_list(&peer_pod.labels),
-                        super::describe::label_list(&peer_ns_labels)
-                    ),
+                    super::describe::labels_line(ix, Role::deciding(side.direction.opposite()), peer),
                 ],
                 suggestion: format!(
                     "If only the selected pods of those namespaces were meant, put namespaceSelector and podSelector in ONE element (AND): `- namespaceSelector: {}` with `podSelector: {}` in the same element. If the whole namespace was meant, nothing to change.",
