@@ -178,6 +178,21 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
 /// What to look at when policy allows and the traffic still fails.
 const NOT_POLICY: &str = "If it still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.";
 
+/// An allowed flow whose name lookup NetworkPolicy blocks (a `DNS_EGRESS_BLOCKED` after it):
+/// "it still fails" points at that cause, not away from NetworkPolicy.
+pub fn still_fails_on_dns(causes: &mut [RootCause]) {
+    if !causes.iter().any(|rc| rc.code == RootCauseCode::DnsEgressBlocked) {
+        return;
+    }
+    let allowed = [RootCauseCode::AllowedByPolicy, RootCauseCode::AllowedNoPolicy];
+    for rc in causes.iter_mut().filter(|rc| allowed.contains(&rc.code)) {
+        rc.suggestion = rc.suggestion.replace(
+            NOT_POLICY,
+            "If it still fails, NetworkPolicy blocks the name lookup before the connection starts: see DNS_EGRESS_BLOCKED.",
+        );
+    }
+}
+
 /// The policies that make `side` uncertain for the doubts `which` accepts, as the engine named them.
 fn uncertain_policies(side: &SideTrace, which: impl Fn(Doubt) -> bool) -> Vec<String> {
     let mut out: Vec<String> = side

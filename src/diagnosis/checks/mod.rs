@@ -169,6 +169,7 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
     causes.append(&mut ranked.last);
     d.root_causes = causes;
     unenforced_suggestions(d.verdict, &mut d.root_causes);
+    crate::diagnosis::causes::still_fails_on_dns(&mut d.root_causes);
     // A warning never repeats a root cause.
     let summaries: Vec<&str> = d.root_causes.iter().map(|rc| rc.summary.as_str()).collect();
     d.warnings.retain(|w| !summaries.iter().any(|s| w.contains(s)));
