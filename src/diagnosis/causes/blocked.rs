@@ -352,7 +352,7 @@ fn port_suggestion(b: &Blocked<'_>, r: &RuleTrace, pf: &PortFailure) -> String {
     });
     if rule.is_none_or(|x| admits_everyone(x.peers.as_deref())) {
         return format!(
-            "Do not add {wanted} to {} spec.{}[{}]: its peers {peers} are everyone, so every pod would reach {wanted}. Add a rule to {} that allows {} {} {} on {wanted} (or send the traffic to a port the rule allows).",
+            "Do not add {wanted} to {} spec.{}[{}]: its peers {peers} admit everyone, so every pod (or address) would reach {wanted}. Add a rule to {} that allows {} {} {} on {wanted} (or send the traffic to a port the rule allows).",
             b.key(r),
             b.what,
             r.rule_index,
