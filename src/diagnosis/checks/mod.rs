@@ -13,7 +13,9 @@
 //! 3. `host_network`: first when it decides the answer, else last.
 //! 4. `service`, then `node_port` (a Service destination): a NodePort/LoadBalancer flow from an
 //!    outside address may be answered as seen from a node IP (kube-proxy's SNAT).
-//! 5. `dns`, then `api_server` (an egress-isolated source pod).
+//! 5. `dns`, then `api_server` (an egress-isolated source pod; any source pod when the question
+//!    is DNS itself): a root cause only for a flow to the DNS (first) or to the API server
+//!    (first), or DNS for a Service destination (after the deciding cause); else one warning.
 //! 6. `mesh`, 7. `extended` (CNI-specific policies), 8. `cross_namespace` (record only).
 //! 9. `cni` again: a CNI that enforces nothing outranks every rule (its cause goes in front).
 //! 10. `cilium_identities`: an allow through an ipBlock of a node or API-server address.
