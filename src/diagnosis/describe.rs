@@ -138,3 +138,106 @@ fn requirements_text(failed: &[Requirement]) -> String {
 pub fn label_list(l: &crate::policy::Labels) -> String {
     l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
 }
+
+/// Labels a controller generates per pod or per revision: a selector written with them matches
+/// one pod, or stops matching at the next rollout.
+const GENERATED_LABELS: [&str; 7] = [
+    "pod-template-hash",
+    "controller-revision-hash",
+    "pod-template-generation",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "controller-uid",
+    "batch.kubernetes.io/controller-uid",
+];
+
+/// Labels that name an application, in the order a selector is best written with them.
+const NAMING_LABELS: [&str; 6] = ["app.kubernetes.io/name", "app", "k8s-app", "name", "run", "component"];
+
+/// How to select a pod in a policy: its naming label (`app=web`), else its stable labels, never
+/// its generated name or per-revision labels. `None` when it has no stable label.
+pub fn pod_selector_text(ix: &ClusterIndex, id: crate::index::PodId) -> Option<String> {
+    let labels = &ix.pod(id).labels;
+    let stable: Vec<(&String, &String)> = labels
+        .iter()
+        .filter(|(k, _)| !GENERATED_LABELS.contains(&k.as_str()))
+        .collect();
+    let naming = NAMING_LABELS
+        .iter()
+        .find_map(|n| stable.iter().find(|(k, _)| k.as_str() == *n));
+    let pairs: Vec<String> = match naming {
+        Some((k, v)) => vec![format!("{k}={v}")],
+        None => stable.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+    };
+    (!pairs.is_empty()).then(|| pairs.join(","))
+}
+
+/// A pod as a suggestion selects it: `pods app=web`, with how many pods of its namespace that
+/// selector covers when it is more than one; the workload when the pod has no stable label.
+pub fn pods_text(ix: &ClusterIndex, id: crate::index::PodId) -> String {
+    let p = ix.pod(id);
+    let Some(sel) = pod_selector_text(ix, id) else {
+        return format!(
+            "the pods of {} (they have no stable label to select them by: give them one, e.g. app=<name>)",
+            p.top_workload_name()
+        );
+    };
+    let wanted: Vec<(&str, &str)> = sel.split(',').filter_map(|kv| kv.split_once('=')).collect();
+    let n = ix
+        .pods_in(&p.namespace)
+        .iter()
+        .filter(|&&o| {
+            let l = &ix.pod(o).labels;
+            wanted.iter().all(|(k, v)| l.get(*k).is_some_and(|x| x == v))
+        })
+        .count();
+    if n > 1 {
+        format!("pods {sel} ({n} pods)")
+    } else {
+        format!("pods {sel}")
+    }
+}
+
+/// The peer of a rule as a suggestion writes it, for a policy in `policy_ns`: its pods by label
+/// (with a namespaceSelector when it lives elsewhere), or an ipBlock for an address.
+pub fn peer_text(ix: &ClusterIndex, policy_ns: &str, e: Endpoint) -> String {
+    match e {
+        Endpoint::Ip(ip) => format!("ipBlock {ip}/{}", if ip.is_ipv4() { 32 } else { 128 }),
+        Endpoint::Pod(id) if ix.pod(id).host_network => match ix.pod(id).ips.first() {
+            Some(ip) => format!(
+                "ipBlock {ip}/{} (a hostNetwork pod's traffic carries the node IP)",
+                if ip.is_ipv4() { 32 } else { 128 }
+            ),
+            None => "the node's IP as an ipBlock (a hostNetwork pod's traffic carries it)".into(),
+        },
+        Endpoint::Pod(id) => {
+            let ns = &ix.pod(id).namespace;
+            if ns == policy_ns {
+                pods_text(ix, id)
+            } else {
+                format!(
+                    "{} in namespace {ns} (namespaceSelector kubernetes.io/metadata.name={ns} in the same element as the podSelector)",
+                    pods_text(ix, id)
+                )
+            }
+        }
+    }
+}
+
+/// `source shop/web-1 has labels: app=web; its namespace shop has labels: …`: the labels a
+/// selector is compared with, beside the quoted element.
+pub fn labels_line(ix: &ClusterIndex, role: Role, id: crate::index::PodId) -> String {
+    let p = ix.pod(id);
+    format!(
+        "{} {} has labels: {}; its namespace {} has labels: {}",
+        role.as_str(),
+        p.key(),
+        if p.labels.is_empty() {
+            "none".into()
+        } else {
+            label_list(&p.labels)
+        },
+        p.namespace,
+        label_list(&ix.namespace_labels(&p.namespace))
+    )
+}

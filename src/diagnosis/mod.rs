@@ -56,6 +56,7 @@ pub fn check_side(ix: &ClusterIndex, q: &Query, dir: Direction) -> Result<SideCh
     let mut all = side_global_causes(&d, side, extended_here);
     all.extend(root_causes);
     all.dedup_by(|a, b| a.code == b.code && a.summary == b.summary);
+    checks::unenforced_suggestions(verdict, &mut all);
     let endpoint = match dir {
         Direction::Egress => &d.query.source.name,
         Direction::Ingress => &d.query.destination.name,

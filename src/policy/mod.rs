@@ -11,6 +11,7 @@ pub mod extended;
 pub mod kind;
 pub mod peer;
 pub mod port;
+pub mod quote;
 pub mod selector;
 
 use k8s_openapi::api::networking::v1::{

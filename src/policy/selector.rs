@@ -71,6 +71,9 @@ impl fmt::Display for Requirement {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Selector {
     pub requirements: Vec<Requirement>,
+    /// How many of the first requirements were written as `matchLabels` (the rest are
+    /// `matchExpressions`): lets a report quote the selector as it was written.
+    pub match_labels: usize,
     /// Why the selector is invalid; an invalid selector matches nothing.
     pub invalid: Option<String>,
 }
@@ -125,6 +128,7 @@ impl Selector {
             });
         }
         Self {
+            match_labels: sel.match_labels.as_ref().map_or(0, |m| m.len()),
             requirements,
             invalid: None,
         }
@@ -133,6 +137,7 @@ impl Selector {
     fn invalid(reason: String) -> Self {
         Self {
             requirements: Vec::new(),
+            match_labels: 0,
             invalid: Some(reason),
         }
     }

@@ -87,7 +87,12 @@ fn service_ports_text(sp: &ServicePorts) -> String {
     match (sp.allowed.is_empty(), sp.blocked.is_empty()) {
         (true, _) => format!("{}: none of its ports ({} blocked)", sp.service, sp.blocked.join(", ")),
         (false, true) => format!("{}: {}", sp.service, sp.allowed.join(", ")),
-        (false, false) => format!("{}: {} (not {})", sp.service, sp.allowed.join(", "), sp.blocked.join(", ")),
+        (false, false) => format!(
+            "{}: {} (not {})",
+            sp.service,
+            sp.allowed.join(", "),
+            sp.blocked.join(", ")
+        ),
     }
 }
 
@@ -97,8 +102,15 @@ fn no_port_via_service(proto: &str, sp: &ServicePorts) -> String {
     let of = |v: &[String]| -> Vec<String> { v.iter().filter(|p| p.starts_with(proto)).cloned().collect() };
     let (open, shut) = (of(&sp.allowed), of(&sp.blocked));
     match (open.is_empty(), shut.is_empty()) {
-        (true, _) => format!("{proto} (no port asked; no {proto} port of Service {} passes)", sp.service),
-        (false, true) => format!("{} (no port asked; every {proto} port of Service {})", open.join(", "), sp.service),
+        (true, _) => format!(
+            "{proto} (no port asked; no {proto} port of Service {} passes)",
+            sp.service
+        ),
+        (false, true) => format!(
+            "{} (no port asked; every {proto} port of Service {})",
+            open.join(", "),
+            sp.service
+        ),
         (false, false) => format!("{} (no port asked; not {})", open.join(", "), shut.join(", ")),
     }
 }

@@ -516,6 +516,25 @@ pub struct DnsPromptArgs {
     pub pod: Option<String>,
 }
 
+/// The prompt templates by name, with their placeholders; `instructions` is the server's
+/// instructions (no placeholder).
+pub const PROMPTS: [(&str, &str, &[&str]); 3] = [
+    (
+        "networkpolicy-debug",
+        include_str!("../../prompts/networkpolicy-debug.md"),
+        &["source", "destination", "port", "symptom"],
+    ),
+    ("dns-timeout", include_str!("../../prompts/dns-timeout.md"), &["pod"]),
+    ("instructions", INSTRUCTIONS, &[]),
+];
+
+/// A prompt filled from named arguments, as the MCP server fills it (`None`: no such prompt).
+pub fn prompt_text(name: &str, args: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let (_, template, params) = PROMPTS.iter().find(|(n, _, _)| *n == name)?;
+    let values: Vec<(&str, Option<&str>)> = params.iter().map(|p| (*p, args.get(*p).map(String::as_str))).collect();
+    Some(fill_template(template, &values))
+}
+
 /// Fills `{{name}}` placeholders of a prompt template; a missing value reads as a question.
 pub fn fill_template(template: &str, values: &[(&str, Option<&str>)]) -> String {
     let mut out = template.to_string();
@@ -535,7 +554,7 @@ impl NetpolServer {
     #[prompt(name = "networkpolicy-debug")]
     fn networkpolicy_debug(&self, Parameters(a): Parameters<DebugPromptArgs>) -> GetPromptResult {
         let text = fill_template(
-            include_str!("../../prompts/networkpolicy-debug.md"),
+            PROMPTS[0].1,
             &[
                 ("source", a.source.as_deref()),
                 ("destination", a.destination.as_deref()),
@@ -550,10 +569,7 @@ impl NetpolServer {
     /// A pod's DNS lookups time out: check its egress to the cluster DNS first.
     #[prompt(name = "dns-timeout")]
     fn dns_timeout(&self, Parameters(a): Parameters<DnsPromptArgs>) -> GetPromptResult {
-        let text = fill_template(
-            include_str!("../../prompts/dns-timeout.md"),
-            &[("pod", a.pod.as_deref())],
-        );
+        let text = fill_template(PROMPTS[1].1, &[("pod", a.pod.as_deref())]);
         GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("DNS lookups time out in a pod: check egress to kube-dns (UDP and TCP 53) first.")
     }

@@ -103,7 +103,7 @@ spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {tea
             codes: &["ALLOWED_BY_POLICY"],
         },
         Row {
-            name: "a namespaceSelector-only element next to a podSelector-only element allows a whole namespace: flagged after ALLOWED_BY_POLICY",
+            name: "a namespaceSelector-only element next to a podSelector-only element allows a whole namespace while as ONE element they select real pods: SELECTOR_AND_OR_CONFUSION leads (issue 14, point 2)",
             policies: "
 kind: NetworkPolicy
 apiVersion: networking.k8s.io/v1
@@ -114,7 +114,7 @@ spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {tea
             to: "app/web",
             port: 8080,
             verdict: Verdict::Allowed,
-            codes: &["ALLOWED_BY_POLICY", "SELECTOR_AND_OR_CONFUSION"],
+            codes: &["SELECTOR_AND_OR_CONFUSION", "ALLOWED_BY_POLICY"],
         },
         Row {
             name: "an allow-all egress rule at the source does not hide an AND/OR mix-up at the destination",
@@ -133,7 +133,7 @@ spec: {podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {tea
             to: "app/web",
             port: 8080,
             verdict: Verdict::Allowed,
-            codes: &["ALLOWED_BY_POLICY", "SELECTOR_AND_OR_CONFUSION"],
+            codes: &["SELECTOR_AND_OR_CONFUSION", "ALLOWED_BY_POLICY"],
         },
         Row {
             name: "a pod allowed through its own labels is no AND/OR mix-up",

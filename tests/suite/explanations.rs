@@ -11,6 +11,8 @@
 //! tool: {name: check_default_deny, arguments: {pod: shop/b}}     #   an MCP tool, in process
 //! cli: [diagnose, --snapshot, "{snapshot}", --from, shop/a]      #   the binary
 //! tools_list: true                                               #   `tools/list`, in process
+//! prompt: {name: dns-timeout, arguments: {pod: shop/a}}          #   an MCP prompt (or the
+//!                                #   server `instructions`), filled as the server fills it
 //! expect:
 //!   verdict: blocked             # diagnose only
 //!   first: DEFAULT_DENY_INGRESS  # root_causes[0].code (diagnose)
@@ -29,7 +31,8 @@
 //!
 //! The text of a `diagnose` row is the CLI's text output plus its JSON's `warnings`; of a `tool`
 //! row, the tool's text content; of a `cli` row, stdout then stderr; of a `tools_list` row, the
-//! `tools/list` result as compact JSON. Every failing row is reported
+//! `tools/list` result as compact JSON; of a `prompt` row, the filled prompt (a `prompt` row needs
+//! no snapshot). Every failing row is reported
 //! at once, with its file and rule.
 
 use std::collections::BTreeMap;
@@ -69,7 +72,17 @@ struct Row {
     cli: Option<Vec<String>>,
     #[serde(default)]
     tools_list: bool,
+    #[serde(default)]
+    prompt: Option<PromptRow>,
     expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromptRow {
+    name: String,
+    #[serde(default)]
+    arguments: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,14 +254,30 @@ fn run_tools_list(path: &Path) -> Result<Outcome, String> {
     })
 }
 
+fn run_prompt(p: &PromptRow) -> Result<Outcome, String> {
+    let text = netpol_debug::serve::mcp::prompt_text(&p.name, &p.arguments)
+        .ok_or_else(|| format!("no prompt {:?}", p.name))?;
+    Ok(Outcome {
+        text,
+        json: Value::Null,
+        error: false,
+    })
+}
+
 fn run_row(file: &str, row: &Row) -> Result<Outcome, String> {
+    if let Some(p) = &row.prompt {
+        return match (&row.objects, &row.example, &row.diagnose, &row.tool, &row.cli) {
+            (None, None, None, None, None) => run_prompt(p),
+            _ => Err("a `prompt` row has no snapshot and no other kind".into()),
+        };
+    }
     let path = snapshot_path(file, row)?;
     match (&row.diagnose, &row.tool, &row.cli, row.tools_list) {
         (Some(f), None, None, false) => run_diagnose(&path, f),
         (None, Some(t), None, false) => run_tool(&path, t),
         (None, None, Some(args), false) => Ok(run_cli(&path, args)),
         (None, None, None, true) => run_tools_list(&path),
-        _ => Err("give exactly one of `diagnose`, `tool`, `cli` and `tools_list`".into()),
+        _ => Err("give exactly one of `diagnose`, `tool`, `cli`, `tools_list` and `prompt`".into()),
     }
 }
 

@@ -2,18 +2,24 @@
 //!
 //! Invariant: the order of the steps is the ranking. An admin-tier rule decides before any
 //! NetworkPolicy; then a default deny (no rule at all); then a rule whose peers match but whose
-//! named port is not declared; a port the rule does not list; an ipBlock `except`; a namespace
-//! label; an AND element half-matched; a cross-namespace egress block; else "no rule matches".
-//! Evidence grows only in the step that answers.
+//! named port is not declared; a port the rule does not list (unless another rule lists the port
+//! but not the peer: then the peer is what is missing); an ipBlock `except`; an AND element that
+//! selects no pod while each half does (by the snapshot's pods); a namespace label; a
+//! cross-namespace egress block; else "no rule matches". The evidence quotes each failing clause
+//! as written beside the peer's labels; suggestions select pods by labels.
 
 use super::{admin_cause, on_port, pass_notes};
 use crate::diagnosis::describe::{
-    Role, endpoint_name, failed_clause, label_list, peers_word, port_failure_text, wanted_text,
+    Role, endpoint_name, labels_line, peer_failure_text, peer_text, peers_word, pod_selector_text, pods_text,
+    port_failure_text, wanted_text,
 };
 use crate::engine::{Endpoint, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace};
-use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, TargetPort};
-use crate::policy::{Direction, Peer, PortValue};
+use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, PodId, TargetPort};
+use crate::policy::{Direction, NamespaceScope, Peer, PortValue, Rule, Selector};
 use crate::report::*;
+
+/// How many failing clauses the evidence quotes.
+const MAX_CLAUSES: usize = 8;
 
 /// What every step knows about the blocking side.
 struct Blocked<'a> {
@@ -73,13 +79,101 @@ impl<'a> Blocked<'a> {
             .collect()
     }
 
-    /// The failed clause of each of the first rules.
+    /// Every failing clause of the first rules, quoted as written, with why it fails.
     fn rule_lines(&self, evidence: &mut Vec<String>) {
-        for r in self.side.rules.iter().take(8) {
-            if let Some(c) = failed_clause(self.dir, r) {
-                evidence.push(format!("{} {}: {}", self.key(r), c.field, c.reasons.join("; ")));
-            }
+        let lines = self.side.rules.iter().flat_map(|r| self.clause_lines(r));
+        evidence.extend(lines.take(MAX_CLAUSES));
+    }
+
+    /// One rule's failing clauses: each failing peer element, else its ports.
+    fn clause_lines(&self, r: &RuleTrace) -> Vec<String> {
+        if !r.peer_failures.is_empty() {
+            return r
+                .peer_failures
+                .iter()
+                .map(|(i, f)| format!("{} — {}", self.element_line(r, *i), peer_failure_text(f)))
+                .collect();
         }
+        r.port_failure
+            .iter()
+            .map(|pf| format!("{} — {}", self.ports_line(r), port_failure_text(pf)))
+            .collect()
+    }
+
+    /// The rule as written (`spec.ingress[0]: {from: [...], ports: [...]}`).
+    fn policy_rule(&self, r: &RuleTrace) -> Option<&'a Rule> {
+        self.ix.policies[r.policy].rule(self.dir, r.rule_index)
+    }
+
+    /// One peer element as written.
+    fn element(&self, r: &RuleTrace, i: usize) -> Option<&'a Peer> {
+        self.policy_rule(r)?.peers.as_ref()?.get(i)
+    }
+
+    /// `ns/policy spec.ingress[0].from[1]: {podSelector: {matchLabels: {app: web}}}`.
+    fn element_line(&self, r: &RuleTrace, i: usize) -> String {
+        format!(
+            "{} spec.{}[{}].{}[{i}]: {}",
+            self.key(r),
+            self.what,
+            r.rule_index,
+            peers_word(self.dir),
+            self.element(r, i).map_or_else(|| "?".into(), Peer::quote)
+        )
+    }
+
+    /// `ns/policy spec.ingress[0].ports: [{protocol: TCP, port: 8080}]`.
+    fn ports_line(&self, r: &RuleTrace) -> String {
+        format!(
+            "{} spec.{}[{}].ports: {}",
+            self.key(r),
+            self.what,
+            r.rule_index,
+            self.policy_rule(r).map_or_else(|| "?".into(), Rule::quote_ports)
+        )
+    }
+
+    /// The labels the peer pod and its namespace actually have.
+    fn peer_labels_line(&self) -> Option<String> {
+        let Endpoint::Pod(peer) = self.peer_ep else { return None };
+        Some(labels_line(self.ix, Role::deciding(self.dir.opposite()), peer))
+    }
+
+    /// The namespace of the policies that decide this side (the subject's).
+    fn policy_ns(&self) -> String {
+        self.side
+            .subject
+            .map(|id| self.ix.pod(id).namespace.clone())
+            .unwrap_or_default()
+    }
+
+    /// The subject as a suggestion selects it (by labels).
+    fn subject_pods(&self) -> String {
+        self.side
+            .subject
+            .map(|id| pods_text(self.ix, id))
+            .unwrap_or_else(|| self.subject.clone())
+    }
+
+    /// The peer as a suggestion writes it (by labels, or an ipBlock).
+    fn peer_pods(&self) -> String {
+        peer_text(self.ix, &self.policy_ns(), self.peer_ep)
+    }
+
+    /// The peer's pods by label, without the namespace (`pods app=web`), or its ipBlock.
+    fn peer_pods_here(&self) -> String {
+        match self.peer_ep {
+            Endpoint::Pod(id) => pods_text(self.ix, id),
+            Endpoint::Ip(_) => self.peer_pods(),
+        }
+    }
+
+    /// A rule that admits the asked port but not the peer: the peer is missing from it.
+    fn port_rule_missing_peer(&self) -> Option<&'a RuleTrace> {
+        self.side
+            .rules
+            .iter()
+            .find(|r| r.port_failure.is_none() && !r.peer_failures.is_empty())
     }
 
     /// Every failing peer element of every rule: `(rule, element index, failure)`.
@@ -129,16 +223,24 @@ pub fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Root
 /// The NetworkPolicy tier's cause of a blocked side, in ranking order.
 fn rule_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> RootCause {
     let b = Blocked::new(ix, t, side);
-    let mut evidence = b.isolating_lines();
     if side.rules.is_empty() {
-        return default_deny(&b, evidence);
+        return default_deny(&b, b.isolating_lines());
     }
+    // The clauses as written first, beside the labels the peer has; then what isolates.
+    let mut evidence = Vec::new();
     b.rule_lines(&mut evidence);
+    if side.rules.iter().any(|r| !r.peer_failures.is_empty()) {
+        evidence.extend(b.peer_labels_line());
+    }
+    evidence.extend(b.isolating_lines());
     if let Some(rc) = named_port_unresolved(&b, &mut evidence)
         .or_else(|| port_not_allowed(&b, &mut evidence))
         .or_else(|| ipblock_except(&b, &evidence))
-        .or_else(|| namespace_label_missing(&b, &mut evidence))
-        .or_else(|| and_or_half_match(&b, &evidence))
+        .or_else(|| and_or_confusion(&b, &evidence))
+        .or_else(|| {
+            evidence.extend(deliberate_and_line(&b));
+            namespace_label_missing(&b, &mut evidence)
+        })
         .or_else(|| cross_namespace_egress(&b, &mut evidence))
     {
         return rc;
@@ -163,11 +265,12 @@ fn default_deny(b: &Blocked<'_>, evidence: Vec<String>) -> RootCause {
         policies: b.policies.clone(),
         evidence,
         suggestion: format!(
-            "Add a NetworkPolicy that selects {} and allows {} {} {} {} (policies are additive; the default deny stays).",
-            b.subject,
+            "Add a NetworkPolicy in namespace {} that selects {} and allows {} {} {} {} (policies are additive; the default deny stays).",
+            b.policy_ns(),
+            b.subject_pods(),
             b.what,
             if b.dir == Direction::Ingress { "from" } else { "to" },
-            b.peer_name,
+            b.peer_pods(),
             on_port(b.t)
         ),
     }
@@ -206,6 +309,10 @@ fn named_port_unresolved(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Option<
 /// A rule's peers match, but not its ports.
 fn port_not_allowed(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Option<RootCause> {
     let (r, pf) = b.port_misses().next()?;
+    if b.port_rule_missing_peer().is_some() {
+        // Another rule allows the port: what is missing is the peer in that rule.
+        return None;
+    }
     if let Endpoint::Pod(id) = b.t.flow.dst {
         let p = b.ix.pod(id);
         if !p.ports.is_empty() {
@@ -229,11 +336,53 @@ fn port_not_allowed(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Option<RootC
         ),
         r,
         std::mem::take(evidence),
-        format!(
-            "Allow {} in that rule's ports (or send the traffic to a port the rule allows).",
-            wanted_text(&pf.wanted)
-        ),
+        port_suggestion(b, r, pf),
     ))
+}
+
+/// Where the asked port goes: a rule whose peers are everyone must not get it (every pod would
+/// reach the port); a new rule with the specific peer does. Otherwise the rule's ports, saying
+/// which other peers the port opens to.
+fn port_suggestion(b: &Blocked<'_>, r: &RuleTrace, pf: &PortFailure) -> String {
+    let wanted = wanted_text(&pf.wanted);
+    let rule = b.policy_rule(r);
+    let peers = rule.map_or_else(String::new, |x| match &x.peers {
+        Some(p) => p.iter().map(Peer::quote).collect::<Vec<_>>().join(", "),
+        None => format!("(no `{}`: every peer)", peers_word(b.dir)),
+    });
+    if rule.is_none_or(|x| admits_everyone(x.peers.as_deref())) {
+        return format!(
+            "Do not add {wanted} to {} spec.{}[{}]: its peers {peers} admit everyone, so every pod (or address) would reach {wanted}. Add a rule to {} that allows {} {} {} on {wanted} (or send the traffic to a port the rule allows).",
+            b.key(r),
+            b.what,
+            r.rule_index,
+            b.key(r),
+            b.what,
+            if b.dir == Direction::Ingress { "from" } else { "to" },
+            b.peer_pods()
+        );
+    }
+    format!(
+        "Allow {wanted} in {} spec.{}[{}].ports (or send the traffic to a port the rule allows); that opens {wanted} to every peer of the rule: {peers}.",
+        b.key(r),
+        b.what,
+        r.rule_index
+    )
+}
+
+/// Peers that admit every pod of the cluster or every address: no `from`/`to`, an element
+/// `namespaceSelector: {}` without podSelector (or with `podSelector: {}`), an ipBlock /0.
+fn admits_everyone(peers: Option<&[Peer]>) -> bool {
+    let Some(peers) = peers else { return true };
+    peers.iter().any(|p| match p {
+        Peer::Pods {
+            namespaces: NamespaceScope::Matching(ns),
+            pods,
+            ..
+        } => ns.is_everything() && pods.is_everything(),
+        Peer::IpBlock { cidr, except } => cidr.prefix_len() == 0 && except.is_empty(),
+        _ => false,
+    })
 }
 
 /// The rule allows the port of a Service in front of the destination, whose targetPort is the
@@ -318,10 +467,6 @@ fn namespace_label_missing(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Optio
         let fits = !useful.is_empty() && (*pod_selector_matches || !*and_element) && r.port_failure.is_none();
         fits.then(|| (r, i, namespace.clone(), useful))
     })?;
-    evidence.push(format!(
-        "namespace {namespace} has labels: {}",
-        label_list(&b.ix.namespace_labels(&namespace))
-    ));
     let wanted: Vec<String> = labels
         .iter()
         .map(|l| {
@@ -345,43 +490,186 @@ fn namespace_label_missing(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Optio
         r,
         std::mem::take(evidence),
         format!(
-            "Either namespace {namespace} gets the label {} or the namespaceSelector changes; a person who owns them decides which is right.",
-            wanted.join(", ")
+            "Either namespace {namespace} gets the label {} or the namespaceSelector changes; a person who owns them decides which is right.{}",
+            wanted.join(", "),
+            label_opens(b, r, i, &namespace)
         ),
     ))
 }
 
-/// An element that ANDs namespaceSelector and podSelector, where only one half matches.
-fn and_or_half_match(b: &Blocked<'_>, evidence: &[String]) -> Option<RootCause> {
-    let (r, i, f) = b.failures().find(|(r, _, f)| {
-        r.port_failure.is_none()
-            && matches!(
-                f,
-                PeerFailure::PodLabels { and_element: true, .. }
-                    | PeerFailure::NamespaceLabels {
-                        and_element: true,
-                        pod_selector_matches: true,
-                        ..
-                    }
-            )
-    })?;
-    let half = match f {
-        PeerFailure::PodLabels { .. } => "its namespaceSelector matches but its podSelector does not",
-        _ => "its podSelector matches but its namespaceSelector does not",
+/// What labelling the namespace opens besides the asked flow: every pod of it the element's
+/// podSelector selects, when that is more than the peer.
+fn label_opens(b: &Blocked<'_>, r: &RuleTrace, i: usize, namespace: &str) -> String {
+    let pods = match b.element(r, i) {
+        Some(Peer::Pods { pods, .. }) => pods,
+        _ => return String::new(),
     };
+    let n =
+        b.ix.pods_in(namespace)
+            .iter()
+            .filter(|&&id| pods.matches(&b.ix.pod(id).labels))
+            .count();
+    if n > 1 {
+        format!(
+            " The label admits {n} pods of {namespace} through this rule, not only {}.",
+            b.peer_name
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// What an element that ANDs namespaceSelector and podSelector selects in the snapshot, as
+/// written and read as two peers (OR).
+struct AndReading<'a> {
+    ns_selector: &'a Selector,
+    pod_selector: &'a Selector,
+    /// Pods the element selects as written.
+    written: Vec<PodId>,
+    /// Pods the namespaceSelector alone selects (every pod of the matching namespaces).
+    ns_alone: Vec<PodId>,
+    /// Pods the podSelector alone selects (the policy's namespace only).
+    pod_alone: Vec<PodId>,
+    /// The peer would be selected by one of the two peers.
+    peer_as_two: bool,
+}
+
+/// The first AND element of a rule that admits the port, whose failure leaves one half matching.
+fn and_reading<'a>(b: &Blocked<'a>) -> Option<(&'a RuleTrace, usize, AndReading<'a>)> {
+    let Endpoint::Pod(peer) = b.peer_ep else { return None };
+    let ix = b.ix;
+    b.failures().find_map(|(r, i, f)| {
+        let half = matches!(
+            f,
+            PeerFailure::PodLabels { and_element: true, .. }
+                | PeerFailure::NamespaceLabels {
+                    and_element: true,
+                    pod_selector_matches: true,
+                    ..
+                }
+        );
+        let Some(Peer::Pods {
+            namespaces: NamespaceScope::Matching(ns_selector),
+            pods: pod_selector,
+            pod_selector_set: true,
+        }) = b.element(r, i)
+        else {
+            return None;
+        };
+        if !half || r.port_failure.is_some() {
+            return None;
+        }
+        let ns_alone = pods_selected(ix, Some(ns_selector), &Selector::everything(), None);
+        let pod_alone = pods_selected(ix, None, pod_selector, Some(&ix.policies[r.policy].namespace));
+        let reading = AndReading {
+            ns_selector,
+            pod_selector,
+            written: pods_selected(ix, Some(ns_selector), pod_selector, None),
+            peer_as_two: ns_alone.contains(&peer) || pod_alone.contains(&peer),
+            ns_alone,
+            pod_alone,
+        };
+        Some((r, i, reading))
+    })
+}
+
+/// The pods (not on the host network: selectors never match those) a peer element selects:
+/// `ns` a namespaceSelector (`None`: only namespace `same`, or every namespace when that is `None`
+/// too) and `pods` its podSelector.
+pub(super) fn pods_selected(
+    ix: &ClusterIndex,
+    ns: Option<&Selector>,
+    pods: &Selector,
+    same: Option<&str>,
+) -> Vec<PodId> {
+    ix.pods
+        .iter()
+        .enumerate()
+        .filter(|(id, p)| {
+            !p.host_network
+                && pods.matches(&p.labels)
+                && same.is_none_or(|n| p.namespace == n)
+                && ns.is_none_or(|sel| sel.matches(ix.pod_namespace_labels(*id)))
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// `2 pods (monitoring/prometheus-0, monitoring/grafana-1)`, naming at most three.
+fn pods_named(ix: &ClusterIndex, pods: &[PodId]) -> String {
+    let mut names: Vec<String> = pods.iter().take(3).map(|&p| ix.pod(p).key()).collect();
+    if pods.len() > 3 {
+        names.push("…".into());
+    }
+    let n = pods.len();
+    format!("{n} pod{} ({})", if n == 1 { "" } else { "s" }, names.join(", "))
+}
+
+/// An AND element that selects no pod anywhere, while each half alone does and one of them
+/// selects the peer: the author meant two peers (OR).
+fn and_or_confusion(b: &Blocked<'_>, evidence: &[String]) -> Option<RootCause> {
+    let (r, i, a) = and_reading(b)?;
+    if !a.written.is_empty() || a.ns_alone.is_empty() || a.pod_alone.is_empty() || !a.peer_as_two {
+        return None;
+    }
+    let ix = b.ix;
+    let mut either: Vec<PodId> = a.ns_alone.iter().chain(&a.pod_alone).copied().collect();
+    either.sort_unstable();
+    either.dedup();
+    let mut namespaces: Vec<&str> = a.ns_alone.iter().map(|&p| ix.pod(p).namespace.as_str()).collect();
+    namespaces.dedup();
+    let mut evidence = evidence.to_vec();
+    evidence.insert(
+        0,
+        format!(
+            "as written (AND) the element selects no pod in the snapshot; namespaceSelector alone selects {}; podSelector alone (namespace {}) selects {}",
+            pods_named(ix, &a.ns_alone),
+            ix.policies[r.policy].namespace,
+            pods_named(ix, &a.pod_alone)
+        ),
+    );
     Some(b.cause(
         RootCauseCode::SelectorAndOrConfusion,
         format!(
-            "{} rule spec.{}[{}].{}[{i}] puts namespaceSelector and podSelector in ONE element (AND): {half}. As two separate elements (OR) it would match.",
+            "{} rule spec.{}[{}].{}[{i}] puts namespaceSelector and podSelector in ONE element (AND): this element matches no pod; as two peers (OR) it would match {}, {} among them.",
             b.key(r),
             b.what,
             r.rule_index,
-            peers_word(b.dir)
+            peers_word(b.dir),
+            pods_named(ix, &either),
+            b.peer_name
         ),
         r,
-        evidence.to_vec(),
-        "Check the intent: in one list element both selectors must match (AND); as two elements (a second '-') either one suffices (OR).".into(),
+        evidence,
+        format!(
+            "If either was meant, split the element in two (a second '-'): `- namespaceSelector: {}` and `- podSelector: {}`. That admits the {}: the first admits every pod of namespace {} ({} now), the second the pods {} of {} ({} now). If only pods matching both were meant, no pod has both yet.",
+            a.ns_selector.quote(),
+            a.pod_selector.quote(),
+            Role::deciding(b.dir.opposite()).as_str(),
+            namespaces.join(", "),
+            a.ns_alone.len(),
+            a.pod_selector,
+            ix.policies[r.policy].namespace,
+            a.pod_alone.len()
+        ),
     ))
+}
+
+/// An AND element that selects real pods is deliberate: the plain mismatch decides, and this
+/// line says what reading it as two peers would change.
+fn deliberate_and_line(b: &Blocked<'_>) -> Option<String> {
+    let (r, i, a) = and_reading(b)?;
+    (!a.written.is_empty() && a.peer_as_two).then(|| {
+        format!(
+            "{} spec.{}[{}].{}[{i}] ANDs its selectors and selects {} as written, so the AND looks deliberate; as two peers (OR) it would also select {}",
+            b.key(r),
+            b.what,
+            r.rule_index,
+            peers_word(b.dir),
+            pods_named(b.ix, &a.written),
+            b.peer_name
+        )
+    })
 }
 
 /// The source's egress allows nothing toward the destination's namespace.
@@ -407,8 +695,9 @@ fn cross_namespace_egress(b: &Blocked<'_>, evidence: &mut Vec<String>) -> Option
         policies: b.policies.clone(),
         evidence: std::mem::take(evidence),
         suggestion: format!(
-            "Allow egress from {} to namespace {dst_ns} (a `to` element with a namespaceSelector matching kubernetes.io/metadata.name={dst_ns}, plus a podSelector for the destination) {}; both sides must allow cross-namespace traffic.",
-            b.subject,
+            "Allow egress from {} to namespace {dst_ns} (a `to` element with a namespaceSelector matching kubernetes.io/metadata.name={dst_ns} and, in the same element, podSelector {}) {}; both sides must allow cross-namespace traffic.",
+            b.subject_pods(),
+            pod_selector_text(ix, d).unwrap_or_else(|| "for the destination".into()),
             on_port(t)
         ),
     })
@@ -441,23 +730,7 @@ fn destination_ingress_line(ix: &ClusterIndex, t: &FlowTrace, d: crate::index::P
 }
 
 /// No rule matches the peer: its labels, and the nearest fix in words.
-fn no_matching_rule(b: &Blocked<'_>, mut evidence: Vec<String>) -> RootCause {
-    let ix = b.ix;
-    if let Endpoint::Pod(peer) = b.peer_ep {
-        let p = ix.pod(peer);
-        evidence.push(format!(
-            "{} {} has labels: {}; its namespace {} has labels: {}",
-            Role::deciding(b.dir.opposite()).as_str(),
-            b.peer_name,
-            if p.labels.is_empty() {
-                "none".into()
-            } else {
-                label_list(&p.labels)
-            },
-            p.namespace,
-            label_list(&ix.namespace_labels(&p.namespace))
-        ));
-    }
+fn no_matching_rule(b: &Blocked<'_>, evidence: Vec<String>) -> RootCause {
     RootCause {
         code: match b.dir {
             Direction::Ingress => RootCauseCode::IngressNoMatchingRule,
@@ -502,18 +775,32 @@ fn no_match_suggestion(b: &Blocked<'_>) -> String {
     });
     match same_ns_only {
         Some((r, i, policy_ns, peer_ns)) => format!(
-            "{} spec.{}[{}].{}[{i}] has a podSelector that matches {} but no namespaceSelector, so it only selects pods of {policy_ns}: to admit pods of {peer_ns}, add a namespaceSelector (e.g. {NAMESPACE_NAME_LABEL}={peer_ns}) in the SAME element as the podSelector.",
+            "{} spec.{}[{}].{}[{i}] has a podSelector that matches the {} ({}) but no namespaceSelector, so it only selects pods of {policy_ns}: to admit pods of {peer_ns}, add a namespaceSelector (e.g. {NAMESPACE_NAME_LABEL}={peer_ns}) in the SAME element as the podSelector.",
             b.key(r),
             b.what,
             r.rule_index,
             peers_word(b.dir),
-            b.peer_name
+            Role::deciding(b.dir.opposite()).as_str(),
+            b.peer_pods_here()
         ),
-        None => format!(
-            "Add a rule (or a policy) allowing {} {} {}; the evidence names the clause of each rule that fails.",
-            b.what,
-            if b.dir == Direction::Ingress { "from" } else { "to" },
-            b.peer_name
-        ),
+        None => match b.port_rule_missing_peer() {
+            Some(r) if b.t.flow.port.is_some() => format!(
+                "{} spec.{}[{}] allows {} but not this peer: add {} as an element of its `{}` (that admits it on every port the rule lists), or add a rule of its own with {} only.",
+                b.key(r),
+                b.what,
+                r.rule_index,
+                on_port(b.t).trim_start_matches("on "),
+                b.peer_pods(),
+                peers_word(b.dir),
+                on_port(b.t).trim_start_matches("on ")
+            ),
+            _ => format!(
+                "Add a rule (or a policy) allowing {} {} {} {}; the evidence quotes the clause of each rule that fails.",
+                b.what,
+                if b.dir == Direction::Ingress { "from" } else { "to" },
+                b.peer_pods(),
+                on_port(b.t)
+            ),
+        },
     }
 }

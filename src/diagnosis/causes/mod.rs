@@ -3,8 +3,10 @@
 //!
 //! Invariant: pure. The first cause is the one that decides the asked flow on the side that
 //! blocks it (a side that blocks for certain, then what makes a blocking side uncertain, then
-//! doubts about open sides); allowed flows name the rules or the tier that allowed them. The
-//! checks around the rules (`checks/`) rank their own causes around these.
+//! doubts about open sides); allowed flows name the rules or the tier that allowed them (an
+//! AND/OR mix-up the snapshot's pods show first; the omitted-policyTypes trap first only for a
+//! deny-all-shaped policy). The checks around the rules (`checks/`) rank their own causes around
+//! these. ARCHITECTURE.md "Ranking" states the whole rule.
 
 mod admin;
 mod blocked;
@@ -12,7 +14,7 @@ mod blocked;
 pub use admin::{admin_cause, deciding_admin_rule, pass_notes};
 pub use blocked::blocked_cause;
 
-use super::describe::peers_word;
+use super::describe::{Role, peers_word};
 use crate::engine::{AdminKind, AlwaysAllowed, Doubt, Endpoint, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
 use crate::policy::{Action, Direction, NamespaceScope, Peer};
@@ -62,8 +64,17 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             .into_iter()
             .filter_map(|side| admin_cause(ix, t, side))
             .collect();
-        out.extend(policytypes_omitted(ix, t));
+        // The omitted-policyTypes trap leads only when a policy shaped as a deny-all causes it;
+        // beside an ordinary allow-list it follows the rules that allow the flow.
+        let trap = policytypes_omitted(ix, t);
+        let trap_leads = trapped_policies(ix, t).iter().any(|p| shaped_as_deny_all(p));
+        if trap_leads {
+            out.extend(trap.clone());
+        }
         out.extend(allowed_causes(ix, t));
+        if !trap_leads {
+            out.extend(trap);
+        }
         front.append(&mut out);
         out = front;
     }
@@ -119,35 +130,68 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
                 .filter_map(|s| s.not_applicable.clone())
                 .chain([&t.egress, &t.ingress].into_iter().flat_map(pass_notes))
                 .collect(),
-            suggestion: NOT_POLICY.into(),
+            suggestion: format!(
+                "If it should not pass: a NetworkPolicy that selects the destination's pods isolates their ingress, and its rules then name who may connect. {NOT_POLICY}"
+            ),
         }];
     }
     let mut policies = Vec::new();
     let mut evidence = Vec::new();
+    let mut rules = Vec::new();
     for s in &isolated {
         for r in s.rules.iter().filter(|r| r.allows()) {
-            let key = ix.policies[r.policy].key();
+            let pol = &ix.policies[r.policy];
             let d = s.direction.as_str();
-            evidence.push(format!("{d} rule spec.{d}[{}] of {key} allows it", r.rule_index));
-            policies.push(key);
+            let quoted = pol.rule(s.direction, r.rule_index).map(|x| x.quote(s.direction));
+            evidence.push(format!(
+                "{} spec.{d}[{}]: {} allows it",
+                pol.key(),
+                r.rule_index,
+                quoted.unwrap_or_default()
+            ));
+            rules.push(format!("{} spec.{d}[{}]", pol.key(), r.rule_index));
+            policies.push(pol.key());
         }
         evidence.extend(pass_notes(s));
     }
     policies.sort();
     policies.dedup();
-    let mut out = vec![RootCause {
+    let allowed = RootCause {
         code: RootCauseCode::AllowedByPolicy,
-        summary: "Every isolated side has a rule that allows this traffic.".into(),
+        summary: format!(
+            "It passes because every isolated side has a rule that allows it: {}.",
+            rules.join(", ")
+        ),
         policies,
         evidence,
-        suggestion: NOT_POLICY.into(),
-    }];
-    out.extend(or_confusion_when_allowed(ix, t));
+        suggestion: format!(
+            "If it should not pass: narrow the rules named (their peers or ports, quoted in the evidence). {NOT_POLICY}"
+        ),
+    };
+    // A separate namespaceSelector element that let a whole namespace in leads: the rule
+    // allows this flow by mistake.
+    let mut out: Vec<RootCause> = or_confusion_when_allowed(ix, t).into_iter().collect();
+    out.push(allowed);
     out
 }
 
 /// What to look at when policy allows and the traffic still fails.
-const NOT_POLICY: &str = "If the traffic still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.";
+const NOT_POLICY: &str = "If it still fails, the cause is not NetworkPolicy: check the Service and its endpoints, DNS, the application, or CNI-specific policies.";
+
+/// An allowed flow whose name lookup NetworkPolicy blocks (a `DNS_EGRESS_BLOCKED` after it):
+/// "it still fails" points at that cause, not away from NetworkPolicy.
+pub fn still_fails_on_dns(causes: &mut [RootCause]) {
+    if !causes.iter().any(|rc| rc.code == RootCauseCode::DnsEgressBlocked) {
+        return;
+    }
+    let allowed = [RootCauseCode::AllowedByPolicy, RootCauseCode::AllowedNoPolicy];
+    for rc in causes.iter_mut().filter(|rc| allowed.contains(&rc.code)) {
+        rc.suggestion = rc.suggestion.replace(
+            NOT_POLICY,
+            "If it still fails, NetworkPolicy blocks the name lookup before the connection starts: see DNS_EGRESS_BLOCKED.",
+        );
+    }
+}
 
 /// The policies that make `side` uncertain for the doubts `which` accepts, as the engine named them.
 fn uncertain_policies(side: &SideTrace, which: impl Fn(Doubt) -> bool) -> Vec<String> {
@@ -308,21 +352,12 @@ fn omitted_egress_evidence(policies: &[&crate::policy::Policy]) -> Vec<String> {
 /// The source is selected by a policy without policyTypes and without an egress section,
 /// often written as a "deny all" that only denies ingress.
 pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause> {
+    let trapped = trapped_policies(ix, t);
     let Endpoint::Pod(src) = t.flow.src else { return None };
-    if t.egress.isolated() || ix.pod(src).host_network {
-        return None;
-    }
-    let pod = ix.pod(src);
-    let mut trapped: Vec<&crate::policy::Policy> = ix
-        .policies_in(&pod.namespace)
-        .iter()
-        .map(|&id| &ix.policies[id])
-        .filter(|p| p.target.matches(&pod.labels) && omits_egress_by_default(p))
-        .collect();
     if trapped.is_empty() {
         return None;
     }
-    trapped.sort_by_key(|p| p.key());
+    let pod = ix.pod(src);
     let names: Vec<String> = trapped.iter().map(|p| p.key()).collect();
     Some(RootCause {
         code: RootCauseCode::PolicytypesOmittedEgressOpen,
@@ -336,6 +371,31 @@ pub fn policytypes_omitted(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCause
         policies: names,
         suggestion: "If egress was meant to be denied, the policy needs policyTypes: [Ingress, Egress] (an egress list that is empty then denies all egress).".into(),
     })
+}
+
+/// The policies that select the (not egress-isolated) source and leave its egress open by
+/// omitting policyTypes, by name.
+fn trapped_policies<'a>(ix: &'a ClusterIndex, t: &FlowTrace) -> Vec<&'a crate::policy::Policy> {
+    let Endpoint::Pod(src) = t.flow.src else {
+        return Vec::new();
+    };
+    if t.egress.isolated() || ix.pod(src).host_network {
+        return Vec::new();
+    }
+    let pod = ix.pod(src);
+    let mut trapped: Vec<&crate::policy::Policy> = ix
+        .policies_in(&pod.namespace)
+        .iter()
+        .map(|&id| &ix.policies[id])
+        .filter(|p| p.target.matches(&pod.labels) && omits_egress_by_default(p))
+        .collect();
+    trapped.sort_by_key(|p| p.key());
+    trapped
+}
+
+/// A deny-all by its shape (no ingress rule, or `egress: []` defaulted away), not only by name.
+fn shaped_as_deny_all(p: &crate::policy::Policy) -> bool {
+    p.ingress.as_ref().is_some_and(Vec::is_empty) || p.egress_defaulted_away()
 }
 
 /// `on TCP 8080`, or `on the needed port` when the query named none.
@@ -364,41 +424,69 @@ fn or_confusion_when_allowed(ix: &ClusterIndex, t: &FlowTrace) -> Option<RootCau
             let Endpoint::Pod(peer) = peer_ep else { continue };
             let peer_ns_labels = ix.namespace_labels(&ix.pod(peer).namespace);
             // The element that let the peer in: a namespaceSelector alone, matching its namespace.
-            let ns_only = peers.iter().position(|p| match p {
+            let ns_only = peers.iter().enumerate().find_map(|(i, p)| match p {
                 Peer::Pods {
                     namespaces: NamespaceScope::Matching(sel),
                     pod_selector_set: false,
                     ..
-                } => sel.matches(&peer_ns_labels),
-                _ => false,
+                } if sel.matches(&peer_ns_labels) => Some((i, sel)),
+                _ => None,
             });
-            let pod_only = peers.iter().find_map(|p| match p {
+            let pod_only = peers.iter().enumerate().find_map(|(j, p)| match p {
                 Peer::Pods {
                     namespaces: NamespaceScope::Same(_),
                     pods,
                     pod_selector_set: true,
-                } => Some(pods),
+                } => Some((j, pods)),
                 _ => None,
             });
-            let (Some(i), Some(pods)) = (ns_only, pod_only) else {
+            let (Some((i, ns_sel)), Some((j, pods))) = (ns_only, pod_only) else {
                 continue;
             };
             let peer_pod = ix.pod(peer);
             if pods.matches(&peer_pod.labels) {
                 continue;
             }
+            // By evidence: as ONE element the two would select real pods, so AND was meant;
+            // when that selects nothing, the two elements are deliberate.
+            let as_one: Vec<String> = blocked::pods_selected(ix, Some(ns_sel), pods, None)
+                .into_iter()
+                .map(|id| ix.pod(id).key())
+                .collect();
+            if as_one.is_empty() {
+                continue;
+            }
+            let (d, w) = (side.direction.as_str(), peers_word(side.direction));
+            let at = |k: usize| {
+                format!(
+                    "{} spec.{d}[{}].{w}[{k}]: {}",
+                    pol.key(),
+                    r.rule_index,
+                    peers[k].quote()
+                )
+            };
             return Some(RootCause {
                 code: RootCauseCode::SelectorAndOrConfusion,
                 summary: format!(
-                    "{} rule spec.{}[{}] allows this through {}[{i}], a namespaceSelector with no podSelector, next to a separate podSelector element ({pods}): as separate elements they are OR, so every pod of the namespace is allowed.",
+                    "{} rule spec.{d}[{}] allows this through {w}[{i}], a namespaceSelector with no podSelector, next to a separate podSelector element {w}[{j}]: as separate elements they are OR, so every pod of namespace {} is allowed; as ONE element they would select {} pod(s) ({}), not {}.",
                     pol.key(),
-                    side.direction.as_str(),
                     r.rule_index,
-                    peers_word(side.direction)
+                    peer_pod.namespace,
+                    as_one.len(),
+                    as_one.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    peer_pod.key()
                 ),
                 policies: vec![pol.key()],
-                evidence: vec![format!("{} does not match podSelector {pods}, but its namespace matches the separate namespaceSelector", peer_pod.key())],
-                suggestion: "If only the selected pods of those namespaces were meant, put namespaceSelector and podSelector in ONE element (AND).".into(),
+                evidence: vec![
+                    at(i),
+                    at(j),
+                    super::describe::labels_line(ix, Role::deciding(side.direction.opposite()), peer),
+                ],
+                suggestion: format!(
+                    "If only the selected pods of those namespaces were meant, put namespaceSelector and podSelector in ONE element (AND): `- namespaceSelector: {}` with `podSelector: {}` in the same element. If the whole namespace was meant, nothing to change.",
+                    ns_sel.quote(),
+                    pods.quote()
+                ),
             });
         }
     }

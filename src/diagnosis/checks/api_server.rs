@@ -1,8 +1,8 @@
 //! API-server egress from an egress-isolated source pod: the endpoints of `default/kubernetes`
 //! on their endpoint port (often 6443, not the Service's 443).
 //!
-//! Invariant: a blocked API server is a root cause ahead of the rules only when the question is
-//! the API server; otherwise it follows them, with a warning.
+//! Invariant: a blocked API server is a root cause (ahead of the rules) only when the question is
+//! the API server; otherwise it is the `api_server` check and one warning.
 
 use std::net::IpAddr;
 
@@ -87,10 +87,10 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, _: &Diagnosis) -> Finding {
     if asks_for_api_server(e, svc, &targets) {
         f.causes.push((Rank::First, rc));
     } else {
+        // Other traffic: the check and one warning, never a root cause of the asked flow.
         f.warnings.push(format!(
             "{summary} Workloads that call the Kubernetes API (operators, controllers) will fail."
         ));
-        f.causes.push((Rank::Last, rc));
     }
     f
 }

@@ -13,7 +13,9 @@
 //! 3. `host_network`: first when it decides the answer, else last.
 //! 4. `service`, then `node_port` (a Service destination): a NodePort/LoadBalancer flow from an
 //!    outside address may be answered as seen from a node IP (kube-proxy's SNAT).
-//! 5. `dns`, then `api_server` (an egress-isolated source pod).
+//! 5. `dns`, then `api_server` (an egress-isolated source pod; any source pod when the question
+//!    is DNS itself): a root cause only for a flow to the DNS (first) or to the API server
+//!    (first), or DNS for a Service destination (after the deciding cause); else one warning.
 //! 6. `mesh`, 7. `extended` (CNI-specific policies), 8. `cross_namespace` (record only).
 //! 9. `cni` again: a CNI that enforces nothing outranks every rule (its cause goes in front).
 //! 10. `cilium_identities`: an allow through an ipBlock of a node or API-server address.
@@ -174,9 +176,30 @@ pub fn assess(ix: &ClusterIndex, e: &Ends<'_>, d: &mut Diagnosis, rediagnose: &R
     causes.append(&mut d.root_causes);
     causes.append(&mut ranked.last);
     d.root_causes = causes;
+    unenforced_suggestions(d.verdict, &mut d.root_causes);
+    crate::diagnosis::causes::still_fails_on_dns(&mut d.root_causes);
+    // A warning never repeats a root cause.
+    let summaries: Vec<&str> = d.root_causes.iter().map(|rc| rc.summary.as_str()).collect();
+    d.warnings.retain(|w| !summaries.iter().any(|s| w.contains(s)));
     d.warnings.sort();
     d.warnings.dedup();
     replaced
+}
+
+/// While nothing enforces NetworkPolicy, no policy change fixes anything: the causes that
+/// describe what the policies would do say so instead of suggesting one.
+pub fn unenforced_suggestions(verdict: Verdict, causes: &mut [RootCause]) {
+    let unenforced =
+        verdict == Verdict::NotEnforced && causes.iter().any(|rc| rc.code == RootCauseCode::CniNoNetpolSupport);
+    if !unenforced {
+        return;
+    }
+    for rc in causes
+        .iter_mut()
+        .filter(|rc| rc.code != RootCauseCode::CniNoNetpolSupport)
+    {
+        rc.suggestion = "Nothing to change in the policies while nothing enforces them (the first cause); once NetworkPolicy is enforced, this is what would decide the flow.".into();
+    }
 }
 
 /// Applies one finding to the diagnosis.

@@ -135,7 +135,11 @@ pub fn service_ports(ix: &ClusterIndex, dst: &Resolved, dst_pod: Endpoint, conns
             Err(_) => (false, format!("{} (not declared by the pod)", target_text(&sp.target))),
         };
         let text = format!("{} {} -> {to}", sp.protocol, sp.port);
-        if pass { out.allowed.push(text) } else { out.blocked.push(text) }
+        if pass {
+            out.allowed.push(text)
+        } else {
+            out.blocked.push(text)
+        }
     }
     Some(out)
 }
