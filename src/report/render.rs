@@ -58,17 +58,21 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
     s
 }
 
+/// `cause CODE: summary` for the first root cause, `also  CODE: summary` for the others.
+pub fn cause_head(i: usize, rc: &RootCause) -> String {
+    format!(
+        "{} {}: {}",
+        if i == 0 { "cause" } else { "also " },
+        rc.code_str(),
+        rc.summary
+    )
+}
+
 /// The root causes, first one `cause`, the others `also`: summary, policies, up to six pieces of
 /// evidence and the suggestion, one line each.
 pub fn root_causes_text(s: &mut String, causes: &[RootCause]) {
     for (i, rc) in causes.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "{} {}: {}",
-            if i == 0 { "cause" } else { "also " },
-            rc.code_str(),
-            rc.summary
-        );
+        let _ = writeln!(s, "{}", cause_head(i, rc));
         if !rc.policies.is_empty() {
             let _ = writeln!(s, "      policies: {}", rc.policies.join(", "));
         }

@@ -393,13 +393,7 @@ pub fn check_cross_namespace(r: &CrossNamespaceReport) -> String {
     items(&mut s, &failing, |c| peer(c));
     truncated(&mut s, &r.truncated);
     for (i, c) in r.root_causes.iter().enumerate() {
-        let _ = write!(
-            s,
-            "\n{} {}: {}",
-            if i == 0 { "cause" } else { "also " },
-            c.code_str(),
-            c.summary
-        );
+        let _ = write!(s, "\n{}", render::cause_head(i, c));
         if !c.policies.is_empty() {
             let _ = write!(s, " (policies: {})", c.policies.join(", "));
         }

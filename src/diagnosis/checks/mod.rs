@@ -281,11 +281,16 @@ fn on_the_primary_network(
         },
     };
     let (nd, nt) = rediagnose(&q).ok()?;
+    adopt_sides(d, nd);
+    Some(nt)
+}
+
+/// What another diagnosis says passes, and its two sides, in place of this one's.
+fn adopt_sides(d: &mut Diagnosis, nd: Diagnosis) {
     d.allowed_connections = nd.allowed_connections;
     d.allowed_via_service = nd.allowed_via_service;
     d.egress = nd.egress;
     d.ingress = nd.ingress;
-    Some(nt)
 }
 
 /// The diagnosis of the same question from `ip`, in place of this one's verdict and sides.
@@ -300,18 +305,15 @@ fn as_seen_from(
         from: ip.to_string(),
         ..e.query.clone()
     };
-    let (nd, nt) = rediagnose(&q).ok()?;
+    let (mut nd, nt) = rediagnose(&q).ok()?;
     d.verdict = if inconclusive {
         Verdict::Inconclusive
     } else {
         nd.verdict
     };
     d.blocked_direction = nd.blocked_direction;
-    d.root_causes = nd.root_causes;
-    d.allowed_connections = nd.allowed_connections;
-    d.allowed_via_service = nd.allowed_via_service;
-    d.egress = nd.egress;
-    d.ingress = nd.ingress;
+    d.root_causes = std::mem::take(&mut nd.root_causes);
+    adopt_sides(d, nd);
     Some(nt)
 }
 
