@@ -12,6 +12,10 @@
 //! - `cnp_conformance`: the upstream ClusterNetworkPolicy (v1alpha2) conformance tests of
 //!   network-policy-api (tests/cnp_conformance/*.yaml, our transcription): the table is checked on
 //!   every build, the verdicts asserted once the policy table knows the kind.
+//! - `extended_conformance`: the cilium-cli connectivity tests and the Calico docs' worked examples
+//!   (tests/cilium_conformance/, tests/calico_conformance/, our transcription): the data is checked
+//!   on every build, confident wrong verdicts always fail, `inconclusive` until each dialect's
+//!   `*_EVALUATED` constant is set.
 //! - `netpol_analyzer`: our `matrix` against the netpol-analyzer corpus in ../shared/conformance.
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
 //! - `context`: the checks around the rules (CNI, DNS, API server, Services, NodePort SNAT,
@@ -80,6 +84,8 @@ mod e2e;
 mod examples;
 #[path = "suite/explanations.rs"]
 mod explanations;
+#[path = "suite/extended_conformance.rs"]
+mod extended_conformance;
 #[path = "suite/fake_kube.rs"]
 mod fake_kube;
 #[path = "suite/http_safety.rs"]
