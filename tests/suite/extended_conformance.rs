@@ -65,7 +65,7 @@ const DIALECTS: [Dialect; 2] = [
             ("end of tier", "CALICO_NO_MATCHING_RULE"),
             ("profile", "CALICO_PASS_TO_PROFILE"),
         ],
-        figures: (13, 26, 71),
+        figures: (16, 32, 64),
     },
 ];
 
