@@ -431,3 +431,38 @@ fn extended_conformance_data_is_well_formed() {
         );
     }
 }
+
+/// The runner's judgement on real diagnoses: a confident verdict against the expectation is
+/// `Wrong` (the failure that never waits), a CNI kind not evaluated is `NotEvaluated`, and an
+/// agreeing verdict is `Matched`.
+#[test]
+fn extended_conformance_judges_as_documented() {
+    let d = &DIALECTS[0];
+    let base = read_yaml(&dir(d).join("base.yaml"));
+    let deny_all = serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-all", "namespace": "cilium-test"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    });
+    let cnp = serde_json::json!({
+        "apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "echo", "namespace": "cilium-test"},
+        "spec": {"endpointSelector": {"matchLabels": {"kind": "echo"}}, "ingress": [{}]},
+    });
+    let probe = |allowed: bool| {
+        serde_json::json!({"from": "cilium-test/client", "to": "cilium-test/echo-same-node",
+            "protocol": "TCP", "port": 8080, "allowed": allowed, "upstream": "test"})
+    };
+    let judged = |policy: &Value, allowed: bool| {
+        let mut objects = list(&base, "objects").to_vec();
+        objects.push(policy.clone());
+        let ix = ClusterIndex::build(&load(&objects).unwrap(), Semantics::default());
+        let p = probe(allowed);
+        judge(d, &p, &run_probe(&ix, &p).unwrap())
+    };
+    assert!(matches!(judged(&deny_all, false), Outcome::Matched));
+    assert!(matches!(judged(&deny_all, true), Outcome::Wrong(_)));
+    if !CILIUM_EVALUATED {
+        assert!(matches!(judged(&cnp, false), Outcome::NotEvaluated));
+    }
+}
