@@ -54,7 +54,7 @@ const DIALECTS: [Dialect; 2] = [
             ("PolicyDeny", "CILIUM_POLICY_DENY"),
             ("DefaultDeny", "CILIUM_NO_MATCHING_RULE"),
         ],
-        figures: (30, 30, 205),
+        figures: (34, 34, 232),
     },
     Dialect {
         name: "calico",
