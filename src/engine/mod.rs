@@ -21,6 +21,7 @@
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 
+mod calico;
 mod conns;
 mod matchers;
 mod tiers;
@@ -31,8 +32,8 @@ pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AllowedPort, AlwaysAllowed, Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace,
-    SideTrace, Uncertainty, WantedPort,
+    AdminHit, AllowedPort, AlwaysAllowed, CalicoStep, CalicoStepAction, CalicoWalk, Doubt, Endpoint, Flow, FlowTrace,
+    PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};
@@ -98,12 +99,19 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         isolating: &trace.isolating,
         baseline: &baseline,
         traces: Some(&trace.rules),
+        calico: (!ix.calico.is_empty()).then_some(id),
     };
     let query = ConnSet::single(flow.protocol, flow.port);
     let mut unknown = Vec::new();
     let run = run_tiers(&cx, &policies, &query, &mut unknown);
     trace.admin = run.hit(Tier::Admin);
     trace.baseline = run.hit(Tier::Baseline);
+    if !ix.calico.is_empty() {
+        trace.calico = run.outcome(Tier::NetworkPolicy).map(|o| CalicoWalk {
+            steps: o.calico.clone(),
+            passed_on: !o.passed.is_empty(),
+        });
+    }
     trace.allowed = !run.allowed().is_empty();
 
     let peer_namespace = endpoint_pod(ix, peer).map(|p| p.namespace.as_str());

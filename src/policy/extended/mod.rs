@@ -25,6 +25,7 @@
 
 mod antrea;
 mod calico;
+mod calico_rules;
 mod calico_selector;
 mod cilium;
 mod common;
@@ -35,8 +36,22 @@ use std::collections::BTreeMap;
 use crate::policy::{Direction, PolicyKind};
 use crate::snapshot::OtherObject;
 
+pub use calico_rules::{
+    CalicoAction, CalicoEntity, CalicoLabels, CalicoPolicies, CalicoPolicy, CalicoPort, CalicoProto, CalicoRule,
+    CalicoSaMatch, CalicoSel, CalicoTier, DEFAULT_TIER_ORDER, KNP_ORDER,
+};
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
 use common::{Outcome, Tri};
+
+/// Whether an `apiVersion/kind` (as [`ExtendedHit::kind`] writes it) is a Calico policy the
+/// engine evaluates (`NetworkPolicy`, `GlobalNetworkPolicy`).
+pub fn calico_evaluated(kind: &str) -> bool {
+    let (api_version, kind) = kind.rsplit_once('/').unwrap_or_default();
+    matches!(
+        PolicyKind::of(api_version, kind),
+        Some(PolicyKind::CalicoNetworkPolicy | PolicyKind::CalicoGlobalNetworkPolicy)
+    )
+}
 
 /// The pod whose selecting objects we look for.
 #[derive(Debug, Clone, Copy)]
