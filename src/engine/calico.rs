@@ -391,7 +391,9 @@ fn entity_match(cx: &SideCtx<'_>, e: &CalicoEntity, ep: &Ep<'_>, policy_ns: Opti
     let (pod, ns_labels) = match ep {
         Ep::Pod(p, l) => (*p, l),
         Ep::Addr(_) if needs_endpoint && cx.ix.calico.network_sets => {
-            return Err("a NetworkSet / GlobalNetworkSet may give the address labels (not evaluated)".into());
+            return Err(
+                "a NetworkSet, GlobalNetworkSet or HostEndpoint may give the address labels (not evaluated)".into(),
+            );
         }
         Ep::Addr(_) if needs_endpoint => return Ok(false),
         // notSelector on an address: no labels, nothing to exclude.

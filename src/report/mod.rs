@@ -585,6 +585,9 @@ pub struct OtherPolicy {
     pub kind: String,
     /// `ns/name`, or `name` for cluster-scoped objects.
     pub name: String,
+    /// For a kind the engine evaluates (Calico): its place, selectors and rules, one a line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<String>,
 }
 
 /// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: evaluated in the

@@ -720,6 +720,94 @@ fn scope_rows() -> Vec<Row> {
     ]
 }
 
+fn mix_rows() -> Vec<Row> {
+    use Verdict::*;
+    let anp_deny = "apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: anp-deny}
+spec:
+  priority: 10
+  subject: {namespaces: {matchLabels: {team: app}}}
+  ingress: [{name: deny, action: Deny, from: [{namespaces: {}}]}]
+";
+    vec![
+        row(
+            "a Calico Allow ordered before a Kubernetes deny-all decides (same default tier)",
+            &[&web_in("allow-web", "order: 500,", "Allow"), NP_DENY_IN_APP],
+            IN,
+            TCP_8080,
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "ingress: default GlobalNetworkPolicy allow-web[0] Allow",
+        ),
+        row(
+            "a Kubernetes deny-all decides nothing itself: a Calico Allow later in the default tier still allows",
+            &[&web_in("allow-web", "order: 1500,", "Allow"), NP_DENY_IN_APP],
+            IN,
+            TCP_8080,
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "ingress: default GlobalNetworkPolicy allow-web[0] Allow",
+        ),
+        row(
+            "the Admin tier (AdminNetworkPolicy, Calico order 1,000) before the Calico default tier",
+            &[anp_deny, &web_in("allow-web", "", "Allow")],
+            IN,
+            TCP_8080,
+            Blocked,
+            "ADMIN_NETWORK_POLICY_DENY",
+            "",
+        ),
+        row(
+            "global() never selects a pod",
+            &[&gnp("glob", "{selector: global(), ingress: [{action: Deny}]}")],
+            IN,
+            TCP_8080,
+            Allowed,
+            "ALLOWED_NO_POLICY",
+            "",
+        ),
+        row(
+            "an unreadable Calico policy (the live source's placeholder) stays named, not evaluated",
+            &[
+                "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: \"(unreadable: needs list)\"}\n",
+            ],
+            IN,
+            TCP_8080,
+            Inconclusive,
+            "EXTENDED_POLICY_PRESENT",
+            "",
+        ),
+        row(
+            "Tier objects unreadable: a verdict a tier other than default decides is inconclusive",
+            &[
+                "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: security}\n",
+                &web_in("sec-deny", "tier: security,", "Deny"),
+            ],
+            IN,
+            TCP_8080,
+            Inconclusive,
+            "POLICY_UNREADABLE",
+            "ingress: security GlobalNetworkPolicy sec-deny[0] Deny",
+        ),
+        row(
+            "a selector rule toward an address with NetworkSets present: inconclusive",
+            &[
+                "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: ext, labels: {zone: ext}}\nspec: {nets: [93.184.216.0/24]}\n",
+                &gnp(
+                    "ext",
+                    "{selector: \"app == 'client'\", egress: [{action: Deny, destination: {selector: \"zone == 'ext'\"}}, {action: Allow}]}",
+                ),
+            ],
+            ("app/client", "93.184.216.34"),
+            (Protocol::Tcp, 443),
+            Inconclusive,
+            "POLICY_UNREADABLE",
+            "egress: default GlobalNetworkPolicy ext[1] Allow",
+        ),
+    ]
+}
+
 fn web_rule_http() -> String {
     gnp(
         "http",
@@ -822,6 +910,7 @@ fn calico_rules_table() {
         types_and_selector_rows(),
         entity_rows(),
         scope_rows(),
+        mix_rows(),
     ]
     .into_iter()
     .flatten()

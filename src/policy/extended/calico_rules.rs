@@ -555,6 +555,38 @@ impl CalicoPolicy {
         out
     }
 
+    /// Its place, selectors and rules, one a line, for listings: `tier default, order 100;
+    /// selector app == "web"; types Egress`, then `spec.egress[0] {action: Deny, …}`.
+    pub fn summary(&self) -> Vec<String> {
+        let order = self
+            .order
+            .map_or("no order (last)".to_string(), |o| format!("order {o}"));
+        let mut head = format!("tier {}, {order}", self.tier);
+        for (k, sel) in [
+            ("selector", &self.selector),
+            ("namespaceSelector", &self.namespace_selector),
+            ("serviceAccountSelector", &self.service_account_selector),
+        ] {
+            if let Some(sel) = sel {
+                head.push_str(&format!("; {k} {sel}"));
+            }
+        }
+        let types: Vec<&str> = [("Ingress", &self.ingress), ("Egress", &self.egress)]
+            .into_iter()
+            .filter(|(_, r)| r.is_some())
+            .map(|(t, _)| t)
+            .collect();
+        head.push_str(&format!("; types {}", types.join(", ")));
+        let mut out = vec![head];
+        out.extend(self.problems.iter().cloned());
+        for (dir, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
+            for r in rules.iter().flatten() {
+                out.push(format!("spec.{dir}[{}] {}", r.index, r.quoted));
+            }
+        }
+        out
+    }
+
     /// The sort key within a tier: order ascending (none last), then name
     /// (felix `calc/policy_sorter.go`, `PolKV.Less` / `TierInfo`).
     fn sort_key(&self) -> (bool, f64, &str) {
@@ -592,7 +624,7 @@ pub struct CalicoPolicies {
     pub policies: Vec<CalicoPolicy>,
     /// Every tier named by a policy or a `Tier` object, in evaluation order.
     pub tiers: Vec<CalicoTier>,
-    /// NetworkSet / GlobalNetworkSet objects exist: selectors may match addresses.
+    /// NetworkSet / GlobalNetworkSet / HostEndpoint objects exist: selectors may match addresses.
     pub network_sets: bool,
     /// Staged policies present (never enforced), by `kind name`.
     pub staged: Vec<String>,
@@ -646,7 +678,8 @@ impl CalicoPolicies {
                         },
                     );
                 }
-                "NetworkSet" | "GlobalNetworkSet" => out.network_sets = true,
+                // Labelled endpoints that are not pods: selectors may match addresses.
+                "NetworkSet" | "GlobalNetworkSet" | "HostEndpoint" => out.network_sets = true,
                 k if k.starts_with("Staged") => out.staged.push(format!("{k} {}", o.name)),
                 _ => out.policies.extend(CalicoPolicy::read(o)),
             }
