@@ -13,11 +13,14 @@
 //! by priority, then rule order), NetworkPolicy (isolate-then-allow: once a policy selects the
 //! pod, what no rule allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
 //! the BaselineAdminNetworkPolicy; first match), reached only by a pod no NetworkPolicy isolates.
-//! Without admin policies in the snapshot only the NetworkPolicy tier has rules. A new policy
+//! Without admin policies in the snapshot only the NetworkPolicy tier has rules. With Calico
+//! policies, the NetworkPolicy tier is Calico's tier walk (`calico`), in whose `default` tier the
+//! NetworkPolicies sit as `knp.default.<name>` (a tier kind of its own: see `tiers`). A new policy
 //! dialect is a lowering into such tiers, not a new evaluator.
 //!
 //! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
-//! loop), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
+//! loop), `calico` (Calico's tier walk), `uncertainty` (what may make a side wrong), `conns`
+//! (connection sets for maps).
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 

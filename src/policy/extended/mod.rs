@@ -2,8 +2,10 @@
 //! `CiliumClusterwideNetworkPolicy`), Calico (`NetworkPolicy`, `GlobalNetworkPolicy`), Antrea
 //! (`ClusterNetworkPolicy`, `NetworkPolicy`) and `MultiNetworkPolicy`.
 //!
-//! We do not evaluate their rules; we say which of them select a pod, for which directions, and
-//! what in them deserves reading (deny sections, L7 rules, FQDN peers, ordering, ...).
+//! We say which of them select a pod, for which directions, and what in them deserves reading
+//! (deny sections, L7 rules, FQDN peers, ordering, ...). Calico's `NetworkPolicy` and
+//! `GlobalNetworkPolicy` are also lowered for evaluation (`calico_rules`, walked by the engine's
+//! Calico tier kind); the other kinds are named, not evaluated.
 //!
 //! Invariants: pure (no I/O); never a confident guess. A selector that does not parse, a field
 //! that cannot be read, or a label we cannot know (a service account's labels, the Cilium cluster
@@ -21,7 +23,8 @@
 //! - `common`: three-valued answers, label views with unknown keys, JSON and selector helpers;
 //! - `cilium`, `calico`, `antrea`, `multi`: one per vendor, each turning an object and the pod
 //!   into an `Outcome`;
-//! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator.
+//! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator;
+//! - `calico_rules`: Calico policies and tiers lowered for the engine's tier walk.
 
 mod antrea;
 mod calico;
