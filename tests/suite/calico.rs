@@ -934,3 +934,58 @@ fn calico_rules_table() {
     );
     eprintln!("calico rules: {} rules checked, in both object orders", rows.len());
 }
+
+/// The step tools know Calico: `list_policies` summarises a Calico policy (tier, order, selector,
+/// rules quoted), `match_selectors` names it with its selector, `check_ingress` names the rule that
+/// decided and shows the tier walk, and `matrix` follows the walk.
+#[test]
+fn step_tools_know_calico_policies() {
+    use netpol_debug::diagnosis::{check_side, steps};
+    use netpol_debug::policy::Direction;
+    let objects = vec![
+        tier("security", "{order: 100}"),
+        gnp(
+            "sec",
+            "{tier: security, order: 5, selector: \"app == 'web'\", ingress: [{action: Deny, protocol: TCP, source: {namespaceSelector: \"team == 'other'\"}, destination: {ports: [8080]}}, {action: Pass}]}",
+        ),
+    ];
+    let ix = build(&objects);
+    let list = steps::list_policies(&ix, None, 50).unwrap();
+    let sec = list.other_policies.iter().find(|o| o.name == "sec").expect("listed");
+    assert_eq!(
+        sec.summary,
+        [
+            "tier security, order 5; selector app == \"web\"; types Ingress",
+            "spec.ingress[0] {action: Deny, protocol: TCP, source: {namespaceSelector: 'team == \"other\"'}, destination: {ports: [8080]}}",
+            "spec.ingress[1] {action: Pass}",
+        ]
+    );
+    let web = steps::match_selectors(&ix, "app/web", 50).unwrap();
+    assert!(
+        web.other_kinds.iter().any(|o| o.name == "sec" && o.why.contains("app == \"web\"")),
+        "{:?}",
+        web.other_kinds
+    );
+    let q = Query {
+        from: "other/client".into(),
+        to: "app/web".into(),
+        protocol: Protocol::Tcp,
+        port: Some(PortArg::Number(8080)),
+    };
+    let side = check_side(&ix, &q, Direction::Ingress).unwrap();
+    assert_eq!(side.verdict, Verdict::Blocked);
+    assert_eq!(
+        side.side.admin_rule.as_deref(),
+        Some("GlobalNetworkPolicy sec spec.ingress[0]: Deny (tier security)")
+    );
+    assert_eq!(side.side.calico_walk.len(), 1, "{:?}", side.side.calico_walk);
+    assert_eq!(
+        serde_json::to_value(side.root_causes[0].code).unwrap(),
+        "CALICO_POLICY_DENY"
+    );
+    // Matrix: TCP 8080 denied, the rest passed to the profile (allowed).
+    let (src, dst) = (endpoint(&ix, "other/client"), endpoint(&ix, "app/web"));
+    let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
+    assert!(!conns.contains(Protocol::Tcp, 8080) && conns.contains(Protocol::Tcp, 8081), "{conns}");
+    assert!(conns.contains(Protocol::Udp, 8080), "{conns}");
+}
