@@ -158,7 +158,8 @@ fn tier_entries<'a>(
         if !p.problems.is_empty() {
             continue;
         }
-        match p.applies(pod) {
+        let ns_known = !ix.namespaces_labels_unknown.contains(pod.namespace);
+        match p.applies(pod, ns_known) {
             Some(false) => continue,
             Some(true) => keyed.push((
                 (p.order.is_none(), p.order.unwrap_or(0.0), p.name.clone()),
@@ -405,15 +406,28 @@ fn entity_match(cx: &SideCtx<'_>, e: &CalicoEntity, ep: &Ep<'_>, policy_ns: Opti
         namespace_labels: ns_labels,
         service_account: pod.service_account.as_deref(),
     };
-    let view = CalicoLabels::pod(&pod_ref);
+    let ns_known = !cx.ix.namespaces_labels_unknown.contains(&pod.namespace);
+    let view = match ns_known {
+        true => CalicoLabels::pod(&pod_ref),
+        false => CalicoLabels::pod(&pod_ref).namespace_unknown(),
+    };
     // A namespaced policy's selectors without a namespaceSelector stay in its namespace.
     let scoped = e.selector.is_some() || e.service_accounts.is_some();
     match &e.namespace_selector {
         Some(sel) => {
-            let ns_view = CalicoLabels::namespace(&pod.namespace, ns_labels);
+            let ns_view = match ns_known {
+                true => CalicoLabels::namespace(&pod.namespace, ns_labels),
+                false => CalicoLabels::unreadable_namespace(&pod.namespace),
+            };
             match sel.eval(&ns_view) {
                 Some(true) => {}
                 Some(false) => return Ok(false),
+                None if !ns_known => {
+                    return Err(format!(
+                        "namespaceSelector {sel}: the labels of namespace {} could not be read",
+                        pod.namespace
+                    ));
+                }
                 None => return Err(format!("namespaceSelector {sel} cannot be evaluated here")),
             }
         }

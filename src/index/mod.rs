@@ -390,6 +390,16 @@ impl ClusterIndex {
         ix.defaulted = snap.defaulted.clone();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.calico = crate::policy::extended::CalicoPolicies::build(&snap.others);
+        if !ix.calico.staged.is_empty() {
+            ix.warnings.push(LoadWarning {
+                location: None,
+                object: None,
+                message: format!(
+                    "Calico staged policies are not enforced and never change a verdict: {}",
+                    ix.calico.staged.join(", ")
+                ),
+            });
+        }
         ix.facts = crate::index::facts::gather(snap);
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);

@@ -759,6 +759,18 @@ spec:
             "",
         ),
         row(
+            "a namespace whose labels could not be read: a rule namespaceSelector is inconclusive",
+            &[
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: third, labels: {team: [x]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: third}\nspec: {nodeName: n2, containers: [{name: c}]}\nstatus: {phase: Running, podIP: 10.0.3.1}\n",
+                &web_in_rule("ns", "{action: Deny, source: {namespaceSelector: \"team == 'other'\"}}"),
+            ],
+            ("third/x", "app/web"),
+            TCP_8080,
+            Inconclusive,
+            "POLICY_UNREADABLE",
+            "ingress: default GlobalNetworkPolicy ns[1] Allow",
+        ),
+        row(
             "global() never selects a pod",
             &[&gnp("glob", "{selector: global(), ingress: [{action: Deny}]}")],
             IN,
@@ -806,6 +818,14 @@ spec:
             "egress: default GlobalNetworkPolicy ext[1] Allow",
         ),
     ]
+}
+
+/// Ingress of app/web: `rule`, then Allow.
+fn web_in_rule(name: &str, rule: &str) -> String {
+    gnp(
+        name,
+        &format!("{{selector: \"app == 'web'\", ingress: [{rule}, {{action: Allow}}]}}"),
+    )
 }
 
 fn web_rule_http() -> String {
@@ -962,7 +982,9 @@ fn step_tools_know_calico_policies() {
     );
     let web = steps::match_selectors(&ix, "app/web", 50).unwrap();
     assert!(
-        web.other_kinds.iter().any(|o| o.name == "sec" && o.why.contains("app == \"web\"")),
+        web.other_kinds
+            .iter()
+            .any(|o| o.name == "sec" && o.why.contains("app == \"web\"")),
         "{:?}",
         web.other_kinds
     );
@@ -986,6 +1008,24 @@ fn step_tools_know_calico_policies() {
     // Matrix: TCP 8080 denied, the rest passed to the profile (allowed).
     let (src, dst) = (endpoint(&ix, "other/client"), endpoint(&ix, "app/web"));
     let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
-    assert!(!conns.contains(Protocol::Tcp, 8080) && conns.contains(Protocol::Tcp, 8081), "{conns}");
+    assert!(
+        !conns.contains(Protocol::Tcp, 8080) && conns.contains(Protocol::Tcp, 8081),
+        "{conns}"
+    );
     assert!(conns.contains(Protocol::Udp, 8080), "{conns}");
+}
+
+/// Staged policies exist but never filter: a load warning names them, the verdict ignores them.
+#[test]
+fn staged_policies_are_named_and_never_filter() {
+    let staged = web_in("deny-web", "", "Deny").replace("kind: GlobalNetworkPolicy", "kind: StagedGlobalNetworkPolicy");
+    let ix = build(&[staged]);
+    assert!(
+        ix.warnings
+            .iter()
+            .any(|w| w.message.contains("staged policies are not enforced") && w.message.contains("deny-web")),
+        "{:?}",
+        ix.warnings
+    );
+    assert!(ix.calico.is_empty());
 }

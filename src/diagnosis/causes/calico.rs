@@ -92,7 +92,7 @@ fn calico_policy_applies(ix: &ClusterIndex, side: &SideTrace, tier: &str) -> boo
         .policies
         .iter()
         .filter(|c| c.tier == tier && c.rules(side.direction).is_some() && c.problems.is_empty())
-        .any(|c| c.applies(&pod) == Some(true))
+        .any(|c| c.applies(&pod, !ix.namespaces_labels_unknown.contains(&p.namespace)) == Some(true))
 }
 
 /// The cause of a blocked side that Calico's walk decided, unless a tier of Kubernetes

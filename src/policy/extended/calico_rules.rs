@@ -130,6 +130,26 @@ impl CalicoLabels {
         })
     }
 
+    /// The same view when the namespace's labels could not be read: `pcns.*` labels (but the
+    /// namespace's name) are unknown.
+    pub fn namespace_unknown(mut self) -> CalicoLabels {
+        self.0.unknown_prefixes.push("pcns.");
+        self
+    }
+
+    /// A namespace whose labels could not be read: only its name is known.
+    pub fn unreadable_namespace(namespace: &str) -> CalicoLabels {
+        CalicoLabels(LabelView {
+            labels: [
+                ("projectcalico.org/name".to_string(), namespace.to_string()),
+                ("kubernetes.io/metadata.name".to_string(), namespace.to_string()),
+            ]
+            .into(),
+            unknown_prefixes: vec![""],
+            ..LabelView::default()
+        })
+    }
+
     /// A service account by name (`projectcalico.org/name`); its other labels are unknown.
     pub fn service_account(name: &str) -> CalicoLabels {
         CalicoLabels(LabelView {
@@ -529,13 +549,23 @@ impl CalicoPolicy {
 
     /// Whether the policy applies to the pod (`None`: it may; a selector cannot be read or reads
     /// a label unknown here). A NetworkPolicy of another namespace never applies.
-    pub fn applies(&self, pod: &PodRef) -> Option<bool> {
+    /// `ns_labels_known`: false when the namespace's labels could not be read.
+    pub fn applies(&self, pod: &PodRef, ns_labels_known: bool) -> Option<bool> {
         if self.namespace.as_deref().is_some_and(|ns| ns != pod.namespace) {
             return Some(false);
         }
         let mut out = Some(true);
-        let pod_view = CalicoLabels::pod(pod);
-        let ns_view = CalicoLabels::namespace(pod.namespace, &namespace_labels_of(pod));
+        let (pod_view, ns_view) = if ns_labels_known {
+            (
+                CalicoLabels::pod(pod),
+                CalicoLabels::namespace(pod.namespace, &namespace_labels_of(pod)),
+            )
+        } else {
+            (
+                CalicoLabels::pod(pod).namespace_unknown(),
+                CalicoLabels::unreadable_namespace(pod.namespace),
+            )
+        };
         let parts = [(&self.selector, &pod_view), (&self.namespace_selector, &ns_view)];
         for (sel, view) in parts {
             match sel.as_ref().map_or(Some(true), |s| s.eval(view)) {
