@@ -23,7 +23,7 @@
 //! the AdminNetworkPolicy / `kube-admin` tier at order 1,000 and the Baseline ones at
 //! 10,000,000 (`projectcalico/api` `tier.go`), so a user tier ordered below 1,000 (or above
 //! 10,000,000) would really run before the Admin (after the Baseline) tier; we do not model
-//! that and say so in ARCHITECTURE.md.
+//! that: where both apply to the endpoint, [`admin_order_doubt`] makes the side uncertain.
 
 use std::net::IpAddr;
 
@@ -480,4 +480,44 @@ fn entity_match(cx: &SideCtx<'_>, e: &CalicoEntity, ep: &Ep<'_>, policy_ns: Opti
         }
     }
     Ok(true)
+}
+
+/// Calico orders the Kubernetes admin tiers among its own (Admin 1,000, Baseline 10,000,000:
+/// `projectcalico/api` `tier.go`); the engine keeps its Admin tier first and its Baseline tier
+/// last. When a policy of a Calico tier on the other side of one of them applies to the subject
+/// beside an admin policy of that tier, the order matters and is not modelled: an uncertainty.
+pub(super) fn admin_order_doubt(cx: &SideCtx<'_>, pod: PodId, admin: bool, baseline: bool) -> Option<Uncertainty> {
+    const ADMIN: f64 = 1_000.0;
+    const BASELINE: f64 = 10_000_000.0;
+    if !admin && !baseline {
+        return None;
+    }
+    let ix = cx.ix;
+    let subject = ix.pod(pod);
+    let ns_labels = ix.namespace_labels(&subject.namespace);
+    let pod_ref = PodRef {
+        namespace: &subject.namespace,
+        labels: &subject.labels,
+        namespace_labels: &ns_labels,
+        service_account: subject.service_account.as_deref(),
+    };
+    let ns_known = !ix.namespaces_labels_unknown.contains(&subject.namespace);
+    let tier =
+        ix.calico.tiers.iter().find(|t| {
+            let before_admin = admin && t.order.is_some_and(|o| o < ADMIN);
+            let after_baseline = baseline && t.order.is_none_or(|o| o > BASELINE);
+            (before_admin || after_baseline)
+                && ix.calico.policies.iter().any(|p| {
+                    p.tier == t.name && p.rules(cx.dir).is_some() && p.applies(&pod_ref, ns_known) != Some(false)
+                })
+        })?;
+    Some(Uncertainty {
+        policy: format!("Tier {}", tier.name),
+        reason: format!(
+            "Calico tier {} ({}) applies beside an AdminNetworkPolicy / ClusterNetworkPolicy tier that Calico orders differently (Admin at 1,000, Baseline at 10,000,000); that order is not modelled here",
+            tier.name,
+            tier.order.map_or("no order".to_string(), |o| format!("order {o}"))
+        ),
+        doubt: Doubt::OrderUndefined,
+    })
 }

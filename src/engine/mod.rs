@@ -124,6 +124,14 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         uncertainty::undefined_order(&cx, &mut trace, &admin, &query);
         uncertainty::undefined_order(&cx, &mut trace, &baseline, &query);
     }
+    if !ix.calico.is_empty() {
+        unknown.extend(calico::admin_order_doubt(
+            &cx,
+            id,
+            !admin.is_empty(),
+            !baseline.is_empty(),
+        ));
+    }
     trace.uncertain.extend(unknown);
     trace
 }

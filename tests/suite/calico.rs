@@ -771,6 +771,19 @@ spec:
             "ingress: default GlobalNetworkPolicy ns[1] Allow",
         ),
         row(
+            "a Calico tier ordered below 1,000 beside an AdminNetworkPolicy: that order is not modelled, inconclusive",
+            &[
+                anp_deny,
+                &tier("early", "{order: 10}"),
+                &web_in("early-allow", "tier: early,", "Allow"),
+            ],
+            IN,
+            TCP_8080,
+            Inconclusive,
+            "POLICY_UNREADABLE",
+            "",
+        ),
+        row(
             "global() never selects a pod",
             &[&gnp("glob", "{selector: global(), ingress: [{action: Deny}]}")],
             IN,
