@@ -3,6 +3,8 @@
 //!
 //! Invariant: they are named, never ignored; they can allow as well as deny, so only a block on
 //! a side none of them selects stays certain: every other verdict they touch is `inconclusive`.
+//! Calico policies whose selection is certain are the exception: the engine evaluates them
+//! (Calico's tier walk), so they are left to it.
 
 use super::{Effect, Ends, Finding, Rank, Record, pod_of};
 use crate::diagnosis::describe::Role;
