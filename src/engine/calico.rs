@@ -31,7 +31,8 @@ use super::matchers::{PeerView, SideCtx};
 use super::trace::{CalicoStep, CalicoStepAction, Doubt, Uncertainty};
 use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
 use crate::policy::extended::{
-    CalicoAction, CalicoEntity, CalicoLabels, CalicoPolicy, CalicoPort, CalicoProto, CalicoRule, KNP_ORDER, PodRef,
+    CalicoAction, CalicoEntity, CalicoLabels, CalicoPolicy, CalicoPort, CalicoProto, CalicoRule, CalicoSaMatch,
+    KNP_ORDER, PodRef,
 };
 use crate::policy::{ConnSet, Direction, Labels};
 
@@ -443,43 +444,55 @@ fn entity_match(cx: &SideCtx<'_>, e: &CalicoEntity, ep: &Ep<'_>, policy_ns: Opti
             }
         }
     }
-    if let Some(sa) = &e.service_accounts {
-        let Some(name) = pod.service_account.as_deref() else {
-            return Err(format!(
-                "serviceAccounts: the service account of {} is not known here",
-                pod.key()
-            ));
-        };
-        if !sa.names.is_empty() && !sa.names.iter().any(|n| n == name) {
-            return Ok(false);
-        }
-        if let Some(sel) = &sa.selector {
-            match sel.eval(&CalicoLabels::service_account(name)) {
-                Some(true) => {}
-                Some(false) => return Ok(false),
-                None => {
-                    return Err(format!(
-                        "serviceAccounts.selector {sel} reads service account labels, not known here"
-                    ));
-                }
-            }
-        }
+    if let Some(sa) = &e.service_accounts
+        && !service_account_match(sa, pod)?
+    {
+        return Ok(false);
     }
-    if let Some((name, ns)) = &e.service {
-        let svc = cx.ix.services.iter().find(|s| &s.name == name && &s.namespace == ns);
-        let Some(svc) = svc else {
-            return Err(format!("services: Service {ns}/{name} is not in the snapshot"));
-        };
-        let member = pod.namespace == *ns
-            && svc
-                .selector
-                .as_ref()
-                .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v)));
-        if !member {
-            return Ok(false);
-        }
+    if let Some((name, ns)) = &e.service
+        && !service_match(cx, name, ns, pod)?
+    {
+        return Ok(false);
     }
     Ok(true)
+}
+
+/// `serviceAccounts`: by names (the pod's `serviceAccountName`) and a selector on the account,
+/// of which only `projectcalico.org/name` is known here.
+fn service_account_match(sa: &CalicoSaMatch, pod: &PodInfo) -> Result<bool, String> {
+    let Some(name) = pod.service_account.as_deref() else {
+        return Err(format!(
+            "serviceAccounts: the service account of {} is not known here",
+            pod.key()
+        ));
+    };
+    if !sa.names.is_empty() && !sa.names.iter().any(|n| n == name) {
+        return Ok(false);
+    }
+    match sa
+        .selector
+        .as_ref()
+        .map(|sel| (sel, sel.eval(&CalicoLabels::service_account(name))))
+    {
+        None | Some((_, Some(true))) => Ok(true),
+        Some((_, Some(false))) => Ok(false),
+        Some((sel, None)) => Err(format!(
+            "serviceAccounts.selector {sel} reads service account labels, not known here"
+        )),
+    }
+}
+
+/// `services`: the pod backs the Service (same namespace, the Service's selector matches).
+fn service_match(cx: &SideCtx<'_>, name: &str, ns: &str, pod: &PodInfo) -> Result<bool, String> {
+    let svc = cx.ix.services.iter().find(|s| s.name == name && s.namespace == ns);
+    let Some(svc) = svc else {
+        return Err(format!("services: Service {ns}/{name} is not in the snapshot"));
+    };
+    Ok(pod.namespace == ns
+        && svc
+            .selector
+            .as_ref()
+            .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v))))
 }
 
 /// Calico orders the Kubernetes admin tiers among its own (Admin 1,000, Baseline 10,000,000:
