@@ -8,6 +8,9 @@
 //! - `cluster_network_policy`: one table row per ClusterNetworkPolicy (v1alpha2) semantic rule
 //!   (tiers, Pass, priorities and undefined orders, subjects, peers, protocols) and per strict-reading
 //!   rule of the admin kinds (unknown fields, wrong version or action words).
+//! - `calico`: one table row per Calico semantic rule (tiers and their order, policies and
+//!   theirs, Allow/Deny/Log/Pass, end-of-tier deny, Kubernetes policies in the default tier,
+//!   `types`, selectors, entity rules), each in both object orders.
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
 //! - `cnp_conformance`: the upstream ClusterNetworkPolicy (v1alpha2) conformance tests of
 //!   network-policy-api (tests/cnp_conformance/*.yaml, our transcription): the table is checked on
@@ -64,6 +67,8 @@ mod admin;
 mod architecture;
 #[path = "suite/bad_inputs.rs"]
 mod bad_inputs;
+#[path = "suite/calico.rs"]
+mod calico;
 #[path = "suite/cli.rs"]
 mod cli;
 #[path = "suite/cluster_network_policy.rs"]

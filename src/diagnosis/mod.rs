@@ -103,7 +103,10 @@ fn side_verdict(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace, d: &Diagnosi
         }
         (true, false) => (Verdict::Inconclusive, uncertain_causes(ix, side)),
         (true, true) => {
-            let mut causes: Vec<RootCause> = admin_cause(ix, t, side).into_iter().collect();
+            let mut causes: Vec<RootCause> = admin_cause(ix, t, side)
+                .or_else(|| causes::calico_allow(ix, t, side))
+                .into_iter()
+                .collect();
             if side.direction == Direction::Egress {
                 causes.extend(policytypes_omitted(ix, t));
             }
@@ -468,7 +471,8 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         isolated: s.isolated(),
         allowed: s.allowed,
         note: s.not_applicable.clone().or_else(|| {
-            (!s.isolated() && s.admin.is_none() && s.baseline.is_none()).then(|| {
+            let calico_quiet = s.calico.as_ref().is_none_or(|w| w.steps.is_empty());
+            (!s.isolated() && s.admin.is_none() && s.baseline.is_none() && calico_quiet).then(|| {
                 format!(
                     "no NetworkPolicy selects this pod for {}: {} is not isolated",
                     s.direction.as_str(),
@@ -489,6 +493,7 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         rules_total: s.rules.len() as i64,
         rules,
         uncertain: s.uncertain.iter().map(|u| u.reason.clone()).collect(),
-        admin_rule: causes::deciding_admin_rule(ix, s),
+        admin_rule: causes::deciding_admin_rule(ix, s).or_else(|| causes::calico_deciding_rule(ix, s)),
+        calico_walk: causes::walk_lines(s),
     }
 }

@@ -103,6 +103,7 @@ pub fn list_policies(ix: &ClusterIndex, namespace: Option<&str>, limit: usize) -
         .map(|o| OtherPolicy {
             kind: o.kind.clone(),
             name: o.name.clone(),
+            summary: calico_summary(ix, &o.kind, &o.name),
         })
         .collect();
     let unreadable = ix
@@ -699,4 +700,16 @@ pub fn check_cross_namespace(ix: &ClusterIndex, q: &Query, limit: usize) -> Resu
         warnings: d.warnings,
         scope: SCOPE.to_string(),
     })
+}
+
+/// The summary of a Calico policy the engine evaluates (`kind`: `apiVersion/kind`), if it is one.
+fn calico_summary(ix: &ClusterIndex, kind: &str, name: &str) -> Vec<String> {
+    let key = format!("{} {name}", kind.rsplit('/').next().unwrap_or_default());
+    let evaluated = crate::policy::extended::calico_evaluated(kind);
+    ix.calico
+        .policies
+        .iter()
+        .find(|p| evaluated && p.key == key)
+        .map(|p| p.summary())
+        .unwrap_or_default()
 }

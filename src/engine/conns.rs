@@ -44,8 +44,8 @@ pub fn side_conns(
     };
     let policies = sel.side_policies(id, dir);
     // Only the NetworkPolicy tier has policies: the same answer as the tier loop, faster.
-    let only_np = policies.admin.is_empty() && policies.baseline.is_empty();
-    if only_np && policies.isolating.is_empty() {
+    let only_np = policies.admin.is_empty() && policies.baseline.is_empty() && policies.calico.is_none();
+    if (only_np && policies.isolating.is_empty()) || ix.pod(id).host_network {
         return ConnSet::all();
     }
     let cx = SideCtx {
@@ -66,6 +66,8 @@ pub struct Selection {
     per_pod: HashMap<PodId, [Vec<PolicyId>; 2]>,
     /// Only pods that some admin policy selects.
     admin: HashMap<PodId, AdminSelection>,
+    /// The snapshot has Calico policies: the NetworkPolicy tier is Calico's tier walk.
+    calico: bool,
 }
 
 impl Selection {
@@ -73,6 +75,7 @@ impl Selection {
         let mut sel = Selection {
             per_pod: HashMap::new(),
             admin: HashMap::new(),
+            calico: !ix.calico.is_empty(),
         };
         for id in 0..ix.pods.len() {
             sel.add(ix, id);
@@ -85,6 +88,7 @@ impl Selection {
         let mut sel = Selection {
             per_pod: HashMap::new(),
             admin: HashMap::new(),
+            calico: !ix.calico.is_empty(),
         };
         for e in [a, b] {
             if let Endpoint::Pod(id) = e {
@@ -122,6 +126,7 @@ impl Selection {
             isolating: self.isolating(pod, dir),
             baseline: self.baseline(pod, dir),
             traces: None,
+            calico: self.calico.then_some(pod),
         }
     }
 

@@ -10,9 +10,20 @@ use ipnet::IpNet;
 
 use super::trace::{AllowedPort, Endpoint, Flow, PeerFailure, PortFailure, RuleTrace, WantedPort};
 use crate::index::{ClusterIndex, NO_LABELS, PodInfo, PolicyId, Semantics};
+use crate::policy::Direction;
 use crate::policy::admin::{AdminPeer, AdminRule};
 use crate::policy::connset::{MAX_PORT, MIN_PORT};
 use crate::policy::{Labels, NamespaceScope, Peer, PortSpec, PortValue, Protocol, Rule, Selector};
+
+/// What every tier of one side looks at besides its rules.
+pub(super) struct SideCtx<'a> {
+    pub(super) ix: &'a ClusterIndex,
+    pub(super) dir: Direction,
+    /// The other end of the side.
+    pub(super) peer: PeerView<'a>,
+    /// The destination pod: named ports resolve on it.
+    pub(super) dst_pod: Option<&'a PodInfo>,
+}
 
 /// The other end of a side, as policies see it.
 /// Borrowed, so building one per pair of a map allocates nothing.
@@ -49,6 +60,11 @@ impl<'a> PeerView<'a> {
                 ip: Some(ip),
             },
         }
+    }
+
+    /// The peer pod, unless it is external or on the host network.
+    pub(super) fn pod(&self) -> Option<&'a PodInfo> {
+        self.pod
     }
 
     pub(super) fn ips(&self) -> impl Iterator<Item = IpAddr> + '_ {

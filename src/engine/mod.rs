@@ -13,14 +13,18 @@
 //! by priority, then rule order), NetworkPolicy (isolate-then-allow: once a policy selects the
 //! pod, what no rule allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
 //! the BaselineAdminNetworkPolicy; first match), reached only by a pod no NetworkPolicy isolates.
-//! Without admin policies in the snapshot only the NetworkPolicy tier has rules. A new policy
+//! Without admin policies in the snapshot only the NetworkPolicy tier has rules. With Calico
+//! policies, the NetworkPolicy tier is Calico's tier walk (`calico`), in whose `default` tier the
+//! NetworkPolicies sit as `knp.default.<name>` (a tier kind of its own: see `tiers`). A new policy
 //! dialect is a lowering into such tiers, not a new evaluator.
 //!
 //! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
-//! loop), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
+//! loop), `calico` (Calico's tier walk), `uncertainty` (what may make a side wrong), `conns`
+//! (connection sets for maps).
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 
+mod calico;
 mod conns;
 mod matchers;
 mod tiers;
@@ -31,8 +35,8 @@ pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AllowedPort, AlwaysAllowed, Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace,
-    SideTrace, Uncertainty, WantedPort,
+    AdminHit, AllowedPort, AlwaysAllowed, CalicoStep, CalicoStepAction, CalicoWalk, Doubt, Endpoint, Flow, FlowTrace,
+    PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};
@@ -98,12 +102,19 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         isolating: &trace.isolating,
         baseline: &baseline,
         traces: Some(&trace.rules),
+        calico: (!ix.calico.is_empty()).then_some(id),
     };
     let query = ConnSet::single(flow.protocol, flow.port);
     let mut unknown = Vec::new();
     let run = run_tiers(&cx, &policies, &query, &mut unknown);
     trace.admin = run.hit(Tier::Admin);
     trace.baseline = run.hit(Tier::Baseline);
+    if !ix.calico.is_empty() {
+        trace.calico = run.outcome(Tier::NetworkPolicy).map(|o| CalicoWalk {
+            steps: o.calico.clone(),
+            passed_on: !o.passed.is_empty(),
+        });
+    }
     trace.allowed = !run.allowed().is_empty();
 
     let peer_namespace = endpoint_pod(ix, peer).map(|p| p.namespace.as_str());
@@ -112,6 +123,14 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         uncertainty::unreadable_admin(&cx, &mut trace, id, &run);
         uncertainty::undefined_order(&cx, &mut trace, &admin, &query);
         uncertainty::undefined_order(&cx, &mut trace, &baseline, &query);
+    }
+    if !ix.calico.is_empty() {
+        unknown.extend(calico::admin_order_doubt(
+            &cx,
+            id,
+            !admin.is_empty(),
+            !baseline.is_empty(),
+        ));
     }
     trace.uncertain.extend(unknown);
     trace

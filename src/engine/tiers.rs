@@ -11,6 +11,12 @@
 //!   lowered into this kind.
 //! - isolate-then-allow: NetworkPolicy. A pod that no policy selects passes everything on; once
 //!   one selects it, what one of the rules allows is allowed and the rest is denied.
+//! - Calico's tier walk (`engine::calico`), which takes the NetworkPolicy tier's place when the
+//!   snapshot has Calico policies: Calico tiers in order, each a first match over the policies
+//!   that apply to the subject (Kubernetes NetworkPolicies among them, in the `default` tier at
+//!   order 1000, as Allow rules), ending in a deny. It is a kind of its own because a Calico
+//!   tier's end-of-tier deny and its skipping depend on which policies *apply*, not on which
+//!   rules matched, which neither kind above expresses; inside a tier it is first match.
 //!
 //! [`Tier::ORDER`] lists the tiers in evaluation order. A new policy dialect is a lowering into
 //! prioritised rules plus its place in that list, not a new evaluator.
@@ -19,9 +25,11 @@
 //! or by the default allow), and one loop ([`run_tiers`]) serves both the explained evaluation of
 //! one port and the connection sets of a connectivity map.
 
-use super::matchers::{PeerView, admin_rule_matches, match_peer, spec_ports};
-use super::trace::{AdminHit, Doubt, RuleTrace, Uncertainty};
-use crate::index::{ClusterIndex, PodInfo, PolicyId};
+use super::calico::{KnpEntry, calico_walk};
+pub(super) use super::matchers::SideCtx;
+use super::matchers::{admin_rule_matches, match_peer, spec_ports};
+use super::trace::{AdminHit, CalicoStep, Doubt, RuleTrace, Uncertainty};
+use crate::index::{PodId, PodInfo, PolicyId};
 use crate::policy::admin::{AdminPolicy, AdminPort, AdminRule, AdminTier};
 use crate::policy::{Action, ConnSet, Direction, Rule};
 
@@ -55,6 +63,15 @@ pub(super) enum Rules<'a> {
         policies: &'a [PolicyId],
         traces: Option<&'a [RuleTrace]>,
     },
+    /// Calico's tier walk for the subject (`engine::calico`): Calico tiers in order, each a
+    /// first match over its policies that apply to the subject (the NetworkPolicies that isolate
+    /// it among them, in the `default` tier), ending in a deny; a tier none of whose policies
+    /// applies is skipped.
+    Calico {
+        subject: PodId,
+        knp: &'a [PolicyId],
+        traces: Option<&'a [RuleTrace]>,
+    },
 }
 
 /// The policies that select a side's subject, tier by tier.
@@ -67,6 +84,9 @@ pub(super) struct SidePolicies<'a> {
     pub(super) baseline: &'a [usize],
     /// The isolating policies' rules, evaluated (`evaluate` has them; connection sets do not).
     pub(super) traces: Option<&'a [RuleTrace]>,
+    /// The subject, when the snapshot has Calico policies: the NetworkPolicy tier is then
+    /// Calico's tier walk.
+    pub(super) calico: Option<PodId>,
 }
 
 impl SidePolicies<'_> {
@@ -74,23 +94,20 @@ impl SidePolicies<'_> {
     pub(super) fn rules(&self, tier: Tier) -> Rules<'_> {
         match tier {
             Tier::Admin => Rules::FirstMatch(self.admin),
-            Tier::NetworkPolicy => Rules::Isolating {
-                policies: self.isolating,
-                traces: self.traces,
+            Tier::NetworkPolicy => match self.calico {
+                Some(subject) => Rules::Calico {
+                    subject,
+                    knp: self.isolating,
+                    traces: self.traces,
+                },
+                None => Rules::Isolating {
+                    policies: self.isolating,
+                    traces: self.traces,
+                },
             },
             Tier::Baseline => Rules::FirstMatch(self.baseline),
         }
     }
-}
-
-/// What every tier of one side looks at besides its rules.
-pub(super) struct SideCtx<'a> {
-    pub(super) ix: &'a ClusterIndex,
-    pub(super) dir: Direction,
-    /// The other end of the side.
-    pub(super) peer: PeerView<'a>,
-    /// The destination pod: named ports resolve on it.
-    pub(super) dst_pod: Option<&'a PodInfo>,
 }
 
 /// What one tier decided about the connections it saw.
@@ -103,6 +120,8 @@ pub(super) struct TierOutcome {
     pub(super) hit: Option<AdminHit>,
     /// The policy (index into `ix.admin.policies`) after which no connection was left undecided.
     pub(super) settled_by: Option<usize>,
+    /// Calico's tier walk: its steps (the Calico tier kind only).
+    pub(super) calico: Vec<CalicoStep>,
 }
 
 /// The tiers one side went through.
@@ -166,6 +185,16 @@ pub(super) fn run_tiers(
         let out = match policies.rules(tier) {
             Rules::FirstMatch(pols) => first_match(cx, pols, &run.unmatched, unknown),
             Rules::Isolating { policies, traces } => isolate_then_allow(cx, policies, traces, &run.unmatched),
+            Rules::Calico { subject, knp, traces } => {
+                let knp = knp_entries(cx, knp, traces);
+                let c = calico_walk(cx, subject, &knp, &run.unmatched, unknown);
+                TierOutcome {
+                    allowed: c.allowed,
+                    passed: c.passed,
+                    calico: c.steps,
+                    ..TierOutcome::default()
+                }
+            }
         };
         run.unmatched = out.passed.clone();
         run.reached.push((tier, out));
@@ -228,6 +257,28 @@ fn isolate_then_allow(
         allowed: seen.intersect(&allows),
         ..TierOutcome::default()
     }
+}
+
+/// The Kubernetes NetworkPolicies that isolate the subject, as Calico's walk sees them: what
+/// each allows toward / from the peer, and its first rule that allows.
+fn knp_entries(cx: &SideCtx<'_>, knp: &[PolicyId], traces: Option<&[RuleTrace]>) -> Vec<KnpEntry> {
+    knp.iter()
+        .map(|&pid| match traces {
+            Some(t) => {
+                let mine: Vec<RuleTrace> = t.iter().filter(|r| r.policy == pid).cloned().collect();
+                KnpEntry {
+                    policy: pid,
+                    allows: traced_np_conns(cx, &mine),
+                    first_rule: mine.iter().find(|r| r.allows()).map(|r| r.rule_index),
+                }
+            }
+            None => KnpEntry {
+                policy: pid,
+                allows: np_conns(cx, &[pid]),
+                first_rule: None,
+            },
+        })
+        .collect()
 }
 
 /// How a first-match rule meets the undecided connections.

@@ -186,6 +186,69 @@ impl AdminHit {
     }
 }
 
+/// What a step of Calico's tier walk did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalicoStepAction {
+    Allow,
+    Deny,
+    /// Logged; the walk went on with the next rule.
+    Log,
+    /// Left the tier for the next tier that applies (or the profile).
+    Pass,
+    /// The end of a tier that applies, no rule decided: denied.
+    EndDeny,
+    /// The end of a tier with `defaultAction: Pass`, no rule decided: passed on.
+    EndPass,
+}
+
+/// One step of Calico's tier walk on a side: a rule that matched, or the end of a tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalicoStep {
+    pub tier: String,
+    /// `GlobalNetworkPolicy NAME` / `NetworkPolicy NS/NAME`; `None` at the end of a tier.
+    pub policy: Option<String>,
+    /// Index in the policy's `ingress` / `egress` list.
+    pub rule_index: Option<usize>,
+    /// The rule in compact flow style.
+    pub rule: Option<String>,
+    pub action: CalicoStepAction,
+}
+
+/// Calico's tier walk on one side (when the snapshot has Calico policies).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CalicoWalk {
+    /// In walk order.
+    pub steps: Vec<CalicoStep>,
+    /// Some of the asked connections left the last Calico tier (Pass, or no tier applied): the
+    /// Baseline tier or the namespace profile (allow) decided them.
+    pub passed_on: bool,
+}
+
+impl CalicoWalk {
+    /// The step that decided the asked port: the last Allow, Deny or end-of-tier deny, unless
+    /// the walk passed it on.
+    pub fn decision(&self) -> Option<&CalicoStep> {
+        if self.passed_on {
+            return None;
+        }
+        self.steps.iter().rev().find(|s| {
+            matches!(
+                s.action,
+                CalicoStepAction::Allow | CalicoStepAction::Deny | CalicoStepAction::EndDeny
+            )
+        })
+    }
+
+    /// Whether a Pass (a rule's or a tier's default action) handed the port on.
+    pub fn passed_by_pass(&self) -> bool {
+        self.passed_on
+            && self
+                .steps
+                .iter()
+                .any(|s| matches!(s.action, CalicoStepAction::Pass | CalicoStepAction::EndPass))
+    }
+}
+
 /// One side (egress at the source or ingress at the destination), evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SideTrace {
@@ -205,6 +268,9 @@ pub struct SideTrace {
     /// The Baseline tier's rule that decided (or passed to the default allow), when the Admin tier
     /// passed or left the port and no NetworkPolicy isolates the pod.
     pub baseline: Option<AdminHit>,
+    /// Calico's tier walk, when the snapshot has Calico policies (it then stands for the
+    /// NetworkPolicy tier; Kubernetes NetworkPolicies are in its `default` tier).
+    pub calico: Option<CalicoWalk>,
     /// The verdict of all tiers: AdminNetworkPolicy, NetworkPolicy (or baseline), default allow.
     pub allowed: bool,
     /// Policies that may make this side's answer wrong (unreadable or invalid), with why.
@@ -222,6 +288,7 @@ impl SideTrace {
             rules: Vec::new(),
             admin: None,
             baseline: None,
+            calico: None,
             allowed: true,
             uncertain: Vec::new(),
         }

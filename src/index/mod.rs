@@ -363,6 +363,8 @@ pub struct ClusterIndex {
     pub secondary_ips: HashMap<IpAddr, Vec<PodId>>,
     /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy, lowered.
     pub admin: crate::policy::admin::AdminPolicies,
+    /// Calico policies and tiers, in evaluation order (`engine::calico` walks them).
+    pub calico: crate::policy::extended::CalicoPolicies,
     /// Objects of the files that named no namespace, and the one they were put in.
     pub defaulted: Option<crate::snapshot::NamespaceDefaulting>,
 }
@@ -387,6 +389,17 @@ impl ClusterIndex {
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
         ix.defaulted = snap.defaulted.clone();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
+        ix.calico = crate::policy::extended::CalicoPolicies::build(&snap.others);
+        if !ix.calico.staged.is_empty() {
+            ix.warnings.push(LoadWarning {
+                location: None,
+                object: None,
+                message: format!(
+                    "Calico staged policies are not enforced and never change a verdict: {}",
+                    ix.calico.staged.join(", ")
+                ),
+            });
+        }
         ix.facts = crate::index::facts::gather(snap);
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);
@@ -624,6 +637,7 @@ impl Builder {
             facts: crate::index::facts::ClusterFacts::default(),
             secondary_ips: HashMap::new(),
             admin: crate::policy::admin::AdminPolicies::default(),
+            calico: crate::policy::extended::CalicoPolicies::default(),
             defaulted: None,
         }
     }

@@ -224,6 +224,11 @@ pub const CUSTOM_KINDS: &[(&str, &str, &str, Role)] = &[
         "globalnetworkpolicies",
         Role::Policy,
     ),
+    // Calico tiers order the Calico policies (not policies themselves); unreadable, a
+    // placeholder says so, and the engine makes a verdict that a tier other than `default`
+    // decides inconclusive.
+    ("projectcalico.org", "Tier", "tiers", Role::Context),
+    ("crd.projectcalico.org", "Tier", "tiers", Role::Context),
     ("crd.antrea.io", "NetworkPolicy", "networkpolicies", Role::Policy),
     (
         "crd.antrea.io",
@@ -1058,7 +1063,9 @@ pub fn clean(o: &mut Value) {
 /// An object standing for the ones a 403 hid, for policy kinds: unreadable on purpose, so the
 /// engine treats it as a policy that may select any pod. Its name says what was missing.
 fn placeholder(res: &Resource, namespace: Option<&str>, permission: &str) -> Option<Value> {
-    if res.role != Role::Policy {
+    // A Calico Tier orders policies: without it their order is unknown.
+    let calico_tier = res.kind == "Tier" && res.group.contains("projectcalico.org");
+    if res.role != Role::Policy && !calico_tier {
         return None;
     }
     let mut metadata = json!({

@@ -121,6 +121,13 @@ pub enum RootCauseCode {
     ClusterNetworkPolicyDeny,
     /// A Baseline-tier ClusterNetworkPolicy rule denies the traffic (no NetworkPolicy isolates that side).
     BaselineClusterNetworkPolicyDeny,
+    /// A Calico rule with `action: Deny` denies the traffic (in Calico's tier walk).
+    CalicoPolicyDeny,
+    /// A Calico tier that applies to the endpoint ended with no rule deciding: end-of-tier deny.
+    CalicoNoMatchingRule,
+    /// A Pass in the last Calico tier that applies handed the traffic to the namespace profile,
+    /// which allows it.
+    CalicoPassToProfile,
 }
 
 /// One root cause, most important first in a diagnosis.
@@ -184,9 +191,14 @@ pub struct SideReport {
     pub uncertain: Vec<String>,
     /// The AdminNetworkPolicy / BaselineAdminNetworkPolicy rule that decided this side, when one
     /// did, e.g. `AdminNetworkPolicy deny-db spec.ingress[0] (block-all): Deny`; after a Pass,
-    /// who decided instead and the Pass.
+    /// who decided instead and the Pass. Also the Calico rule (or tier end, or Pass to the
+    /// profile) that decided, e.g. `GlobalNetworkPolicy x spec.egress[0]: Deny (tier default)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_rule: Option<String>,
+    /// Calico's tier walk on this side, one step a line (tier, policy, rule quoted, action),
+    /// when the snapshot has Calico policies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calico_walk: Vec<String>,
 }
 
 /// One end of the query, as resolved.
@@ -573,6 +585,9 @@ pub struct OtherPolicy {
     pub kind: String,
     /// `ns/name`, or `name` for cluster-scoped objects.
     pub name: String,
+    /// For a kind the engine evaluates (Calico): its place, selectors and rules, one a line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<String>,
 }
 
 /// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: evaluated in the

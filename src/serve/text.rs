@@ -130,7 +130,13 @@ pub fn list_policies(r: &PolicyList) -> String {
     }
     if !r.other_policies.is_empty() {
         let _ = write!(s, "\n{} policy object(s) of other kinds:", r.other_policies.len());
-        items(&mut s, &r.other_policies, |o| format!("{} {}", o.kind, o.name));
+        items(&mut s, &r.other_policies, |o| {
+            let mut line = format!("{} {}", o.kind, o.name);
+            for l in &o.summary {
+                line.push_str(&format!("\n    {l}"));
+            }
+            line
+        });
     }
     cluster_policies(&mut s, &r.cluster_policies);
     s

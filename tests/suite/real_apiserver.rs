@@ -526,7 +526,9 @@ fn real_apiserver_crds_created_after_the_first_read_are_found_when_the_cache_exp
     let gnp = json!({
         "apiVersion": "crd.projectcalico.org/v1", "kind": "GlobalNetworkPolicy",
         "metadata": {"name": "deny-frontend-egress"},
-        "spec": {"selector": "app == 'frontend'", "types": ["Egress"], "egress": [{"action": "Deny"}]},
+        // order 10: before the Kubernetes policies (order 1000 in the default tier) that allow
+        // this egress; without an order it would come after them and change nothing.
+        "spec": {"order": 10, "selector": "app == 'frontend'", "types": ["Egress"], "egress": [{"action": "Deny"}]},
     });
     let rt = rt();
     let live = rt.block_on(source(&cp.ours, ttl));

@@ -10,9 +10,11 @@
 
 mod admin;
 mod blocked;
+mod calico;
 
 pub use admin::{admin_cause, deciding_admin_rule, pass_notes};
 pub use blocked::blocked_cause;
+pub use calico::{calico_allow, calico_block, calico_decided_allow, calico_deciding_rule, walk_lines};
 
 use super::describe::{Role, peers_word};
 use crate::engine::{AdminKind, AlwaysAllowed, Doubt, Endpoint, FlowTrace, SideTrace};
@@ -62,7 +64,9 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         // An AdminNetworkPolicy Allow decided before any NetworkPolicy: that is the reason.
         let mut front: Vec<RootCause> = [&t.egress, &t.ingress]
             .into_iter()
-            .filter_map(|side| admin_cause(ix, t, side))
+            .filter_map(|side| {
+                admin_cause(ix, t, side).or_else(|| calico_allow(ix, t, side).filter(|_| side.certain()))
+            })
             .collect();
         // The omitted-policyTypes trap leads only when a policy shaped as a deny-all causes it;
         // beside an ordinary allow-list it follows the rules that allow the flow.
@@ -105,6 +109,7 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
     let admin_allowed = |s: &SideTrace| {
         let accepts = |h: &crate::engine::AdminHit| h.action == Action::Allow;
         s.admin.as_ref().is_some_and(accepts)
+            || calico_decided_allow(s)
             || (!s.isolated()
                 && s.baseline
                     .as_ref()

@@ -3,6 +3,8 @@
 //!
 //! Invariant: they are named, never ignored; they can allow as well as deny, so only a block on
 //! a side none of them selects stays certain: every other verdict they touch is `inconclusive`.
+//! Calico policies whose selection is certain are the exception: the engine evaluates them
+//! (Calico's tier walk), so they are left to it.
 
 use super::{Effect, Ends, Finding, Rank, Record, pod_of};
 use crate::diagnosis::describe::Role;
@@ -32,7 +34,11 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
             service_account: p.service_account.as_deref(),
         };
         for hit in extended::selecting(&ix.facts.extended_objects, &pod_ref) {
-            if !hit.directions.contains(&dir) {
+            // Calico policies are evaluated by the engine (its Calico tier walk), so they no
+            // longer make a verdict inconclusive, unless their selection is uncertain (an
+            // unreadable object: the engine does not read it). Calico's one line; the generic
+            // `evaluated` notion for every evaluated kind comes with the Cilium branch.
+            if (hit.certain && extended::calico_evaluated(&hit.kind)) || !hit.directions.contains(&dir) {
                 continue;
             }
             out.push(record(hit, role.as_str()));

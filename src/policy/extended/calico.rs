@@ -17,7 +17,7 @@ use crate::snapshot::OtherObject;
 /// Labels Calico gives a pod's workload endpoint: the pod's labels, `projectcalico.org/namespace`,
 /// `projectcalico.org/orchestrator: k8s`, `projectcalico.org/serviceaccount`, and the profile
 /// labels `pcns.<namespace label>` and `pcsa.<service account label>` (the latter unknown here).
-fn calico_pod_view(pod: &PodRef) -> LabelView {
+pub(super) fn calico_pod_view(pod: &PodRef) -> LabelView {
     let mut labels = pod.labels.clone();
     labels.insert("projectcalico.org/namespace".into(), pod.namespace.into());
     labels.insert("projectcalico.org/orchestrator".into(), "k8s".into());

@@ -2,8 +2,10 @@
 //! `CiliumClusterwideNetworkPolicy`), Calico (`NetworkPolicy`, `GlobalNetworkPolicy`), Antrea
 //! (`ClusterNetworkPolicy`, `NetworkPolicy`) and `MultiNetworkPolicy`.
 //!
-//! We do not evaluate their rules; we say which of them select a pod, for which directions, and
-//! what in them deserves reading (deny sections, L7 rules, FQDN peers, ordering, ...).
+//! We say which of them select a pod, for which directions, and what in them deserves reading
+//! (deny sections, L7 rules, FQDN peers, ordering, ...). Calico's `NetworkPolicy` and
+//! `GlobalNetworkPolicy` are also lowered for evaluation (`calico_rules`, walked by the engine's
+//! Calico tier kind); the other kinds are named, not evaluated.
 //!
 //! Invariants: pure (no I/O); never a confident guess. A selector that does not parse, a field
 //! that cannot be read, or a label we cannot know (a service account's labels, the Cilium cluster
@@ -21,10 +23,12 @@
 //! - `common`: three-valued answers, label views with unknown keys, JSON and selector helpers;
 //! - `cilium`, `calico`, `antrea`, `multi`: one per vendor, each turning an object and the pod
 //!   into an `Outcome`;
-//! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator.
+//! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator;
+//! - `calico_rules`: Calico policies and tiers lowered for the engine's tier walk.
 
 mod antrea;
 mod calico;
+mod calico_rules;
 mod calico_selector;
 mod cilium;
 mod common;
@@ -35,8 +39,22 @@ use std::collections::BTreeMap;
 use crate::policy::{Direction, PolicyKind};
 use crate::snapshot::OtherObject;
 
+pub use calico_rules::{
+    CalicoAction, CalicoEntity, CalicoLabels, CalicoPolicies, CalicoPolicy, CalicoPort, CalicoProto, CalicoRule,
+    CalicoSaMatch, CalicoSel, CalicoTier, DEFAULT_TIER_ORDER, KNP_ORDER,
+};
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
 use common::{Outcome, Tri};
+
+/// Whether an `apiVersion/kind` (as [`ExtendedHit::kind`] writes it) is a Calico policy the
+/// engine evaluates (`NetworkPolicy`, `GlobalNetworkPolicy`).
+pub fn calico_evaluated(kind: &str) -> bool {
+    let (api_version, kind) = kind.rsplit_once('/').unwrap_or_default();
+    matches!(
+        PolicyKind::of(api_version, kind),
+        Some(PolicyKind::CalicoNetworkPolicy | PolicyKind::CalicoGlobalNetworkPolicy)
+    )
+}
 
 /// The pod whose selecting objects we look for.
 #[derive(Debug, Clone, Copy)]
