@@ -32,7 +32,7 @@ use serde_json::Value;
 /// Flip to true when the Cilium engine lands: "not evaluated yet" becomes a failure.
 const CILIUM_EVALUATED: bool = false;
 /// Flip to true when the Calico engine lands: "not evaluated yet" becomes a failure.
-const CALICO_EVALUATED: bool = false;
+const CALICO_EVALUATED: bool = true;
 
 /// One dialect's data directory and what its upstream drop reasons map to.
 struct Dialect {
