@@ -42,9 +42,11 @@ pub fn side_conns(
     let Endpoint::Pod(id) = subject else {
         return ConnSet::all();
     };
-    let policies = sel.side_policies(id, dir);
+    let mut policies = sel.side_policies(id, dir);
+    let cilium = super::cilium::cilium_side(ix, id, dir, peer, dst_pod, &ConnSet::all());
+    policies.cilium = cilium.as_ref();
     // Only the NetworkPolicy tier has policies: the same answer as the tier loop, faster.
-    let only_np = policies.admin.is_empty() && policies.baseline.is_empty();
+    let only_np = policies.admin.is_empty() && policies.baseline.is_empty() && cilium.is_none();
     if only_np && policies.isolating.is_empty() {
         return ConnSet::all();
     }
@@ -122,6 +124,7 @@ impl Selection {
             isolating: self.isolating(pod, dir),
             baseline: self.baseline(pod, dir),
             traces: None,
+            cilium: None,
         }
     }
 

@@ -21,6 +21,7 @@
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 
+mod cilium;
 mod conns;
 mod matchers;
 mod tiers;
@@ -31,8 +32,8 @@ pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AllowedPort, AlwaysAllowed, Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace,
-    SideTrace, Uncertainty, WantedPort,
+    AdminHit, AllowedPort, AlwaysAllowed, CiliumOutcome, CiliumRuleTrace, Doubt, Endpoint, Flow, FlowTrace,
+    PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};
@@ -93,15 +94,20 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         true => (Vec::new(), Vec::new()),
         false => (ix.admin_selecting(id, dir), ix.baseline_selecting(id, dir)),
     };
+    let query = ConnSet::single(flow.protocol, flow.port);
+    let cilium = cilium::cilium_side(ix, id, dir, peer, cx.dst_pod, &query);
     let policies = SidePolicies {
         admin: &admin,
         isolating: &trace.isolating,
         baseline: &baseline,
         traces: Some(&trace.rules),
+        cilium: cilium.as_ref(),
     };
-    let query = ConnSet::single(flow.protocol, flow.port);
     let mut unknown = Vec::new();
     let run = run_tiers(&cx, &policies, &query, &mut unknown);
+    if let Some(c) = &cilium {
+        uncertainty::cilium_record(&cx, c, &run, &query, &mut trace);
+    }
     trace.admin = run.hit(Tier::Admin);
     trace.baseline = run.hit(Tier::Baseline);
     trace.allowed = !run.allowed().is_empty();
@@ -114,6 +120,9 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         uncertainty::undefined_order(&cx, &mut trace, &baseline, &query);
     }
     trace.uncertain.extend(unknown);
+    if !ix.cilium.is_empty() {
+        cilium::unreadable(ix, id, dir, &mut trace);
+    }
     trace
 }
 

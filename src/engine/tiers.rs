@@ -19,6 +19,7 @@
 //! or by the default allow), and one loop ([`run_tiers`]) serves both the explained evaluation of
 //! one port and the connection sets of a connectivity map.
 
+use super::cilium::CiliumSide;
 use super::matchers::{PeerView, admin_rule_matches, match_peer, spec_ports};
 use super::trace::{AdminHit, Doubt, RuleTrace, Uncertainty};
 use crate::index::{ClusterIndex, PodInfo, PolicyId};
@@ -31,7 +32,12 @@ pub(super) enum Tier {
     /// AdminNetworkPolicy and `tier: Admin` ClusterNetworkPolicy (first match, by priority):
     /// before any NetworkPolicy.
     Admin,
-    /// NetworkPolicy (isolate-then-allow).
+    /// Cilium's `ingressDeny`/`egressDeny` rules: what one matches is denied, whatever allows
+    /// it (language.rst, "Deny Policies"); the rest passes on. After the Admin tier: what an
+    /// AdminNetworkPolicy decides on a Cilium cluster is kept as the engine decides it today.
+    CiliumDeny,
+    /// NetworkPolicy (isolate-then-allow), with Cilium's allow rules and default deny joined to
+    /// it: Cilium enforces both as one allow-list.
     NetworkPolicy,
     /// `tier: Baseline` ClusterNetworkPolicy by priority, then the BaselineAdminNetworkPolicy
     /// (first match): what NetworkPolicy leaves, i.e. the connections of a pod that no
@@ -41,7 +47,7 @@ pub(super) enum Tier {
 
 impl Tier {
     /// The order in which a side's connections go through the tiers.
-    pub(super) const ORDER: [Tier; 3] = [Tier::Admin, Tier::NetworkPolicy, Tier::Baseline];
+    pub(super) const ORDER: [Tier; 4] = [Tier::Admin, Tier::CiliumDeny, Tier::NetworkPolicy, Tier::Baseline];
 }
 
 /// How the rules of one tier decide the connections it sees.
@@ -54,7 +60,10 @@ pub(super) enum Rules<'a> {
     Isolating {
         policies: &'a [PolicyId],
         traces: Option<&'a [RuleTrace]>,
+        cilium: Option<&'a CiliumSide>,
     },
+    /// Connections denied outright; the rest passes on.
+    DenyOnly(Option<&'a ConnSet>),
 }
 
 /// The policies that select a side's subject, tier by tier.
@@ -67,6 +76,8 @@ pub(super) struct SidePolicies<'a> {
     pub(super) baseline: &'a [usize],
     /// The isolating policies' rules, evaluated (`evaluate` has them; connection sets do not).
     pub(super) traces: Option<&'a [RuleTrace]>,
+    /// The Cilium rules that select the subject, evaluated against the peer.
+    pub(super) cilium: Option<&'a CiliumSide>,
 }
 
 impl SidePolicies<'_> {
@@ -74,9 +85,11 @@ impl SidePolicies<'_> {
     pub(super) fn rules(&self, tier: Tier) -> Rules<'_> {
         match tier {
             Tier::Admin => Rules::FirstMatch(self.admin),
+            Tier::CiliumDeny => Rules::DenyOnly(self.cilium.map(|c| &c.deny)),
             Tier::NetworkPolicy => Rules::Isolating {
                 policies: self.isolating,
                 traces: self.traces,
+                cilium: self.cilium,
             },
             Tier::Baseline => Rules::FirstMatch(self.baseline),
         }
@@ -165,7 +178,15 @@ pub(super) fn run_tiers(
         }
         let out = match policies.rules(tier) {
             Rules::FirstMatch(pols) => first_match(cx, pols, &run.unmatched, unknown),
-            Rules::Isolating { policies, traces } => isolate_then_allow(cx, policies, traces, &run.unmatched),
+            Rules::Isolating {
+                policies,
+                traces,
+                cilium,
+            } => isolate_then_allow(cx, policies, traces, cilium, &run.unmatched),
+            Rules::DenyOnly(deny) => TierOutcome {
+                passed: deny.map_or_else(|| run.unmatched.clone(), |d| run.unmatched.subtract(d)),
+                ..TierOutcome::default()
+            },
         };
         run.unmatched = out.passed.clone();
         run.reached.push((tier, out));
@@ -206,24 +227,28 @@ fn first_match(cx: &SideCtx<'_>, policies: &[usize], seen: &ConnSet, unknown: &m
     out
 }
 
-/// The NetworkPolicy tier over `seen`: a pod that no policy isolates passes everything on;
-/// otherwise what a rule allows is allowed and the rest is denied.
+/// The NetworkPolicy tier over `seen`: a pod that no policy (NetworkPolicy or Cilium rule)
+/// isolates passes everything on; otherwise what a rule allows is allowed and the rest is denied.
 fn isolate_then_allow(
     cx: &SideCtx<'_>,
     policies: &[PolicyId],
     traces: Option<&[RuleTrace]>,
+    cilium: Option<&CiliumSide>,
     seen: &ConnSet,
 ) -> TierOutcome {
-    if policies.is_empty() {
+    if policies.is_empty() && !cilium.is_some_and(|c| c.isolating) {
         return TierOutcome {
             passed: seen.clone(),
             ..TierOutcome::default()
         };
     }
-    let allows = match traces {
+    let mut allows = match traces {
         Some(traces) => traced_np_conns(cx, traces),
         None => np_conns(cx, policies),
     };
+    if let Some(c) = cilium {
+        allows.union_with(&c.allow);
+    }
     TierOutcome {
         allowed: seen.intersect(&allows),
         ..TierOutcome::default()

@@ -5,6 +5,7 @@
 //! only the policies of the namespaces involved.
 
 mod admin;
+mod cilium;
 pub mod cni;
 pub mod facts;
 
@@ -363,6 +364,8 @@ pub struct ClusterIndex {
     pub secondary_ips: HashMap<IpAddr, Vec<PodId>>,
     /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy, lowered.
     pub admin: crate::policy::admin::AdminPolicies,
+    /// CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies, lowered (evaluated in the engine).
+    pub cilium: Vec<crate::policy::extended::CiliumPolicy>,
     /// Objects of the files that named no namespace, and the one they were put in.
     pub defaulted: Option<crate::snapshot::NamespaceDefaulting>,
 }
@@ -388,6 +391,12 @@ impl ClusterIndex {
         ix.defaulted = snap.defaulted.clone();
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.facts = crate::index::facts::gather(snap);
+        ix.cilium = ix
+            .facts
+            .extended_objects
+            .iter()
+            .filter_map(crate::policy::extended::lower_cilium)
+            .collect();
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);
         ix.warnings
@@ -624,6 +633,7 @@ impl Builder {
             facts: crate::index::facts::ClusterFacts::default(),
             secondary_ips: HashMap::new(),
             admin: crate::policy::admin::AdminPolicies::default(),
+            cilium: Vec::new(),
             defaulted: None,
         }
     }

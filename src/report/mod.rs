@@ -121,6 +121,10 @@ pub enum RootCauseCode {
     ClusterNetworkPolicyDeny,
     /// A Baseline-tier ClusterNetworkPolicy rule denies the traffic (no NetworkPolicy isolates that side).
     BaselineClusterNetworkPolicyDeny,
+    /// A Cilium `ingressDeny`/`egressDeny` rule denies the traffic (it wins over every allow).
+    CiliumPolicyDeny,
+    /// A Cilium rule puts the side into default deny and no allow (Cilium's or NetworkPolicy's) matches.
+    CiliumNoMatchingRule,
 }
 
 /// One root cause, most important first in a diagnosis.
@@ -187,6 +191,13 @@ pub struct SideReport {
     /// who decided instead and the Pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_rule: Option<String>,
+    /// The Cilium rule that decided this side, quoted, e.g.
+    /// `CiliumNetworkPolicy shop/p spec.egressDeny[0] {toEntities: [world]}: deny`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cilium_rule: Option<String>,
+    /// Every element of the Cilium rules that select the pod for this direction, with its outcome.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cilium_rules: Vec<String>,
 }
 
 /// One end of the query, as resolved.

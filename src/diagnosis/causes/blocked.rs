@@ -215,6 +215,9 @@ pub fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Root
     if let Some(rc) = admin_cause(ix, t, side) {
         return rc;
     }
+    if let Some(rc) = super::cilium::blocked(ix, t, side) {
+        return rc;
+    }
     let mut rc = rule_cause(ix, t, side);
     rc.evidence.extend(pass_notes(side));
     rc

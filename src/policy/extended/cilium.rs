@@ -22,7 +22,7 @@ const CILIUM_CLUSTER_KEY: &str = "io.cilium.k8s.policy.cluster";
 /// How a Cilium selector key is looked up in a pod's labels: `k8s:`, `any:` and `container:`
 /// sources are stripped (pod labels come from Kubernetes); `reserved:`, `cidr:`, `fqdn:` labels
 /// never belong to a pod; any other source is unknown.
-fn cilium_key(key: &str) -> KeyRef {
+pub(super) fn cilium_key(key: &str) -> KeyRef {
     match key.split_once(':') {
         None => KeyRef::Key(key.to_string()),
         Some(("k8s" | "any" | "container", rest)) => KeyRef::Key(rest.to_string()),
@@ -31,7 +31,7 @@ fn cilium_key(key: &str) -> KeyRef {
     }
 }
 
-fn cilium_view(pod: &PodRef) -> LabelView {
+pub(super) fn cilium_view(pod: &PodRef) -> LabelView {
     let mut labels = pod.labels.clone();
     labels.insert(CILIUM_NS_KEY.into(), pod.namespace.into());
     for (k, v) in namespace_labels_of(pod) {

@@ -27,6 +27,7 @@ mod antrea;
 mod calico;
 mod calico_selector;
 mod cilium;
+mod cilium_rules;
 mod common;
 mod multi;
 
@@ -36,6 +37,10 @@ use crate::policy::{Direction, PolicyKind};
 use crate::snapshot::OtherObject;
 
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
+pub use cilium_rules::{
+    CiliumPeer, CiliumPolicy, CiliumPort, CiliumPortValue, CiliumRule, CiliumSelector, CiliumSubject, PeerRule,
+    Section, lower as lower_cilium,
+};
 use common::{Outcome, Tri};
 
 /// The pod whose selecting objects we look for.
@@ -68,6 +73,8 @@ pub struct ExtendedHit {
     pub why: String,
     /// Short hints of what to read in it, each starting with the field path.
     pub read: Vec<String>,
+    /// The engine evaluates this kind (its verdicts are the engine's, not `inconclusive`).
+    pub evaluated: bool,
 }
 
 impl ExtendedHit {
@@ -112,7 +119,7 @@ fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
 }
 
 /// The CNI whose policy kinds we examine.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Vendor {
     Cilium,
     Calico,
@@ -120,6 +127,15 @@ enum Vendor {
     Multi,
     /// A kind (or version) of a policy group that nothing here reads: it may select any pod.
     Unevaluated,
+}
+
+impl Vendor {
+    /// The kinds the engine evaluates: a policy of these never makes a verdict inconclusive by
+    /// being present (`EXTENDED_POLICY_PRESENT`); the engine decides with it, and says what it
+    /// cannot decide (`DATAPLANE_DEPENDENT`). One line per dialect.
+    fn evaluated(self) -> bool {
+        matches!(self, Vendor::Cilium)
+    }
 }
 
 fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
@@ -160,6 +176,7 @@ fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
         directions,
         why: outcome.why,
         read: if !selected { Vec::new() } else { outcome.read },
+        evaluated: vendor.evaluated(),
     })
 }
 

@@ -1,0 +1,259 @@
+//! Cilium rules of one side at L3/L4: which rules select the subject, which of their elements
+//! match the peer, and the connections they deny or allow. The tiers use the result: the denies
+//! as a deny-only tier before NetworkPolicy, the allows (and Cilium's default deny) inside the
+//! NetworkPolicy tier's isolate-then-allow.
+//!
+//! Cilium enforces its policies and Kubernetes NetworkPolicies together (they are translated to
+//! the same rules, `pkg/k8s/network_policy.go`): an endpoint that any of them selects with a
+//! section for a direction is in default deny there; the allows are a union; a deny wins over
+//! every allow (language.rst, "Deny Policies").
+//!
+//! Invariant: a peer or rule part that cannot be decided offline decides nothing; it is kept as
+//! `unknown` connections so the side can say it is `DATAPLANE_DEPENDENT`.
+
+use std::net::IpAddr;
+
+use super::trace::{CiliumOutcome, CiliumRuleTrace, Doubt, Endpoint, SideTrace, Uncertainty};
+use crate::index::{ClusterIndex, PodInfo};
+use crate::policy::extended::{CiliumPeer, CiliumPortValue, PeerRule, Section};
+use crate::policy::{ConnSet, Direction};
+
+/// What the Cilium rules of one side decide toward one peer.
+#[derive(Debug, Default)]
+pub(super) struct CiliumSide {
+    /// Some rule that certainly selects the subject puts it into default deny for the direction.
+    pub(super) isolating: bool,
+    pub(super) deny: ConnSet,
+    /// Connections a deny element may match (its peer is not decided offline).
+    pub(super) deny_unknown: ConnSet,
+    /// Every connection an allow element matches (with or without an L7 part).
+    pub(super) allow: ConnSet,
+    /// The part of `allow` that an element without an L7 part allows.
+    pub(super) allow_l4: ConnSet,
+    /// Connections an allow element may match.
+    pub(super) allow_unknown: ConnSet,
+    /// Every element of every selecting rule, evaluated.
+    pub(super) traces: Vec<CiliumRuleTrace>,
+    /// Rules that may select the subject (a label we cannot know), as `policy field`.
+    pub(super) maybe: Vec<(String, String)>,
+}
+
+/// The peer as Cilium identities see it.
+enum PeerKind<'a> {
+    /// A pod Cilium manages (not on the host network).
+    Pod(crate::policy::extended::PodRef<'a>),
+    /// A node: a hostNetwork pod, or a Node's address.
+    Node,
+    /// An address outside the cluster.
+    World(IpAddr),
+}
+
+fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind<'_> {
+    match peer {
+        Endpoint::Pod(id) if ix.pod(id).host_network => PeerKind::Node,
+        Endpoint::Pod(id) => PeerKind::Pod(ix.cilium_pod_ref(id)),
+        Endpoint::Ip(ip) if ix.node_by_ip(ip).is_some() => PeerKind::Node,
+        Endpoint::Ip(ip) => PeerKind::World(ip),
+    }
+}
+
+/// Evaluates the Cilium rules that select `subject` for `dir` against `peer`.
+pub(super) fn cilium_side(
+    ix: &ClusterIndex,
+    subject: crate::index::PodId,
+    dir: Direction,
+    peer: Endpoint,
+    dst_pod: Option<&PodInfo>,
+    query: &ConnSet,
+) -> Option<CiliumSide> {
+    let selected = ix.cilium_selecting(subject, dir);
+    if selected.is_empty() {
+        return None;
+    }
+    let kind = peer_kind(ix, peer);
+    let mut out = CiliumSide::default();
+    for s in selected {
+        let pol = &ix.cilium[s.policy];
+        let rule = &pol.rules[s.rule];
+        if !s.certain {
+            out.maybe.push((pol.key(), rule.path.clone()));
+            continue;
+        }
+        out.isolating |= rule.isolates(dir);
+        for deny in [true, false] {
+            let section = Section::of(dir, deny);
+            for (i, pr) in rule.section(section).unwrap_or_default().iter().enumerate() {
+                let conns = element_conns(pr, dst_pod);
+                let outcome = element_peer(pr, &kind);
+                out.add(section, &outcome, &conns, pr);
+                out.traces.push(CiliumRuleTrace {
+                    policy: s.policy,
+                    rule: s.rule,
+                    section,
+                    index: i,
+                    covers: !conns.intersect(query).is_empty(),
+                    outcome,
+                });
+            }
+        }
+    }
+    Some(out)
+}
+
+impl CiliumSide {
+    fn add(&mut self, section: Section, outcome: &CiliumOutcome, conns: &ConnSet, pr: &PeerRule) {
+        match (section.is_deny(), outcome) {
+            (_, CiliumOutcome::NoMatch(_)) => {}
+            (true, CiliumOutcome::Matched) => self.deny.union_with(conns),
+            (true, CiliumOutcome::Unknown(_)) => self.deny_unknown.union_with(conns),
+            (false, CiliumOutcome::Matched) => {
+                self.allow.union_with(conns);
+                if pr.l7.is_none() {
+                    self.allow_l4.union_with(conns);
+                }
+            }
+            (false, CiliumOutcome::Unknown(_)) => self.allow_unknown.union_with(conns),
+        }
+    }
+}
+
+/// Whether the element's L3 part (its peers, ORed) matches the peer.
+fn element_peer(pr: &PeerRule, kind: &PeerKind<'_>) -> CiliumOutcome {
+    if let Some(why) = &pr.undecided {
+        return CiliumOutcome::Unknown(why.clone());
+    }
+    let Some(peers) = &pr.peers else {
+        return CiliumOutcome::Matched;
+    };
+    if peers.is_empty() {
+        return CiliumOutcome::NoMatch("it names no peer (an empty rule or an empty list matches nothing)".into());
+    }
+    let mut unknown = None;
+    let mut why_not = Vec::new();
+    for p in peers {
+        match peer_matches(p, kind) {
+            CiliumOutcome::Matched => return CiliumOutcome::Matched,
+            CiliumOutcome::Unknown(w) => unknown = unknown.or(Some(w)),
+            CiliumOutcome::NoMatch(w) => why_not.push(w),
+        }
+    }
+    match unknown {
+        Some(w) => CiliumOutcome::Unknown(w),
+        None => CiliumOutcome::NoMatch(why_not.join("; ")),
+    }
+}
+
+fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
+    use CiliumOutcome::*;
+    match (p, kind) {
+        (CiliumPeer::Endpoints(sel), PeerKind::Pod(pod)) => match sel.matches(pod) {
+            Some(true) => Matched,
+            Some(false) => NoMatch(format!("endpoint selector {} does not match the peer", sel.describe())),
+            None => Unknown(format!(
+                "endpoint selector {} reads a label not known here (the cluster name, a label source)",
+                sel.describe()
+            )),
+        },
+        (CiliumPeer::Endpoints(sel), PeerKind::Node)
+            if sel.selector.requirements.iter().any(|r| r.key.starts_with("reserved:")) =>
+        {
+            Unknown(format!(
+                "endpoint selector {} names reserved identities, which depend on the agent's configuration for nodes",
+                sel.quote
+            ))
+        }
+        (CiliumPeer::Endpoints(sel), _) => NoMatch(format!(
+            "endpoint selector {} matches only Cilium-managed pods; the peer is not one",
+            sel.quote
+        )),
+        (CiliumPeer::Entity(e), kind) => entity(e, kind),
+        (CiliumPeer::Cidr { net, .. }, PeerKind::Pod(_)) => NoMatch(format!(
+            "CIDR {net} never matches a Cilium-managed pod (pods are matched by identity)"
+        )),
+        (CiliumPeer::Cidr { net, .. }, PeerKind::Node) => NoMatch(format!(
+            "CIDR {net} does not match node addresses (policy-cidr-match-mode default)"
+        )),
+        (CiliumPeer::Cidr { net, except }, PeerKind::World(ip)) => {
+            if !net.contains(ip) {
+                NoMatch(format!("{ip} is outside CIDR {net}"))
+            } else if let Some(x) = except.iter().find(|x| x.contains(ip)) {
+                NoMatch(format!("{ip} is in CIDR {net} but in its except {x}"))
+            } else {
+                Matched
+            }
+        }
+        (CiliumPeer::Undecided(why), _) => Unknown(why.clone()),
+        (CiliumPeer::Invalid(why), _) => NoMatch(format!("{why} (matches nothing)")),
+    }
+}
+
+/// An entity against the peer (language.rst, "Entities Based"; `pkg/policy/api/entity.go`).
+fn entity(e: &str, kind: &PeerKind<'_>) -> CiliumOutcome {
+    use CiliumOutcome::*;
+    let agent = |what: &str| {
+        Unknown(format!(
+            "entity {e} {what}: it depends on the agent's configuration and the node, not read here"
+        ))
+    };
+    match (e, kind) {
+        ("all", _) => Matched,
+        ("cluster", PeerKind::Pod(_) | PeerKind::Node) => Matched,
+        ("cluster", PeerKind::World(ip)) => {
+            NoMatch(format!("entity cluster does not include {ip}, outside the cluster"))
+        }
+        ("world" | "world-ipv4" | "world-ipv6", PeerKind::World(ip)) => match (e, ip) {
+            ("world-ipv4", IpAddr::V6(_)) | ("world-ipv6", IpAddr::V4(_)) => {
+                NoMatch(format!("entity {e} is of the other IP family"))
+            }
+            _ => Matched,
+        },
+        ("world" | "world-ipv4" | "world-ipv6", _) => {
+            NoMatch(format!("entity {e} is outside the cluster; the peer is in it"))
+        }
+        ("host" | "remote-node", PeerKind::Node) => agent("may be this node"),
+        ("kube-apiserver", PeerKind::Node | PeerKind::World(_)) => agent("may be this address"),
+        ("host" | "remote-node" | "kube-apiserver", PeerKind::Pod(_)) => {
+            NoMatch(format!("entity {e} is not a Cilium-managed pod"))
+        }
+        ("host" | "remote-node", PeerKind::World(_)) => {
+            NoMatch(format!("entity {e} is a node; the peer is outside the cluster"))
+        }
+        ("health" | "init" | "ingress" | "unmanaged", _) => agent("names agent-managed identities"),
+        _ => Unknown(format!("entity {e} is not one Cilium defines")),
+    }
+}
+
+/// The connections an element's `toPorts` admit toward `dst` (named ports resolved on it).
+fn element_conns(pr: &PeerRule, dst: Option<&PodInfo>) -> ConnSet {
+    let Some(ports) = &pr.ports else {
+        return ConnSet::all();
+    };
+    let mut c = ConnSet::none();
+    for p in ports {
+        for &proto in &p.protocols {
+            match &p.port {
+                CiliumPortValue::Any => c.add_protocol(proto),
+                CiliumPortValue::Range(lo, hi) => c.add(proto, *lo, *hi),
+                CiliumPortValue::Named(name) => {
+                    for cp in dst.into_iter().flat_map(|d| &d.ports) {
+                        if cp.protocol == proto && cp.name.as_deref() == Some(name.as_str()) {
+                            c.add(proto, cp.port, cp.port);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
+/// Cilium policies (or rules) that could not be read and may select the subject.
+pub(super) fn unreadable(ix: &ClusterIndex, subject: crate::index::PodId, dir: Direction, trace: &mut SideTrace) {
+    for (policy, reason) in ix.cilium_unreadable(subject, dir) {
+        trace.uncertain.push(Uncertainty {
+            policy,
+            reason,
+            doubt: Doubt::Unreadable,
+        });
+    }
+}
