@@ -8,6 +8,9 @@
 //! - `cluster_network_policy`: one table row per ClusterNetworkPolicy (v1alpha2) semantic rule
 //!   (tiers, Pass, priorities and undefined orders, subjects, peers, protocols) and per strict-reading
 //!   rule of the admin kinds (unknown fields, wrong version or action words).
+//! - `cilium`: one table row per Cilium (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy)
+//!   semantic rule evaluated at L3/L4 (selection, default deny, deny wins, L3/L4, what stays
+//!   DATAPLANE_DEPENDENT), each in both policy orders.
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
 //! - `cnp_conformance`: the upstream ClusterNetworkPolicy (v1alpha2) conformance tests of
 //!   network-policy-api (tests/cnp_conformance/*.yaml, our transcription): the table is checked on
@@ -60,6 +63,8 @@ mod admin;
 mod architecture;
 #[path = "suite/bad_inputs.rs"]
 mod bad_inputs;
+#[path = "suite/cilium.rs"]
+mod cilium;
 #[path = "suite/cli.rs"]
 mod cli;
 #[path = "suite/cluster_network_policy.rs"]
