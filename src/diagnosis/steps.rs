@@ -39,7 +39,24 @@ pub fn cni_report(d: &CniDetection) -> CniReport {
             .collect(),
         summary: d.summary.clone(),
         missing: d.missing.clone(),
+        evaluates: evaluated_dialects(true),
+        named_only: evaluated_dialects(false),
         scope: SCOPE.to_string(),
+    }
+}
+
+/// The dialects evaluated (`true`) or only named (`false`).
+fn evaluated_dialects(evaluated: bool) -> Vec<String> {
+    let core = [
+        "NetworkPolicy (networking.k8s.io/v1)",
+        "AdminNetworkPolicy and BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1)",
+        "ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2)",
+    ];
+    let cni = crate::policy::extended::dialects();
+    let extended = cni.iter().filter(|(_, e)| *e == evaluated).map(|(n, _)| n.to_string());
+    match evaluated {
+        true => core.iter().map(|s| s.to_string()).chain(extended).collect(),
+        false => extended.collect(),
     }
 }
 
@@ -120,7 +137,10 @@ pub fn list_policies(ix: &ClusterIndex, namespace: Option<&str>, limit: usize) -
             "give a namespace, or raise limit, to see the rest",
         ),
         other_policies,
-        cluster_policies: super::cluster_policies::selecting_namespace(ix, namespace),
+        cluster_policies: super::cluster_policies::selecting_namespace(ix, namespace)
+            .into_iter()
+            .chain(super::cluster_policies::cilium_selecting_namespace(ix, namespace))
+            .collect(),
         unreadable,
         scope: SCOPE.to_string(),
     })
@@ -176,7 +196,10 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     unreadable.dedup();
     Ok(SelectorReport {
         other_kinds: other_kinds_selecting(ix, p),
-        cluster_policies: super::cluster_policies::selecting_pod(ix, id),
+        cluster_policies: super::cluster_policies::selecting_pod(ix, id)
+            .into_iter()
+            .chain(super::cluster_policies::cilium_selecting_pod(ix, id))
+            .collect(),
         pod: crate::diagnosis::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
         ingress_isolated_by: isolating_keys(ix, id, Direction::Ingress),
         egress_isolated_by: isolating_keys(ix, id, Direction::Egress),
@@ -287,7 +310,10 @@ pub fn check_default_deny(
         egress,
         pod,
         notes,
-        cluster_policies: super::cluster_policies::selecting_namespace(ix, Some(namespace)),
+        cluster_policies: super::cluster_policies::selecting_namespace(ix, Some(namespace))
+            .into_iter()
+            .chain(super::cluster_policies::cilium_selecting_namespace(ix, Some(namespace)))
+            .collect(),
         scope: SCOPE.to_string(),
     })
 }

@@ -46,6 +46,8 @@ enum PeerKind<'a> {
     Node,
     /// An address outside the cluster.
     World(IpAddr),
+    /// An address that is no pod, in a snapshot without Node objects: it may be a node's.
+    MaybeNode(IpAddr),
 }
 
 fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind<'_> {
@@ -53,6 +55,7 @@ fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind<'_> {
         Endpoint::Pod(id) if ix.pod(id).host_network => PeerKind::Node,
         Endpoint::Pod(id) => PeerKind::Pod(ix.cilium_pod_ref(id)),
         Endpoint::Ip(ip) if ix.node_by_ip(ip).is_some() => PeerKind::Node,
+        Endpoint::Ip(ip) if ix.nodes.is_empty() => PeerKind::MaybeNode(ip),
         Endpoint::Ip(ip) => PeerKind::World(ip),
     }
 }
@@ -145,6 +148,17 @@ fn element_peer(pr: &PeerRule, kind: &PeerKind<'_>) -> CiliumOutcome {
 
 fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
     use CiliumOutcome::*;
+    if let PeerKind::MaybeNode(ip) = kind {
+        // Decided only when a node and an outside address would get the same answer.
+        let (as_node, as_world) = (peer_matches(p, &PeerKind::Node), peer_matches(p, &PeerKind::World(*ip)));
+        return match (&as_node, &as_world) {
+            (Matched, Matched) => Matched,
+            (NoMatch(_), NoMatch(_)) => as_world,
+            _ => Unknown(format!(
+                "the snapshot has no Node objects, so {ip} may be a node's address (identity host/remote-node, not world), and the rule treats the two differently"
+            )),
+        };
+    }
     match (p, kind) {
         (CiliumPeer::Endpoints(sel), PeerKind::Pod(pod)) => match sel.matches(pod) {
             Some(true) => Matched,
@@ -173,7 +187,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
         (CiliumPeer::Cidr { net, .. }, PeerKind::Node) => NoMatch(format!(
             "CIDR {net} does not match node addresses (policy-cidr-match-mode default)"
         )),
-        (CiliumPeer::Cidr { net, except }, PeerKind::World(ip)) => {
+        (CiliumPeer::Cidr { net, except }, PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => {
             if !net.contains(ip) {
                 NoMatch(format!("{ip} is outside CIDR {net}"))
             } else if let Some(x) = except.iter().find(|x| x.contains(ip)) {
@@ -198,10 +212,10 @@ fn entity(e: &str, kind: &PeerKind<'_>) -> CiliumOutcome {
     match (e, kind) {
         ("all", _) => Matched,
         ("cluster", PeerKind::Pod(_) | PeerKind::Node) => Matched,
-        ("cluster", PeerKind::World(ip)) => {
+        ("cluster", PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => {
             NoMatch(format!("entity cluster does not include {ip}, outside the cluster"))
         }
-        ("world" | "world-ipv4" | "world-ipv6", PeerKind::World(ip)) => match (e, ip) {
+        ("world" | "world-ipv4" | "world-ipv6", PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => match (e, ip) {
             ("world-ipv4", IpAddr::V6(_)) | ("world-ipv6", IpAddr::V4(_)) => {
                 NoMatch(format!("entity {e} is of the other IP family"))
             }
@@ -211,11 +225,13 @@ fn entity(e: &str, kind: &PeerKind<'_>) -> CiliumOutcome {
             NoMatch(format!("entity {e} is outside the cluster; the peer is in it"))
         }
         ("host" | "remote-node", PeerKind::Node) => agent("may be this node"),
-        ("kube-apiserver", PeerKind::Node | PeerKind::World(_)) => agent("may be this address"),
+        ("kube-apiserver", PeerKind::Node | PeerKind::World(_) | PeerKind::MaybeNode(_)) => {
+            agent("may be this address")
+        }
         ("host" | "remote-node" | "kube-apiserver", PeerKind::Pod(_)) => {
             NoMatch(format!("entity {e} is not a Cilium-managed pod"))
         }
-        ("host" | "remote-node", PeerKind::World(_)) => {
+        ("host" | "remote-node", PeerKind::World(_) | PeerKind::MaybeNode(_)) => {
             NoMatch(format!("entity {e} is a node; the peer is outside the cluster"))
         }
         ("health" | "init" | "ingress" | "unmanaged", _) => agent("names agent-managed identities"),
@@ -255,5 +271,34 @@ pub(super) fn unreadable(ix: &ClusterIndex, subject: crate::index::PodId, dir: D
             reason,
             doubt: Doubt::Unreadable,
         });
+    }
+}
+
+/// A host endpoint (a hostNetwork pod, a node's address) is selected only by host policies
+/// (`nodeSelector`), which are out of scope: when one has a section for `dir`, the side is
+/// `DATAPLANE_DEPENDENT` instead of unrestricted.
+pub(super) fn host_policy(ix: &ClusterIndex, subject: Endpoint, dir: Direction, trace: &mut SideTrace) {
+    let host = match subject {
+        Endpoint::Pod(id) => ix.pod(id).host_network,
+        Endpoint::Ip(ip) => ix.node_by_ip(ip).is_some(),
+    };
+    if !host {
+        return;
+    }
+    for pol in &ix.cilium {
+        for rule in &pol.rules {
+            if matches!(rule.subject, crate::policy::extended::CiliumSubject::Host) && rule.isolates(dir) {
+                trace.uncertain.push(Uncertainty {
+                    policy: pol.key(),
+                    reason: format!(
+                        "{} {}.nodeSelector is a host policy: it may restrict the {} of a node and its hostNetwork pods, which netpol-debug does not evaluate",
+                        pol.key(),
+                        rule.path,
+                        dir.as_str()
+                    ),
+                    doubt: Doubt::DataplaneDependent,
+                });
+            }
+        }
     }
 }

@@ -74,6 +74,9 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     };
     let mut trace = SideTrace::unrestricted(dir);
     let Some(id) = applicable_subject(ix, subject, dir, &mut trace) else {
+        if !ix.cilium.is_empty() {
+            cilium::host_policy(ix, subject, dir, &mut trace);
+        }
         return trace;
     };
     let cx = SideCtx {

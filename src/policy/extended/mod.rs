@@ -84,6 +84,26 @@ impl ExtendedHit {
     }
 }
 
+/// The CNI-specific dialects: `(dialect, evaluated)`. An evaluated one is decided by the engine
+/// (at L3/L4); the others are only named when they select an endpoint (`EXTENDED_POLICY_PRESENT`).
+pub fn dialects() -> Vec<(&'static str, bool)> {
+    [
+        (
+            "Cilium (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy): L3/L4; FQDN, group, Service peers, agent-dependent entities and L7 rules are DATAPLANE_DEPENDENT; host policies (nodeSelector) out of scope",
+            Vendor::Cilium,
+        ),
+        (
+            "Calico (NetworkPolicy, GlobalNetworkPolicy)",
+            Vendor::Calico,
+        ),
+        ("Antrea (NetworkPolicy, ClusterNetworkPolicy)", Vendor::Antrea),
+        ("MultiNetworkPolicy", Vendor::Multi),
+    ]
+    .into_iter()
+    .map(|(name, v)| (name, v.evaluated()))
+    .collect()
+}
+
 /// The objects of `objects` that select (or may select) the pod, sorted by kind and name.
 pub fn selecting(objects: &[OtherObject], pod: &PodRef) -> Vec<ExtendedHit> {
     examine(objects, pod).into_iter().filter(|h| h.selects).collect()
