@@ -38,10 +38,13 @@ pub(super) struct CiliumSide {
     pub(super) maybe: Vec<(String, String)>,
 }
 
+/// How an undecided outcome starts when the rule could not be read (not a dataplane matter).
+pub(super) const UNREADABLE: &str = "could not be read: ";
+
 /// The peer as Cilium identities see it.
 enum PeerKind<'a> {
-    /// A pod Cilium manages (not on the host network).
-    Pod(crate::policy::extended::PodRef<'a>),
+    /// A pod Cilium manages (not on the host network), and whether its namespace's labels are known.
+    Pod(crate::policy::extended::PodRef<'a>, bool),
     /// A node: a hostNetwork pod, or a Node's address.
     Node,
     /// An address outside the cluster.
@@ -53,7 +56,10 @@ enum PeerKind<'a> {
 fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind<'_> {
     match peer {
         Endpoint::Pod(id) if ix.pod(id).host_network => PeerKind::Node,
-        Endpoint::Pod(id) => PeerKind::Pod(ix.cilium_pod_ref(id)),
+        Endpoint::Pod(id) => PeerKind::Pod(
+            ix.cilium_pod_ref(id),
+            !ix.namespaces_labels_unknown.contains(&ix.pod(id).namespace),
+        ),
         Endpoint::Ip(ip) if ix.node_by_ip(ip).is_some() => PeerKind::Node,
         Endpoint::Ip(ip) if ix.nodes.is_empty() => PeerKind::MaybeNode(ip),
         Endpoint::Ip(ip) => PeerKind::World(ip),
@@ -160,11 +166,11 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
         };
     }
     match (p, kind) {
-        (CiliumPeer::Endpoints(sel), PeerKind::Pod(pod)) => match sel.matches(pod) {
+        (CiliumPeer::Endpoints(sel), PeerKind::Pod(pod, known)) => match sel.matches_in(pod, *known) {
             Some(true) => Matched,
             Some(false) => NoMatch(format!("endpoint selector {} does not match the peer", sel.describe())),
             None => Unknown(format!(
-                "endpoint selector {} reads a label not known here (the cluster name, a label source)",
+                "endpoint selector {} reads a label not known here (the cluster name, a label source, the labels of a Namespace that could not be read)",
                 sel.describe()
             )),
         },
@@ -181,7 +187,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
             sel.quote
         )),
         (CiliumPeer::Entity(e), kind) => entity(e, kind),
-        (CiliumPeer::Cidr { net, .. }, PeerKind::Pod(_)) => NoMatch(format!(
+        (CiliumPeer::Cidr { net, .. }, PeerKind::Pod(..)) => NoMatch(format!(
             "CIDR {net} never matches a Cilium-managed pod (pods are matched by identity)"
         )),
         (CiliumPeer::Cidr { net, .. }, PeerKind::Node) => NoMatch(format!(
@@ -197,7 +203,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
             }
         }
         (CiliumPeer::Undecided(why), _) => Unknown(why.clone()),
-        (CiliumPeer::Invalid(why), _) => NoMatch(format!("{why} (matches nothing)")),
+        (CiliumPeer::Invalid(why), _) => Unknown(format!("{UNREADABLE}{why}")),
     }
 }
 
@@ -211,7 +217,7 @@ fn entity(e: &str, kind: &PeerKind<'_>) -> CiliumOutcome {
     };
     match (e, kind) {
         ("all", _) => Matched,
-        ("cluster", PeerKind::Pod(_) | PeerKind::Node) => Matched,
+        ("cluster", PeerKind::Pod(..) | PeerKind::Node) => Matched,
         ("cluster", PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => {
             NoMatch(format!("entity cluster does not include {ip}, outside the cluster"))
         }
@@ -228,7 +234,7 @@ fn entity(e: &str, kind: &PeerKind<'_>) -> CiliumOutcome {
         ("kube-apiserver", PeerKind::Node | PeerKind::World(_) | PeerKind::MaybeNode(_)) => {
             agent("may be this address")
         }
-        ("host" | "remote-node" | "kube-apiserver", PeerKind::Pod(_)) => {
+        ("host" | "remote-node" | "kube-apiserver", PeerKind::Pod(..)) => {
             NoMatch(format!("entity {e} is not a Cilium-managed pod"))
         }
         ("host" | "remote-node", PeerKind::World(_) | PeerKind::MaybeNode(_)) => {

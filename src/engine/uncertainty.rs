@@ -246,10 +246,14 @@ pub(super) fn cilium_record(cx: &SideCtx<'_>, c: &CiliumSide, run: &TierRun, que
             CiliumOutcome::Unknown(w) => w.clone(),
             _ => String::new(),
         };
+        let doubt = match why.starts_with(super::cilium::UNREADABLE) {
+            true => Doubt::Unreadable,
+            false => Doubt::DataplaneDependent,
+        };
         trace.uncertain.push(Uncertainty {
             policy: pol.key(),
             reason: format!("{} {field} {what}: {why}", pol.key()),
-            doubt: Doubt::DataplaneDependent,
+            doubt,
         });
     };
     let unknown = |t: &&CiliumRuleTrace| t.covers && matches!(t.outcome, CiliumOutcome::Unknown(_));

@@ -38,6 +38,7 @@ impl ClusterIndex {
             return Vec::new();
         }
         let r = self.cilium_pod_ref(pod);
+        let known = !self.namespaces_labels_unknown.contains(&self.pod(pod).namespace);
         let mut out = Vec::new();
         for (pi, pol) in self.cilium.iter().enumerate() {
             for (ri, rule) in pol.rules.iter().enumerate() {
@@ -50,7 +51,7 @@ impl ClusterIndex {
                 if !has {
                     continue;
                 }
-                if let Some(m) = sel.matches(&r).map_or(Some(false), |m| m.then_some(true)) {
+                if let Some(m) = sel.matches_in(&r, known).map_or(Some(false), |m| m.then_some(true)) {
                     out.push(CiliumSelected {
                         policy: pi,
                         rule: ri,

@@ -99,7 +99,7 @@ pub fn blocked(ix: &ClusterIndex, t: &FlowTrace, s: &SideTrace) -> Option<RootCa
     Some(RootCause {
         code: RootCauseCode::CiliumNoMatchingRule,
         summary: format!(
-            "{subject} is in Cilium's default deny for {dir} ({} select{} it with a {dir} section), and no rule (Cilium's or NetworkPolicy's) allows {peer} {}.",
+            "{subject} is in Cilium's default deny for {dir} ({} select{} it with an {dir} section), and no rule (Cilium's or NetworkPolicy's) allows {peer} {}.",
             isolating(ix, s).join(", "),
             if isolating(ix, s).len() == 1 { "s" } else { "" },
             on_port(t)

@@ -179,10 +179,20 @@ impl CiliumSelector {
     /// Whether the selector matches a (Cilium-managed) pod: `None` when it depends on a label we
     /// cannot know (the cluster name, an unknown label source).
     pub fn matches(&self, pod: &PodRef) -> Option<bool> {
+        self.matches_in(pod, true)
+    }
+
+    /// [`matches`](Self::matches), where `namespace_labels_known: false` makes the namespace's
+    /// labels (`io.cilium.k8s.namespace.labels.*`) unknown (its Namespace object could not be read).
+    pub fn matches_in(&self, pod: &PodRef, namespace_labels_known: bool) -> Option<bool> {
         if self.namespace.as_deref().is_some_and(|ns| ns != pod.namespace) {
             return Some(false);
         }
-        let (tri, _, _) = eval_requirements(&self.selector, &cilium_view(pod), &cilium_key);
+        let mut view = cilium_view(pod);
+        if !namespace_labels_known {
+            view.unknown_prefixes.push("io.cilium.k8s.namespace.labels.");
+        }
+        let (tri, _, _) = eval_requirements(&self.selector, &view, &cilium_key);
         match tri {
             Tri::Yes => Some(true),
             Tri::No => Some(false),
@@ -422,7 +432,8 @@ fn cidr_set(v: &Value) -> CiliumPeer {
 /// `toPorts` (and `icmps`): `None` when neither is written; an L7 part when one has `rules`
 /// (or TLS SNI / interception).
 fn to_ports(e: &Value) -> (Option<Vec<CiliumPort>>, Option<String>) {
-    let tp = e.get("toPorts");
+    // `toPorts: []` restricts nothing (`mergeL4` skips an empty list, pkg/policy/l4.go).
+    let tp = e.get("toPorts").filter(|v| !items(Some(v)).is_empty());
     let icmps = e.get("icmps").is_some();
     if tp.is_none() && !icmps {
         return (None, None);
