@@ -260,9 +260,17 @@ fn selector_matches(ix: &ClusterIndex, p: &PodInfo) -> Vec<SelectorMatch> {
 
 /// The policies that isolate pod `id` in direction `dir`, by key.
 fn isolating_keys(ix: &ClusterIndex, id: PodId, dir: Direction) -> Vec<String> {
+    let mut cilium: Vec<String> = ix
+        .cilium_selecting(id, dir)
+        .into_iter()
+        .filter(|s| s.certain && ix.cilium[s.policy].rules[s.rule].isolates(dir))
+        .map(|s| ix.cilium[s.policy].key())
+        .collect();
+    cilium.dedup();
     ix.isolating_policies(id, dir)
         .into_iter()
         .map(|pid| ix.policies[pid].key())
+        .chain(cilium)
         .collect()
 }
 

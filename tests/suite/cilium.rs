@@ -786,3 +786,67 @@ fn cilium_rules_table() {
     );
     eprintln!("cilium rules: {} rules checked", rows.len());
 }
+
+/// The step tools show Cilium policies: `list_policies` and `match_selectors` with their
+/// selectors and quoted rules (tier `Cilium`), `match_selectors` names what isolates the pod,
+/// `check_cni` says which dialects are evaluated, `matrix` uses the rules.
+#[test]
+fn step_tools_know_cilium_policies() {
+    use netpol_debug::diagnosis::steps;
+    let ix = build(&[web_in(
+        "[{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: '8080'}]}]}]",
+    )]);
+    let list = steps::list_policies(&ix, Some("app"), 50).unwrap();
+    let entry = list
+        .cluster_policies
+        .iter()
+        .find(|c| c.policy == "CiliumNetworkPolicy app/web-in")
+        .unwrap_or_else(|| panic!("{:#?}", list.cluster_policies));
+    assert_eq!(entry.tier.as_deref(), Some("Cilium"));
+    assert!(
+        entry
+            .subject
+            .as_deref()
+            .unwrap_or_default()
+            .contains("spec.endpointSelector"),
+        "{entry:?}"
+    );
+    assert!(
+        entry
+            .rules
+            .iter()
+            .any(|r| r.starts_with("spec.ingress[0]: Allow {fromEndpoints:")),
+        "{entry:?}"
+    );
+    let sel = steps::match_selectors(&ix, "app/web", 50).unwrap();
+    assert!(
+        sel.ingress_isolated_by
+            .contains(&"CiliumNetworkPolicy app/web-in".to_string()),
+        "{sel:?}"
+    );
+    assert!(
+        sel.cluster_policies
+            .iter()
+            .any(|c| c.policy == "CiliumNetworkPolicy app/web-in")
+    );
+    let cni = steps::check_cni(&ix);
+    assert!(
+        cni.evaluates.iter().any(|d| d.starts_with("Cilium")),
+        "{:?}",
+        cni.evaluates
+    );
+    assert!(
+        !cni.named_only.iter().any(|d| d.starts_with("Cilium")),
+        "{:?}",
+        cni.named_only
+    );
+    let (client, web, other) = (
+        endpoint(&ix, "app/client"),
+        endpoint(&ix, "app/web"),
+        endpoint(&ix, "other/client"),
+    );
+    let sel = Selection::compute(&ix);
+    assert!(engine::allowed_conns(&ix, &sel, client, web).contains(Tcp, 8080));
+    assert!(!engine::allowed_conns(&ix, &sel, client, web).contains(Tcp, 8081));
+    assert!(engine::allowed_conns(&ix, &sel, other, web).is_empty());
+}
