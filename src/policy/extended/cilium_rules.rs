@@ -228,14 +228,12 @@ fn selector(v: &Value, confine_to: Option<&str>) -> Result<CiliumSelector, Strin
 
 /// Lowers one CNP/CCNP object; `None` for other kinds.
 pub fn lower(o: &OtherObject) -> Option<CiliumPolicy> {
-    let clusterwide = match o.kind.as_str() {
-        "CiliumNetworkPolicy" => false,
-        "CiliumClusterwideNetworkPolicy" => true,
+    // The same recognition as `extended::examine` (`PolicyKind::of`): one object, one dialect.
+    let clusterwide = match crate::policy::PolicyKind::of(&o.api_version, &o.kind)? {
+        crate::policy::PolicyKind::CiliumNetworkPolicy => false,
+        crate::policy::PolicyKind::CiliumClusterwideNetworkPolicy => true,
         _ => return None,
     };
-    if !o.api_version.starts_with("cilium.io/") {
-        return None;
-    }
     let namespace = match clusterwide {
         true => String::new(),
         false => o
@@ -498,4 +496,87 @@ fn port(p: &Value) -> CiliumPort {
         Err(_) => CiliumPortValue::Named(text),
     };
     CiliumPort { protocols, port }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::tests::{Pod, obj};
+    use super::*;
+
+    fn lowered(kind: &str, ns: Option<&str>, spec: Value) -> CiliumPolicy {
+        lower(&obj("cilium.io/v2", kind, ns, "p", json!({ "spec": spec }))).expect("a Cilium kind")
+    }
+
+    #[test]
+    fn selectors_are_confined_as_cilium_confines_them() {
+        let spec = json!({
+            "endpointSelector": {},
+            "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "web"}}, {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "shop"}}]}]
+        });
+        let cnp = lowered("CiliumNetworkPolicy", Some("bank"), spec.clone());
+        let ccnp = lowered("CiliumClusterwideNetworkPolicy", None, spec);
+        let peers = |p: &CiliumPolicy| -> Vec<Option<String>> {
+            let pr = &p.rules[0].section(Section::Ingress).unwrap()[0];
+            pr.peers
+                .iter()
+                .flatten()
+                .map(|x| match x {
+                    CiliumPeer::Endpoints(s) => s.namespace.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            peers(&cnp),
+            vec![Some("bank".to_string()), None],
+            "a namespace label lifts it"
+        );
+        assert_eq!(peers(&ccnp), vec![None, None]);
+        let CiliumSubject::Endpoints(subject) = &cnp.rules[0].subject else {
+            panic!()
+        };
+        assert_eq!(subject.namespace.as_deref(), Some("bank"));
+        assert_eq!(subject.matches(&Pod::web().r()), Some(false), "shop/web is not in bank");
+        assert_eq!(cnp.key(), "CiliumNetworkPolicy bank/p");
+        assert_eq!(ccnp.key(), "CiliumClusterwideNetworkPolicy p");
+    }
+
+    #[test]
+    fn elements_ports_and_l7_are_lowered() {
+        let p = lowered(
+            "CiliumNetworkPolicy",
+            Some("shop"),
+            json!({
+                "endpointSelector": {},
+                "enableDefaultDeny": {"egress": false},
+                "egress": [
+                    {},
+                    {"toPorts": [{"ports": [{"port": "80", "endPort": 90}, {"port": "http", "protocol": "tcp"}], "rules": {"http": [{}]}}]},
+                    {"toFQDNs": [{"matchName": "a.example"}], "toEndpoints": []}
+                ]
+            }),
+        );
+        let rule = &p.rules[0];
+        assert!(!rule.isolates(Direction::Egress) && !rule.isolates(Direction::Ingress));
+        let e = rule.section(Section::Egress).unwrap();
+        assert!(e[0].peers.as_ref().is_some_and(Vec::is_empty), "{{}} matches nothing");
+        assert!(e[1].peers.is_none(), "only ports: any peer");
+        let ports = e[1].ports.as_ref().unwrap();
+        assert!(matches!(ports[0].port, CiliumPortValue::Range(80, 90)) && ports[0].protocols.len() == 3);
+        assert!(
+            matches!(&ports[1].port, CiliumPortValue::Named(n) if n == "http") && ports[1].protocols == [Protocol::Tcp]
+        );
+        assert!(e[1].l7.as_deref().is_some_and(|l| l.contains("http")));
+        assert_eq!(
+            e[1].quote,
+            r#"{toPorts: [{ports: [{endPort: 90, port: "80"}, {port: http, protocol: tcp}], rules: {http: [{}]}}]}"#
+        );
+        let peers = e[2].peers.as_ref().unwrap();
+        assert!(
+            matches!(peers.as_slice(), [CiliumPeer::Undecided(w)] if w.contains("toFQDNs")),
+            "{peers:?}"
+        );
+    }
 }

@@ -2,8 +2,10 @@
 //! `CiliumClusterwideNetworkPolicy`), Calico (`NetworkPolicy`, `GlobalNetworkPolicy`), Antrea
 //! (`ClusterNetworkPolicy`, `NetworkPolicy`) and `MultiNetworkPolicy`.
 //!
-//! We do not evaluate their rules; we say which of them select a pod, for which directions, and
-//! what in them deserves reading (deny sections, L7 rules, FQDN peers, ordering, ...).
+//! We say which of them select a pod, for which directions, and what in them deserves reading
+//! (deny sections, L7 rules, FQDN peers, ordering, ...). Cilium's rules are also lowered for the
+//! engine (`cilium_rules`), which evaluates them at L3/L4; the other vendors' rules are not
+//! evaluated (`ExtendedHit::evaluated` tells which).
 //!
 //! Invariants: pure (no I/O); never a confident guess. A selector that does not parse, a field
 //! that cannot be read, or a label we cannot know (a service account's labels, the Cilium cluster
@@ -21,7 +23,8 @@
 //! - `common`: three-valued answers, label views with unknown keys, JSON and selector helpers;
 //! - `cilium`, `calico`, `antrea`, `multi`: one per vendor, each turning an object and the pod
 //!   into an `Outcome`;
-//! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator.
+//! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator;
+//! - `cilium_rules`: Cilium policies lowered for evaluation (rules, sections, peers, ports).
 
 mod antrea;
 mod calico;
