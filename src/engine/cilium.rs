@@ -14,8 +14,9 @@
 use std::net::IpAddr;
 
 use super::trace::{CiliumOutcome, CiliumRuleTrace, Doubt, Endpoint, SideTrace, Uncertainty};
+use crate::index::CiliumSelected;
 use crate::index::{ClusterIndex, PodInfo};
-use crate::policy::extended::{CiliumPeer, CiliumPortValue, PeerRule, Section};
+use crate::policy::extended::{CiliumIdentity, CiliumPeer, CiliumPortValue, PeerRule, Section};
 use crate::policy::{ConnSet, Direction};
 
 /// What the Cilium rules of one side decide toward one peer.
@@ -42,9 +43,9 @@ pub(super) struct CiliumSide {
 pub(super) const UNREADABLE: &str = "could not be read: ";
 
 /// The peer as Cilium identities see it.
-enum PeerKind<'a> {
-    /// A pod Cilium manages (not on the host network), and whether its namespace's labels are known.
-    Pod(crate::policy::extended::PodRef<'a>, bool),
+enum PeerKind {
+    /// A pod Cilium manages (not on the host network), its labels gathered once.
+    Pod(CiliumIdentity),
     /// A node: a hostNetwork pod, or a Node's address.
     Node,
     /// An address outside the cluster.
@@ -53,13 +54,13 @@ enum PeerKind<'a> {
     MaybeNode(IpAddr),
 }
 
-fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind<'_> {
+fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind {
     match peer {
         Endpoint::Pod(id) if ix.pod(id).host_network => PeerKind::Node,
-        Endpoint::Pod(id) => PeerKind::Pod(
-            ix.cilium_pod_ref(id),
+        Endpoint::Pod(id) => PeerKind::Pod(CiliumIdentity::of(
+            &ix.cilium_pod_ref(id),
             !ix.namespaces_labels_unknown.contains(&ix.pod(id).namespace),
-        ),
+        )),
         Endpoint::Ip(ip) if ix.node_by_ip(ip).is_some() => PeerKind::Node,
         Endpoint::Ip(ip) if ix.nodes.is_empty() => PeerKind::MaybeNode(ip),
         Endpoint::Ip(ip) => PeerKind::World(ip),
@@ -67,21 +68,21 @@ fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind<'_> {
 }
 
 /// Evaluates the Cilium rules that select `subject` for `dir` against `peer`.
+/// `selected`: the rules that select the subject for `dir` (`ix.cilium_selecting`).
 pub(super) fn cilium_side(
     ix: &ClusterIndex,
-    subject: crate::index::PodId,
+    selected: &[CiliumSelected],
     dir: Direction,
     peer: Endpoint,
     dst_pod: Option<&PodInfo>,
     query: &ConnSet,
 ) -> Option<CiliumSide> {
-    let selected = ix.cilium_selecting(subject, dir);
     if selected.is_empty() {
         return None;
     }
     let kind = peer_kind(ix, peer);
     let mut out = CiliumSide::default();
-    for s in selected {
+    for s in selected.iter().copied() {
         let pol = &ix.cilium[s.policy];
         let rule = &pol.rules[s.rule];
         if !s.certain {
@@ -127,7 +128,7 @@ impl CiliumSide {
 }
 
 /// Whether the element's L3 part (its peers, ORed) matches the peer.
-fn element_peer(pr: &PeerRule, kind: &PeerKind<'_>) -> CiliumOutcome {
+fn element_peer(pr: &PeerRule, kind: &PeerKind) -> CiliumOutcome {
     if let Some(why) = &pr.undecided {
         return CiliumOutcome::Unknown(why.clone());
     }
@@ -152,7 +153,7 @@ fn element_peer(pr: &PeerRule, kind: &PeerKind<'_>) -> CiliumOutcome {
     }
 }
 
-fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
+fn peer_matches(p: &CiliumPeer, kind: &PeerKind) -> CiliumOutcome {
     use CiliumOutcome::*;
     if let PeerKind::MaybeNode(ip) = kind {
         // Decided only when a node and an outside address would get the same answer.
@@ -166,7 +167,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
         };
     }
     match (p, kind) {
-        (CiliumPeer::Endpoints(sel), PeerKind::Pod(pod, known)) => match sel.matches_in(pod, *known) {
+        (CiliumPeer::Endpoints(sel), PeerKind::Pod(id)) => match sel.matches_identity(id) {
             Some(true) => Matched,
             Some(false) => NoMatch(format!("endpoint selector {} does not match the peer", sel.describe())),
             None => Unknown(format!(
@@ -208,7 +209,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind<'_>) -> CiliumOutcome {
 }
 
 /// An entity against the peer (language.rst, "Entities Based"; `pkg/policy/api/entity.go`).
-fn entity(e: &str, kind: &PeerKind<'_>) -> CiliumOutcome {
+fn entity(e: &str, kind: &PeerKind) -> CiliumOutcome {
     use CiliumOutcome::*;
     let agent = |what: &str| {
         Unknown(format!(

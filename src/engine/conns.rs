@@ -11,7 +11,7 @@ use super::always_allowed;
 use super::matchers::{PeerView, endpoint_pod};
 use super::tiers::{SideCtx, SidePolicies, np_conns, run_tiers};
 use super::trace::Endpoint;
-use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
+use crate::index::{CiliumSelected, ClusterIndex, PodId, PodInfo, PolicyId};
 use crate::policy::{ConnSet, Direction};
 
 /// Everything `src` may open toward `dst`: egress at the source intersected with ingress at
@@ -43,7 +43,7 @@ pub fn side_conns(
         return ConnSet::all();
     };
     let mut policies = sel.side_policies(id, dir);
-    let cilium = super::cilium::cilium_side(ix, id, dir, peer, dst_pod, &ConnSet::all());
+    let cilium = super::cilium::cilium_side(ix, sel.cilium(id, dir), dir, peer, dst_pod, &ConnSet::all());
     policies.cilium = cilium.as_ref();
     // Only the NetworkPolicy tier has policies: the same answer as the tier loop, faster.
     let only_np = policies.admin.is_empty() && policies.baseline.is_empty() && cilium.is_none();
@@ -68,6 +68,8 @@ pub struct Selection {
     per_pod: HashMap<PodId, [Vec<PolicyId>; 2]>,
     /// Only pods that some admin policy selects.
     admin: HashMap<PodId, AdminSelection>,
+    /// Only pods that some Cilium rule selects: the rules, per direction.
+    cilium: HashMap<PodId, [Vec<CiliumSelected>; 2]>,
 }
 
 impl Selection {
@@ -75,6 +77,7 @@ impl Selection {
         let mut sel = Selection {
             per_pod: HashMap::new(),
             admin: HashMap::new(),
+            cilium: HashMap::new(),
         };
         for id in 0..ix.pods.len() {
             sel.add(ix, id);
@@ -87,6 +90,7 @@ impl Selection {
         let mut sel = Selection {
             per_pod: HashMap::new(),
             admin: HashMap::new(),
+            cilium: HashMap::new(),
         };
         for e in [a, b] {
             if let Endpoint::Pod(id) = e {
@@ -104,6 +108,12 @@ impl Selection {
                 ix.isolating_policies(id, Direction::Egress),
             ],
         );
+        if !ix.cilium.is_empty() {
+            let c = [Direction::Ingress, Direction::Egress].map(|d| ix.cilium_selecting(id, d));
+            if c.iter().any(|v| !v.is_empty()) {
+                self.cilium.insert(id, c);
+            }
+        }
         if ix.admin.is_empty() {
             return;
         }
@@ -126,6 +136,11 @@ impl Selection {
             traces: None,
             cilium: None,
         }
+    }
+
+    /// The Cilium rules that select the pod for `dir`.
+    pub(super) fn cilium(&self, pod: PodId, dir: Direction) -> &[CiliumSelected] {
+        self.cilium.get(&pod).map_or(&[], |both| &both[dir.index()])
     }
 
     pub fn isolating(&self, pod: PodId, dir: Direction) -> &[PolicyId] {

@@ -98,7 +98,7 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         false => (ix.admin_selecting(id, dir), ix.baseline_selecting(id, dir)),
     };
     let query = ConnSet::single(flow.protocol, flow.port);
-    let cilium = cilium::cilium_side(ix, id, dir, peer, cx.dst_pod, &query);
+    let cilium = cilium::cilium_side(ix, &ix.cilium_selecting(id, dir), dir, peer, cx.dst_pod, &query);
     let policies = SidePolicies {
         admin: &admin,
         isolating: &trace.isolating,

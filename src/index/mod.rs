@@ -7,6 +7,7 @@
 mod admin;
 mod cilium;
 pub mod cni;
+pub use cilium::CiliumSelected;
 pub mod facts;
 
 use std::collections::{BTreeMap, HashMap};

@@ -165,6 +165,29 @@ pub enum CiliumPortValue {
     Named(String),
 }
 
+/// A pod's labels as Cilium selectors see them (its own, its namespace's under
+/// `io.cilium.k8s.namespace.labels.`, its service account), gathered once.
+#[derive(Debug)]
+pub struct CiliumIdentity {
+    namespace: String,
+    view: super::common::LabelView,
+}
+
+impl CiliumIdentity {
+    /// `namespace_labels_known: false`: the namespace's labels are unknown (its Namespace object
+    /// could not be read), so selectors on them may match.
+    pub fn of(pod: &PodRef, namespace_labels_known: bool) -> CiliumIdentity {
+        let mut view = cilium_view(pod);
+        if !namespace_labels_known {
+            view.unknown_prefixes.push("io.cilium.k8s.namespace.labels.");
+        }
+        CiliumIdentity {
+            namespace: pod.namespace.to_string(),
+            view,
+        }
+    }
+}
+
 /// An endpoint selector with the namespace confinement Cilium adds to it.
 #[derive(Debug, Clone)]
 pub struct CiliumSelector {
@@ -185,14 +208,15 @@ impl CiliumSelector {
     /// [`matches`](Self::matches), where `namespace_labels_known: false` makes the namespace's
     /// labels (`io.cilium.k8s.namespace.labels.*`) unknown (its Namespace object could not be read).
     pub fn matches_in(&self, pod: &PodRef, namespace_labels_known: bool) -> Option<bool> {
-        if self.namespace.as_deref().is_some_and(|ns| ns != pod.namespace) {
+        self.matches_identity(&CiliumIdentity::of(pod, namespace_labels_known))
+    }
+
+    /// [`matches`](Self::matches) on labels gathered once (many selectors, one pod).
+    pub fn matches_identity(&self, id: &CiliumIdentity) -> Option<bool> {
+        if self.namespace.as_deref().is_some_and(|ns| ns != id.namespace) {
             return Some(false);
         }
-        let mut view = cilium_view(pod);
-        if !namespace_labels_known {
-            view.unknown_prefixes.push("io.cilium.k8s.namespace.labels.");
-        }
-        let (tri, _, _) = eval_requirements(&self.selector, &view, &cilium_key);
+        let (tri, _, _) = eval_requirements(&self.selector, &id.view, &cilium_key);
         match tri {
             Tri::Yes => Some(true),
             Tri::No => Some(false),

@@ -41,8 +41,8 @@ use crate::snapshot::OtherObject;
 
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
 pub use cilium_rules::{
-    CiliumPeer, CiliumPolicy, CiliumPort, CiliumPortValue, CiliumRule, CiliumSelector, CiliumSubject, PeerRule,
-    Section, lower as lower_cilium,
+    CiliumIdentity, CiliumPeer, CiliumPolicy, CiliumPort, CiliumPortValue, CiliumRule, CiliumSelector, CiliumSubject,
+    PeerRule, Section, lower as lower_cilium,
 };
 use common::{Outcome, Tri};
 
