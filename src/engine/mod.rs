@@ -10,14 +10,17 @@
 //! by ordered tiers of prioritised rules. A tier decides some connections (Allow, Deny) and
 //! passes the rest (Pass, or no rule matched) to the next; what no tier decides is allowed. The
 //! tiers, in order: Admin (AdminNetworkPolicy and `tier: Admin` ClusterNetworkPolicy; first match
-//! by priority, then rule order), NetworkPolicy (isolate-then-allow: once a policy selects the
-//! pod, what no rule allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
+//! by priority, then rule order), CiliumDeny (Cilium's `ingressDeny`/`egressDeny`: what they match is
+//! denied, whatever allows it), NetworkPolicy (isolate-then-allow: once a policy — or a Cilium rule
+//! with a section for the direction — selects the pod, what no rule, NetworkPolicy's or Cilium's,
+//! allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
 //! the BaselineAdminNetworkPolicy; first match), reached only by a pod no NetworkPolicy isolates.
 //! Without admin policies in the snapshot only the NetworkPolicy tier has rules. A new policy
 //! dialect is a lowering into such tiers, not a new evaluator.
 //!
 //! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
-//! loop), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
+//! loop), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps),
+//! `cilium` (the Cilium rules of a side against its peer, for the tiers).
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 

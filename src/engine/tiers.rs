@@ -3,14 +3,16 @@
 //! A side is decided connection by connection (protocol x port) by ordered tiers. A tier sees the
 //! connections the tiers before it passed or left undecided, decides some of them (allow or
 //! deny), and passes the rest to the next tier; what no tier decides is allowed. A tier decides
-//! in one of two ways ([`Rules`]):
+//! in one of three ways ([`Rules`]):
 //!
 //! - first match: prioritised rules (policies in evaluation order, rules in order); the first
 //!   rule that matches a connection applies its [`Action`]: Allow, Deny, or Pass to the next tier.
 //!   AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy (either tier) are
 //!   lowered into this kind.
-//! - isolate-then-allow: NetworkPolicy. A pod that no policy selects passes everything on; once
-//!   one selects it, what one of the rules allows is allowed and the rest is denied.
+//! - isolate-then-allow: NetworkPolicy, with Cilium's allow rules and default deny joined to it
+//!   (Cilium enforces both as one allow-list). A pod that no policy selects passes everything on;
+//!   once one selects it, what one of the rules allows is allowed and the rest is denied.
+//! - deny-only: Cilium's deny rules. What one matches is denied; the rest passes on.
 //!
 //! [`Tier::ORDER`] lists the tiers in evaluation order. A new policy dialect is a lowering into
 //! prioritised rules plus its place in that list, not a new evaluator.
