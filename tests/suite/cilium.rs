@@ -850,3 +850,39 @@ fn step_tools_know_cilium_policies() {
     assert!(!engine::allowed_conns(&ix, &sel, client, web).contains(Tcp, 8081));
     assert!(engine::allowed_conns(&ix, &sel, other, web).is_empty());
 }
+
+/// Without Node objects an address that is no pod may be a node's (identity host/remote-node, not
+/// world): a rule decides it only when a node and an outside address would get the same answer.
+#[test]
+fn without_nodes_an_address_is_decided_only_where_node_and_world_agree() {
+    let base: Vec<&str> = common::BASE
+        .split("\n---\n")
+        .filter(|d| !d.contains("kind: Node\n"))
+        .collect();
+    let out = |peer: &str| client_out(&format!("[{{{peer}}}]"));
+    for (peer, verdict, code) in [
+        ("toEntities: [world]", Inconclusive, "DATAPLANE_DEPENDENT"),
+        ("toEntities: [all]", Allowed, "ALLOWED_BY_POLICY"),
+        ("toCIDR: [198.51.100.0/24]", Blocked, "CILIUM_NO_MATCHING_RULE"),
+        ("toEntities: [cluster]", Inconclusive, "DATAPLANE_DEPENDENT"),
+    ] {
+        let yaml = format!("{}\n---\n{}", base.join("\n---\n"), out(peer));
+        let snap = snapshot::load_str("no-nodes.yaml", &yaml).expect("parses");
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        assert!(ix.nodes.is_empty());
+        let q = Query {
+            from: "app/client".into(),
+            to: EXT.into(),
+            protocol: Tcp,
+            port: Some(PortArg::Number(443)),
+        };
+        let d = diagnose(&ix, &q).unwrap();
+        let first = d.root_causes.first().map(|c| serde_json::to_value(c.code).unwrap());
+        assert_eq!(
+            (d.verdict, first.as_ref().and_then(|c| c.as_str())),
+            (verdict, Some(code)),
+            "{peer}: {:#?}",
+            d.root_causes
+        );
+    }
+}
