@@ -47,7 +47,7 @@ enum PeerKind {
     /// A pod Cilium manages (not on the host network), its labels gathered once.
     Pod(CiliumIdentity),
     /// A node: a hostNetwork pod, or a Node's address.
-    Node,
+    Node(IpAddr),
     /// An address outside the cluster.
     World(IpAddr),
     /// An address that is no pod, in a snapshot without Node objects: it may be a node's.
@@ -56,12 +56,15 @@ enum PeerKind {
 
 fn peer_kind(ix: &ClusterIndex, peer: Endpoint) -> PeerKind {
     match peer {
-        Endpoint::Pod(id) if ix.pod(id).host_network => PeerKind::Node,
+        Endpoint::Pod(id) if ix.pod(id).host_network => match ix.pod(id).ips.first() {
+            Some(ip) => PeerKind::Node(*ip),
+            None => PeerKind::MaybeNode(IpAddr::from([0, 0, 0, 0])),
+        },
         Endpoint::Pod(id) => PeerKind::Pod(CiliumIdentity::of(
             &ix.cilium_pod_ref(id),
             !ix.namespaces_labels_unknown.contains(&ix.pod(id).namespace),
         )),
-        Endpoint::Ip(ip) if ix.node_by_ip(ip).is_some() => PeerKind::Node,
+        Endpoint::Ip(ip) if ix.node_by_ip(ip).is_some() => PeerKind::Node(ip),
         Endpoint::Ip(ip) if ix.nodes.is_empty() => PeerKind::MaybeNode(ip),
         Endpoint::Ip(ip) => PeerKind::World(ip),
     }
@@ -81,6 +84,7 @@ pub(super) fn cilium_side(
         return None;
     }
     let kind = peer_kind(ix, peer);
+    let apiserver = apiserver_ips(ix);
     let mut out = CiliumSide::default();
     for s in selected.iter().copied() {
         let pol = &ix.cilium[s.policy];
@@ -94,7 +98,7 @@ pub(super) fn cilium_side(
             let section = Section::of(dir, deny);
             for (i, pr) in rule.section(section).unwrap_or_default().iter().enumerate() {
                 let conns = element_conns(pr, dst_pod);
-                let outcome = element_peer(pr, &kind);
+                let outcome = element_peer(pr, &kind, apiserver.as_deref());
                 out.add(section, &outcome, &conns, pr);
                 out.traces.push(CiliumRuleTrace {
                     policy: s.policy,
@@ -128,7 +132,7 @@ impl CiliumSide {
 }
 
 /// Whether the element's L3 part (its peers, ORed) matches the peer.
-fn element_peer(pr: &PeerRule, kind: &PeerKind) -> CiliumOutcome {
+fn element_peer(pr: &PeerRule, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -> CiliumOutcome {
     if let Some(why) = &pr.undecided {
         return CiliumOutcome::Unknown(why.clone());
     }
@@ -141,7 +145,7 @@ fn element_peer(pr: &PeerRule, kind: &PeerKind) -> CiliumOutcome {
     let mut unknown = None;
     let mut why_not = Vec::new();
     for p in peers {
-        match peer_matches(p, kind) {
+        match peer_matches(p, kind, apiserver) {
             CiliumOutcome::Matched => return CiliumOutcome::Matched,
             CiliumOutcome::Unknown(w) => unknown = unknown.or(Some(w)),
             CiliumOutcome::NoMatch(w) => why_not.push(w),
@@ -153,11 +157,14 @@ fn element_peer(pr: &PeerRule, kind: &PeerKind) -> CiliumOutcome {
     }
 }
 
-fn peer_matches(p: &CiliumPeer, kind: &PeerKind) -> CiliumOutcome {
+fn peer_matches(p: &CiliumPeer, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -> CiliumOutcome {
     use CiliumOutcome::*;
     if let PeerKind::MaybeNode(ip) = kind {
         // Decided only when a node and an outside address would get the same answer.
-        let (as_node, as_world) = (peer_matches(p, &PeerKind::Node), peer_matches(p, &PeerKind::World(*ip)));
+        let (as_node, as_world) = (
+            peer_matches(p, &PeerKind::Node(*ip), apiserver),
+            peer_matches(p, &PeerKind::World(*ip), apiserver),
+        );
         return match (&as_node, &as_world) {
             (Matched, Matched) => Matched,
             (NoMatch(_), NoMatch(_)) => as_world,
@@ -175,7 +182,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind) -> CiliumOutcome {
                 sel.describe()
             )),
         },
-        (CiliumPeer::Endpoints(sel), PeerKind::Node)
+        (CiliumPeer::Endpoints(sel), PeerKind::Node(_))
             if sel.selector.requirements.iter().any(|r| r.key.starts_with("reserved:")) =>
         {
             Unknown(format!(
@@ -187,11 +194,11 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind) -> CiliumOutcome {
             "endpoint selector {} matches only Cilium-managed pods; the peer is not one",
             sel.quote
         )),
-        (CiliumPeer::Entity(e), kind) => entity(e, kind),
+        (CiliumPeer::Entity(e), kind) => entity(e, kind, apiserver),
         (CiliumPeer::Cidr { net, .. }, PeerKind::Pod(..)) => NoMatch(format!(
             "CIDR {net} never matches a Cilium-managed pod (pods are matched by identity)"
         )),
-        (CiliumPeer::Cidr { net, .. }, PeerKind::Node) => NoMatch(format!(
+        (CiliumPeer::Cidr { net, .. }, PeerKind::Node(_)) => NoMatch(format!(
             "CIDR {net} does not match node addresses (policy-cidr-match-mode default)"
         )),
         (CiliumPeer::Cidr { net, except }, PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => {
@@ -209,7 +216,7 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind) -> CiliumOutcome {
 }
 
 /// An entity against the peer (language.rst, "Entities Based"; `pkg/policy/api/entity.go`).
-fn entity(e: &str, kind: &PeerKind) -> CiliumOutcome {
+fn entity(e: &str, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -> CiliumOutcome {
     use CiliumOutcome::*;
     let agent = |what: &str| {
         Unknown(format!(
@@ -218,7 +225,7 @@ fn entity(e: &str, kind: &PeerKind) -> CiliumOutcome {
     };
     match (e, kind) {
         ("all", _) => Matched,
-        ("cluster", PeerKind::Pod(..) | PeerKind::Node) => Matched,
+        ("cluster", PeerKind::Pod(..) | PeerKind::Node(_)) => Matched,
         ("cluster", PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => {
             NoMatch(format!("entity cluster does not include {ip}, outside the cluster"))
         }
@@ -231,10 +238,14 @@ fn entity(e: &str, kind: &PeerKind) -> CiliumOutcome {
         ("world" | "world-ipv4" | "world-ipv6", _) => {
             NoMatch(format!("entity {e} is outside the cluster; the peer is in it"))
         }
-        ("host" | "remote-node", PeerKind::Node) => agent("may be this node"),
-        ("kube-apiserver", PeerKind::Node | PeerKind::World(_) | PeerKind::MaybeNode(_)) => {
-            agent("may be this address")
-        }
+        ("host" | "remote-node", PeerKind::Node(_)) => agent("may be this node"),
+        ("kube-apiserver", PeerKind::Node(ip) | PeerKind::World(ip) | PeerKind::MaybeNode(ip)) => match apiserver {
+            Some(ips) if ips.contains(ip) => Matched,
+            Some(_) => NoMatch(format!(
+                "entity kube-apiserver is the endpoints of default/kubernetes; {ip} is not one"
+            )),
+            None => agent("may be this address (the endpoints of default/kubernetes are not in the snapshot)"),
+        },
         ("host" | "remote-node" | "kube-apiserver", PeerKind::Pod(..)) => {
             NoMatch(format!("entity {e} is not a Cilium-managed pod"))
         }
@@ -308,4 +319,12 @@ pub(super) fn host_policy(ix: &ClusterIndex, subject: Endpoint, dir: Direction, 
             }
         }
     }
+}
+
+/// The API server's addresses (the endpoints of `default/kubernetes`), which Cilium gives the
+/// `kube-apiserver` identity (language.rst, "Entities Based"); `None` when the snapshot lacks them.
+fn apiserver_ips(ix: &ClusterIndex) -> Option<Vec<IpAddr>> {
+    let svc = ix.service("default", "kubernetes")?;
+    let ips: Vec<IpAddr> = svc.endpoints.iter().map(|a| a.ip).collect();
+    (!ips.is_empty()).then_some(ips)
 }

@@ -100,6 +100,11 @@ fn client_deny(rules: &str) -> String {
     )
 }
 
+/// The API server's Service and Endpoints (on node n1's address).
+fn apiserver() -> String {
+    "apiVersion: v1\nkind: Service\nmetadata: {name: kubernetes, namespace: default}\nspec: {clusterIP: 10.96.0.1, ports: [{name: https, port: 443, targetPort: 6443}]}\n---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: kubernetes, namespace: default}\nsubsets: [{addresses: [{ip: 192.168.0.10}], ports: [{name: https, port: 6443}]}]\n".to_string()
+}
+
 const EXT: &str = "203.0.113.9";
 const C2W: (&str, &str) = ("app/client", "app/web");
 const OC2W: (&str, &str) = ("other/client", "app/web");
@@ -561,6 +566,33 @@ fn l3l4_rows() -> Vec<Row> {
             Inconclusive,
             "DATAPLANE_DEPENDENT",
             "entity host",
+        ),
+        row(
+            "entity kube-apiserver: the endpoints of default/kubernetes",
+            &[out("toEntities: [kube-apiserver]"), apiserver()],
+            ("app/client", "192.168.0.10"),
+            (Tcp, 6443),
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "",
+        ),
+        row(
+            "entity kube-apiserver: another node is not it",
+            &[out("toEntities: [kube-apiserver]"), apiserver()],
+            ("app/client", "192.168.0.11"),
+            (Tcp, 6443),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "not one",
+        ),
+        row(
+            "entity kube-apiserver without the endpoints: agent-dependent",
+            &[out("toEntities: [kube-apiserver]")],
+            ("app/client", "192.168.0.10"),
+            (Tcp, 6443),
+            Inconclusive,
+            "DATAPLANE_DEPENDENT",
+            "kube-apiserver",
         ),
         row(
             "entity kube-apiserver is not a pod",
