@@ -29,8 +29,6 @@ pub(super) struct CiliumSide {
     pub(super) deny_unknown: ConnSet,
     /// Every connection an allow element matches (with or without an L7 part).
     pub(super) allow: ConnSet,
-    /// The part of `allow` that an element without an L7 part allows.
-    pub(super) allow_l4: ConnSet,
     /// Connections an allow element may match.
     pub(super) allow_unknown: ConnSet,
     /// Every element of every selecting rule, evaluated.
@@ -99,7 +97,7 @@ pub(super) fn cilium_side(
             for (i, pr) in rule.section(section).unwrap_or_default().iter().enumerate() {
                 let conns = element_conns(pr, dst_pod);
                 let outcome = element_peer(pr, &kind, apiserver.as_deref());
-                out.add(section, &outcome, &conns, pr);
+                out.add(section, &outcome, &conns);
                 out.traces.push(CiliumRuleTrace {
                     policy: s.policy,
                     rule: s.rule,
@@ -115,17 +113,12 @@ pub(super) fn cilium_side(
 }
 
 impl CiliumSide {
-    fn add(&mut self, section: Section, outcome: &CiliumOutcome, conns: &ConnSet, pr: &PeerRule) {
+    fn add(&mut self, section: Section, outcome: &CiliumOutcome, conns: &ConnSet) {
         match (section.is_deny(), outcome) {
             (_, CiliumOutcome::NoMatch(_)) => {}
             (true, CiliumOutcome::Matched) => self.deny.union_with(conns),
             (true, CiliumOutcome::Unknown(_)) => self.deny_unknown.union_with(conns),
-            (false, CiliumOutcome::Matched) => {
-                self.allow.union_with(conns);
-                if pr.l7.is_none() {
-                    self.allow_l4.union_with(conns);
-                }
-            }
+            (false, CiliumOutcome::Matched) => self.allow.union_with(conns),
             (false, CiliumOutcome::Unknown(_)) => self.allow_unknown.union_with(conns),
         }
     }

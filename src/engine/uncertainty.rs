@@ -284,7 +284,6 @@ pub(super) fn cilium_record(cx: &SideCtx<'_>, c: &CiliumSide, run: &TierRun, que
 /// merges an L4-only allow of the same peer and port with the L7 rules is left to the proxy
 /// (`pkg/policy/l4.go`), so any such element makes the allow undecided.
 fn l7_doubt(cx: &SideCtx<'_>, c: &CiliumSide, run: &TierRun, trace: &mut SideTrace) {
-    let _ = &c.allow_l4;
     let Some(np) = run.outcome(Tier::NetworkPolicy) else {
         return;
     };

@@ -348,9 +348,9 @@ fn lower_rule(path: &str, r: &Value, confine: Option<&str>) -> Result<CiliumRule
 /// puts the endpoint into default deny); one with only ports matches any peer (language.rst,
 /// "Layer 4 Examples"); an L3 field written as an empty list matches nothing.
 fn lower_peer_rule(field: &str, e: &Value, dir: Direction, confine: Option<&str>) -> PeerRule {
-    let (from_to, other) = match dir {
-        Direction::Ingress => ("from", "to"),
-        Direction::Egress => ("to", "from"),
+    let from_to = match dir {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
     };
     let key = |k: &str| format!("{from_to}{k}");
     let mut peers: Option<Vec<CiliumPeer>> = None;
@@ -400,7 +400,6 @@ fn lower_peer_rule(field: &str, e: &Value, dir: Direction, confine: Option<&str>
             add(vec![CiliumPeer::Undecided(format!("{} {why}", key(k))); n]);
         }
     }
-    let _ = other;
     let (ports, l7) = to_ports(e);
     let undecided = e
         .get("authentication")
