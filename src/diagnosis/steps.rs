@@ -358,6 +358,43 @@ fn deny_state(ix: &ClusterIndex, namespace: &str, pods: &[PodId], dir: Direction
 
 /// What the namespace's isolation means: DNS to allow, only allowed ingress, unreadable
 /// policies, or nothing isolated.
+/// Per direction, the pods of `namespace` that Cilium rules put into default deny, and by which
+/// policies (NetworkPolicy's counts above do not include them).
+fn cilium_isolation_notes(ix: &ClusterIndex, namespace: &str) -> Vec<String> {
+    let pods: Vec<PodId> = ix
+        .pods_in(namespace)
+        .iter()
+        .copied()
+        .filter(|&id| !ix.pod(id).host_network)
+        .collect();
+    let mut notes = Vec::new();
+    for dir in [Direction::Ingress, Direction::Egress] {
+        let mut policies: Vec<String> = Vec::new();
+        let mut isolated = 0;
+        for &id in &pods {
+            let by: Vec<String> = ix
+                .cilium_selecting(id, dir)
+                .into_iter()
+                .filter(|s| s.certain && ix.cilium[s.policy].rules[s.rule].isolates(dir))
+                .map(|s| ix.cilium[s.policy].key())
+                .collect();
+            isolated += usize::from(!by.is_empty());
+            policies.extend(by);
+        }
+        policies.sort();
+        policies.dedup();
+        if isolated > 0 {
+            notes.push(format!(
+                "Cilium's default deny: {isolated} of {} pods of {namespace} are {}-isolated by {} (not in the NetworkPolicy counts above).",
+                pods.len(),
+                dir.as_str(),
+                policies.join(", ")
+            ));
+        }
+    }
+    notes
+}
+
 fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, egress: &DenyState) -> Vec<String> {
     let mut notes = Vec::new();
     if !egress.isolating_all_pods.is_empty() {
@@ -370,6 +407,9 @@ fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, e
             "Every pod of {namespace} is ingress-isolated: only what an ingress rule allows gets in (kubelet probes from the pod's own node still do)."
         ));
     }
+    let cilium = cilium_isolation_notes(ix, namespace);
+    let cilium_isolates = !cilium.is_empty();
+    notes.extend(cilium);
     let unreadable: Vec<&str> = ix
         .unreadable_policies
         .get(namespace)
@@ -382,7 +422,7 @@ fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, e
             "{} could not be read and may isolate pods of {namespace}: the counts above cover only the policies that could be read.",
             unreadable.join(", ")
         ));
-    } else if ingress.pods_isolated == 0 && egress.pods_isolated == 0 {
+    } else if ingress.pods_isolated == 0 && egress.pods_isolated == 0 && !cilium_isolates {
         notes.push(format!(
             "No pod of {namespace} is isolated in either direction: NetworkPolicy allows all traffic here."
         ));

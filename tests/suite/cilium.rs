@@ -918,3 +918,24 @@ fn without_nodes_an_address_is_decided_only_where_node_and_world_agree() {
         );
     }
 }
+
+/// `check_default_deny` says when Cilium rules put a namespace's pods into default deny, and does
+/// not say "allows all traffic" then.
+#[test]
+fn check_default_deny_counts_cilium_isolation() {
+    use netpol_debug::diagnosis::steps;
+    let ix = build(&[cnp("deny-all", "app", "{endpointSelector: {}, ingress: [{}]}")]);
+    let r = steps::check_default_deny(&ix, "app", None).unwrap();
+    assert!(
+        r.notes.iter().any(|n| n.starts_with(
+            "Cilium's default deny: 2 of 2 pods of app are ingress-isolated by CiliumNetworkPolicy app/deny-all"
+        )),
+        "{:#?}",
+        r.notes
+    );
+    assert!(
+        !r.notes.iter().any(|n| n.contains("allows all traffic")),
+        "{:#?}",
+        r.notes
+    );
+}
