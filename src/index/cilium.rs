@@ -6,7 +6,8 @@
 
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::Direction;
-use crate::policy::extended::{CiliumSubject, PodRef};
+use crate::policy::extended::{CiliumPeer, CiliumPolicy, CiliumSubject, PodRef, Section};
+use crate::snapshot::LoadWarning;
 
 /// A Cilium rule that selects (or may select) a pod for a direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,4 +101,48 @@ impl ClusterIndex {
         }
         out
     }
+}
+
+/// One load warning naming the Cilium elements decided only in the dataplane (FQDN, group,
+/// Service and node peers, L7 parts, authentication), at most five: `diagnose` answers
+/// `DATAPLANE_DEPENDENT` where they matter; a connectivity map cannot say "maybe", so it counts an
+/// undecided peer as matching nothing and an L7 rule at L4 only.
+pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
+    let mut found = Vec::new();
+    for pol in policies {
+        for rule in &pol.rules {
+            for s in [
+                Section::Ingress,
+                Section::IngressDeny,
+                Section::Egress,
+                Section::EgressDeny,
+            ] {
+                for e in rule.section(s).unwrap_or_default() {
+                    let undecided_peer = e.peers.iter().flatten().any(|p| matches!(p, CiliumPeer::Undecided(_)));
+                    if undecided_peer || e.l7.is_some() || e.undecided.is_some() {
+                        found.push(format!("{} {}", pol.key(), e.field));
+                    }
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = found.iter().take(5).map(String::as_str).collect();
+    let more = found.len() - shown.len();
+    Some(LoadWarning {
+        location: None,
+        object: None,
+        message: format!(
+            "{} Cilium rule element(s) are decided only in the dataplane (FQDN, group, Service or node peers, L7 rules): {}{}; diagnose answers DATAPLANE_DEPENDENT where they matter; connectivity maps count an undecided peer as matching nothing and an L7 rule at L4 only",
+            found.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    })
 }

@@ -398,6 +398,7 @@ impl ClusterIndex {
             .iter()
             .filter_map(crate::policy::extended::lower_cilium)
             .collect();
+        ix.warnings.extend(cilium::undecided_warning(&ix.cilium));
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);
         ix.warnings
