@@ -103,8 +103,9 @@ impl ClusterIndex {
     }
 }
 
-/// One load warning naming the Cilium elements decided only in the dataplane (FQDN, group,
-/// Service and node peers, L7 parts, authentication), at most five: `diagnose` answers
+/// One load warning naming the Cilium elements that may be decided only in the dataplane (FQDN,
+/// group, Service and node peers, entities other than world/cluster/all, L7 parts,
+/// authentication), at most five: `diagnose` answers
 /// `DATAPLANE_DEPENDENT` where they matter; a connectivity map cannot say "maybe", so it counts an
 /// undecided peer as matching nothing and an L7 rule at L4 only.
 pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
@@ -118,7 +119,13 @@ pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
                 Section::EgressDeny,
             ] {
                 for e in rule.section(s).unwrap_or_default() {
-                    let undecided_peer = e.peers.iter().flatten().any(|p| matches!(p, CiliumPeer::Undecided(_)));
+                    let undecided_peer = e.peers.iter().flatten().any(|p| match p {
+                        CiliumPeer::Undecided(_) => true,
+                        CiliumPeer::Entity(x) => {
+                            !matches!(x.as_str(), "all" | "world" | "world-ipv4" | "world-ipv6" | "cluster")
+                        }
+                        _ => false,
+                    });
                     if undecided_peer || e.l7.is_some() || e.undecided.is_some() {
                         found.push(format!("{} {}", pol.key(), e.field));
                     }
@@ -135,7 +142,7 @@ pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
         location: None,
         object: None,
         message: format!(
-            "{} Cilium rule element(s) are decided only in the dataplane (FQDN, group, Service or node peers, L7 rules): {}{}; diagnose answers DATAPLANE_DEPENDENT where they matter; connectivity maps count an undecided peer as matching nothing and an L7 rule at L4 only",
+            "{} Cilium rule element(s) are decided only in the dataplane (FQDN, group, Service or node peers, entities such as host, L7 rules): {}{}; diagnose answers DATAPLANE_DEPENDENT where they matter; connectivity maps count an undecided peer as matching nothing and an L7 rule at L4 only",
             found.len(),
             shown.join(", "),
             if more > 0 {
