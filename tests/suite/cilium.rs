@@ -305,6 +305,30 @@ fn composition_rows() -> Vec<Row> {
     );
     vec![
         row(
+            "a CCNP endpointSelector {} selects every pod of the cluster",
+            &[ccnp("all", "{endpointSelector: {}, ingress: [{}]}")],
+            OC2W,
+            (Tcp, 8080),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "CiliumClusterwideNetworkPolicy all",
+        ),
+        row(
+            "a CCNP deny wins over a CNP allow",
+            &[
+                ccnp(
+                    "deny-other",
+                    "{endpointSelector: {}, ingressDeny: [{fromEndpoints: [{matchLabels: {'k8s:io.kubernetes.pod.namespace': other}}]}]}",
+                ),
+                web_in("[{fromEntities: [cluster]}]"),
+            ],
+            OC2W,
+            (Tcp, 8080),
+            Blocked,
+            "CILIUM_POLICY_DENY",
+            "CiliumClusterwideNetworkPolicy deny-other",
+        ),
+        row(
             "an ingressDeny wins over a NetworkPolicy allow",
             &[np_all.clone(), deny_client.clone()],
             C2W,
