@@ -11,6 +11,9 @@
 //! - `calico`: one table row per Calico semantic rule (tiers and their order, policies and
 //!   theirs, Allow/Deny/Log/Pass, end-of-tier deny, Kubernetes policies in the default tier,
 //!   `types`, selectors, entity rules), each in both object orders.
+//! - `cilium`: one table row per Cilium (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy)
+//!   semantic rule evaluated at L3/L4 (selection, default deny, deny wins, L3/L4, what stays
+//!   DATAPLANE_DEPENDENT), each in both policy orders.
 //! - `e2e`: the upstream Kubernetes e2e NetworkPolicy cases (tests/e2e/*.yaml, our transcription).
 //! - `cnp_conformance`: the upstream ClusterNetworkPolicy (v1alpha2) conformance tests of
 //!   network-policy-api (tests/cnp_conformance/*.yaml, our transcription): the table is checked on
@@ -69,6 +72,8 @@ mod architecture;
 mod bad_inputs;
 #[path = "suite/calico.rs"]
 mod calico;
+#[path = "suite/cilium.rs"]
+mod cilium;
 #[path = "suite/cli.rs"]
 mod cli;
 #[path = "suite/cluster_network_policy.rs"]

@@ -2,12 +2,16 @@
 //! Baseline tiers (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy): which
 //! select a pod or a namespace's pods, with tier, priority, subject, rules and issues.
 //!
+//! Cilium policies (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy) are listed the same way,
+//! with tier `Cilium`, after them.
+//!
 //! Invariant: pure; entries come in evaluation order (Admin tier, then Baseline tier, then the
 //! policies that could not be ordered, in snapshot order).
 
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::Direction;
 use crate::policy::admin::AdminPolicy;
+use crate::policy::extended::{CiliumPolicy, CiliumSubject, Section};
 use crate::report::ClusterPolicyEntry;
 
 /// Indices of every admin-kind policy: the Admin tier's order, the Baseline tier's, then the rest.
@@ -77,4 +81,81 @@ pub fn selecting_namespace(ix: &ClusterIndex, namespace: Option<&str>) -> Vec<Cl
         .filter(|p| namespace.is_none_or(|ns| ix.pods_in(ns).iter().any(|&pod| may_select(ix, p, pod))))
         .map(entry)
         .collect()
+}
+
+/// One Cilium policy as the step tools show it: tier `Cilium` (deny rules before NetworkPolicy,
+/// allows joined to it), no priority, the endpoint selectors of its rules as subject, and each
+/// element of its sections with its action, quoted.
+pub fn cilium_entry(p: &CiliumPolicy) -> ClusterPolicyEntry {
+    let subjects: Vec<String> = p
+        .rules
+        .iter()
+        .map(|r| match &r.subject {
+            CiliumSubject::Endpoints(s) => format!("{}.endpointSelector {}", r.path, s.describe()),
+            CiliumSubject::Host => format!("{}.nodeSelector (host policy: out of scope)", r.path),
+            CiliumSubject::Unreadable(why) => why.clone(),
+        })
+        .collect();
+    let sections = [
+        Section::Ingress,
+        Section::IngressDeny,
+        Section::Egress,
+        Section::EgressDeny,
+    ];
+    let mut directions = Vec::new();
+    let mut rules = Vec::new();
+    for r in &p.rules {
+        for s in sections {
+            let dir = if matches!(s, Section::Ingress | Section::IngressDeny) {
+                "ingress"
+            } else {
+                "egress"
+            };
+            if r.section(s).is_some() && !directions.contains(&dir.to_string()) {
+                directions.push(dir.to_string());
+            }
+            for e in r.section(s).unwrap_or_default() {
+                let action = if s.is_deny() { "Deny" } else { "Allow" };
+                rules.push(format!("{}: {action} {}", e.field, e.quote));
+            }
+        }
+    }
+    ClusterPolicyEntry {
+        policy: p.key(),
+        tier: Some("Cilium".into()),
+        priority: None,
+        subject: Some(subjects.join("; ")),
+        directions,
+        rules,
+        issues: p.unreadable.iter().cloned().collect(),
+    }
+}
+
+/// The Cilium policies that select (or may select) `pod`.
+pub fn cilium_selecting_pod(ix: &ClusterIndex, pod: PodId) -> Vec<ClusterPolicyEntry> {
+    let mut ids: Vec<usize> = [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .flat_map(|d| ix.cilium_selecting(pod, d))
+        .map(|s| s.policy)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.into_iter().map(|i| cilium_entry(&ix.cilium[i])).collect()
+}
+
+/// The Cilium policies that select (or may select) a pod of `namespace`, or every one.
+pub fn cilium_selecting_namespace(ix: &ClusterIndex, namespace: Option<&str>) -> Vec<ClusterPolicyEntry> {
+    let Some(ns) = namespace else {
+        return ix.cilium.iter().map(cilium_entry).collect();
+    };
+    let mut ids: Vec<usize> = ix
+        .pods_in(ns)
+        .iter()
+        .flat_map(|&pod| [Direction::Ingress, Direction::Egress].map(|d| ix.cilium_selecting(pod, d)))
+        .flatten()
+        .map(|s| s.policy)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.into_iter().map(|i| cilium_entry(&ix.cilium[i])).collect()
 }

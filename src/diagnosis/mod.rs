@@ -140,6 +140,7 @@ fn side_explanation(
                 .allowed_by
                 .iter()
                 .map(|r| format!("{} spec.{d}[{}]", r.policy, r.rule))
+                .chain(report.cilium_rule.clone())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -252,7 +253,13 @@ fn trace_warnings(ix: &ClusterIndex, trace: &FlowTrace) -> Vec<String> {
             ));
         }
     }
-    if !(trace.egress.certain() && trace.ingress.certain()) {
+    let doubts = || trace.egress.uncertain.iter().chain(&trace.ingress.uncertain);
+    if doubts().any(|u| u.doubt == crate::engine::Doubt::DataplaneDependent) {
+        warnings.push(
+            "allowed_connections counts what is decided at L3/L4; rules decided in the dataplane (named in DATAPLANE_DEPENDENT) may change it".into(),
+        );
+    }
+    if doubts().any(|u| u.doubt != crate::engine::Doubt::DataplaneDependent) {
         warnings.push(
             "allowed_connections counts only the policies that could be read; the unreadable ones may change it".into(),
         );
@@ -480,7 +487,12 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
                 )
             })
         }),
-        isolating_policies: s.isolating.iter().map(|&p| ix.policies[p].key()).collect(),
+        isolating_policies: s
+            .isolating
+            .iter()
+            .map(|&p| ix.policies[p].key())
+            .chain(causes::cilium::isolating(ix, s))
+            .collect(),
         allowed_by: s
             .rules
             .iter()
@@ -495,5 +507,11 @@ fn side_report(ix: &ClusterIndex, s: &SideTrace) -> SideReport {
         uncertain: s.uncertain.iter().map(|u| u.reason.clone()).collect(),
         admin_rule: causes::deciding_admin_rule(ix, s).or_else(|| causes::calico_deciding_rule(ix, s)),
         calico_walk: causes::walk_lines(s),
+        cilium_rule: causes::cilium::deciding_rule(ix, s),
+        cilium_rules: s
+            .cilium_rules
+            .iter()
+            .map(|t| causes::cilium::outcome_line(ix, t))
+            .collect(),
     }
 }

@@ -39,7 +39,24 @@ pub fn cni_report(d: &CniDetection) -> CniReport {
             .collect(),
         summary: d.summary.clone(),
         missing: d.missing.clone(),
+        evaluates: evaluated_dialects(true),
+        named_only: evaluated_dialects(false),
         scope: SCOPE.to_string(),
+    }
+}
+
+/// The dialects evaluated (`true`) or only named (`false`).
+fn evaluated_dialects(evaluated: bool) -> Vec<String> {
+    let core = [
+        "NetworkPolicy (networking.k8s.io/v1)",
+        "AdminNetworkPolicy and BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1)",
+        "ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2)",
+    ];
+    let cni = crate::policy::extended::dialects();
+    let extended = cni.iter().filter(|(_, e)| *e == evaluated).map(|(n, _)| n.to_string());
+    match evaluated {
+        true => core.iter().map(|s| s.to_string()).chain(extended).collect(),
+        false => extended.collect(),
     }
 }
 
@@ -121,7 +138,10 @@ pub fn list_policies(ix: &ClusterIndex, namespace: Option<&str>, limit: usize) -
             "give a namespace, or raise limit, to see the rest",
         ),
         other_policies,
-        cluster_policies: super::cluster_policies::selecting_namespace(ix, namespace),
+        cluster_policies: super::cluster_policies::selecting_namespace(ix, namespace)
+            .into_iter()
+            .chain(super::cluster_policies::cilium_selecting_namespace(ix, namespace))
+            .collect(),
         unreadable,
         scope: SCOPE.to_string(),
     })
@@ -177,7 +197,10 @@ pub fn match_selectors(ix: &ClusterIndex, pod: &str, limit: usize) -> Result<Sel
     unreadable.dedup();
     Ok(SelectorReport {
         other_kinds: other_kinds_selecting(ix, p),
-        cluster_policies: super::cluster_policies::selecting_pod(ix, id),
+        cluster_policies: super::cluster_policies::selecting_pod(ix, id)
+            .into_iter()
+            .chain(super::cluster_policies::cilium_selecting_pod(ix, id))
+            .collect(),
         pod: crate::diagnosis::endpoint_report(ix, &resolved, Endpoint::Pod(id)),
         ingress_isolated_by: isolating_keys(ix, id, Direction::Ingress),
         egress_isolated_by: isolating_keys(ix, id, Direction::Egress),
@@ -238,9 +261,17 @@ fn selector_matches(ix: &ClusterIndex, p: &PodInfo) -> Vec<SelectorMatch> {
 
 /// The policies that isolate pod `id` in direction `dir`, by key.
 fn isolating_keys(ix: &ClusterIndex, id: PodId, dir: Direction) -> Vec<String> {
+    let mut cilium: Vec<String> = ix
+        .cilium_selecting(id, dir)
+        .into_iter()
+        .filter(|s| s.certain && ix.cilium[s.policy].rules[s.rule].isolates(dir))
+        .map(|s| ix.cilium[s.policy].key())
+        .collect();
+    cilium.dedup();
     ix.isolating_policies(id, dir)
         .into_iter()
         .map(|pid| ix.policies[pid].key())
+        .chain(cilium)
         .collect()
 }
 
@@ -288,7 +319,10 @@ pub fn check_default_deny(
         egress,
         pod,
         notes,
-        cluster_policies: super::cluster_policies::selecting_namespace(ix, Some(namespace)),
+        cluster_policies: super::cluster_policies::selecting_namespace(ix, Some(namespace))
+            .into_iter()
+            .chain(super::cluster_policies::cilium_selecting_namespace(ix, Some(namespace)))
+            .collect(),
         scope: SCOPE.to_string(),
     })
 }
@@ -325,6 +359,43 @@ fn deny_state(ix: &ClusterIndex, namespace: &str, pods: &[PodId], dir: Direction
 
 /// What the namespace's isolation means: DNS to allow, only allowed ingress, unreadable
 /// policies, or nothing isolated.
+/// Per direction, the pods of `namespace` that Cilium rules put into default deny, and by which
+/// policies (NetworkPolicy's counts above do not include them).
+fn cilium_isolation_notes(ix: &ClusterIndex, namespace: &str) -> Vec<String> {
+    let pods: Vec<PodId> = ix
+        .pods_in(namespace)
+        .iter()
+        .copied()
+        .filter(|&id| !ix.pod(id).host_network)
+        .collect();
+    let mut notes = Vec::new();
+    for dir in [Direction::Ingress, Direction::Egress] {
+        let mut policies: Vec<String> = Vec::new();
+        let mut isolated = 0;
+        for &id in &pods {
+            let by: Vec<String> = ix
+                .cilium_selecting(id, dir)
+                .into_iter()
+                .filter(|s| s.certain && ix.cilium[s.policy].rules[s.rule].isolates(dir))
+                .map(|s| ix.cilium[s.policy].key())
+                .collect();
+            isolated += usize::from(!by.is_empty());
+            policies.extend(by);
+        }
+        policies.sort();
+        policies.dedup();
+        if isolated > 0 {
+            notes.push(format!(
+                "Cilium's default deny: {isolated} of {} pods of {namespace} are {}-isolated by {} (not in the NetworkPolicy counts above).",
+                pods.len(),
+                dir.as_str(),
+                policies.join(", ")
+            ));
+        }
+    }
+    notes
+}
+
 fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, egress: &DenyState) -> Vec<String> {
     let mut notes = Vec::new();
     if !egress.isolating_all_pods.is_empty() {
@@ -337,6 +408,9 @@ fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, e
             "Every pod of {namespace} is ingress-isolated: only what an ingress rule allows gets in (kubelet probes from the pod's own node still do)."
         ));
     }
+    let cilium = cilium_isolation_notes(ix, namespace);
+    let cilium_isolates = !cilium.is_empty();
+    notes.extend(cilium);
     let unreadable: Vec<&str> = ix
         .unreadable_policies
         .get(namespace)
@@ -349,7 +423,7 @@ fn default_deny_notes(ix: &ClusterIndex, namespace: &str, ingress: &DenyState, e
             "{} could not be read and may isolate pods of {namespace}: the counts above cover only the policies that could be read.",
             unreadable.join(", ")
         ));
-    } else if ingress.pods_isolated == 0 && egress.pods_isolated == 0 {
+    } else if ingress.pods_isolated == 0 && egress.pods_isolated == 0 && !cilium_isolates {
         notes.push(format!(
             "No pod of {namespace} is isolated in either direction: NetworkPolicy allows all traffic here."
         ));

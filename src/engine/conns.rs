@@ -11,7 +11,7 @@ use super::always_allowed;
 use super::matchers::{PeerView, endpoint_pod};
 use super::tiers::{SideCtx, SidePolicies, np_conns, run_tiers};
 use super::trace::Endpoint;
-use crate::index::{ClusterIndex, PodId, PodInfo, PolicyId};
+use crate::index::{CiliumSelected, ClusterIndex, PodId, PodInfo, PolicyId};
 use crate::policy::{ConnSet, Direction};
 
 /// Everything `src` may open toward `dst`: egress at the source intersected with ingress at
@@ -42,9 +42,12 @@ pub fn side_conns(
     let Endpoint::Pod(id) = subject else {
         return ConnSet::all();
     };
-    let policies = sel.side_policies(id, dir);
+    let mut policies = sel.side_policies(id, dir);
+    let cilium = super::cilium::cilium_side(ix, sel.cilium(id, dir), dir, peer, dst_pod, &ConnSet::all());
+    policies.cilium = cilium.as_ref();
     // Only the NetworkPolicy tier has policies: the same answer as the tier loop, faster.
-    let only_np = policies.admin.is_empty() && policies.baseline.is_empty() && policies.calico.is_none();
+    let only_np =
+        policies.admin.is_empty() && policies.baseline.is_empty() && policies.calico.is_none() && cilium.is_none();
     if (only_np && policies.isolating.is_empty()) || ix.pod(id).host_network {
         return ConnSet::all();
     }
@@ -68,6 +71,8 @@ pub struct Selection {
     admin: HashMap<PodId, AdminSelection>,
     /// The snapshot has Calico policies: the NetworkPolicy tier is Calico's tier walk.
     calico: bool,
+    /// Only pods that some Cilium rule selects: the rules, per direction.
+    cilium: HashMap<PodId, [Vec<CiliumSelected>; 2]>,
 }
 
 impl Selection {
@@ -76,6 +81,7 @@ impl Selection {
             per_pod: HashMap::new(),
             admin: HashMap::new(),
             calico: !ix.calico.is_empty(),
+            cilium: HashMap::new(),
         };
         for id in 0..ix.pods.len() {
             sel.add(ix, id);
@@ -89,6 +95,7 @@ impl Selection {
             per_pod: HashMap::new(),
             admin: HashMap::new(),
             calico: !ix.calico.is_empty(),
+            cilium: HashMap::new(),
         };
         for e in [a, b] {
             if let Endpoint::Pod(id) = e {
@@ -106,6 +113,12 @@ impl Selection {
                 ix.isolating_policies(id, Direction::Egress),
             ],
         );
+        if !ix.cilium.is_empty() {
+            let c = [Direction::Ingress, Direction::Egress].map(|d| ix.cilium_selecting(id, d));
+            if c.iter().any(|v| !v.is_empty()) {
+                self.cilium.insert(id, c);
+            }
+        }
         if ix.admin.is_empty() {
             return;
         }
@@ -127,7 +140,13 @@ impl Selection {
             baseline: self.baseline(pod, dir),
             traces: None,
             calico: self.calico.then_some(pod),
+            cilium: None,
         }
+    }
+
+    /// The Cilium rules that select the pod for `dir`.
+    pub(super) fn cilium(&self, pod: PodId, dir: Direction) -> &[CiliumSelected] {
+        self.cilium.get(&pod).map_or(&[], |both| &both[dir.index()])
     }
 
     pub fn isolating(&self, pod: PodId, dir: Direction) -> &[PolicyId] {

@@ -10,8 +10,10 @@
 //! by ordered tiers of prioritised rules. A tier decides some connections (Allow, Deny) and
 //! passes the rest (Pass, or no rule matched) to the next; what no tier decides is allowed. The
 //! tiers, in order: Admin (AdminNetworkPolicy and `tier: Admin` ClusterNetworkPolicy; first match
-//! by priority, then rule order), NetworkPolicy (isolate-then-allow: once a policy selects the
-//! pod, what no rule allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
+//! by priority, then rule order), CiliumDeny (Cilium's `ingressDeny`/`egressDeny`: what they match is
+//! denied, whatever allows it), NetworkPolicy (isolate-then-allow: once a policy — or a Cilium rule
+//! with a section for the direction — selects the pod, what no rule, NetworkPolicy's or Cilium's,
+//! allows is denied), and Baseline (`tier: Baseline` ClusterNetworkPolicy, then
 //! the BaselineAdminNetworkPolicy; first match), reached only by a pod no NetworkPolicy isolates.
 //! Without admin policies in the snapshot only the NetworkPolicy tier has rules. With Calico
 //! policies, the NetworkPolicy tier is Calico's tier walk (`calico`), in whose `default` tier the
@@ -19,12 +21,13 @@
 //! dialect is a lowering into such tiers, not a new evaluator.
 //!
 //! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
-//! loop), `calico` (Calico's tier walk), `uncertainty` (what may make a side wrong), `conns`
-//! (connection sets for maps).
+//! loop), `calico` (Calico's tier walk), `cilium` (the Cilium rules of a side against its peer,
+//! for the tiers), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 
 mod calico;
+mod cilium;
 mod conns;
 mod matchers;
 mod tiers;
@@ -35,8 +38,8 @@ pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
 pub use trace::{
-    AdminHit, AllowedPort, AlwaysAllowed, CalicoStep, CalicoStepAction, CalicoWalk, Doubt, Endpoint, Flow, FlowTrace,
-    PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,
+    AdminHit, AllowedPort, AlwaysAllowed, CalicoStep, CalicoStepAction, CalicoWalk, CiliumOutcome, CiliumRuleTrace,
+    Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,
 };
 
 use crate::index::{ClusterIndex, PodId};
@@ -77,6 +80,9 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
     };
     let mut trace = SideTrace::unrestricted(dir);
     let Some(id) = applicable_subject(ix, subject, dir, &mut trace) else {
+        if !ix.cilium.is_empty() {
+            cilium::host_policy(ix, subject, dir, &mut trace);
+        }
         return trace;
     };
     let cx = SideCtx {
@@ -97,16 +103,21 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         true => (Vec::new(), Vec::new()),
         false => (ix.admin_selecting(id, dir), ix.baseline_selecting(id, dir)),
     };
+    let query = ConnSet::single(flow.protocol, flow.port);
+    let cilium = cilium::cilium_side(ix, &ix.cilium_selecting(id, dir), dir, peer, cx.dst_pod, &query);
     let policies = SidePolicies {
         admin: &admin,
         isolating: &trace.isolating,
         baseline: &baseline,
         traces: Some(&trace.rules),
         calico: (!ix.calico.is_empty()).then_some(id),
+        cilium: cilium.as_ref(),
     };
-    let query = ConnSet::single(flow.protocol, flow.port);
     let mut unknown = Vec::new();
     let run = run_tiers(&cx, &policies, &query, &mut unknown);
+    if let Some(c) = &cilium {
+        uncertainty::cilium_record(&cx, c, &run, &query, &mut trace);
+    }
     trace.admin = run.hit(Tier::Admin);
     trace.baseline = run.hit(Tier::Baseline);
     if !ix.calico.is_empty() {
@@ -133,6 +144,9 @@ fn evaluate_side(ix: &ClusterIndex, flow: Flow, dir: Direction) -> SideTrace {
         ));
     }
     trace.uncertain.extend(unknown);
+    if !ix.cilium.is_empty() {
+        cilium::unreadable(ix, id, dir, &mut trace);
+    }
     trace
 }
 

@@ -3,14 +3,16 @@
 //! A side is decided connection by connection (protocol x port) by ordered tiers. A tier sees the
 //! connections the tiers before it passed or left undecided, decides some of them (allow or
 //! deny), and passes the rest to the next tier; what no tier decides is allowed. A tier decides
-//! in one of two ways ([`Rules`]):
+//! in one of three ways ([`Rules`]):
 //!
 //! - first match: prioritised rules (policies in evaluation order, rules in order); the first
 //!   rule that matches a connection applies its [`Action`]: Allow, Deny, or Pass to the next tier.
 //!   AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy (either tier) are
 //!   lowered into this kind.
-//! - isolate-then-allow: NetworkPolicy. A pod that no policy selects passes everything on; once
-//!   one selects it, what one of the rules allows is allowed and the rest is denied.
+//! - isolate-then-allow: NetworkPolicy, with Cilium's allow rules and default deny joined to it
+//!   (Cilium enforces both as one allow-list). A pod that no policy selects passes everything on;
+//!   once one selects it, what one of the rules allows is allowed and the rest is denied.
+//! - deny-only: Cilium's deny rules. What one matches is denied; the rest passes on.
 //! - Calico's tier walk (`engine::calico`), which takes the NetworkPolicy tier's place when the
 //!   snapshot has Calico policies: Calico tiers in order, each a first match over the policies
 //!   that apply to the subject (Kubernetes NetworkPolicies among them, in the `default` tier at
@@ -26,6 +28,7 @@
 //! one port and the connection sets of a connectivity map.
 
 use super::calico::{KnpEntry, calico_walk};
+use super::cilium::CiliumSide;
 pub(super) use super::matchers::SideCtx;
 use super::matchers::{admin_rule_matches, match_peer, spec_ports};
 use super::trace::{AdminHit, CalicoStep, Doubt, RuleTrace, Uncertainty};
@@ -39,7 +42,12 @@ pub(super) enum Tier {
     /// AdminNetworkPolicy and `tier: Admin` ClusterNetworkPolicy (first match, by priority):
     /// before any NetworkPolicy.
     Admin,
-    /// NetworkPolicy (isolate-then-allow).
+    /// Cilium's `ingressDeny`/`egressDeny` rules: what one matches is denied, whatever allows
+    /// it (language.rst, "Deny Policies"); the rest passes on. After the Admin tier: what an
+    /// AdminNetworkPolicy decides on a Cilium cluster is kept as the engine decides it today.
+    CiliumDeny,
+    /// NetworkPolicy (isolate-then-allow), with Cilium's allow rules and default deny joined to
+    /// it: Cilium enforces both as one allow-list.
     NetworkPolicy,
     /// `tier: Baseline` ClusterNetworkPolicy by priority, then the BaselineAdminNetworkPolicy
     /// (first match): what NetworkPolicy leaves, i.e. the connections of a pod that no
@@ -49,7 +57,7 @@ pub(super) enum Tier {
 
 impl Tier {
     /// The order in which a side's connections go through the tiers.
-    pub(super) const ORDER: [Tier; 3] = [Tier::Admin, Tier::NetworkPolicy, Tier::Baseline];
+    pub(super) const ORDER: [Tier; 4] = [Tier::Admin, Tier::CiliumDeny, Tier::NetworkPolicy, Tier::Baseline];
 }
 
 /// How the rules of one tier decide the connections it sees.
@@ -62,6 +70,7 @@ pub(super) enum Rules<'a> {
     Isolating {
         policies: &'a [PolicyId],
         traces: Option<&'a [RuleTrace]>,
+        cilium: Option<&'a CiliumSide>,
     },
     /// Calico's tier walk for the subject (`engine::calico`): Calico tiers in order, each a
     /// first match over its policies that apply to the subject (the NetworkPolicies that isolate
@@ -72,6 +81,8 @@ pub(super) enum Rules<'a> {
         knp: &'a [PolicyId],
         traces: Option<&'a [RuleTrace]>,
     },
+    /// Connections denied outright; the rest passes on.
+    DenyOnly(Option<&'a ConnSet>),
 }
 
 /// The policies that select a side's subject, tier by tier.
@@ -87,6 +98,8 @@ pub(super) struct SidePolicies<'a> {
     /// The subject, when the snapshot has Calico policies: the NetworkPolicy tier is then
     /// Calico's tier walk.
     pub(super) calico: Option<PodId>,
+    /// The Cilium rules that select the subject, evaluated against the peer.
+    pub(super) cilium: Option<&'a CiliumSide>,
 }
 
 impl SidePolicies<'_> {
@@ -94,6 +107,7 @@ impl SidePolicies<'_> {
     pub(super) fn rules(&self, tier: Tier) -> Rules<'_> {
         match tier {
             Tier::Admin => Rules::FirstMatch(self.admin),
+            Tier::CiliumDeny => Rules::DenyOnly(self.cilium.map(|c| &c.deny)),
             Tier::NetworkPolicy => match self.calico {
                 Some(subject) => Rules::Calico {
                     subject,
@@ -103,6 +117,7 @@ impl SidePolicies<'_> {
                 None => Rules::Isolating {
                     policies: self.isolating,
                     traces: self.traces,
+                    cilium: self.cilium,
                 },
             },
             Tier::Baseline => Rules::FirstMatch(self.baseline),
@@ -184,7 +199,15 @@ pub(super) fn run_tiers(
         }
         let out = match policies.rules(tier) {
             Rules::FirstMatch(pols) => first_match(cx, pols, &run.unmatched, unknown),
-            Rules::Isolating { policies, traces } => isolate_then_allow(cx, policies, traces, &run.unmatched),
+            Rules::Isolating {
+                policies,
+                traces,
+                cilium,
+            } => isolate_then_allow(cx, policies, traces, cilium, &run.unmatched),
+            Rules::DenyOnly(deny) => TierOutcome {
+                passed: deny.map_or_else(|| run.unmatched.clone(), |d| run.unmatched.subtract(d)),
+                ..TierOutcome::default()
+            },
             Rules::Calico { subject, knp, traces } => {
                 let knp = knp_entries(cx, knp, traces);
                 let c = calico_walk(cx, subject, &knp, &run.unmatched, unknown);
@@ -235,24 +258,28 @@ fn first_match(cx: &SideCtx<'_>, policies: &[usize], seen: &ConnSet, unknown: &m
     out
 }
 
-/// The NetworkPolicy tier over `seen`: a pod that no policy isolates passes everything on;
-/// otherwise what a rule allows is allowed and the rest is denied.
+/// The NetworkPolicy tier over `seen`: a pod that no policy (NetworkPolicy or Cilium rule)
+/// isolates passes everything on; otherwise what a rule allows is allowed and the rest is denied.
 fn isolate_then_allow(
     cx: &SideCtx<'_>,
     policies: &[PolicyId],
     traces: Option<&[RuleTrace]>,
+    cilium: Option<&CiliumSide>,
     seen: &ConnSet,
 ) -> TierOutcome {
-    if policies.is_empty() {
+    if policies.is_empty() && !cilium.is_some_and(|c| c.isolating) {
         return TierOutcome {
             passed: seen.clone(),
             ..TierOutcome::default()
         };
     }
-    let allows = match traces {
+    let mut allows = match traces {
         Some(traces) => traced_np_conns(cx, traces),
         None => np_conns(cx, policies),
     };
+    if let Some(c) = cilium {
+        allows.union_with(&c.allow);
+    }
     TierOutcome {
         allowed: seen.intersect(&allows),
         ..TierOutcome::default()

@@ -10,6 +10,7 @@ use ipnet::IpNet;
 
 use crate::index::{PodId, PolicyId};
 use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
+use crate::policy::extended::Section;
 use crate::policy::{Direction, PortSpec, Protocol, Requirement};
 
 /// One end of a flow.
@@ -128,6 +129,39 @@ impl RuleTrace {
     }
 }
 
+/// Whether one element of a Cilium rule matches the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CiliumOutcome {
+    Matched,
+    /// Why not.
+    NoMatch(String),
+    /// Not decided offline (`DATAPLANE_DEPENDENT`): why.
+    Unknown(String),
+}
+
+/// One element of a section of a Cilium rule that selects the subject, evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiliumRuleTrace {
+    /// Index into `ix.cilium`.
+    pub policy: usize,
+    /// Index into the policy's rules.
+    pub rule: usize,
+    pub section: Section,
+    /// Index in the section.
+    pub index: usize,
+    /// Its L3 part against the peer.
+    pub outcome: CiliumOutcome,
+    /// Its ports cover the flow's protocol/port.
+    pub covers: bool,
+}
+
+impl CiliumRuleTrace {
+    /// Matches the peer and covers the port.
+    pub fn applies(&self) -> bool {
+        self.covers && self.outcome == CiliumOutcome::Matched
+    }
+}
+
 /// A policy whose unreadable part may change a side's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uncertainty {
@@ -149,6 +183,8 @@ pub enum Doubt {
     OrderUndefined,
     /// One of its peers is not resolved here (domain names).
     Unresolved,
+    /// It depends on the CNI's dataplane or agent configuration (Cilium FQDNs, entities, L7).
+    DataplaneDependent,
 }
 
 /// The admin rule that decided (a port of) a flow on one side.
@@ -275,6 +311,12 @@ pub struct SideTrace {
     pub allowed: bool,
     /// Policies that may make this side's answer wrong (unreadable or invalid), with why.
     pub uncertain: Vec<Uncertainty>,
+    /// The elements of the Cilium rules that select the subject for this direction, evaluated.
+    pub cilium_rules: Vec<CiliumRuleTrace>,
+    /// A Cilium rule puts the subject into default deny for this direction.
+    pub cilium_isolates: bool,
+    /// A Cilium deny rule decided the flow's port (it wins over every allow).
+    pub cilium_denied: bool,
 }
 
 impl SideTrace {
@@ -291,12 +333,15 @@ impl SideTrace {
             calico: None,
             allowed: true,
             uncertain: Vec::new(),
+            cilium_rules: Vec::new(),
+            cilium_isolates: false,
+            cilium_denied: false,
         }
     }
 
-    /// A NetworkPolicy isolates the subject for this direction.
+    /// A NetworkPolicy or a Cilium rule isolates the subject for this direction.
     pub fn isolated(&self) -> bool {
-        !self.isolating.is_empty()
+        !self.isolating.is_empty() || self.cilium_isolates
     }
 
     /// Allowed for certain, blocked for certain, or unknown.

@@ -6,7 +6,9 @@
 //! rule allows stays allowed whatever else exists (NetworkPolicies are additive), so no
 //! unreadable NetworkPolicy makes it uncertain.
 
+use super::cilium::CiliumSide;
 use super::tiers::{RuleMatch, SideCtx, Tier, TierRun, rule_match};
+use super::trace::{CiliumOutcome, CiliumRuleTrace};
 use super::trace::{Doubt, SideTrace, Uncertainty};
 use crate::index::PodId;
 use crate::policy::admin::{AdminPolicy, AdminTier};
@@ -224,4 +226,83 @@ fn policy_decisions(cx: &SideCtx<'_>, pol: &AdminPolicy, query: &ConnSet) -> Vec
         }
     }
     out
+}
+
+/// Puts what the Cilium rules decided into the side's trace, with what they leave undecided:
+/// a deny or allow element whose peer is not decided offline and that could change the answer,
+/// an allow that holds only through an element with an L7 part, a rule that may select.
+pub(super) fn cilium_record(cx: &SideCtx<'_>, c: &CiliumSide, run: &TierRun, query: &ConnSet, trace: &mut SideTrace) {
+    trace.cilium_rules = c.traces.clone();
+    trace.cilium_isolates = c.isolating;
+    if !run.reached(Tier::CiliumDeny) {
+        return;
+    }
+    trace.cilium_denied = !c.deny.intersect(query).is_empty();
+    let allowed = run.allowed();
+    let mut doubt = |t: &CiliumRuleTrace, what: &str| {
+        let pol = &cx.ix.cilium[t.policy];
+        let field = &pol.rules[t.rule].section(t.section).unwrap_or_default()[t.index].field;
+        let why = match &t.outcome {
+            CiliumOutcome::Unknown(w) => w.clone(),
+            _ => String::new(),
+        };
+        let doubt = match why.starts_with(super::cilium::UNREADABLE) {
+            true => Doubt::Unreadable,
+            false => Doubt::DataplaneDependent,
+        };
+        trace.uncertain.push(Uncertainty {
+            policy: pol.key(),
+            reason: format!("{} {field} {what}: {why}", pol.key()),
+            doubt,
+        });
+    };
+    let unknown = |t: &&CiliumRuleTrace| t.covers && matches!(t.outcome, CiliumOutcome::Unknown(_));
+    if !c.deny_unknown.intersect(&allowed).is_empty() {
+        for t in c.traces.iter().filter(|t| t.section.is_deny()).filter(unknown) {
+            doubt(t, "may deny this traffic");
+        }
+    }
+    let np = run.outcome(Tier::NetworkPolicy);
+    let denied_in_np = np.is_some() && allowed.intersect(query).is_empty() && !trace.cilium_denied;
+    if denied_in_np && !c.allow_unknown.intersect(query).is_empty() {
+        for t in c.traces.iter().filter(|t| !t.section.is_deny()).filter(unknown) {
+            doubt(t, "may allow this traffic");
+        }
+    }
+    l7_doubt(cx, c, run, trace);
+    for (policy, path) in &c.maybe {
+        trace.uncertain.push(Uncertainty {
+            policy: policy.clone(),
+            reason: format!("{policy} {path}.endpointSelector reads a label not known here (the cluster name, a label source): it may select the subject"),
+            doubt: Doubt::DataplaneDependent,
+        });
+    }
+}
+
+/// An allow on a port where an element with an L7 part matches the peer: the L4 part is decided,
+/// and the L7 proxy may still refuse requests (language.rst, "Layer 7 Examples"). How Cilium
+/// merges an L4-only allow of the same peer and port with the L7 rules is left to the proxy
+/// (`pkg/policy/l4.go`), so any such element makes the allow undecided.
+fn l7_doubt(cx: &SideCtx<'_>, c: &CiliumSide, run: &TierRun, trace: &mut SideTrace) {
+    let Some(np) = run.outcome(Tier::NetworkPolicy) else {
+        return;
+    };
+    if np.allowed.is_empty() {
+        return;
+    }
+    for t in c.traces.iter().filter(|t| !t.section.is_deny() && t.applies()) {
+        let pol = &cx.ix.cilium[t.policy];
+        let pr = &pol.rules[t.rule].section(t.section).unwrap_or_default()[t.index];
+        if let Some(l7) = &pr.l7 {
+            trace.uncertain.push(Uncertainty {
+                policy: pol.key(),
+                reason: format!(
+                    "{} {} allows this traffic at L4, with {l7}: the L7 proxy may still refuse requests",
+                    pol.key(),
+                    pr.field
+                ),
+                doubt: Doubt::DataplaneDependent,
+            });
+        }
+    }
 }

@@ -5,7 +5,9 @@
 //! only the policies of the namespaces involved.
 
 mod admin;
+mod cilium;
 pub mod cni;
+pub use cilium::CiliumSelected;
 pub mod facts;
 
 use std::collections::{BTreeMap, HashMap};
@@ -365,6 +367,8 @@ pub struct ClusterIndex {
     pub admin: crate::policy::admin::AdminPolicies,
     /// Calico policies and tiers, in evaluation order (`engine::calico` walks them).
     pub calico: crate::policy::extended::CalicoPolicies,
+    /// CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies, lowered (evaluated in the engine).
+    pub cilium: Vec<crate::policy::extended::CiliumPolicy>,
     /// Objects of the files that named no namespace, and the one they were put in.
     pub defaulted: Option<crate::snapshot::NamespaceDefaulting>,
 }
@@ -401,6 +405,13 @@ impl ClusterIndex {
             });
         }
         ix.facts = crate::index::facts::gather(snap);
+        ix.cilium = ix
+            .facts
+            .extended_objects
+            .iter()
+            .filter_map(crate::policy::extended::lower_cilium)
+            .collect();
+        ix.warnings.extend(cilium::undecided_warning(&ix.cilium));
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);
         ix.warnings
@@ -638,6 +649,7 @@ impl Builder {
             secondary_ips: HashMap::new(),
             admin: crate::policy::admin::AdminPolicies::default(),
             calico: crate::policy::extended::CalicoPolicies::default(),
+            cilium: Vec::new(),
             defaulted: None,
         }
     }

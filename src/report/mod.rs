@@ -121,6 +121,10 @@ pub enum RootCauseCode {
     ClusterNetworkPolicyDeny,
     /// A Baseline-tier ClusterNetworkPolicy rule denies the traffic (no NetworkPolicy isolates that side).
     BaselineClusterNetworkPolicyDeny,
+    /// A Cilium `ingressDeny`/`egressDeny` rule denies the traffic (it wins over every allow).
+    CiliumPolicyDeny,
+    /// A Cilium rule puts the side into default deny and no allow (Cilium's or NetworkPolicy's) matches.
+    CiliumNoMatchingRule,
     /// A Calico rule with `action: Deny` denies the traffic (in Calico's tier walk).
     CalicoPolicyDeny,
     /// A Calico tier that applies to the endpoint ended with no rule deciding: end-of-tier deny.
@@ -199,6 +203,13 @@ pub struct SideReport {
     /// when the snapshot has Calico policies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calico_walk: Vec<String>,
+    /// The Cilium rule that decided this side, quoted, e.g.
+    /// `CiliumNetworkPolicy shop/p spec.egressDeny[0] {toEntities: [world]}: deny`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cilium_rule: Option<String>,
+    /// Every element of the Cilium rules that select the pod for this direction, with its outcome.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cilium_rules: Vec<String>,
 }
 
 /// One end of the query, as resolved.
@@ -551,6 +562,11 @@ pub struct CniReport {
     /// What the snapshot lacks to tell for sure, when anything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// The policy dialects netpol-debug evaluates (NetworkPolicy, the admin kinds, and the
+    /// CNI-specific ones it decides), each with its limits.
+    pub evaluates: Vec<String>,
+    /// CNI-specific dialects only named when they select an endpoint (EXTENDED_POLICY_PRESENT).
+    pub named_only: Vec<String>,
     pub scope: String,
 }
 
@@ -591,7 +607,8 @@ pub struct OtherPolicy {
 }
 
 /// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: evaluated in the
-/// Admin tier (before NetworkPolicy) or the Baseline tier (for pods no NetworkPolicy isolates).
+/// Admin tier (before NetworkPolicy) or the Baseline tier (for pods no NetworkPolicy isolates); or
+/// a Cilium policy (tier `Cilium`: its deny rules before NetworkPolicy, its allows joined to it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ClusterPolicyEntry {
     /// `ClusterNetworkPolicy NAME`, `AdminNetworkPolicy NAME`, `BaselineAdminNetworkPolicy default`.
@@ -628,7 +645,8 @@ pub struct PolicyList {
     /// CNI-specific and cluster-scoped policy objects in scope: they also filter traffic.
     pub other_policies: Vec<OtherPolicy>,
     /// AdminNetworkPolicies, BaselineAdminNetworkPolicies and ClusterNetworkPolicies (cluster-scoped,
-    /// evaluated): with a namespace, those whose subject may select a pod of it.
+    /// evaluated), then Cilium policies (tier `Cilium`): with a namespace, those whose subject may
+    /// select a pod of it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cluster_policies: Vec<ClusterPolicyEntry>,
     /// NetworkPolicies that could not be read, `ns/name`.
@@ -669,7 +687,8 @@ pub struct SelectorReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_kinds: Vec<ExtendedPolicyCheck>,
     /// Admin- and Baseline-tier policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
-    /// ClusterNetworkPolicy) whose subject selects the pod (or may: unreadable), in tier order.
+    /// ClusterNetworkPolicy) whose subject selects the pod (or may: unreadable), in tier order,
+    /// then the Cilium policies whose rules select it (tier `Cilium`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cluster_policies: Vec<ClusterPolicyEntry>,
     pub warnings: Vec<String>,
@@ -711,7 +730,8 @@ pub struct DefaultDenyReport {
     /// What the state implies (e.g. egress deny-all also blocks DNS).
     pub notes: Vec<String>,
     /// Admin- and Baseline-tier policies whose subject selects (or may select) a pod of the
-    /// namespace: they decide before NetworkPolicy (Admin) or for pods it leaves open (Baseline).
+    /// namespace: they decide before NetworkPolicy (Admin) or for pods it leaves open (Baseline);
+    /// then the Cilium policies that select one (tier `Cilium`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cluster_policies: Vec<ClusterPolicyEntry>,
     pub scope: String,

@@ -207,17 +207,18 @@ pub fn side(s: &SideReport) -> String {
     {
         return format!("open ({note})");
     }
-    let by = if s.allowed {
-        format!(
+    let by = match (&s.cilium_rule, s.allowed) {
+        (Some(rule), false) => format!("denied by {rule}"),
+        (_, true) => format!(
             "allowed by {}",
             s.allowed_by
                 .iter()
                 .map(|r| format!("{} rule {}", r.policy, r.rule))
+                .chain(s.cilium_rule.clone())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )
-    } else {
-        "no rule matches".to_string()
+        ),
+        (None, false) => "no rule matches".to_string(),
     };
     format!("isolated by {}; {by}", s.isolating_policies.join(", "))
 }

@@ -75,6 +75,14 @@ pub fn check_cni(r: &CniReport) -> String {
     if !r.missing.is_empty() {
         let _ = write!(s, "\nTo tell for sure, the snapshot lacks: {}", r.missing.join("; "));
     }
+    let _ = write!(s, "\nEvaluated: {}.", r.evaluates.join("; "));
+    if !r.named_only.is_empty() {
+        let _ = write!(
+            s,
+            "\nNamed only (a verdict they may change is inconclusive): {}.",
+            r.named_only.join("; ")
+        );
+    }
     s
 }
 
@@ -142,12 +150,12 @@ pub fn list_policies(r: &PolicyList) -> String {
     s
 }
 
-/// One line per Admin- or Baseline-tier policy: name, tier, priority, subject, rules.
+/// One line per Admin- or Baseline-tier (or Cilium) policy: name, tier, priority, subject, rules.
 fn cluster_policies(s: &mut String, v: &[ClusterPolicyEntry]) {
     if v.is_empty() {
         return;
     }
-    let _ = write!(s, "\nAdmin/Baseline-tier policies:");
+    let _ = write!(s, "\nAdmin/Baseline-tier and Cilium policies:");
     items(s, v, |c| {
         format!(
             "{} (tier {}, priority {}) subject {}: {}{}",

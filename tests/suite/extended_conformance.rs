@@ -30,7 +30,7 @@ use netpol_debug::snapshot;
 use serde_json::Value;
 
 /// Flip to true when the Cilium engine lands: "not evaluated yet" becomes a failure.
-const CILIUM_EVALUATED: bool = false;
+const CILIUM_EVALUATED: bool = true;
 /// Flip to true when the Calico engine lands: "not evaluated yet" becomes a failure.
 const CALICO_EVALUATED: bool = true;
 

@@ -215,7 +215,7 @@ pub fn blocked_cause(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Root
     if let Some(rc) = admin_cause(ix, t, side) {
         return rc;
     }
-    if let Some(rc) = super::calico_block(ix, t, side) {
+    if let Some(rc) = super::calico_block(ix, t, side).or_else(|| super::cilium::blocked(ix, t, side)) {
         return rc;
     }
     let mut rc = rule_cause(ix, t, side);

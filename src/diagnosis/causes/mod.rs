@@ -11,6 +11,7 @@
 mod admin;
 mod blocked;
 mod calico;
+pub mod cilium;
 
 pub use admin::{admin_cause, deciding_admin_rule, pass_notes};
 pub use blocked::blocked_cause;
@@ -157,6 +158,11 @@ fn allowed_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             rules.push(format!("{} spec.{d}[{}]", pol.key(), r.rule_index));
             policies.push(pol.key());
         }
+        for (policy, short, line) in cilium::allowing(ix, s) {
+            evidence.push(format!("{line}: allows it"));
+            rules.push(short);
+            policies.push(policy);
+        }
         evidence.extend(pass_notes(s));
     }
     policies.sort();
@@ -217,8 +223,17 @@ fn uncertain_policies(side: &SideTrace, which: impl Fn(Doubt) -> bool) -> Vec<St
 pub fn uncertain_causes(ix: &ClusterIndex, side: &SideTrace) -> Vec<RootCause> {
     let subject = side.subject.map(|id| ix.pod(id).key()).unwrap_or_default();
     let field_unknown = |d: Doubt| d == Doubt::FieldUnknown;
+    let dataplane = |d: Doubt| d == Doubt::DataplaneDependent;
     let mut out = Vec::new();
-    if side.uncertain.is_empty() || side.uncertain.iter().any(|u| !field_unknown(u.doubt)) {
+    if side.uncertain.iter().any(|u| dataplane(u.doubt)) {
+        out.push(dataplane_cause(side, &subject));
+    }
+    if side.uncertain.is_empty()
+        || side
+            .uncertain
+            .iter()
+            .any(|u| !field_unknown(u.doubt) && !dataplane(u.doubt))
+    {
         out.push(unreadable_cause(side, &subject));
     }
     if side.uncertain.iter().any(|u| field_unknown(u.doubt)) {
@@ -231,11 +246,38 @@ pub fn uncertain_causes(ix: &ClusterIndex, side: &SideTrace) -> Vec<RootCause> {
     out
 }
 
+/// Rules whose outcome depends on the dataplane or the agent's configuration (Cilium FQDNs,
+/// groups, Services, entities such as host or kube-apiserver, L7 rules): `DATAPLANE_DEPENDENT`.
+fn dataplane_cause(side: &SideTrace, subject: &str) -> RootCause {
+    let dir = side.direction.as_str();
+    let dataplane = |d: Doubt| d == Doubt::DataplaneDependent;
+    let policies = uncertain_policies(side, dataplane);
+    let summary = if side.allowed {
+        format!(
+            "{subject}'s {dir} is allowed at L3/L4 as far as the snapshot shows, but {} decide{} part of it in the dataplane (named in the evidence), which may still refuse it: the verdict is inconclusive.",
+            policies.join(", "),
+            if policies.len() == 1 { "s" } else { "" }
+        )
+    } else {
+        format!(
+            "{subject}'s {dir} is not allowed by any rule decided offline, and {} may allow it through a rule decided in the dataplane (named in the evidence): the verdict is inconclusive.",
+            policies.join(", ")
+        )
+    };
+    RootCause {
+        code: RootCauseCode::DataplaneDependent,
+        summary,
+        policies,
+        evidence: side.uncertain.iter().filter(|u| dataplane(u.doubt)).map(|u| u.reason.clone()).collect(),
+        suggestion: "Check on the cluster what the named rule resolves to (cilium policy selectors, hubble observe --verdict DROPPED for the flow), or make it L3/L4 only (endpoints, entities world/cluster, CIDRs, ports).".into(),
+    }
+}
+
 /// Parts that could not be read, or (when those are all there is) an undefined order or domain
 /// names: `POLICY_UNREADABLE`.
 fn unreadable_cause(side: &SideTrace, subject: &str) -> RootCause {
     let dir = side.direction.as_str();
-    let other = |d: Doubt| d != Doubt::FieldUnknown;
+    let other = |d: Doubt| d != Doubt::FieldUnknown && d != Doubt::DataplaneDependent;
     let policies = uncertain_policies(side, other);
     let doubts: Vec<Doubt> = side.uncertain.iter().map(|u| u.doubt).filter(|d| other(*d)).collect();
     let all = |d: Doubt| doubts.iter().all(|x| *x == d);

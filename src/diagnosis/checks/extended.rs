@@ -1,6 +1,9 @@
 //! CNI-specific policies (Cilium, Calico, Antrea, MultiNetworkPolicy) that select an end of the
 //! flow in the direction that matters there (egress at the source, ingress at the destination).
 //!
+//! Kinds the engine evaluates (`ExtendedHit::evaluated`: Cilium) are not named here; their rules
+//! are in the sides' traces.
+//!
 //! Invariant: they are named, never ignored; they can allow as well as deny, so only a block on
 //! a side none of them selects stays certain: every other verdict they touch is `inconclusive`.
 //! Calico policies whose selection is certain are the exception: the engine evaluates them
@@ -34,11 +37,8 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
             service_account: p.service_account.as_deref(),
         };
         for hit in extended::selecting(&ix.facts.extended_objects, &pod_ref) {
-            // Calico policies are evaluated by the engine (its Calico tier walk), so they no
-            // longer make a verdict inconclusive, unless their selection is uncertain (an
-            // unreadable object: the engine does not read it). Calico's one line; the generic
-            // `evaluated` notion for every evaluated kind comes with the Cilium branch.
-            if (hit.certain && extended::calico_evaluated(&hit.kind)) || !hit.directions.contains(&dir) {
+            // Evaluated kinds are decided by the engine, not named as present.
+            if hit.evaluated || !hit.directions.contains(&dir) {
                 continue;
             }
             out.push(record(hit, role.as_str()));

@@ -39,6 +39,7 @@ pub(super) fn calico_pod_view(pod: &PodRef) -> LabelView {
         labels,
         unknown_keys,
         unknown_prefixes: vec!["pcsa."],
+        present_keys: BTreeSet::new(),
     }
 }
 
@@ -69,6 +70,7 @@ fn calico_sa_view(pod: &PodRef) -> LabelView {
         labels,
         unknown_keys: BTreeSet::new(),
         unknown_prefixes: vec![""],
+        present_keys: BTreeSet::new(),
     }
 }
 

@@ -715,6 +715,7 @@ mod tests {
             labels: labels(&[("app", "web")]),
             unknown_keys: BTreeSet::new(),
             unknown_prefixes: vec!["pcsa."],
+            present_keys: BTreeSet::new(),
         };
         #[rustfmt::skip]
         let rows: &[(&str, Tri)] = &[

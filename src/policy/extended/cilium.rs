@@ -22,7 +22,7 @@ const CILIUM_CLUSTER_KEY: &str = "io.cilium.k8s.policy.cluster";
 /// How a Cilium selector key is looked up in a pod's labels: `k8s:`, `any:` and `container:`
 /// sources are stripped (pod labels come from Kubernetes); `reserved:`, `cidr:`, `fqdn:` labels
 /// never belong to a pod; any other source is unknown.
-fn cilium_key(key: &str) -> KeyRef {
+pub(super) fn cilium_key(key: &str) -> KeyRef {
     match key.split_once(':') {
         None => KeyRef::Key(key.to_string()),
         Some(("k8s" | "any" | "container", rest)) => KeyRef::Key(rest.to_string()),
@@ -31,12 +31,15 @@ fn cilium_key(key: &str) -> KeyRef {
     }
 }
 
-fn cilium_view(pod: &PodRef) -> LabelView {
+pub(super) fn cilium_view(pod: &PodRef) -> LabelView {
     let mut labels = pod.labels.clone();
     labels.insert(CILIUM_NS_KEY.into(), pod.namespace.into());
     for (k, v) in namespace_labels_of(pod) {
         labels.insert(format!("{CILIUM_NS_LABELS}{k}"), v);
     }
+    // The agent labels every endpoint it manages with the cluster's name (pkg/labels
+    // `IDNameCluster`, from the agent's `cluster-name`, "default" unless configured): the key is
+    // there, its value is configuration we do not read.
     let mut unknown_keys = BTreeSet::from([CILIUM_CLUSTER_KEY.to_string()]);
     match pod.service_account {
         Some(sa) => {
@@ -50,6 +53,7 @@ fn cilium_view(pod: &PodRef) -> LabelView {
         labels,
         unknown_keys,
         unknown_prefixes: Vec::new(),
+        present_keys: BTreeSet::from([CILIUM_CLUSTER_KEY.to_string()]),
     }
 }
 
@@ -347,6 +351,8 @@ mod tests {
             ("service account", ccnp(es(json!({"matchLabels": {"io.cilium.k8s.policy.serviceaccount": "web-sa"}}))), true, true),
             ("service account mismatch", ccnp(es(json!({"matchLabels": {"io.cilium.k8s.policy.serviceaccount": "db-sa"}}))), false, true),
             ("cluster name unknown", ccnp(es(json!({"matchLabels": {"io.cilium.k8s.policy.cluster": "default"}}))), true, false),
+            ("cluster key Exists: on every managed endpoint", ccnp(es(json!({"matchExpressions": [{"key": "io.cilium.k8s.policy.cluster", "operator": "Exists"}]}))), true, true),
+            ("cluster key DoesNotExist", ccnp(es(json!({"matchExpressions": [{"key": "io.cilium.k8s.policy.cluster", "operator": "DoesNotExist"}]}))), false, true),
             ("cluster unknown, other label fails", ccnp(es(json!({"matchLabels": {"io.cilium.k8s.policy.cluster": "default", "app": "db"}}))), false, true),
             ("host policy", ccnp(json!({"nodeSelector": {}, "ingress": ing})), false, true),
             ("no selector at all", ccnp(json!({"ingress": ing})), true, false),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::PodRef;
 use crate::policy::Labels;
-use crate::policy::selector::{Requirement, Selector};
+use crate::policy::selector::{Op, Requirement, Selector};
 use crate::snapshot::OtherObject;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,9 @@ pub(super) struct LabelView {
     pub(super) labels: Labels,
     pub(super) unknown_keys: BTreeSet<String>,
     pub(super) unknown_prefixes: Vec<&'static str>,
+    /// Unknown keys that are certainly present (only their value is unknown), e.g. the cluster
+    /// name Cilium puts on every endpoint it manages: `Exists` holds, `DoesNotExist` fails.
+    pub(super) present_keys: BTreeSet<String>,
 }
 
 impl LabelView {
@@ -236,7 +239,11 @@ pub(super) fn eval_requirements(
         let t = match key_of(&r.key) {
             KeyRef::Absent => Tri::of(r.matches(&Labels::new())),
             KeyRef::Unknown => Tri::Maybe,
-            KeyRef::Key(k) if view.is_unknown(&k) => Tri::Maybe,
+            KeyRef::Key(k) if view.is_unknown(&k) => match (&r.op, view.present_keys.contains(&k)) {
+                (Op::Exists, true) => Tri::Yes,
+                (Op::DoesNotExist, true) => Tri::No,
+                _ => Tri::Maybe,
+            },
             KeyRef::Key(k) => Tri::of(
                 Requirement {
                     key: k,

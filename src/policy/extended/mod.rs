@@ -3,9 +3,10 @@
 //! (`ClusterNetworkPolicy`, `NetworkPolicy`) and `MultiNetworkPolicy`.
 //!
 //! We say which of them select a pod, for which directions, and what in them deserves reading
-//! (deny sections, L7 rules, FQDN peers, ordering, ...). Calico's `NetworkPolicy` and
-//! `GlobalNetworkPolicy` are also lowered for evaluation (`calico_rules`, walked by the engine's
-//! Calico tier kind); the other kinds are named, not evaluated.
+//! (deny sections, L7 rules, FQDN peers, ordering, ...). Cilium's rules are lowered for the engine
+//! (`cilium_rules`), which evaluates them at L3/L4; Calico's `NetworkPolicy` and
+//! `GlobalNetworkPolicy` are lowered for evaluation (`calico_rules`, walked by the engine's Calico
+//! tier kind); the other vendors' rules are not evaluated (`ExtendedHit::evaluated` tells which).
 //!
 //! Invariants: pure (no I/O); never a confident guess. A selector that does not parse, a field
 //! that cannot be read, or a label we cannot know (a service account's labels, the Cilium cluster
@@ -25,12 +26,14 @@
 //!   into an `Outcome`;
 //! - `calico_selector`: the Calico selector expression tokenizer, parser and evaluator;
 //! - `calico_rules`: Calico policies and tiers lowered for the engine's tier walk.
+//! - `cilium_rules`: Cilium policies lowered for evaluation (rules, sections, peers, ports).
 
 mod antrea;
 mod calico;
 mod calico_rules;
 mod calico_selector;
 mod cilium;
+mod cilium_rules;
 mod common;
 mod multi;
 
@@ -44,6 +47,10 @@ pub use calico_rules::{
     CalicoSaMatch, CalicoSel, CalicoTier, DEFAULT_TIER_ORDER, KNP_ORDER,
 };
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
+pub use cilium_rules::{
+    CiliumIdentity, CiliumPeer, CiliumPolicy, CiliumPort, CiliumPortValue, CiliumRule, CiliumSelector, CiliumSubject,
+    PeerRule, Section, lower as lower_cilium,
+};
 use common::{Outcome, Tri};
 
 /// Whether an `apiVersion/kind` (as [`ExtendedHit::kind`] writes it) is a Calico policy the
@@ -86,6 +93,8 @@ pub struct ExtendedHit {
     pub why: String,
     /// Short hints of what to read in it, each starting with the field path.
     pub read: Vec<String>,
+    /// The engine evaluates this kind (its verdicts are the engine's, not `inconclusive`).
+    pub evaluated: bool,
 }
 
 impl ExtendedHit {
@@ -93,6 +102,26 @@ impl ExtendedHit {
     pub fn direction_names(&self) -> Vec<&'static str> {
         self.directions.iter().map(|d| d.as_str()).collect()
     }
+}
+
+/// The CNI-specific dialects: `(dialect, evaluated)`. An evaluated one is decided by the engine
+/// (at L3/L4); the others are only named when they select an endpoint (`EXTENDED_POLICY_PRESENT`).
+pub fn dialects() -> Vec<(&'static str, bool)> {
+    [
+        (
+            "Cilium (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy): L3/L4; FQDN, group, Service peers, agent-dependent entities and L7 rules are DATAPLANE_DEPENDENT; host policies (nodeSelector) out of scope",
+            Vendor::Cilium,
+        ),
+        (
+            "Calico (NetworkPolicy, GlobalNetworkPolicy, Tier): L3/L4 tiers, orders, Allow/Deny/Log/Pass; staged policies never filter; host endpoints, preDNAT and doNotTrack out of scope",
+            Vendor::Calico,
+        ),
+        ("Antrea (NetworkPolicy, ClusterNetworkPolicy)", Vendor::Antrea),
+        ("MultiNetworkPolicy", Vendor::Multi),
+    ]
+    .into_iter()
+    .map(|(name, v)| (name, v.evaluated(true)))
+    .collect()
 }
 
 /// The objects of `objects` that select (or may select) the pod, sorted by kind and name.
@@ -130,7 +159,7 @@ fn recognise(o: &OtherObject) -> Option<(Vendor, bool)> {
 }
 
 /// The CNI whose policy kinds we examine.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Vendor {
     Cilium,
     Calico,
@@ -138,6 +167,22 @@ enum Vendor {
     Multi,
     /// A kind (or version) of a policy group that nothing here reads: it may select any pod.
     Unevaluated,
+}
+
+impl Vendor {
+    /// The kinds the engine evaluates: a policy of these never makes a verdict inconclusive by
+    /// being present (`EXTENDED_POLICY_PRESENT`); the engine decides with it, and says what it
+    /// cannot decide (`DATAPLANE_DEPENDENT`). One line per dialect. `certain`: whether the object
+    /// was read well enough to say if it selects the pod; the Calico walk does not read an object
+    /// that was not (e.g. the live source's placeholder for a list it could not read), so such
+    /// an object stays named (`EXTENDED_POLICY_PRESENT`).
+    fn evaluated(self, certain: bool) -> bool {
+        match self {
+            Vendor::Cilium => true,
+            Vendor::Calico => certain,
+            Vendor::Antrea | Vendor::Multi | Vendor::Unevaluated => false,
+        }
+    }
 }
 
 fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
@@ -170,14 +215,16 @@ fn examine_one(o: &OtherObject, pod: &PodRef) -> Option<ExtendedHit> {
     .filter(|(_, on)| selected && *on)
     .map(|(d, _)| d)
     .collect();
+    let certain = outcome.tri != Tri::Maybe && !outcome.partly_uncertain;
     Some(ExtendedHit {
         kind: format!("{}/{}", o.api_version, o.kind),
         name,
         selects: selected,
-        certain: outcome.tri != Tri::Maybe && !outcome.partly_uncertain,
+        certain,
         directions,
         why: outcome.why,
         read: if !selected { Vec::new() } else { outcome.read },
+        evaluated: vendor.evaluated(certain),
     })
 }
 
