@@ -282,18 +282,10 @@ fn other_kinds_selecting(ix: &ClusterIndex, p: &PodInfo) -> Vec<ExtendedPolicyCh
         return Vec::new();
     }
     let ns_labels = ix.namespace_labels(&p.namespace);
-    crate::policy::extended::selecting(
-        &ix.facts.extended_objects,
-        &crate::policy::extended::PodRef {
-            namespace: &p.namespace,
-            labels: &p.labels,
-            namespace_labels: &ns_labels,
-            service_account: p.service_account.as_deref(),
-        },
-    )
-    .into_iter()
-    .map(|h| super::checks::extended::record(h, "pod"))
-    .collect()
+    crate::policy::extended::selecting(&ix.facts.extended_objects, &p.pod_ref(&ns_labels))
+        .into_iter()
+        .map(|h| super::checks::extended::record(h, "pod"))
+        .collect()
 }
 
 /// `check_default_deny`: deny-all and isolate-all policies of a namespace, and a pod's isolation.

@@ -72,12 +72,7 @@ pub(super) fn calico_walk(
     let ix = cx.ix;
     let ns_labels = ix.namespace_labels(&ix.pod(pod).namespace);
     let subject = ix.pod(pod);
-    let pod_ref = PodRef {
-        namespace: &subject.namespace,
-        labels: &subject.labels,
-        namespace_labels: &ns_labels,
-        service_account: subject.service_account.as_deref(),
-    };
+    let pod_ref = subject.pod_ref(&ns_labels);
     let mut out = CalicoOutcome::default();
     let mut incoming = seen.clone();
     for tier in &ix.calico.tiers {
@@ -401,12 +396,7 @@ fn entity_match(cx: &SideCtx<'_>, e: &CalicoEntity, ep: &Ep<'_>, policy_ns: Opti
         // notSelector on an address: no labels, nothing to exclude.
         Ep::Addr(_) => return Ok(true),
     };
-    let pod_ref = PodRef {
-        namespace: &pod.namespace,
-        labels: &pod.labels,
-        namespace_labels: ns_labels,
-        service_account: pod.service_account.as_deref(),
-    };
+    let pod_ref = pod.pod_ref(ns_labels);
     let ns_known = !cx.ix.namespaces_labels_unknown.contains(&pod.namespace);
     let view = match ns_known {
         true => CalicoLabels::pod(&pod_ref),
@@ -508,12 +498,7 @@ pub(super) fn admin_order_doubt(cx: &SideCtx<'_>, pod: PodId, admin: bool, basel
     let ix = cx.ix;
     let subject = ix.pod(pod);
     let ns_labels = ix.namespace_labels(&subject.namespace);
-    let pod_ref = PodRef {
-        namespace: &subject.namespace,
-        labels: &subject.labels,
-        namespace_labels: &ns_labels,
-        service_account: subject.service_account.as_deref(),
-    };
+    let pod_ref = subject.pod_ref(&ns_labels);
     let ns_known = !ix.namespaces_labels_unknown.contains(&subject.namespace);
     let tier =
         ix.calico.tiers.iter().find(|t| {

@@ -24,12 +24,7 @@ impl ClusterIndex {
     /// The pod as Cilium selectors see it.
     pub fn cilium_pod_ref(&self, pod: PodId) -> PodRef<'_> {
         let p = self.pod(pod);
-        PodRef {
-            namespace: &p.namespace,
-            labels: &p.labels,
-            namespace_labels: self.pod_namespace_labels(pod),
-            service_account: p.service_account.as_deref(),
-        }
+        p.pod_ref(self.pod_namespace_labels(pod))
     }
 
     /// The Cilium rules whose endpointSelector selects `pod` and that have a section (allow or

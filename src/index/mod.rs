@@ -171,6 +171,19 @@ fn container_names(spec: &PodSpec) -> Vec<String> {
 }
 
 impl PodInfo {
+    /// The pod as the CNI-specific selectors read it, with its namespace's labels.
+    pub fn pod_ref<'a>(
+        &'a self,
+        namespace_labels: &'a std::collections::BTreeMap<String, String>,
+    ) -> crate::policy::extended::PodRef<'a> {
+        crate::policy::extended::PodRef {
+            namespace: &self.namespace,
+            labels: &self.labels,
+            namespace_labels,
+            service_account: self.service_account.as_deref(),
+        }
+    }
+
     /// `ns/name`.
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)

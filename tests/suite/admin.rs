@@ -3,12 +3,11 @@
 //! decided on each side, whether the verdict is certain, and that the connection-set computation
 //! (`matrix`) agrees with `evaluate` (`diagnose`).
 
-use netpol_debug::engine::{self, Endpoint, Flow, FlowTrace, Selection, SideTrace};
+use netpol_debug::engine::{self, Flow, FlowTrace, Selection, SideTrace};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
-use netpol_debug::snapshot;
 
-use crate::common;
+use crate::common::{self, endpoint};
 
 struct Row {
     rule: &'static str,
@@ -577,17 +576,7 @@ fn concat3(a: &str, b: &str, c: &str) -> &'static str {
 }
 
 fn build(policies: &str, semantics: Semantics) -> ClusterIndex {
-    let yaml = format!("{}\n---\n{policies}", common::BASE);
-    let snap = snapshot::load_str("admin.yaml", &yaml).expect("admin cluster parses");
-    ClusterIndex::build(&snap, semantics)
-}
-
-fn endpoint(ix: &ClusterIndex, s: &str) -> Endpoint {
-    if let Ok(ip) = s.parse() {
-        return Endpoint::Ip(ip);
-    }
-    let (ns, name) = s.split_once('/').expect("ns/name");
-    Endpoint::Pod(ix.pod_by_name(ns, name).unwrap_or_else(|| panic!("no pod {s}")))
+    common::build_on_base("admin", &[policies.to_string()], semantics)
 }
 
 fn side_hits(s: &SideTrace) -> Vec<String> {

@@ -5,15 +5,14 @@
 //! verdict is certain, that `matrix` (connection sets) agrees with `diagnose`. Every row runs
 //! with its objects in both document orders: the order of objects never matters to Calico.
 
+use netpol_debug::diagnosis::Query;
 use netpol_debug::diagnosis::query::PortArg;
-use netpol_debug::diagnosis::{Query, diagnose};
-use netpol_debug::engine::{self, CalicoStepAction, Endpoint, Flow, FlowTrace, Selection, SideTrace};
+use netpol_debug::engine::{self, CalicoStepAction, Flow, FlowTrace, Selection, SideTrace};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
 use netpol_debug::report::Verdict;
-use netpol_debug::snapshot;
 
-use crate::common;
+use crate::common::{self, endpoint};
 
 struct Row {
     rule: &'static str,
@@ -849,17 +848,7 @@ fn web_rule_http() -> String {
 }
 
 fn build(objects: &[String]) -> ClusterIndex {
-    let yaml = format!("{}\n---\n{}", common::BASE, objects.join("\n---\n"));
-    let snap = snapshot::load_str("calico.yaml", &yaml).expect("calico cluster parses");
-    ClusterIndex::build(&snap, Semantics::default())
-}
-
-fn endpoint(ix: &ClusterIndex, s: &str) -> Endpoint {
-    if let Ok(ip) = s.parse() {
-        return Endpoint::Ip(ip);
-    }
-    let (ns, name) = s.split_once('/').expect("ns/name");
-    Endpoint::Pod(ix.pod_by_name(ns, name).unwrap_or_else(|| panic!("no pod {s}")))
+    common::build_on_base("calico", objects, Semantics::default())
 }
 
 /// The deciding step of a side's Calico walk, if one decided.
@@ -889,23 +878,7 @@ fn check(r: &Row, objects: &[String]) -> Vec<String> {
     let ix = build(objects);
     let what = format!("{}: {} -> {} {} {}", r.rule, r.from, r.to, r.proto, r.port);
     let mut out = Vec::new();
-    let q = Query {
-        from: r.from.into(),
-        to: r.to.into(),
-        protocol: r.proto,
-        port: Some(PortArg::Number(r.port)),
-    };
-    let d = diagnose(&ix, &q).unwrap_or_else(|e| panic!("{what}: {e:?}"));
-    if d.verdict != r.verdict {
-        out.push(format!("{what}: verdict {:?}, expected {:?}", d.verdict, r.verdict));
-    }
-    let code = d.root_causes.first().map(|c| serde_json::to_value(c.code).unwrap());
-    if code.as_ref().and_then(|c| c.as_str()) != Some(r.code) {
-        out.push(format!(
-            "{what}: first cause {code:?}, expected {}; causes {:#?}",
-            r.code, d.root_causes
-        ));
-    }
+    common::diagnose_row(&ix, &what, (r.from, r.to), r.proto, r.port, r.verdict, r.code, &mut out);
     let (src, dst) = (endpoint(&ix, r.from), endpoint(&ix, r.to));
     let t = engine::evaluate(
         &ix,
@@ -924,13 +897,7 @@ fn check(r: &Row, objects: &[String]) -> Vec<String> {
         ));
     }
     if r.verdict != Verdict::Inconclusive {
-        let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
-        if conns.contains(r.proto, r.port) != t.allowed() {
-            out.push(format!(
-                "{what}: evaluate says {} but matrix's set {conns} disagrees",
-                t.allowed()
-            ));
-        }
+        common::matrix_agrees(&ix, &what, (src, dst), (r.proto, r.port), t.allowed(), &mut out);
     }
     out
 }

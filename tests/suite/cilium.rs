@@ -9,13 +9,13 @@
 
 use netpol_debug::diagnosis::query::PortArg;
 use netpol_debug::diagnosis::{Query, diagnose};
-use netpol_debug::engine::{self, Endpoint, Flow, Selection};
+use netpol_debug::engine::{self, Flow, Selection};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
 use netpol_debug::report::Verdict;
 use netpol_debug::snapshot;
 
-use crate::common;
+use crate::common::{self, endpoint};
 use Protocol::{Sctp, Tcp, Udp};
 use Verdict::{Allowed, Blocked, Inconclusive};
 
@@ -781,17 +781,7 @@ fn dataplane_rows() -> Vec<Row> {
 }
 
 fn build(docs: &[String]) -> ClusterIndex {
-    let yaml = format!("{}\n---\n{}", common::BASE, docs.join("\n---\n"));
-    let snap = snapshot::load_str("cilium.yaml", &yaml).expect("cilium cluster parses");
-    ClusterIndex::build(&snap, Semantics::default())
-}
-
-fn endpoint(ix: &ClusterIndex, s: &str) -> Endpoint {
-    if let Ok(ip) = s.parse() {
-        return Endpoint::Ip(ip);
-    }
-    let (ns, name) = s.split_once('/').expect("ns/name");
-    Endpoint::Pod(ix.pod_by_name(ns, name).unwrap_or_else(|| panic!("no pod {s}")))
+    common::build_on_base("cilium", docs, Semantics::default())
 }
 
 /// Everything one row checks in one policy order, as failures.
@@ -799,26 +789,7 @@ fn check(r: &Row, docs: &[String], order: &str) -> Vec<String> {
     let ix = build(docs);
     let what = format!("{} ({order}): {} -> {} {} {}", r.rule, r.from, r.to, r.proto, r.port);
     let mut out = Vec::new();
-    let q = Query {
-        from: r.from.into(),
-        to: r.to.into(),
-        protocol: r.proto,
-        port: Some(PortArg::Number(r.port)),
-    };
-    let d = diagnose(&ix, &q).unwrap_or_else(|e| panic!("{what}: {e:?}"));
-    if d.verdict != r.verdict {
-        out.push(format!(
-            "{what}: verdict {:?}, expected {:?}; causes {:#?}",
-            d.verdict, r.verdict, d.root_causes
-        ));
-    }
-    let code = d.root_causes.first().map(|c| serde_json::to_value(c.code).unwrap());
-    if code.as_ref().and_then(|c| c.as_str()) != Some(r.code) {
-        out.push(format!(
-            "{what}: first cause {code:?}, expected {}; causes {:#?}",
-            r.code, d.root_causes
-        ));
-    }
+    let d = common::diagnose_row(&ix, &what, (r.from, r.to), r.proto, r.port, r.verdict, r.code, &mut out);
     let texts: Vec<String> = d
         .root_causes
         .iter()
@@ -844,13 +815,7 @@ fn check(r: &Row, docs: &[String], order: &str) -> Vec<String> {
             port: Some(r.port),
         };
         let t = engine::evaluate(&ix, flow);
-        let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
-        if conns.contains(r.proto, r.port) != t.allowed() {
-            out.push(format!(
-                "{what}: evaluate says {} but matrix's set {conns} disagrees",
-                t.allowed()
-            ));
-        }
+        common::matrix_agrees(&ix, &what, (src, dst), (r.proto, r.port), t.allowed(), &mut out);
     }
     out
 }

@@ -7,13 +7,12 @@
 
 use netpol_debug::diagnosis::query::PortArg;
 use netpol_debug::diagnosis::{Query, diagnose};
-use netpol_debug::engine::{self, Endpoint, Flow, FlowTrace, Selection, SideTrace};
+use netpol_debug::engine::{self, Flow, FlowTrace, Selection, SideTrace};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
 use netpol_debug::report::Verdict;
-use netpol_debug::snapshot;
 
-use crate::common;
+use crate::common::{self, endpoint};
 
 struct Row {
     rule: &'static str,
@@ -606,17 +605,7 @@ spec:
 }
 
 fn build(policies: &str) -> ClusterIndex {
-    let yaml = format!("{}\n---\n{policies}", common::BASE);
-    let snap = snapshot::load_str("cnp.yaml", &yaml).expect("cnp cluster parses");
-    ClusterIndex::build(&snap, Semantics::default())
-}
-
-fn endpoint(ix: &ClusterIndex, s: &str) -> Endpoint {
-    if let Ok(ip) = s.parse() {
-        return Endpoint::Ip(ip);
-    }
-    let (ns, name) = s.split_once('/').expect("ns/name");
-    Endpoint::Pod(ix.pod_by_name(ns, name).unwrap_or_else(|| panic!("no pod {s}")))
+    common::build_on_base("cnp", &[policies.to_string()], Semantics::default())
 }
 
 fn side_hits(s: &SideTrace) -> Vec<String> {
@@ -652,23 +641,7 @@ fn check(r: &Row) -> Vec<String> {
     let ix = build(&r.policies);
     let what = format!("{}: {} -> {} {} {}", r.rule, r.from, r.to, r.proto, r.port);
     let mut out = Vec::new();
-    let q = Query {
-        from: r.from.into(),
-        to: r.to.into(),
-        protocol: r.proto,
-        port: Some(PortArg::Number(r.port)),
-    };
-    let d = diagnose(&ix, &q).unwrap_or_else(|e| panic!("{what}: {e:?}"));
-    if d.verdict != r.verdict {
-        out.push(format!("{what}: verdict {:?}, expected {:?}", d.verdict, r.verdict));
-    }
-    let code = d.root_causes.first().map(|c| serde_json::to_value(c.code).unwrap());
-    if code.as_ref().and_then(|c| c.as_str()) != Some(r.code) {
-        out.push(format!(
-            "{what}: first cause {code:?}, expected {}; causes {:#?}",
-            r.code, d.root_causes
-        ));
-    }
+    let d = common::diagnose_row(&ix, &what, (r.from, r.to), r.proto, r.port, r.verdict, r.code, &mut out);
     let (src, dst) = (endpoint(&ix, r.from), endpoint(&ix, r.to));
     let flow = Flow {
         src,
@@ -694,13 +667,7 @@ fn check(r: &Row) -> Vec<String> {
         out.push(format!("{what}: nothing says {:?}: {texts:#?}", r.says));
     }
     if r.verdict != Verdict::Inconclusive {
-        let conns = engine::allowed_conns(&ix, &Selection::compute(&ix), src, dst);
-        if conns.contains(r.proto, r.port) != t.allowed() {
-            out.push(format!(
-                "{what}: evaluate says {} but matrix's set {conns} disagrees",
-                t.allowed()
-            ));
-        }
+        common::matrix_agrees(&ix, &what, (src, dst), (r.proto, r.port), t.allowed(), &mut out);
     }
     out
 }

@@ -171,3 +171,77 @@ pub fn run_mcp_script(
         stderr: stderr.join().unwrap_or_default(),
     }
 }
+
+/// The shared base cluster (`BASE`) plus `docs`, indexed: what the semantics tables build.
+pub fn build_on_base(suite: &str, docs: &[String], semantics: netpol_debug::index::Semantics) -> ClusterIndex {
+    let yaml = format!("{}\n---\n{}", BASE, docs.join("\n---\n"));
+    let snap = snapshot::load_str(&format!("{suite}.yaml"), &yaml)
+        .unwrap_or_else(|e| panic!("the {suite} cluster parses: {e}"));
+    ClusterIndex::build(&snap, semantics)
+}
+
+/// `ns/pod` as that pod, an address as itself: how the semantics tables name endpoints.
+pub fn endpoint(ix: &ClusterIndex, s: &str) -> netpol_debug::engine::Endpoint {
+    use netpol_debug::engine::Endpoint;
+    if let Ok(ip) = s.parse() {
+        return Endpoint::Ip(ip);
+    }
+    let (ns, name) = s.split_once('/').expect("ns/name");
+    Endpoint::Pod(ix.pod_by_name(ns, name).unwrap_or_else(|| panic!("no pod {s}")))
+}
+
+/// One semantics-table row's flow diagnosed: the diagnosis, with a failure in `out` when its
+/// verdict or first root cause's code is not the row's.
+#[allow(clippy::too_many_arguments)]
+pub fn diagnose_row(
+    ix: &ClusterIndex,
+    what: &str,
+    (from, to): (&str, &str),
+    protocol: netpol_debug::policy::Protocol,
+    port: u16,
+    verdict: netpol_debug::report::Verdict,
+    code: &str,
+    out: &mut Vec<String>,
+) -> netpol_debug::report::Diagnosis {
+    use netpol_debug::diagnosis::{Query, diagnose, query::PortArg};
+    let q = Query {
+        from: from.into(),
+        to: to.into(),
+        protocol,
+        port: Some(PortArg::Number(port)),
+    };
+    let d = diagnose(ix, &q).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    if d.verdict != verdict {
+        out.push(format!(
+            "{what}: verdict {:?}, expected {verdict:?}; causes {:#?}",
+            d.verdict, d.root_causes
+        ));
+    }
+    let first = d.root_causes.first().map(|c| serde_json::to_value(c.code).unwrap());
+    if first.as_ref().and_then(|c| c.as_str()) != Some(code) {
+        out.push(format!(
+            "{what}: first cause {first:?}, expected {code}; causes {:#?}",
+            d.root_causes
+        ));
+    }
+    d
+}
+
+/// A failure in `out` when the connectivity map's set between the two ends disagrees with the
+/// explained evaluation (`allowed`) on the row's port.
+pub fn matrix_agrees(
+    ix: &ClusterIndex,
+    what: &str,
+    (src, dst): (netpol_debug::engine::Endpoint, netpol_debug::engine::Endpoint),
+    (protocol, port): (netpol_debug::policy::Protocol, u16),
+    allowed: bool,
+    out: &mut Vec<String>,
+) {
+    use netpol_debug::engine::{Selection, allowed_conns};
+    let conns = allowed_conns(ix, &Selection::compute(ix), src, dst);
+    if conns.contains(protocol, port) != allowed {
+        out.push(format!(
+            "{what}: evaluate says {allowed} but matrix's set {conns} disagrees"
+        ));
+    }
+}

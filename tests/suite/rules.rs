@@ -5,7 +5,6 @@
 use netpol_debug::engine::{self, Endpoint, Flow, Selection};
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
-use netpol_debug::snapshot;
 
 use crate::common;
 
@@ -321,9 +320,7 @@ fn split_docs(policies: &str) -> Vec<String> {
 }
 
 fn build(docs: &[String], semantics: Semantics) -> ClusterIndex {
-    let yaml = format!("{}\n---\n{}", common::BASE, docs.join("\n---\n"));
-    let snap = snapshot::load_str("rules.yaml", &yaml).expect("rule cluster parses");
-    ClusterIndex::build(&snap, semantics)
+    common::build_on_base("rules", docs, semantics)
 }
 
 fn endpoint(ix: &ClusterIndex, s: &str) -> Endpoint {

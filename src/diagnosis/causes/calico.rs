@@ -13,7 +13,6 @@ use crate::diagnosis::describe::endpoint_name;
 use crate::engine::{CalicoStep, CalicoStepAction, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
 use crate::policy::Direction;
-use crate::policy::extended::PodRef;
 use crate::report::*;
 
 /// `rule spec.ingress[0] {…} of GlobalNetworkPolicy x (tier security)`.
@@ -82,12 +81,7 @@ fn calico_policy_applies(ix: &ClusterIndex, side: &SideTrace, tier: &str) -> boo
     let Some(id) = side.subject else { return false };
     let p = ix.pod(id);
     let ns_labels = ix.namespace_labels(&p.namespace);
-    let pod = PodRef {
-        namespace: &p.namespace,
-        labels: &p.labels,
-        namespace_labels: &ns_labels,
-        service_account: p.service_account.as_deref(),
-    };
+    let pod = p.pod_ref(&ns_labels);
     ix.calico
         .policies
         .iter()

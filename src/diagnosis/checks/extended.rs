@@ -13,7 +13,7 @@ use super::{Effect, Ends, Finding, Rank, Record, pod_of};
 use crate::diagnosis::describe::Role;
 use crate::index::ClusterIndex;
 use crate::policy::Direction;
-use crate::policy::extended::{self, ExtendedHit, PodRef};
+use crate::policy::extended::{self, ExtendedHit};
 use crate::report::*;
 
 /// The CNI-specific policies that select an end for the direction that matters there.
@@ -30,12 +30,7 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
             continue;
         }
         let ns_labels = ix.namespace_labels(&p.namespace);
-        let pod_ref = PodRef {
-            namespace: &p.namespace,
-            labels: &p.labels,
-            namespace_labels: &ns_labels,
-            service_account: p.service_account.as_deref(),
-        };
+        let pod_ref = p.pod_ref(&ns_labels);
         for hit in extended::selecting(&ix.facts.extended_objects, &pod_ref) {
             // Evaluated kinds are decided by the engine, not named as present.
             if hit.evaluated || !hit.directions.contains(&dir) {
