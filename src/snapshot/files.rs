@@ -366,19 +366,32 @@ impl Loader {
     /// is sure), else sequentially. Either way the documents are added in order, and an error is
     /// the sequential parser's.
     fn load_yaml(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        let mut done = 0;
         if text.len() >= self.parallel_min_bytes
             && let Some(batches) = split::yaml_batches(text, self.batch_bytes)
             && batches.len() > 1
         {
-            let values_before = self.values;
-            let Some(done) = self.load_yaml_parallel(snap, file, &batches)? else {
-                return Ok(());
-            };
-            // A part did not parse apart: read again from the start, adding what was not added.
-            self.values = values_before;
-            return self.load_yaml_sequential(snap, path, file, text, done);
+            match self.resume_point(|l| l.load_yaml_parallel(snap, file, &batches))? {
+                None => return Ok(()),
+                Some(added) => done = added,
+            }
         }
-        self.load_yaml_sequential(snap, path, file, text, 0)
+        self.load_yaml_sequential(snap, path, file, text, done)
+    }
+
+    /// Runs a parallel load: `None` when it read the whole file, else how many documents it
+    /// added before a part did not parse apart, with the value budget as it was before (the
+    /// sequential reader then reads the file from the start, adding what was not added).
+    fn resume_point(
+        &mut self,
+        parallel: impl FnOnce(&mut Self) -> Result<Option<usize>, LoadError>,
+    ) -> Result<Option<usize>, LoadError> {
+        let values_before = self.values;
+        let done = parallel(self)?;
+        if done.is_some() {
+            self.values = values_before;
+        }
+        Ok(done)
     }
 
     /// Parses the batches on the workers and adds their documents in order. `Some(documents
@@ -517,17 +530,16 @@ impl Loader {
     /// A JSON object, or an array decoded and added element by element (a huge array never
     /// sits in memory as a whole).
     fn load_json(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
+        let mut done = 0;
         if text.len() >= self.parallel_min_bytes
             && let Some(split) = split::json_split(text, self.batch_bytes)
         {
-            let values_before = self.values;
-            let Some(done) = self.load_json_parallel(snap, file, &split)? else {
-                return Ok(());
-            };
-            self.values = values_before;
-            return self.load_json_sequential(snap, path, file, text, done);
+            match self.resume_point(|l| l.load_json_parallel(snap, file, &split))? {
+                None => return Ok(()),
+                Some(added) => done = added,
+            }
         }
-        self.load_json_sequential(snap, path, file, text, 0)
+        self.load_json_sequential(snap, path, file, text, done)
     }
 
     /// A top-level array, or a `List`'s `items`, parsed on the workers a batch of elements at a
