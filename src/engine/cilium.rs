@@ -16,7 +16,10 @@ use std::net::IpAddr;
 use super::trace::{CiliumOutcome, CiliumRuleTrace, Doubt, Endpoint, SideTrace, Uncertainty};
 use crate::index::CiliumSelected;
 use crate::index::{ClusterIndex, PodInfo};
-use crate::policy::extended::{CiliumIdentity, CiliumPeer, CiliumPortValue, PeerRule, Section};
+use crate::policy::extended::{
+    CiliumIdentity, CiliumPeer, CiliumPortValue, PeerRule, ResolvedService, Section, ServiceBackends, ServicePeer,
+    ServiceResolution,
+};
 use crate::policy::{ConnSet, Direction};
 
 /// What the Cilium rules of one side decide toward one peer.
@@ -203,8 +206,91 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -
                 Matched
             }
         }
+        (CiliumPeer::Service(sp), kind) => service_matches(sp, kind, apiserver),
         (CiliumPeer::Undecided(why), _) => Unknown(why.clone()),
         (CiliumPeer::Invalid(why), _) => Unknown(format!("{UNREADABLE}{why}")),
+    }
+}
+
+/// A `toServices` peer: it matches when one Service it names stands for the peer (see
+/// [`ServicePeer`]).
+fn service_matches(sp: &ServicePeer, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -> CiliumOutcome {
+    use CiliumOutcome::*;
+    let list = match &sp.resolved {
+        Some(ServiceResolution::Services(list)) => list,
+        Some(ServiceResolution::ServicesNotRead) | None => {
+            return Unknown(format!(
+                "toServices {} names Services, and the snapshot has none",
+                sp.quote
+            ));
+        }
+    };
+    if list.is_empty() {
+        return NoMatch(format!(
+            "toServices {} names no Service in the snapshot, so Cilium derives no peer from it",
+            sp.quote
+        ));
+    }
+    let mut unknown = None;
+    let mut why_not = Vec::new();
+    for r in list {
+        match backends_match(r, kind, apiserver) {
+            Matched => return Matched,
+            Unknown(w) => unknown = unknown.or(Some(w)),
+            NoMatch(w) => why_not.push(w),
+        }
+    }
+    unknown.map_or_else(|| NoMatch(why_not.join("; ")), Unknown)
+}
+
+/// One Service named by `toServices` against the peer: a selector-less Service by its endpoint
+/// addresses as generated CIDRs; a Service with a selector by the pods it selects from Cilium
+/// 1.17 on, by nothing before.
+fn backends_match(r: &ResolvedService, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -> CiliumOutcome {
+    use CiliumOutcome::*;
+    let svc = &r.key;
+    match &r.backends {
+        ServiceBackends::AddressesUnknown => Unknown(format!(
+            "Service {svc} has no selector and its Endpoints are not in the snapshot, so the addresses toServices stands for are unknown"
+        )),
+        ServiceBackends::Addresses(ips) => {
+            let mut why = format!("Service {svc} has no selector and no endpoint address");
+            for ip in ips {
+                let cidr = CiliumPeer::Cidr {
+                    net: ipnet::IpNet::from(*ip),
+                    except: Vec::new(),
+                };
+                match peer_matches(&cidr, kind, apiserver) {
+                    NoMatch(w) => {
+                        why = format!(
+                            "Service {svc} has no selector: toServices stands for its endpoint addresses, matched as CIDRs ({w})"
+                        )
+                    }
+                    other => return other,
+                }
+            }
+            NoMatch(why)
+        }
+        ServiceBackends::Selector { pods, since_1_17 } => {
+            let before = format!(
+                "Service {svc} has a selector, and Cilium before 1.17 applies toServices only to Services without one"
+            );
+            match (
+                since_1_17,
+                peer_matches(&CiliumPeer::Endpoints(pods.clone()), kind, apiserver),
+            ) {
+                (Some(false), _) => NoMatch(format!("{before} (the agent's image is older)")),
+                (Some(true), Matched) => Matched,
+                (Some(true), NoMatch(w)) => NoMatch(format!(
+                    "Service {svc}: Cilium 1.17 and later match the pods its selector selects; {w}"
+                )),
+                (None, NoMatch(w)) => NoMatch(format!("{before}, and from 1.17 on it stands for its pods: {w}")),
+                (_, Unknown(w)) => Unknown(format!("Service {svc}: {w}")),
+                (None, Matched) => Unknown(format!(
+                    "Service {svc} has a selector that selects the peer: Cilium 1.17 and later match it, earlier versions ignore Services with a selector, and the agent's version is not in the snapshot"
+                )),
+            }
+        }
     }
 }
 

@@ -4,9 +4,14 @@
 //! selected: it is the host endpoint, which only host policies (`nodeSelector`) select, and those
 //! are out of scope.
 
-use crate::index::{ClusterIndex, PodId};
-use crate::policy::Direction;
-use crate::policy::extended::{CiliumPeer, CiliumPolicy, CiliumSubject, PodRef, Section};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::index::{ClusterIndex, PodId, ServiceInfo};
+use crate::policy::extended::{
+    CiliumPeer, CiliumPolicy, CiliumSelector, CiliumSubject, PodRef, ResolvedService, Section, ServiceBackends,
+    ServiceRef, ServiceResolution,
+};
+use crate::policy::{Direction, Selector};
 use crate::snapshot::LoadWarning;
 
 /// A Cilium rule that selects (or may select) a pod for a direction.
@@ -98,6 +103,73 @@ impl ClusterIndex {
     }
 }
 
+/// Resolves every `toServices` peer against the snapshot's Services (`services_read`: the
+/// snapshot holds at least one Service object). `since_1_17`: whether the agent is Cilium 1.17
+/// or later, when its image tells (see [`ServiceBackends::Selector`]).
+pub fn resolve_services(
+    policies: &mut [CiliumPolicy],
+    services: &[ServiceInfo],
+    services_read: bool,
+    since_1_17: Option<bool>,
+) {
+    let peers = policies
+        .iter_mut()
+        .flat_map(|p| &mut p.rules)
+        .flat_map(|r| r.sections.iter_mut().flatten().flatten())
+        .flat_map(|e| e.peers.iter_mut().flatten());
+    for peer in peers {
+        let CiliumPeer::Service(sp) = peer else { continue };
+        sp.resolved = Some(match services_read {
+            false => ServiceResolution::ServicesNotRead,
+            true => ServiceResolution::Services(
+                services
+                    .iter()
+                    .filter(|s| names(&sp.by, s))
+                    .map(|s| resolved(s, since_1_17))
+                    .collect(),
+            ),
+        });
+    }
+}
+
+/// Whether a `toServices` element names the Service (`serviceRefMatches`,
+/// `serviceSelectorMatches`: an empty namespace is every namespace).
+fn names(by: &ServiceRef, s: &ServiceInfo) -> bool {
+    let in_ns = |ns: &Option<String>| ns.as_deref().is_none_or(|n| n == s.namespace);
+    match by {
+        ServiceRef::Name { name, namespace } => in_ns(namespace) && *name == s.name,
+        ServiceRef::Selector { selector, namespace } => in_ns(namespace) && selector.matches(&s.labels),
+    }
+}
+
+fn resolved(s: &ServiceInfo, since_1_17: Option<bool>) -> ResolvedService {
+    let backends = match &s.selector {
+        None if s.endpoints_read => ServiceBackends::Addresses(s.endpoints.iter().map(|a| a.ip).collect()),
+        None => ServiceBackends::AddressesUnknown,
+        Some(labels) => {
+            let ls = LabelSelector {
+                match_labels: Some(labels.clone()),
+                match_expressions: None,
+            };
+            let quote = serde_json::to_value(&ls)
+                .map(|v| crate::policy::quote::flow_value(&v))
+                .unwrap_or_default();
+            ServiceBackends::Selector {
+                pods: CiliumSelector {
+                    selector: Selector::lower(Some(&ls)),
+                    namespace: Some(s.namespace.clone()),
+                    quote,
+                },
+                since_1_17,
+            }
+        }
+    };
+    ResolvedService {
+        key: format!("{}/{}", s.namespace, s.name),
+        backends,
+    }
+}
+
 /// One load warning naming the Cilium elements that may be decided only in the dataplane (FQDN,
 /// group, Service and node peers, entities other than world/cluster/all, L7 parts,
 /// authentication), at most five: `diagnose` answers
@@ -116,6 +188,7 @@ pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
                 for e in rule.section(s).unwrap_or_default() {
                     let undecided_peer = e.peers.iter().flatten().any(|p| match p {
                         CiliumPeer::Undecided(_) => true,
+                        CiliumPeer::Service(sp) => service_undecided(sp),
                         CiliumPeer::Entity(x) => {
                             !matches!(x.as_str(), "all" | "world" | "world-ipv4" | "world-ipv6" | "cluster")
                         }
@@ -147,4 +220,17 @@ pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
             }
         ),
     })
+}
+
+/// A resolved `toServices` peer that the snapshot cannot decide for every peer.
+fn service_undecided(sp: &crate::policy::extended::ServicePeer) -> bool {
+    match &sp.resolved {
+        None | Some(ServiceResolution::ServicesNotRead) => true,
+        Some(ServiceResolution::Services(list)) => list.iter().any(|r| {
+            matches!(
+                r.backends,
+                ServiceBackends::AddressesUnknown | ServiceBackends::Selector { since_1_17: None, .. }
+            )
+        }),
+    }
 }

@@ -82,6 +82,29 @@ pub struct CniDetection {
     pub missing: Vec<String>,
 }
 
+/// Whether the Cilium agent is 1.17 or later, from the image tag its evidence shows
+/// (`…cilium/cilium:v1.17.2`); `None` when no tag tells, or agents of both sides run.
+pub fn cilium_since_1_17(d: &CniDetection) -> Option<bool> {
+    let mut seen: Option<bool> = None;
+    for line in d.cnis.iter().filter(|c| c.name == "cilium").flat_map(|c| &c.evidence) {
+        let Some(tag) = line.split("cilium/cilium:").nth(1) else {
+            continue;
+        };
+        let mut parts = tag.trim_start_matches('v').split(['.', '-', '@', ')']);
+        let (Some(Ok(major)), Some(Ok(minor))) =
+            (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>))
+        else {
+            continue;
+        };
+        let this = (major, minor) >= (1, 17);
+        if seen.is_some_and(|s| s != this) {
+            return None;
+        }
+        seen = Some(this);
+    }
+    seen
+}
+
 /// A known CNI or policy engine and how to recognise its agents.
 struct Known {
     name: &'static str,
@@ -765,6 +788,37 @@ mod tests {
         format!(
             "---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{k8s-app: {name}}}}}\n  template:\n    metadata: {{labels: {{k8s-app: {name}}}}}\n    spec:\n      containers: [{{name: {name}, image: \"{image}\"}}]\n"
         )
+    }
+
+    /// Cilium's `toServices` reads Services with a selector from 1.17 on: the version comes from
+    /// the agent's image tag, and is unknown without one or when agents of both sides run.
+    #[test]
+    fn cilium_version_from_the_agent_image() {
+        let cases: &[(&[&str], Option<bool>)] = &[
+            (&["quay.io/cilium/cilium:v1.17.2@sha256:0123"], Some(true)),
+            (&["quay.io/cilium/cilium:v1.16.5"], Some(false)),
+            (&["cilium/cilium:v2.0.0"], Some(true)),
+            (&["quay.io/cilium/cilium:latest"], None),
+            (&["quay.io/cilium/cilium@sha256:0123"], None),
+            (
+                &["quay.io/cilium/cilium:v1.16.5", "quay.io/cilium/cilium:v1.17.0"],
+                None,
+            ),
+        ];
+        for (images, want) in cases {
+            let yaml: String = images
+                .iter()
+                .enumerate()
+                .map(|(i, img)| {
+                    ds(
+                        "kube-system",
+                        &format!("cilium{}", if i == 0 { String::new() } else { format!("-{i}") }),
+                        img,
+                    )
+                })
+                .collect();
+            assert_eq!(cilium_since_1_17(&report(&yaml)), *want, "{images:?}");
+        }
     }
 
     /// A DaemonSet whose one container has `args` (a YAML flow sequence, e.g. `[--a, b]`).

@@ -276,6 +276,11 @@ pub struct ServiceInfo {
     /// Addresses from the Service's Endpoints / EndpointSlices (what a selector-less Service
     /// such as `default/kubernetes` points to): IP and ports.
     pub endpoints: Vec<EndpointAddress>,
+    /// Whether the snapshot has an Endpoints object or an EndpointSlice for it (an empty
+    /// `endpoints` then means no address, not an unread object).
+    pub endpoints_read: bool,
+    /// The Service's own labels (what Cilium's `k8sServiceSelector` reads).
+    pub labels: Labels,
 }
 
 /// One address behind a Service, with the ports it serves.
@@ -424,6 +429,8 @@ impl ClusterIndex {
             .iter()
             .filter_map(crate::policy::extended::lower_cilium)
             .collect();
+        let since_1_17 = crate::index::cni::cilium_since_1_17(&ix.facts.cni);
+        cilium::resolve_services(&mut ix.cilium, &ix.services, !snap.services.is_empty(), since_1_17);
         ix.warnings.extend(cilium::undecided_warning(&ix.cilium));
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);
@@ -999,8 +1006,11 @@ impl Builder {
             self.ensure_namespace(&ns);
             let name = svc.metadata.name.clone().unwrap_or_default();
             let external_ips = service_external_ips(svc, &spec);
+            let (endpoints, endpoints_read) = service_endpoints(snap, &ns, &name);
             self.services.push(ServiceInfo {
-                endpoints: service_endpoints(snap, &ns, &name),
+                endpoints,
+                endpoints_read,
+                labels: svc.metadata.labels.clone().unwrap_or_default(),
                 namespace: ns,
                 name,
                 selector: spec.selector.clone().filter(|s| !s.is_empty()),
@@ -1088,9 +1098,11 @@ fn controller_owner(refs: Option<&[OwnerReference]>) -> Option<Owner> {
         })
 }
 
-/// The addresses of a Service from its Endpoints object and its EndpointSlices, deduplicated.
-fn service_endpoints(snap: &ClusterSnapshot, ns: &str, name: &str) -> Vec<EndpointAddress> {
+/// The addresses of a Service from its Endpoints object and its EndpointSlices, deduplicated,
+/// and whether any such object is in the snapshot.
+fn service_endpoints(snap: &ClusterSnapshot, ns: &str, name: &str) -> (Vec<EndpointAddress>, bool) {
     let mut out: Vec<EndpointAddress> = Vec::new();
+    let mut read = false;
     let mut add = |ip: &str, ports: Vec<(Option<String>, u16, Protocol)>| {
         let Ok(ip) = ip.parse::<IpAddr>() else { return };
         match out.iter_mut().find(|a| a.ip == ip) {
@@ -1109,6 +1121,7 @@ fn service_endpoints(snap: &ClusterSnapshot, ns: &str, name: &str) -> Vec<Endpoi
         .iter()
         .filter(|e| namespace_of(&e.metadata) == ns && e.metadata.name.as_deref() == Some(name))
     {
+        read = true;
         for subset in e.subsets.iter().flatten() {
             let ports: Vec<(Option<String>, u16, Protocol)> = subset
                 .ports
@@ -1136,6 +1149,7 @@ fn service_endpoints(snap: &ClusterSnapshot, ns: &str, name: &str) -> Vec<Endpoi
                 .map(String::as_str)
                 == Some(name)
     }) {
+        read = true;
         let ports: Vec<(Option<String>, u16, Protocol)> = s
             .ports
             .iter()
@@ -1154,7 +1168,7 @@ fn service_endpoints(snap: &ClusterSnapshot, ns: &str, name: &str) -> Vec<Endpoi
             }
         }
     }
-    out
+    (out, read)
 }
 
 fn container_ports(containers: &[Container]) -> Vec<ContainerPortInfo> {

@@ -702,6 +702,169 @@ fn l3l4_rows() -> Vec<Row> {
     ]
 }
 
+/// A Service in `other` (selector-less unless `selector` is given) with these labels, and its
+/// Endpoints when `addresses` is given.
+fn service(name: &str, labels: &str, selector: Option<&str>, addresses: Option<&[&str]>) -> String {
+    let sel = selector.map(|s| format!(", selector: {{{s}}}")).unwrap_or_default();
+    let mut out = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: other, labels: {{{labels}}}}}\nspec: {{ports: [{{port: 443}}]{sel}}}\n"
+    );
+    if let Some(ips) = addresses {
+        let ips: Vec<String> = ips.iter().map(|ip| format!("{{ip: {ip}}}")).collect();
+        out.push_str(&format!(
+            "---\napiVersion: v1\nkind: Endpoints\nmetadata: {{name: {name}, namespace: other}}\nsubsets: [{{addresses: [{}], ports: [{{port: 443}}]}}]\n",
+            ips.join(", ")
+        ));
+    }
+    out
+}
+
+/// The Cilium agent's DaemonSet with this image tag (how a snapshot tells the agent's version).
+fn agent(tag: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: cilium, namespace: kube-system}}\nspec: {{selector: {{matchLabels: {{k8s-app: cilium}}}}, template: {{metadata: {{labels: {{k8s-app: cilium}}}}, spec: {{containers: [{{name: cilium-agent, image: 'quay.io/cilium/cilium:{tag}'}}]}}}}}}\n"
+    )
+}
+
+/// `toServices` (language.rst "Services based"; `pkg/policy/k8s/service.go`).
+fn services_rows() -> Vec<Row> {
+    let to = |svc: &str| client_out(&format!("[{{toServices: [{svc}]}}]"));
+    let ext_db = || to("{k8sService: {serviceName: ext-db, namespace: other}}");
+    let ext = || service("ext-db", "external: 'yes'", None, Some(&[EXT]));
+    let db_svc = || service("db", "app: db", Some("app: db"), Some(&["10.0.2.2"]));
+    let to_db = || to("{k8sService: {serviceName: db, namespace: other}}");
+    vec![
+        row(
+            "toServices: a selector-less Service stands for its Endpoints' addresses (generated toCIDRSet)",
+            &[ext_db(), ext()],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "",
+        ),
+        row(
+            "toServices: an address outside the Service's Endpoints is not matched",
+            &[ext_db(), ext()],
+            ("app/client", "198.51.100.7"),
+            (Tcp, 443),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "endpoint addresses",
+        ),
+        row(
+            "toServices: a selector-less Service whose Endpoints are not in the snapshot is undecided",
+            &[ext_db(), service("ext-db", "external: 'yes'", None, None)],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Inconclusive,
+            "DATAPLANE_DEPENDENT",
+            "Endpoints are not in the snapshot",
+        ),
+        row(
+            "toServices: a snapshot without Services cannot tell what it names",
+            &[ext_db()],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Inconclusive,
+            "DATAPLANE_DEPENDENT",
+            "the snapshot has none",
+        ),
+        row(
+            "toServices: naming no Service of the snapshot matches nothing",
+            &[to("{k8sService: {serviceName: gone, namespace: other}}"), ext()],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "names no Service",
+        ),
+        row(
+            "toServices: k8sService without a namespace names the Service in every namespace",
+            &[to("{k8sService: {serviceName: ext-db}}"), ext()],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "",
+        ),
+        row(
+            "toServices: k8sServiceSelector selects Services by their own labels",
+            &[
+                to("{k8sServiceSelector: {selector: {matchLabels: {external: 'yes'}}}}"),
+                ext(),
+            ],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "",
+        ),
+        row(
+            "toServices: k8sServiceSelector with a namespace names only that namespace's Services",
+            &[
+                to("{k8sServiceSelector: {selector: {matchLabels: {external: 'yes'}}, namespace: app}}"),
+                ext(),
+            ],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "names no Service",
+        ),
+        row(
+            "toServices: a Service with a selector is undecided when the agent's version is unknown (1.17 changed it)",
+            &[to_db(), db_svc()],
+            ("app/client", "other/db"),
+            (Tcp, 5432),
+            Inconclusive,
+            "DATAPLANE_DEPENDENT",
+            "1.17",
+        ),
+        row(
+            "toServices: before Cilium 1.17 a Service with a selector is ignored",
+            &[to_db(), db_svc(), agent("v1.16.5")],
+            ("app/client", "other/db"),
+            (Tcp, 5432),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "before 1.17",
+        ),
+        row(
+            "toServices: from Cilium 1.17 a Service with a selector stands for the pods it selects",
+            &[to_db(), db_svc(), agent("v1.17.2")],
+            ("app/client", "other/db"),
+            (Tcp, 5432),
+            Allowed,
+            "ALLOWED_BY_POLICY",
+            "",
+        ),
+        row(
+            "toServices: a Service with a selector that selects other pods matches under every version",
+            &[to_db(), db_svc()],
+            ("app/client", "other/client"),
+            (Tcp, 5432),
+            Blocked,
+            "CILIUM_NO_MATCHING_RULE",
+            "before 1.17",
+        ),
+        row(
+            "toServices with toPorts: Cilium rejects the policy, so it may not apply",
+            &[
+                client_out(
+                    "[{toServices: [{k8sService: {serviceName: ext-db}}], toPorts: [{ports: [{port: '443'}]}]}]",
+                ),
+                ext(),
+            ],
+            ("app/client", EXT),
+            (Tcp, 443),
+            Inconclusive,
+            "POLICY_UNREADABLE",
+            "combines toServices with toPorts",
+        ),
+    ]
+}
+
 fn dataplane_rows() -> Vec<Row> {
     let out = |peer: &str| client_out(&format!("[{{{peer}}}]"));
     let np_all_out = np(
@@ -727,15 +890,6 @@ fn dataplane_rows() -> Vec<Row> {
             Inconclusive,
             "DATAPLANE_DEPENDENT",
             "toGroups",
-        ),
-        row(
-            "toServices is resolved at run time",
-            &[out("toServices: [{k8sService: {serviceName: db, namespace: other}}]")],
-            ("app/client", "other/db"),
-            (Tcp, 5432),
-            Inconclusive,
-            "DATAPLANE_DEPENDENT",
-            "toServices",
         ),
         row(
             "an undecided allow does not matter when another rule allows",
@@ -822,10 +976,16 @@ fn check(r: &Row, docs: &[String], order: &str) -> Vec<String> {
 
 #[test]
 fn cilium_rules_table() {
-    let rows: Vec<Row> = [selection_rows(), composition_rows(), l3l4_rows(), dataplane_rows()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let rows: Vec<Row> = [
+        selection_rows(),
+        composition_rows(),
+        l3l4_rows(),
+        services_rows(),
+        dataplane_rows(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let mut failures = Vec::new();
     for r in &rows {
         failures.extend(check(r, &r.docs, "as written"));

@@ -264,12 +264,27 @@ fn dataplane_cause(side: &SideTrace, subject: &str) -> RootCause {
             policies.join(", ")
         )
     };
+    let evidence: Vec<String> = side
+        .uncertain
+        .iter()
+        .filter(|u| dataplane(u.doubt))
+        .map(|u| u.reason.clone())
+        .collect();
+    let mut suggestion = String::from(
+        "Check on the cluster what the named rule resolves to (cilium policy selectors, hubble observe --verdict DROPPED for the flow), or make it L3/L4 only (endpoints, entities world/cluster, CIDRs, ports).",
+    );
+    if evidence
+        .iter()
+        .any(|e| e.contains("the agent's version is not in the snapshot"))
+    {
+        suggestion.push_str(" `cilium version` tells which reading holds (1.17 or later: toServices matches a Service's pods), or include the cilium DaemonSet in the snapshot.");
+    }
     RootCause {
         code: RootCauseCode::DataplaneDependent,
         summary,
         policies,
-        evidence: side.uncertain.iter().filter(|u| dataplane(u.doubt)).map(|u| u.reason.clone()).collect(),
-        suggestion: "Check on the cluster what the named rule resolves to (cilium policy selectors, hubble observe --verdict DROPPED for the flow), or make it L3/L4 only (endpoints, entities world/cluster, CIDRs, ports).".into(),
+        evidence,
+        suggestion,
     }
 }
 

@@ -142,11 +142,72 @@ pub enum CiliumPeer {
         net: IpNet,
         except: Vec<IpNet>,
     },
+    /// A `toServices` element: the Services it names, resolved by the index against the
+    /// snapshot's Services and their Endpoints.
+    Service(ServicePeer),
     /// A peer whose addresses are known only at run time or to the cloud (`toFQDNs`,
-    /// `toGroups`, `toServices`, `toNodes`/`fromNodes`): why.
+    /// `toGroups`, `toNodes`/`fromNodes`): why.
     Undecided(String),
     /// A peer that could not be read: matches nothing, and says so.
     Invalid(String),
+}
+
+/// A `toServices` element (egress). Cilium translates it when a Service it names appears: a
+/// selector-less Service becomes its Endpoints' addresses as generated `toCIDRSet` entries; a
+/// Service with a selector is ignored before 1.17 and becomes its selector (in its namespace)
+/// from 1.17 on (`pkg/policy/k8s/service.go`: `isSelectableService`, `serviceRefMatches`,
+/// `serviceSelectorMatches`, `processRule`; cilium/cilium#34208, #37089).
+#[derive(Debug, Clone)]
+pub struct ServicePeer {
+    /// The element as written, in compact flow style.
+    pub quote: String,
+    pub by: ServiceRef,
+    /// Filled by the index; `None` until then.
+    pub resolved: Option<ServiceResolution>,
+}
+
+/// How a `toServices` element names Services. An empty namespace matches every namespace
+/// (`serviceRefMatches`, `serviceSelectorMatches`).
+#[derive(Debug, Clone)]
+pub enum ServiceRef {
+    /// `k8sService: {serviceName, namespace}`.
+    Name { name: String, namespace: Option<String> },
+    /// `k8sServiceSelector: {selector, namespace}`, on the Service's own labels.
+    Selector {
+        selector: Selector,
+        namespace: Option<String>,
+    },
+}
+
+/// A `toServices` element against the snapshot.
+#[derive(Debug, Clone)]
+pub enum ServiceResolution {
+    /// The snapshot holds no Service at all: which ones it names is unknown.
+    ServicesNotRead,
+    /// The Services it names (none: it matches nothing).
+    Services(Vec<ResolvedService>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedService {
+    /// `ns/name`.
+    pub key: String,
+    pub backends: ServiceBackends,
+}
+
+/// What a named Service stands for in the policy.
+#[derive(Debug, Clone)]
+pub enum ServiceBackends {
+    /// A selector-less Service: the addresses of its Endpoints/EndpointSlices, matched as CIDRs.
+    Addresses(Vec<std::net::IpAddr>),
+    /// A selector-less Service whose Endpoints are not in the snapshot.
+    AddressesUnknown,
+    /// A Service with a selector: its pods from Cilium 1.17 on, nothing before.
+    /// `since_1_17`: whether the agent is 1.17 or later, when its image tells.
+    Selector {
+        pods: CiliumSelector,
+        since_1_17: Option<bool>,
+    },
 }
 
 /// One port of `toPorts[].ports`.
@@ -311,6 +372,7 @@ fn lower_rule(path: &str, r: &Value, confine: Option<&str>) -> Result<CiliumRule
         (None, Some(_)) => CiliumSubject::Host,
         (None, None) => CiliumSubject::Unreadable(format!("{path} has neither endpointSelector nor nodeSelector")),
     };
+    services_with_ports(path, r)?;
     let section = |s: Section| -> Option<Vec<PeerRule>> {
         let v = non_null(r, s.field())?;
         let dir = match s {
@@ -383,10 +445,6 @@ fn lower_peer_rule(field: &str, e: &Value, dir: Direction, confine: Option<&str>
         ("FQDNs", "names DNS names, whose addresses Cilium learns at run time"),
         ("Groups", "names a cloud provider group, resolved through the cloud API"),
         (
-            "Services",
-            "names Services, whose backends (or external endpoints) Cilium resolves at run time",
-        ),
-        (
             "Nodes",
             "names nodes by their labels, which decide with the node identities of the agent's configuration",
         ),
@@ -399,6 +457,9 @@ fn lower_peer_rule(field: &str, e: &Value, dir: Direction, confine: Option<&str>
             let n = items(Some(v)).len().max(1);
             add(vec![CiliumPeer::Undecided(format!("{} {why}", key(k))); n]);
         }
+    }
+    if let Some(v) = e.get("toServices").filter(|_| dir == Direction::Egress) {
+        add(items(Some(v)).iter().map(service_peer).collect());
     }
     let (ports, l7) = to_ports(e);
     let undecided = e
@@ -416,6 +477,68 @@ fn lower_peer_rule(field: &str, e: &Value, dir: Direction, confine: Option<&str>
         l7,
         undecided,
     }
+}
+
+/// One `toServices` element.
+fn service_peer(v: &Value) -> CiliumPeer {
+    let namespace = |o: &Value| {
+        o.get("namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+    };
+    let by = if let Some(r) = non_null(v, "k8sService") {
+        match r.get("serviceName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            Some(name) => ServiceRef::Name {
+                name: name.to_string(),
+                namespace: namespace(r),
+            },
+            None => return CiliumPeer::Invalid("toServices k8sService without serviceName".into()),
+        }
+    } else if let Some(r) = non_null(v, "k8sServiceSelector") {
+        match label_selector(r.get("selector").unwrap_or(&Value::Null)) {
+            Ok((_, selector)) => ServiceRef::Selector {
+                selector: without_sources(selector),
+                namespace: namespace(r),
+            },
+            Err(e) => return CiliumPeer::Invalid(format!("toServices k8sServiceSelector.selector {e}")),
+        }
+    } else {
+        return CiliumPeer::Invalid("a toServices element names neither k8sService nor k8sServiceSelector".into());
+    };
+    CiliumPeer::Service(ServicePeer {
+        quote: crate::policy::quote::flow_value(v),
+        by,
+        resolved: None,
+    })
+}
+
+/// A Service-label selector with Cilium's `k8s:`/`any:` source prefixes dropped: a Service's
+/// labels carry none (`serviceSelectorMatches` matches them as a plain label set).
+fn without_sources(mut sel: Selector) -> Selector {
+    for r in &mut sel.requirements {
+        if let Some(k) = r.key.strip_prefix("k8s:").or_else(|| r.key.strip_prefix("any:")) {
+            r.key = k.to_string();
+        }
+    }
+    sel
+}
+
+/// Cilium rejects a rule that combines `toServices` with `toPorts` (language.rst, "Services
+/// based", Limitations): the whole policy is then not applied.
+fn services_with_ports(path: &str, r: &Value) -> Result<(), String> {
+    for s in [Section::Egress, Section::EgressDeny] {
+        for (i, e) in items(non_null(r, s.field())).iter().enumerate() {
+            let has = |k: &str| e.get(k).is_some_and(|v| !items(Some(v)).is_empty());
+            if has("toServices") && has("toPorts") {
+                return Err(format!(
+                    "{path}.{}[{i}] combines toServices with toPorts, which Cilium rejects, so the policy may not be applied at all",
+                    s.field()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn cidr(s: Option<&str>, except: &[IpNet]) -> CiliumPeer {

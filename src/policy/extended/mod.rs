@@ -49,7 +49,8 @@ pub use calico_rules::{
 pub use calico_selector::{CalicoSelector, SelectorError, parse_calico_selector};
 pub use cilium_rules::{
     CiliumIdentity, CiliumPeer, CiliumPolicy, CiliumPort, CiliumPortValue, CiliumRule, CiliumSelector, CiliumSubject,
-    PeerRule, Section, lower as lower_cilium,
+    PeerRule, ResolvedService, Section, ServiceBackends, ServicePeer, ServiceRef, ServiceResolution,
+    lower as lower_cilium,
 };
 use common::{Outcome, Tri};
 
