@@ -216,8 +216,8 @@ fn peer_matches(p: &CiliumPeer, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -
 /// [`ServicePeer`]).
 fn service_matches(sp: &ServicePeer, kind: &PeerKind, apiserver: Option<&[IpAddr]>) -> CiliumOutcome {
     use CiliumOutcome::*;
-    let list = match &sp.resolved {
-        Some(ServiceResolution::Services(list)) => list,
+    let (list, unread) = match &sp.resolved {
+        Some(ServiceResolution::Services { named, unread }) => (named, unread),
         Some(ServiceResolution::ServicesNotRead) | None => {
             return Unknown(format!(
                 "toServices {} names Services, and the snapshot has none",
@@ -225,7 +225,18 @@ fn service_matches(sp: &ServicePeer, kind: &PeerKind, apiserver: Option<&[IpAddr
             ));
         }
     };
+    let not_read = || {
+        unread.as_ref().map(|u| {
+            Unknown(format!(
+                "toServices {} may name Services of {u}, which this scoped read did not list",
+                sp.quote
+            ))
+        })
+    };
     if list.is_empty() {
+        if let Some(u) = not_read() {
+            return u;
+        }
         return NoMatch(format!(
             "toServices {} names no Service in the snapshot, so Cilium derives no peer from it",
             sp.quote
@@ -240,7 +251,11 @@ fn service_matches(sp: &ServicePeer, kind: &PeerKind, apiserver: Option<&[IpAddr
             NoMatch(w) => why_not.push(w),
         }
     }
-    unknown.map_or_else(|| NoMatch(why_not.join("; ")), Unknown)
+    match (unknown, not_read()) {
+        (Some(w), _) => Unknown(w),
+        (None, Some(u)) => u,
+        (None, None) => NoMatch(why_not.join("; ")),
+    }
 }
 
 /// One Service named by `toServices` against the peer: a selector-less Service by its endpoint

@@ -4,6 +4,8 @@
 //! selected: it is the host endpoint, which only host policies (`nodeSelector`) select, and those
 //! are out of scope.
 
+use std::collections::BTreeSet;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::index::{ClusterIndex, PodId, ServiceInfo};
@@ -103,13 +105,36 @@ impl ClusterIndex {
     }
 }
 
-/// Resolves every `toServices` peer against the snapshot's Services (`services_read`: the
-/// snapshot holds at least one Service object). `since_1_17`: whether the agent is Cilium 1.17
-/// or later, when its image tells (see [`ServiceBackends::Selector`]).
+/// Which Services the snapshot holds.
+pub struct ServicesRead<'a> {
+    /// At least one Service object.
+    pub any: bool,
+    /// A scoped read: only these namespaces' Services were read.
+    pub only_in: Option<&'a BTreeSet<String>>,
+}
+
+impl ServicesRead<'_> {
+    /// Where a `toServices` element looking in `namespace` (`None`: every one) may name
+    /// Services that were not read.
+    fn unread(&self, namespace: Option<&str>) -> Option<String> {
+        let read = self.only_in?;
+        match namespace {
+            Some(ns) if read.contains(ns) => None,
+            Some(ns) => Some(format!("namespace {ns}")),
+            None => Some(format!(
+                "namespaces other than {}",
+                read.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+}
+
+/// Resolves every `toServices` peer against the snapshot's Services. `since_1_17`: whether the
+/// agent is Cilium 1.17 or later, when its image tells (see [`ServiceBackends::Selector`]).
 pub fn resolve_services(
     policies: &mut [CiliumPolicy],
     services: &[ServiceInfo],
-    services_read: bool,
+    read: &ServicesRead,
     since_1_17: Option<bool>,
 ) {
     let peers = policies
@@ -119,15 +144,19 @@ pub fn resolve_services(
         .flat_map(|e| e.peers.iter_mut().flatten());
     for peer in peers {
         let CiliumPeer::Service(sp) = peer else { continue };
-        sp.resolved = Some(match services_read {
+        let namespace = match &sp.by {
+            ServiceRef::Name { namespace, .. } | ServiceRef::Selector { namespace, .. } => namespace.as_deref(),
+        };
+        sp.resolved = Some(match read.any {
             false => ServiceResolution::ServicesNotRead,
-            true => ServiceResolution::Services(
-                services
+            true => ServiceResolution::Services {
+                named: services
                     .iter()
                     .filter(|s| names(&sp.by, s))
                     .map(|s| resolved(s, since_1_17))
                     .collect(),
-            ),
+                unread: read.unread(namespace),
+            },
         });
     }
 }
@@ -226,7 +255,8 @@ pub fn undecided_warning(policies: &[CiliumPolicy]) -> Option<LoadWarning> {
 fn service_undecided(sp: &crate::policy::extended::ServicePeer) -> bool {
     match &sp.resolved {
         None | Some(ServiceResolution::ServicesNotRead) => true,
-        Some(ServiceResolution::Services(list)) => list.iter().any(|r| {
+        Some(ServiceResolution::Services { unread: Some(_), .. }) => true,
+        Some(ServiceResolution::Services { named, .. }) => named.iter().any(|r| {
             matches!(
                 r.backends,
                 ServiceBackends::AddressesUnknown | ServiceBackends::Selector { since_1_17: None, .. }

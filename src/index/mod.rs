@@ -430,7 +430,11 @@ impl ClusterIndex {
             .filter_map(crate::policy::extended::lower_cilium)
             .collect();
         let since_1_17 = crate::index::cni::cilium_since_1_17(&ix.facts.cni);
-        cilium::resolve_services(&mut ix.cilium, &ix.services, !snap.services.is_empty(), since_1_17);
+        let services_read = cilium::ServicesRead {
+            any: !snap.services.is_empty(),
+            only_in: snap.services_read_in.as_ref(),
+        };
+        cilium::resolve_services(&mut ix.cilium, &ix.services, &services_read, since_1_17);
         ix.warnings.extend(cilium::undecided_warning(&ix.cilium));
         let policy_warnings = crate::index::facts::unevaluated_policy_warnings(&ix.facts.other_policies);
         ix.warnings.extend(policy_warnings);

@@ -318,6 +318,7 @@ impl LiveRead {
         for (i, o) in self.objects.iter().enumerate() {
             crate::snapshot::add_value(&mut snap, &format!("live[{i}]"), o.clone());
         }
+        snap.services_read_in = Some(self.services_read_in());
         for w in self.forbidden.iter().chain(&self.warnings) {
             snap.warnings.push(LoadWarning {
                 location: Some(format!("live ({target})")),
@@ -326,6 +327,16 @@ impl LiveRead {
             });
         }
         snap
+    }
+
+    /// The namespaces read whole whose Services and Endpoints lists did not fail.
+    fn services_read_in(&self) -> BTreeSet<String> {
+        let failed = |ns: &String| {
+            ["services", "endpoints"].iter().any(|k| {
+                self.unread.contains(&(k.to_string(), None)) || self.unread.contains(&(k.to_string(), Some(ns.clone())))
+            })
+        };
+        self.namespaces.iter().filter(|ns| !failed(ns)).cloned().collect()
     }
 
     /// One multi-document YAML that `--snapshot` loads: a header, then one document an object.

@@ -107,6 +107,23 @@ pub fn load_str(name: &str, text: &str) -> Result<ClusterSnapshot, LoadError> {
     Ok(snap)
 }
 
+/// A snapshot that a scoped live read exported (`netpol-debug snapshot`) says in its header which
+/// namespaces it read whole: only their Services are in it, as in the live read.
+fn scoped_export_header(snap: &mut ClusterSnapshot, text: &str) {
+    if !text.starts_with("# netpol-debug snapshot of ") {
+        return;
+    }
+    let Some(list) = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("# namespaces read whole: "))
+    else {
+        return;
+    };
+    let read = snap.services_read_in.get_or_insert_with(Default::default);
+    read.extend(list.split(", ").filter(|n| *n != "(none)").map(str::to_string));
+}
+
 /// Adds one decoded document (an object or a List of objects). The live source feeds what it
 /// lists through here too, so a live read and its exported snapshot load the same way. No
 /// [`Limits`] apply here (the caller bounds what it decodes).
@@ -315,6 +332,7 @@ impl Loader {
 
     fn load_text(&mut self, snap: &mut ClusterSnapshot, path: &Path, text: &str) -> Result<(), LoadError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        scoped_export_header(snap, text);
         let first = text.trim_start().chars().next();
         let file = path.display().to_string();
         let objects_before = self.objects;

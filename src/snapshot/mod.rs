@@ -367,6 +367,9 @@ pub struct ClusterSnapshot {
     pub policy_locations: std::collections::HashMap<String, String>,
     /// Objects that named no namespace and were put in the default one (files only).
     pub defaulted: Option<NamespaceDefaulting>,
+    /// The namespaces whose Services (and their Endpoints) were read, when a read was scoped (a
+    /// live read of a question's namespaces); `None`: every namespace's (a file snapshot).
+    pub services_read_in: Option<std::collections::BTreeSet<String>>,
 }
 
 impl ClusterSnapshot {

@@ -1124,3 +1124,41 @@ fn check_default_deny_counts_cilium_isolation() {
         r.notes
     );
 }
+
+/// A scoped live read lists only the question's namespaces' Services: a `toServices` that may
+/// name a Service elsewhere is undecided, never "names no Service"; in a namespace that was read
+/// the answer stays decided.
+#[test]
+fn to_services_in_a_scoped_read() {
+    let docs = [
+        client_out("[{toServices: [{k8sService: {serviceName: ext-db, namespace: other}}]}]"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: app}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n"
+            .to_string(),
+    ];
+    let yaml = format!("{}\n---\n{}", common::BASE, docs.join("\n---\n"));
+    let diagnose_with = |read_in: &[&str]| {
+        let mut snap = snapshot::load_str("scoped.yaml", &yaml).expect("parses");
+        snap.services_read_in = Some(read_in.iter().map(|s| s.to_string()).collect());
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        let q = Query::parse("app/client", EXT, Some("443"), None).expect("query");
+        diagnose(&ix, &q).expect("diagnoses")
+    };
+    let scoped = diagnose_with(&["app"]);
+    assert_eq!(scoped.verdict, Inconclusive, "{scoped:#?}");
+    let first = &scoped.root_causes[0];
+    assert_eq!(serde_json::to_value(first.code).unwrap(), "DATAPLANE_DEPENDENT");
+    assert!(
+        first.evidence.iter().any(|e| e.contains("scoped read did not list")),
+        "{first:#?}"
+    );
+    let whole = diagnose_with(&["app", "other"]);
+    assert_eq!(whole.verdict, Blocked, "{whole:#?}");
+    // The snapshot such a read exports says so in its header, and loads the same way.
+    let exported =
+        format!("# netpol-debug snapshot of kind-test\n# namespaces read whole: app, kube-system\n---\n{yaml}");
+    let snap = snapshot::load_str("exported.yaml", &exported).expect("parses");
+    assert_eq!(
+        snap.services_read_in,
+        Some(["app", "kube-system"].iter().map(|s| s.to_string()).collect())
+    );
+}

@@ -184,8 +184,12 @@ pub enum ServiceRef {
 pub enum ServiceResolution {
     /// The snapshot holds no Service at all: which ones it names is unknown.
     ServicesNotRead,
-    /// The Services it names (none: it matches nothing).
-    Services(Vec<ResolvedService>),
+    /// The Services it names (none: it matches nothing, unless some were not read).
+    Services {
+        named: Vec<ResolvedService>,
+        /// Where it may name Services that a scoped read did not list (e.g. `namespace shop`).
+        unread: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
