@@ -525,3 +525,35 @@ fn external_ranges_compare_address_by_address() {
         "SCTP 9003,TCP 80-90,8080,UDP 53"
     );
 }
+
+#[test]
+fn delete_and_label_edit_the_objects_they_name() {
+    let ex = examples::examples()
+        .into_iter()
+        .find(|e| e.name.starts_with("01-"))
+        .expect("example 01");
+    let fix = Fix {
+        delete: vec!["shop/default-deny-ingress".into()],
+        label: vec!["shop/frontend-7d9f tier=web".into(), "shop team-".into()],
+        ..Fix::default()
+    };
+    let snap = snapshot_with_fix(&ex.dir, Some(&fix)).unwrap();
+    assert!(snap.network_policies.is_empty());
+    let pod = snap
+        .pods
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("frontend-7d9f"))
+        .unwrap();
+    assert_eq!(
+        pod.metadata.labels.as_ref().unwrap().get("tier").map(String::as_str),
+        Some("web")
+    );
+    let ns = &snap.namespaces[0];
+    assert!(!ns.metadata.labels.as_ref().unwrap().contains_key("team"), "{ns:?}");
+    let gone = Fix {
+        delete: vec!["shop/nothing".into()],
+        ..Fix::default()
+    };
+    let err = snapshot_with_fix(&ex.dir, Some(&gone)).unwrap_err();
+    assert!(err.contains("fix.delete shop/nothing"), "{err}");
+}
