@@ -24,6 +24,8 @@
 //!   `*_EVALUATED` constant is set.
 //! - `netpol_analyzer`: our `matrix` against the netpol-analyzer corpus in ../shared/conformance.
 //! - `examples`: every broken-cluster scenario in examples/ gives the verdict and root cause its case file names.
+//! - `example_fixes`: each example's suggested fix, written as objects (`fix` in its case file),
+//!   turns the flow into allowed and changes nothing else in the map but what the case names.
 //! - `context`: the checks around the rules (CNI, DNS, API server, Services, NodePort SNAT,
 //!   hostNetwork, Multus, meshes, cross-namespace, verification), one trap per test.
 //! - `explanations`: how answers explain themselves, one row per point of the contract
@@ -90,6 +92,8 @@ mod control_plane;
 mod diagnose;
 #[path = "suite/e2e.rs"]
 mod e2e;
+#[path = "suite/example_fixes.rs"]
+mod example_fixes;
 #[path = "suite/examples.rs"]
 mod examples;
 #[path = "suite/explanations.rs"]

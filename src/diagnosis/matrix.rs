@@ -3,8 +3,8 @@
 //!
 //! Invariant: the same semantics as `diagnose` (it calls the same engine); pods of one workload
 //! are represented by one pod; external space is cut into the disjoint ranges that the
-//! policies' ipBlocks delimit (each cidr minus its excepts), so every range is matched
-//! all-or-nothing by every ipBlock.
+//! policies' ipBlocks delimit (each cidr minus its excepts), and Cilium CIDR peers and Calico
+//! `nets`/`notNets` too, so every range is matched all-or-nothing by every one of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -128,8 +128,36 @@ pub fn external_blocks(ix: &ClusterIndex) -> (Vec<ExternalBlock>, Vec<ExternalBl
     }
     // AdminNetworkPolicy / baseline egress `networks` and `nodes` peers cut the destinations too.
     blocks[1].extend(ix.admin_egress_blocks().into_iter().map(|n| (n, Vec::new())));
+    extended_ip_blocks(ix, &mut blocks);
     let [ingress, egress] = blocks;
     (partition(&ingress), partition(&egress))
+}
+
+/// The CIDR peers of Cilium rules (allow and deny) and the `nets`/`notNets` of Calico rules, by
+/// direction: without their cuts a range would be decided by its first address only.
+fn extended_ip_blocks(ix: &ClusterIndex, blocks: &mut [Vec<(IpNet, Vec<IpNet>)>; 2]) {
+    use crate::policy::extended::{CiliumPeer, Section};
+    for rule in ix.cilium.iter().flat_map(|p| &p.rules) {
+        for (slot, sections) in [
+            (0, [Section::Ingress, Section::IngressDeny]),
+            (1, [Section::Egress, Section::EgressDeny]),
+        ] {
+            let peers = sections.into_iter().flat_map(|s| rule.section(s).unwrap_or_default());
+            for peer in peers.flat_map(|r| r.peers.iter().flatten()) {
+                if let CiliumPeer::Cidr { net, except } = peer {
+                    blocks[slot].push((*net, except.clone()));
+                }
+            }
+        }
+    }
+    for p in &ix.calico.policies {
+        let ingress = p.ingress.iter().flatten().map(|r| (0, &r.source));
+        let egress = p.egress.iter().flatten().map(|r| (1, &r.destination));
+        for (slot, peer) in ingress.chain(egress) {
+            let nets = peer.nets.iter().chain(&peer.not_nets);
+            blocks[slot].extend(nets.map(|n| (*n, Vec::new())));
+        }
+    }
 }
 
 /// First and last address of a network, as integers.
@@ -456,6 +484,42 @@ mod tests {
             .map(ExternalBlock::name)
             .collect();
         assert_eq!(names.len(), 4, "{names:?}");
+    }
+
+    /// A Cilium deny CIDR with an except and a Calico `nets` cut the external ranges as an
+    /// ipBlock does: the address the except leaves out is a range of its own, so the map shows
+    /// what `diagnose` allows to it.
+    #[test]
+    fn cilium_cidrs_and_calico_nets_cut_the_external_ranges() {
+        let ix = |policy: &str| {
+            let pod = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP, address: 192.168.0.10}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: ns, labels: {app: a}}\nstatus: {podIP: 10.244.0.5}\n---\n";
+            crate::index::ClusterIndex::build(
+                &crate::snapshot::load_str("t.yaml", &format!("{pod}{policy}")).expect("parses"),
+                crate::index::Semantics::default(),
+            )
+        };
+        let cilium = ix(
+            "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: d}\nspec:\n  endpointSelector: {}\n  egress: [{toEntities: [world]}]\n  egressDeny: [{toCIDRSet: [{cidr: 0.0.0.0/0, except: [203.0.113.10/32]}]}]\n",
+        );
+        let egress: Vec<String> = external_blocks(&cilium).1.iter().map(ExternalBlock::name).collect();
+        assert!(
+            egress.contains(&"203.0.113.10-203.0.113.10[External]".to_string()),
+            "{egress:?}"
+        );
+        let map = connectivity_map(&cilium, &[]);
+        let to_it = map
+            .connections
+            .iter()
+            .find(|c| c.dst == "203.0.113.10-203.0.113.10[External]");
+        assert_eq!(to_it.map(|c| c.conn.as_str()), Some("All Connections"), "{map:?}");
+        let calico = ix(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: n}\nspec:\n  selector: all()\n  types: [Ingress]\n  ingress: [{action: Allow, source: {nets: [198.51.100.0/24]}}]\n",
+        );
+        let ingress: Vec<String> = external_blocks(&calico).0.iter().map(ExternalBlock::name).collect();
+        assert!(
+            ingress.contains(&"198.51.100.0-198.51.100.255[External]".to_string()),
+            "{ingress:?}"
+        );
     }
 
     fn conn(src: &str, dst: &str, conn: &str) -> Connection {

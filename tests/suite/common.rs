@@ -29,6 +29,21 @@ pub fn temp_file(suite: &str, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// The objects of a multi-document YAML file (empty documents left out), or an error naming the
+/// file and the document.
+pub fn read_objects(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, doc) in yaml_serde::Deserializer::from_str(&text).enumerate() {
+        let v = <serde_json::Value as serde::Deserialize>::deserialize(doc)
+            .map_err(|e| format!("{} document {}: {e}", path.display(), i + 1))?;
+        if v.is_object() {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
 /// Path of the shared conformance corpus, if present (CI always has it).
 pub fn shared_dir() -> Option<std::path::PathBuf> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");

@@ -4,7 +4,8 @@
 //!
 //! A scenario is `cluster.yaml` (the objects, as `kubectl get -o yaml` trimmed) plus `case.yaml`:
 //! `description`, `query: {from, to, port, protocol}` and
-//! `expect: {verdict, blocked_direction, root_cause, policies, also}`.
+//! `expect: {verdict, blocked_direction, root_cause, policies, also}`, and either `fix` (the
+//! suggested fix written as objects, checked by `example_fixes`) or `no_fix` (why there is none).
 //! To refresh the golden files after an intended change: `INSTA_UPDATE=always cargo test`, then
 //! read every changed `.snap` before keeping it.
 
@@ -17,22 +18,30 @@ use netpol_debug::report::Diagnosis;
 use netpol_debug::snapshot;
 use serde::Deserialize;
 
+use super::example_fixes::Fix;
+
 /// Fewer scenarios than this means some were lost (a renamed file, a bad glob).
 const MIN_EXAMPLES: usize = 12;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Case {
+pub(crate) struct Case {
     description: String,
-    query: CaseQuery,
-    expect: Expect,
+    pub(crate) query: CaseQuery,
+    pub(crate) expect: Expect,
+    /// The diagnosis's suggestion written as objects and label changes (see `example_fixes`).
+    #[serde(default)]
+    pub(crate) fix: Option<Fix>,
+    /// Why the suggestion is not a policy change (CNI, secondary network, nothing to fix).
+    #[serde(default)]
+    pub(crate) no_fix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CaseQuery {
-    from: String,
-    to: String,
+pub(crate) struct CaseQuery {
+    pub(crate) from: String,
+    pub(crate) to: String,
     #[serde(default)]
     port: Option<PortText>,
     #[serde(default)]
@@ -58,8 +67,8 @@ impl PortText {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Expect {
-    verdict: String,
+pub(crate) struct Expect {
+    pub(crate) verdict: String,
     /// `ingress`, `egress`, `both`, or null.
     blocked_direction: Option<String>,
     /// The code of `root_causes[0]`.
@@ -72,9 +81,9 @@ struct Expect {
     also: Vec<String>,
 }
 
-struct Example {
-    name: String,
-    dir: PathBuf,
+pub(crate) struct Example {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
 }
 
 fn examples_dir() -> PathBuf {
@@ -82,7 +91,7 @@ fn examples_dir() -> PathBuf {
 }
 
 /// Every `examples/*/case.yaml`, sorted by directory name.
-fn examples() -> Vec<Example> {
+pub(crate) fn examples() -> Vec<Example> {
     let mut out: Vec<Example> = std::fs::read_dir(examples_dir())
         .expect("examples/ is readable")
         .filter_map(|e| e.ok())
@@ -97,7 +106,7 @@ fn examples() -> Vec<Example> {
     out
 }
 
-fn load_case(ex: &Example) -> Result<Case, String> {
+pub(crate) fn load_case(ex: &Example) -> Result<Case, String> {
     let path = ex.dir.join("case.yaml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let case: Case = yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -115,7 +124,14 @@ fn run(ex: &Example) -> Result<(Case, Diagnosis), String> {
     let snap = snapshot::load_paths(std::slice::from_ref(&cluster))
         .map_err(|e| format!("cannot load {}: {e}", cluster.display()))?;
     let ix = ClusterIndex::build(&snap, Semantics::default());
-    let q = Query {
+    let d = diagnosis::diagnose(&ix, &query_of(&case)?)
+        .map_err(|e| format!("the query fails: {e} (argument {})", e.argument))?;
+    Ok((case, d))
+}
+
+/// The flow a case asks about.
+pub(crate) fn query_of(case: &Case) -> Result<Query, String> {
+    Ok(Query {
         from: case.query.from.clone(),
         to: case.query.to.clone(),
         protocol: query::parse_protocol(case.query.protocol.as_deref().unwrap_or("TCP"))
@@ -127,13 +143,11 @@ fn run(ex: &Example) -> Result<(Case, Diagnosis), String> {
             .map(|p| PortArg::parse(&p.as_text()))
             .transpose()
             .map_err(|e| format!("query.port: {e}"))?,
-    };
-    let d = diagnosis::diagnose(&ix, &q).map_err(|e| format!("the query fails: {e} (argument {})", e.argument))?;
-    Ok((case, d))
+    })
 }
 
 /// A serialized enum as its wire text (`"DEFAULT_DENY_INGRESS"` -> `DEFAULT_DENY_INGRESS`).
-fn wire<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn wire<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v).expect("serializes") {
         serde_json::Value::String(s) => s,
         serde_json::Value::Null => "null".into(),

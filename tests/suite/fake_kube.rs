@@ -167,11 +167,7 @@ current-context: fake
 
 /// The objects of a multi-document YAML file.
 pub fn load_objects(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap();
-    yaml_serde::Deserializer::from_str(&text)
-        .map(|doc| <Value as serde::Deserialize>::deserialize(doc).unwrap())
-        .filter(|v| v.is_object())
-        .collect()
+    crate::common::read_objects(path).unwrap()
 }
 
 /// A kind the fake serves.
