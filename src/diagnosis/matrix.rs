@@ -144,8 +144,12 @@ fn extended_ip_blocks(ix: &ClusterIndex, blocks: &mut [Vec<(IpNet, Vec<IpNet>)>;
         ] {
             let peers = sections.into_iter().flat_map(|s| rule.section(s).unwrap_or_default());
             for peer in peers.flat_map(|r| r.peers.iter().flatten()) {
-                if let CiliumPeer::Cidr { net, except } = peer {
-                    blocks[slot].push((*net, except.clone()));
+                match peer {
+                    CiliumPeer::Cidr { net, except } => blocks[slot].push((*net, except.clone())),
+                    CiliumPeer::Service(sp) => {
+                        blocks[slot].extend(service_addresses(sp).map(|ip| (IpNet::from(ip), Vec::new())))
+                    }
+                    _ => {}
                 }
             }
         }
@@ -158,6 +162,23 @@ fn extended_ip_blocks(ix: &ClusterIndex, blocks: &mut [Vec<(IpNet, Vec<IpNet>)>;
             blocks[slot].extend(nets.map(|n| (*n, Vec::new())));
         }
     }
+}
+
+/// The endpoint addresses of the selector-less Services a `toServices` peer names (they are
+/// matched as CIDRs).
+fn service_addresses(sp: &crate::policy::extended::ServicePeer) -> impl Iterator<Item = IpAddr> + '_ {
+    use crate::policy::extended::{ServiceBackends, ServiceResolution};
+    let named = match &sp.resolved {
+        Some(ServiceResolution::Services { named, .. }) => named.as_slice(),
+        _ => &[],
+    };
+    named
+        .iter()
+        .flat_map(|r| match &r.backends {
+            ServiceBackends::Addresses(ips) => ips.as_slice(),
+            _ => &[],
+        })
+        .copied()
 }
 
 /// First and last address of a network, as integers.
