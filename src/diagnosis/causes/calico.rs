@@ -152,7 +152,7 @@ pub fn calico_allow(ix: &ClusterIndex, t: &FlowTrace, side: &SideTrace) -> Optio
             ),
             policies: Vec::new(),
             evidence: walk_lines(side),
-            suggestion: "If it should not pass: add a policy in a later tier (e.g. default) that applies to the endpoint; its end-of-tier deny then stops what no rule allows.".into(),
+            suggestion: "If it should not pass: add a policy in a later tier (e.g. default) that applies to the endpoint; its end-of-tier deny then stops every flow into the endpoint that no rule of that tier allows, so each flow that must still pass needs an Allow there.".into(),
         });
     }
     let step = walk.decision().filter(|s| s.action == CalicoStepAction::Allow)?;

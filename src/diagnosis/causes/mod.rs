@@ -20,7 +20,7 @@ pub use calico::{calico_allow, calico_block, calico_decided_allow, calico_decidi
 use super::describe::{Role, peers_word};
 use crate::engine::{AdminKind, AlwaysAllowed, Doubt, Endpoint, FlowTrace, SideTrace};
 use crate::index::ClusterIndex;
-use crate::policy::{Action, Direction, NamespaceScope, Peer};
+use crate::policy::{Action, Direction, NamespaceScope, Peer, Protocol};
 use crate::report::*;
 
 /// The verdict a trace supports.
@@ -58,6 +58,9 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
             (true, true) => {}
         }
     }
+    if let [first, second] = certain_blocks.as_mut_slice() {
+        both_sides_block(first, second);
+    }
     let mut out = certain_blocks;
     out.extend(unsure_blocks);
     out.extend(unsure_open);
@@ -84,6 +87,18 @@ pub fn root_causes(ix: &ClusterIndex, t: &FlowTrace) -> Vec<RootCause> {
         out = front;
     }
     out
+}
+
+/// Both sides block for certain: a fix of one alone leaves the flow blocked, so the first
+/// suggestion says the second change is needed too.
+fn both_sides_block(first: &mut RootCause, second: &RootCause) {
+    first.suggestion.push_str(&format!(
+        " The other side blocks too ({}, the next cause): the flow needs both changes.",
+        serde_json::to_value(second.code)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    ));
 }
 
 fn always_allowed_cause(a: &AlwaysAllowed) -> RootCause {
@@ -273,6 +288,9 @@ fn dataplane_cause(side: &SideTrace, subject: &str) -> RootCause {
     let mut suggestion = String::from(
         "Check on the cluster what the named rule resolves to (cilium policy selectors, hubble observe --verdict DROPPED for the flow), or make it L3/L4 only (endpoints, entities world/cluster, CIDRs, ports).",
     );
+    if evidence.iter().any(|e| e.contains("the L7 proxy may still refuse")) {
+        suggestion = "If requests are refused: `hubble observe --protocol http` shows what the L7 proxy dropped; add an L7 rule for that request (its method and path) beside the others rather than removing the L7 part, which would admit every request.".into();
+    }
     if evidence
         .iter()
         .any(|e| e.contains("the agent's version is not in the snapshot"))
@@ -463,6 +481,8 @@ fn shaped_as_deny_all(p: &crate::policy::Policy) -> bool {
 /// `on TCP 8080`, or `on the needed port` when the query named none.
 pub(super) fn on_port(t: &FlowTrace) -> String {
     match t.flow.port {
+        // DNS answers too large for UDP are retried over TCP: a fix for one needs both.
+        Some(53) if matches!(t.flow.protocol, Protocol::Udp | Protocol::Tcp) => "on UDP and TCP 53".into(),
         Some(p) => format!("on {} {p}", t.flow.protocol),
         None => "on the needed port".into(),
     }

@@ -45,7 +45,7 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
             "Allow the nodes' IPs with an ipBlock (the snapshot has no Node objects to name them), or move the workload off the host network.".into()
         } else {
             format!(
-                "Allow the node IPs with an ipBlock ({}), or run the workload without hostNetwork so selectors can match it.",
+                "Allow the node IPs with an ipBlock ({}) — it admits everything those nodes send (every hostNetwork pod on them, the kubelet), so list only the ports needed — or run the workload without hostNetwork so selectors can match it.",
                 node_ips.join(", ")
             )
         },
