@@ -827,6 +827,8 @@ impl LiveSource {
         let snap = read.snapshot(self.client.target());
         let mut ctx = Context::from_snapshot(&snap, self.semantics, self.describe());
         ctx.live = true;
+        // Ages are "ago" from the moment of the read.
+        ctx.index.times.read_at = Some(k8s_openapi::jiff::Timestamp::now());
         let ctx = Arc::new(ctx);
         self.store(&self.contexts, key, ctx.clone());
         Ok(ctx)
