@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::policy::kind::{PolicyKind, unevaluated_policy};
+use crate::policy::kind::is_policy_object;
 use crate::snapshot::{ClusterSnapshot, OtherObject};
 
 /// A policy's metadata times.
@@ -46,12 +46,8 @@ impl ObjectTimes {
             );
             t.add_policy(key, meta_time(m));
         }
-        for o in snap.others.iter().filter(|o| is_policy(o)) {
-            let key = match &o.namespace {
-                Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
-                None => format!("{} {}", o.kind, o.name),
-            };
-            t.add_policy(key, other_time(o));
+        for o in snap.others.iter().filter(|o| is_policy_object(&o.api_version, &o.kind)) {
+            t.add_policy(o.cited(), other_time(o));
         }
         t.newest = typed_metas(snap)
             .filter_map(|m| m.creation_timestamp.as_ref().map(|c| c.0))
@@ -66,14 +62,21 @@ impl ObjectTimes {
         }
     }
 
-    /// The times of a policy as a report names it. A Kubernetes NetworkPolicy in Calico's tier
-    /// walk (`NetworkPolicy ns/knp.default.NAME`) is the NetworkPolicy `ns/NAME`.
+    /// The times of a policy as a report names it ([`citation_key`]).
     pub fn policy(&self, cited: &str) -> Option<PolicyTime> {
-        let knp = cited
-            .strip_prefix("NetworkPolicy ")
-            .and_then(|rest| rest.split_once("/knp.default."))
-            .map(|(ns, name)| format!("{ns}/{name}"));
-        self.policies.get(knp.as_deref().unwrap_or(cited)).copied()
+        self.policies.get(citation_key(cited).as_ref()).copied()
+    }
+}
+
+/// The name of the object a report cites: itself, except a Kubernetes NetworkPolicy in Calico's
+/// tier walk (`NetworkPolicy ns/knp.default.NAME`), which is the NetworkPolicy `ns/NAME`.
+pub fn citation_key(cited: &str) -> std::borrow::Cow<'_, str> {
+    match cited
+        .strip_prefix("NetworkPolicy ")
+        .and_then(|rest| rest.split_once("/knp.default."))
+    {
+        Some((ns, name)) => format!("{ns}/{name}").into(),
+        None => cited.into(),
     }
 }
 
@@ -109,11 +112,6 @@ fn other_time(o: &OtherObject) -> PolicyTime {
             .and_then(|m| m.get("generation"))
             .and_then(serde_json::Value::as_i64),
     }
-}
-
-/// A policy object of any dialect (evaluated or not).
-fn is_policy(o: &OtherObject) -> bool {
-    PolicyKind::of(&o.api_version, &o.kind).is_some() || unevaluated_policy(&o.api_version, &o.kind)
 }
 
 /// How long before `now`, in the coarsest unit that keeps it readable: `45 min`, `2 h`, `3 days`.

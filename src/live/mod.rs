@@ -30,7 +30,7 @@ pub use client::{ConnectOptions, ReadFailure, ReadOnlyClient};
 
 use crate::index::Semantics;
 use crate::serve::source::{Context, ContextSource, Scope};
-use crate::snapshot::{ClusterSnapshot, LoadWarning};
+use crate::snapshot::{ClusterSnapshot, LoadWarning, clean};
 
 /// The annotation a placeholder object carries: the permission that was missing.
 pub const UNREADABLE_ANNOTATION: &str = "netpol-debug.io/unreadable";
@@ -1035,30 +1035,6 @@ fn push_items(out: &mut Vec<Value>, res: &Resource, items: &[Value]) {
         }
         clean(&mut item);
         out.push(item);
-    }
-}
-
-/// Drops what no check reads and what must not be written out: managed fields, the
-/// last-applied annotation (a copy of the object), and the values of environment variables
-/// (they may hold credentials).
-pub fn clean(o: &mut Value) {
-    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("managedFields");
-        if let Some(Value::Object(a)) = m.get_mut("annotations") {
-            a.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
-    for pointer in ["/spec", "/spec/template/spec"] {
-        let Some(spec) = o.pointer_mut(pointer) else { continue };
-        for list in ["containers", "initContainers", "ephemeralContainers"] {
-            for c in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
-                for e in c.get_mut("env").and_then(Value::as_array_mut).into_iter().flatten() {
-                    if let Some(v) = e.get_mut("value") {
-                        *v = Value::String("(redacted)".into());
-                    }
-                }
-            }
-        }
     }
 }
 
