@@ -367,6 +367,11 @@ fn resource_scope(uri: &str) -> Scope {
         .strip_prefix("netpol://")
         .and_then(|rest| rest.split('/').next())
         .filter(|ns| !ns.is_empty() && *ns != resources::CLUSTER);
+    namespace_scope(ns)
+}
+
+/// What every check needs, plus one namespace when given.
+fn namespace_scope(ns: Option<&str>) -> Scope {
     let mut scope = Scope::base();
     if let Some(ns) = ns {
         scope.add_namespace(ns);
@@ -759,10 +764,7 @@ impl ServerHandler for NetpolServer {
         };
         let value = request.argument.value;
         // Live: the namespaces first (cluster-wide), the names of one namespace once it is typed.
-        let mut scope = Scope::base();
-        if let Some((ns, _)) = value.split_once('/') {
-            scope.add_namespace(ns);
-        }
+        let scope = namespace_scope(value.split_once('/').map(|(ns, _)| ns));
         let ctx = self.resource_context(&scope).await?;
         let c = complete::complete(&ctx.index, kind, &value);
         let has_more = c.has_more();
