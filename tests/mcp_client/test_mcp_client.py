@@ -9,12 +9,13 @@ RESULT_SCHEMAS: a JSON file {tool: schema} with each tool's whole result schema 
 field; tools/list carries outlines of them): every structuredContent is checked against both.
 
 SNAPSHOT must be examples/01-default-deny-ingress/cluster.yaml (or a copy): the checks name its
-pods (shop/frontend-7d9f, shop/api-5c6b) and its policy (shop/default-deny-ingress).
+pods (shop/frontend-7d9f, shop/api-5c6b) and its policy (shop/default-deny-ingress). The
+completions run on examples/14-service-cross-namespace-podselector, found beside it.
 
 For every transport (stdio, Streamable HTTP) and every connection mode the SDK offers
 ("legacy": the 2025-11-25 initialize handshake; "2026-07-28": the stateless protocol adopted
 directly; "auto": server/discover, falling back to initialize), it lists the tools and prompts,
-calls every tool, validates each structuredContent against the tool's outputSchema (JSON Schema
+reads the resources and their links (resources_checks.py), calls every tool, validates each structuredContent against the tool's outputSchema (JSON Schema
 Draft 2020-12), and sends malformed arguments. For HTTP it starts the server itself on a free
 127.0.0.1 port and stops it at the end.
 
