@@ -9,6 +9,7 @@ pub mod cluster_policies;
 pub mod describe;
 pub mod matrix;
 pub mod query;
+pub mod recency;
 pub mod steps;
 pub mod suggest;
 
@@ -27,9 +28,11 @@ const MAX_RULES_LISTED: usize = 20;
 /// How many pods of a workload or service are compared with the representative one.
 const MAX_PAIRS: usize = 64;
 
-/// Runs the whole flow for one query.
+/// Runs the whole flow for one query, with the age of the responsible policies.
 pub fn diagnose(ix: &ClusterIndex, q: &Query) -> Result<Diagnosis, QueryError> {
-    diagnose_traced(ix, q).map(|(d, _)| d)
+    let (mut d, _) = diagnose_traced(ix, q)?;
+    recency::annotate(ix, &mut d);
+    Ok(d)
 }
 
 /// One direction of a query on its own: egress at the source or ingress at the destination,
@@ -318,6 +321,7 @@ pub fn diagnose_traced(ix: &ClusterIndex, q: &Query) -> Result<(Diagnosis, FlowT
         verdict,
         blocked_direction: blocked_direction(&trace, verdict),
         root_causes: root_causes(ix, &trace),
+        policy_ages: Vec::new(),
         allowed_connections: conns.to_string(),
         allowed_via_service: checks::service_ports(ix, &a.dst, a.flow.dst, &conns),
         egress: side_report(ix, &trace.egress),

@@ -9,6 +9,7 @@ mod cilium;
 pub mod cni;
 pub use cilium::CiliumSelected;
 pub mod facts;
+pub mod times;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -389,6 +390,8 @@ pub struct ClusterIndex {
     pub cilium: Vec<crate::policy::extended::CiliumPolicy>,
     /// Objects of the files that named no namespace, and the one they were put in.
     pub defaulted: Option<crate::snapshot::NamespaceDefaulting>,
+    /// Policies' creation times and generations, and the snapshot's newest object.
+    pub times: times::ObjectTimes,
 }
 
 impl ClusterIndex {
@@ -410,6 +413,7 @@ impl ClusterIndex {
         let mut ix = b.finish(semantics);
         ix.namespaces_labels_unknown = snap.unreadable_namespaces.iter().cloned().collect();
         ix.defaulted = snap.defaulted.clone();
+        ix.times = times::ObjectTimes::build(snap);
         ix.admin = crate::policy::admin::AdminPolicies::build(snap, &mut ix.warnings);
         ix.calico = crate::policy::extended::CalicoPolicies::build(&snap.others);
         if !ix.calico.staged.is_empty() {
@@ -675,6 +679,7 @@ impl Builder {
             calico: crate::policy::extended::CalicoPolicies::default(),
             cilium: Vec::new(),
             defaulted: None,
+            times: times::ObjectTimes::default(),
         }
     }
 }

@@ -30,7 +30,7 @@ pub use client::{ConnectOptions, ReadFailure, ReadOnlyClient};
 
 use crate::index::Semantics;
 use crate::serve::source::{Context, ContextSource, Scope};
-use crate::snapshot::{ClusterSnapshot, LoadWarning};
+use crate::snapshot::{ClusterSnapshot, LoadWarning, clean};
 
 /// The annotation a placeholder object carries: the permission that was missing.
 pub const UNREADABLE_ANNOTATION: &str = "netpol-debug.io/unreadable";
@@ -838,6 +838,8 @@ impl LiveSource {
         let snap = read.snapshot(self.client.target());
         let mut ctx = Context::from_snapshot(&snap, self.semantics, self.describe());
         ctx.live = true;
+        // Ages are "ago" from the moment of the read.
+        ctx.index.times.read_at = Some(k8s_openapi::jiff::Timestamp::now());
         let ctx = Arc::new(ctx);
         self.store(&self.contexts, key, ctx.clone());
         Ok(ctx)
@@ -1044,30 +1046,6 @@ fn push_items(out: &mut Vec<Value>, res: &Resource, items: &[Value]) {
         }
         clean(&mut item);
         out.push(item);
-    }
-}
-
-/// Drops what no check reads and what must not be written out: managed fields, the
-/// last-applied annotation (a copy of the object), and the values of environment variables
-/// (they may hold credentials).
-pub fn clean(o: &mut Value) {
-    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("managedFields");
-        if let Some(Value::Object(a)) = m.get_mut("annotations") {
-            a.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
-    for pointer in ["/spec", "/spec/template/spec"] {
-        let Some(spec) = o.pointer_mut(pointer) else { continue };
-        for list in ["containers", "initContainers", "ephemeralContainers"] {
-            for c in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
-                for e in c.get_mut("env").and_then(Value::as_array_mut).into_iter().flatten() {
-                    if let Some(v) = e.get_mut("value") {
-                        *v = Value::String("(redacted)".into());
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -359,6 +359,11 @@ pub fn not_policy(api_version: &str, kind: &str) -> Option<&'static str> {
         .map(|(_, _, note)| *note)
 }
 
+/// A policy object of any dialect other than the Kubernetes NetworkPolicy, evaluated or not.
+pub fn is_policy_object(api_version: &str, kind: &str) -> bool {
+    PolicyKind::of(api_version, kind).is_some() || unevaluated_policy(api_version, kind)
+}
+
 /// An object of a policy group whose kind or version nothing here evaluates or reads, and that
 /// is not a known non-policy kind: it may filter traffic we cannot see.
 pub fn unevaluated_policy(api_version: &str, kind: &str) -> bool {

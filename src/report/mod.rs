@@ -260,6 +260,10 @@ pub struct Diagnosis {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_direction: Option<BlockedDirection>,
     pub root_causes: Vec<RootCause>,
+    /// When the policies the root causes name were created, from their metadata (absent when
+    /// the snapshot carries no times, as hand-written manifests do not).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy_ages: Vec<PolicyAge>,
     /// Everything policy allows from source to destination pod, e.g. `TCP 8080,UDP 53` (pod
     /// ports: what NetworkPolicy sees).
     pub allowed_connections: String,
@@ -277,6 +281,25 @@ pub struct Diagnosis {
     pub warnings: Vec<String>,
     /// What this tool did and did not do.
     pub scope: String,
+}
+
+/// When a policy a root cause names was created, and whether it is the newest one touching the
+/// flow: the first suspect after "it broke after a change".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PolicyAge {
+    /// As the root causes name it.
+    pub policy: String,
+    /// `metadata.creationTimestamp` (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// `metadata.generation`: how many times its spec was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// `2 h before the newest object in the snapshot`, or `2 h ago` for a live read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age: Option<String>,
+    /// The most recently created of the policies touching this flow (selecting either end).
+    pub newest_touching_flow: bool,
 }
 
 /// A Service's ports as the asked flow meets them, each `TCP 80 -> 8080` (Service port -> the

@@ -1,5 +1,7 @@
-//! The MCP server: one read-only tool per diagnostic step plus `diagnose`, two prompts, over
-//! stdio or Streamable HTTP (rmcp on axum).
+//! The MCP server: one read-only tool per diagnostic step plus `diagnose`, three prompts with
+//! completions of their endpoint arguments, and the cited objects as resources
+//! (`netpol://{namespace}/{kind}/{name}`, linked from the results that cite them), over stdio or
+//! Streamable HTTP (rmcp on axum).
 //!
 //! Invariant: an edge. Every tool calls the handler of the same name in [`crate::serve::tools`] and
 //! only converts its result; nothing here reads a cluster or changes one. Logs go to stderr:
@@ -12,20 +14,26 @@ use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, GetPromptResult, Implementation, JsonObject, PromptMessage, Role, ServerCapabilities,
-    ServerConfig,
+    CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock, GetPromptResult,
+    Implementation, JsonObject, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
+use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
+use rmcp::{ErrorData as McpError, RoleServer};
 use rmcp::{ServerHandler, ServiceExt, prompt, prompt_handler, prompt_router, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::report::*;
+use crate::serve::complete::{self, ArgumentKind};
 use crate::serve::http_safety::HttpSafety;
-use crate::serve::source::{Context, ContextSource, Scoped};
+use crate::serve::resources::{self, Listed};
+use crate::serve::source::{Context, ContextSource, Scope, Scoped};
 use crate::serve::tools::{self, Output, ToolError, ToolName};
 
 /// What the server tells a model when it connects.
@@ -329,6 +337,48 @@ fn respond<T: Serialize>(r: Result<Output<T>, ToolError>) -> CallToolResult {
     }
 }
 
+/// Adds a `resource_link` for each policy a successful result cites (at most
+/// [`resources::MAX_LINKS`]), so a client can show the policy beside the verdict.
+fn with_links(ctx: &Context, mut res: CallToolResult) -> CallToolResult {
+    if res.is_error == Some(true) {
+        return res;
+    }
+    if let Some(value) = &res.structured_content {
+        res.content.extend(
+            ctx.objects
+                .links(value)
+                .into_iter()
+                .map(|l| ContentBlock::resource_link(resource(l))),
+        );
+    }
+    res
+}
+
+/// A listed object as an MCP resource.
+fn resource(l: Listed) -> Resource {
+    Resource::new(l.uri, l.label).with_mime_type(YAML)
+}
+
+const YAML: &str = "application/yaml";
+
+/// The scope a resource URI needs read: its namespace, or only the cluster-wide objects.
+fn resource_scope(uri: &str) -> Scope {
+    let ns = uri
+        .strip_prefix("netpol://")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|ns| !ns.is_empty() && *ns != resources::CLUSTER);
+    namespace_scope(ns)
+}
+
+/// What every check needs, plus one namespace when given.
+fn namespace_scope(ns: Option<&str>) -> Scope {
+    let mut scope = Scope::base();
+    if let Some(ns) = ns {
+        scope.add_namespace(ns);
+    }
+    scope
+}
+
 #[tool_router]
 impl NetpolServer {
     /// Parses the call's arguments into the tool's type (malformed: an `isError` result), gets
@@ -349,7 +399,7 @@ impl NetpolServer {
             Err(e) => return respond::<T>(Err(e)),
         };
         match self.source.context_for(&args.scope()).await {
-            Ok(ctx) => respond(handler(&ctx, args)),
+            Ok(ctx) => with_links(&ctx, respond(handler(&ctx, args))),
             Err(e) => {
                 tracing::warn!(tool = tool.as_str(), "cannot read the cluster: {e}");
                 CallToolResult::error(vec![ContentBlock::text(format!("cannot read the cluster: {e}"))])
@@ -516,15 +566,40 @@ pub struct DnsPromptArgs {
     pub pod: Option<String>,
 }
 
+/// Arguments of the `what-changed` prompt.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct WhatChangedPromptArgs {
+    /// Source endpoint: NAMESPACE/POD, NAMESPACE/KIND/NAME or an IP.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Destination endpoint, same syntax.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// Destination port (number or name).
+    #[serde(default)]
+    pub port: Option<String>,
+    /// What changed or is suspected, e.g. "a new policy in shop yesterday".
+    #[serde(default)]
+    pub change: Option<String>,
+    /// An earlier snapshot file on the server's machine, if there is one.
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
 /// The prompt templates by name, with their placeholders; `instructions` is the server's
 /// instructions (no placeholder).
-pub const PROMPTS: [(&str, &str, &[&str]); 3] = [
+pub const PROMPTS: [(&str, &str, &[&str]); 4] = [
     (
         "networkpolicy-debug",
         include_str!("../../prompts/networkpolicy-debug.md"),
         &["source", "destination", "port", "symptom"],
     ),
     ("dns-timeout", include_str!("../../prompts/dns-timeout.md"), &["pod"]),
+    (
+        "what-changed",
+        include_str!("../../prompts/what-changed.md"),
+        &["source", "destination", "port", "change", "before"],
+    ),
     ("instructions", INSTRUCTIONS, &[]),
 ];
 
@@ -573,13 +648,37 @@ impl NetpolServer {
         GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("DNS lookups time out in a pod: check egress to kube-dns (UDP and TCP 53) first.")
     }
+
+    /// It worked before a change: find the change (diff, else recency), check a fix with what_if.
+    #[prompt(name = "what-changed")]
+    fn what_changed(&self, Parameters(a): Parameters<WhatChangedPromptArgs>) -> GetPromptResult {
+        let text = fill_template(
+            PROMPTS[2].1,
+            &[
+                ("source", a.source.as_deref()),
+                ("destination", a.destination.as_deref()),
+                ("port", a.port.as_deref()),
+                ("change", a.change.as_deref()),
+                ("before", a.before.as_deref()),
+            ],
+        );
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description(
+            "Traffic broke after a change: find the change (diff_snapshots, else policy recency in diagnose) and check a fix with what_if; read-only.",
+        )
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
 #[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for NetpolServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_completions()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new("netpol-debug", env!("CARGO_PKG_VERSION"))
                     .with_title("netpol-debug: why is traffic blocked by NetworkPolicy"),
@@ -589,6 +688,100 @@ impl ServerHandler for NetpolServer {
                 INSTRUCTIONS.trim_end(),
                 self.source.describe()
             ))
+    }
+
+    /// The policies of the source (every dialect), [`resources::LIST_PAGE`] a page; the cursor
+    /// is the offset of the next page.
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let ctx = self.resource_context(&Scope::everything()).await?;
+        let start = match request.and_then(|r| r.cursor) {
+            None => 0,
+            Some(c) => c
+                .parse::<usize>()
+                .map_err(|_| McpError::invalid_params(format!("cursor {c:?} is not one this server gave"), None))?,
+        };
+        let mut page: Vec<Resource> = ctx
+            .objects
+            .policies()
+            .skip(start)
+            .take(resources::LIST_PAGE + 1)
+            .map(resource)
+            .collect();
+        let more = page.len() > resources::LIST_PAGE;
+        page.truncate(resources::LIST_PAGE);
+        let mut result = ListResourcesResult::with_all_items(page);
+        result.next_cursor = more.then(|| (start + resources::LIST_PAGE).to_string());
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let template = ResourceTemplate::new(resources::TEMPLATE, "object")
+            .with_title("A policy, Namespace or Service as read")
+            .with_description(format!(
+                "The object's YAML as read, cleaned as the snapshot export cleans it (no managedFields, no last-applied annotation). \
+                 Namespace {} for cluster-scoped objects; kind is Kind for core and networking.k8s.io objects, Kind.group for others \
+                 (e.g. CiliumNetworkPolicy.cilium.io). Pods and workloads are not resources.",
+                resources::CLUSTER
+            ))
+            .with_mime_type(YAML);
+        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let uri = request.uri;
+        let ctx = self.resource_context(&resource_scope(&uri)).await?;
+        match ctx.objects.read(&uri) {
+            Ok(yaml) => {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(yaml, uri).with_mime_type(YAML)]).into())
+            }
+            Err(message) => Err(McpError::resource_not_found(
+                message,
+                Some(serde_json::json!({ "uri": uri })),
+            )),
+        }
+    }
+
+    /// Completes the prompts' endpoint arguments by prefix (at most 100 values, with the total).
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let Some(kind) = ArgumentKind::of(&request.argument.name) else {
+            return Ok(CompleteResult::default());
+        };
+        let value = request.argument.value;
+        // Live: the namespaces first (cluster-wide), the names of one namespace once it is typed.
+        let scope = namespace_scope(value.split_once('/').map(|(ns, _)| ns));
+        let ctx = self.resource_context(&scope).await?;
+        let c = complete::complete(&ctx.index, kind, &value);
+        let has_more = c.has_more();
+        let info = CompletionInfo::with_pagination(c.values, Some(c.total as u32), has_more)
+            .map_err(|e| McpError::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
+    }
+}
+
+impl NetpolServer {
+    /// The context for a resource or completion request; a failed live read is an internal
+    /// error naming what could not be read.
+    async fn resource_context(&self, scope: &Scope) -> Result<Arc<Context>, McpError> {
+        self.source
+            .context_for(scope)
+            .await
+            .map_err(|e| McpError::internal_error(format!("cannot read the cluster: {e}"), None))
     }
 }
 

@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 
 use crate::diagnosis::query::EndpointSpec;
 use crate::index::{ClusterIndex, Semantics};
+use crate::serve::resources::ObjectStore;
 use crate::snapshot::ClusterSnapshot;
 
 /// Everything the tools read, built once per snapshot (or per live read).
@@ -22,6 +23,8 @@ pub struct Context {
     pub source: String,
     /// True when the source is a live cluster (tools then interact with an open world).
     pub live: bool,
+    /// The policies, Namespaces and Services as read: the MCP resources.
+    pub objects: ObjectStore,
 }
 
 impl Context {
@@ -30,6 +33,7 @@ impl Context {
             index: ClusterIndex::build(snap, semantics),
             source,
             live: false,
+            objects: ObjectStore::build(snap),
         }
     }
 }

@@ -930,6 +930,11 @@ impl Loader {
     /// A NetworkPolicy. Copies with the same spec load once; copies with different specs leave
     /// an unreadable policy (the cluster holds one of them, we cannot tell which).
     fn network_policy(&mut self, snap: &mut ClusterSnapshot, ctx: &Ctx<'_>) {
+        if let Some((ns, name)) = ctx.key() {
+            snap.network_policy_values
+                .entry(format!("{ns}/{name}"))
+                .or_insert_with(|| ctx.value.clone());
+        }
         let parsed = if self.strict {
             ctx.parse_strict::<NetworkPolicy>(snap)
         } else {

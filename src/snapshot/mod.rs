@@ -233,6 +233,16 @@ pub struct OtherObject {
     pub namespace_defaulted: bool,
 }
 
+impl OtherObject {
+    /// `Kind ns/name` or `Kind name` (cluster-scoped): how reports name the object.
+    pub fn cited(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
 /// Something in the input that was skipped or defaulted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadWarning {
@@ -370,6 +380,9 @@ pub struct ClusterSnapshot {
     /// The namespaces whose Services (and their Endpoints) were read, when a read was scoped (a
     /// live read of a question's namespaces); `None`: every namespace's (a file snapshot).
     pub services_read_in: Option<std::collections::BTreeSet<String>>,
+    /// Each NetworkPolicy as read (`ns/name` -> the object, the first copy, readable or not):
+    /// the typed value drops fields the API does not know, which a reader must still see.
+    pub network_policy_values: std::collections::HashMap<String, serde_json::Value>,
 }
 
 impl ClusterSnapshot {
@@ -384,5 +397,40 @@ impl ClusterSnapshot {
             + self.network_policies.len()
             + self.workloads.len()
             + self.others.len()
+    }
+}
+
+/// Cleans an object as the snapshot export writes it (and the MCP resources show it): drops
+/// what no check reads and what must not be written out: managed fields, the last-applied
+/// annotation (a copy of the object), and the values of environment variables (they may hold
+/// credentials).
+pub fn clean(o: &mut serde_json::Value) {
+    if let Some(m) = o.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+        m.remove("managedFields");
+        if let Some(serde_json::Value::Object(a)) = m.get_mut("annotations") {
+            a.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    for pointer in ["/spec", "/spec/template/spec"] {
+        let Some(spec) = o.pointer_mut(pointer) else { continue };
+        for list in ["containers", "initContainers", "ephemeralContainers"] {
+            for c in spec
+                .get_mut(list)
+                .and_then(serde_json::Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                for e in c
+                    .get_mut("env")
+                    .and_then(serde_json::Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(v) = e.get_mut("value") {
+                        *v = serde_json::Value::String("(redacted)".into());
+                    }
+                }
+            }
+        }
     }
 }

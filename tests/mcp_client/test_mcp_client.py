@@ -9,12 +9,13 @@ RESULT_SCHEMAS: a JSON file {tool: schema} with each tool's whole result schema 
 field; tools/list carries outlines of them): every structuredContent is checked against both.
 
 SNAPSHOT must be examples/01-default-deny-ingress/cluster.yaml (or a copy): the checks name its
-pods (shop/frontend-7d9f, shop/api-5c6b) and its policy (shop/default-deny-ingress).
+pods (shop/frontend-7d9f, shop/api-5c6b) and its policy (shop/default-deny-ingress). The
+completions run on examples/14-service-cross-namespace-podselector, found beside it.
 
 For every transport (stdio, Streamable HTTP) and every connection mode the SDK offers
 ("legacy": the 2025-11-25 initialize handshake; "2026-07-28": the stateless protocol adopted
 directly; "auto": server/discover, falling back to initialize), it lists the tools and prompts,
-calls every tool, validates each structuredContent against the tool's outputSchema (JSON Schema
+reads the resources and their links (resources_checks.py), calls every tool, validates each structuredContent against the tool's outputSchema (JSON Schema
 Draft 2020-12), and sends malformed arguments. For HTTP it starts the server itself on a free
 127.0.0.1 port and stops it at the end.
 
@@ -51,10 +52,11 @@ TOOLS = {
     "diagnose",
     "connectivity_map",
 }
-PROMPTS = {"networkpolicy-debug", "dns-timeout"}
+PROMPTS = {"networkpolicy-debug", "dns-timeout", "what-changed"}
 
 from checker import Checker  # noqa: E402  (beside this script)
 from example01 import DST, FLOW, SRC, STEP_CALLS  # noqa: E402  (beside this script)
+from resources_checks import completion_checks, resource_checks  # noqa: E402  (beside this script)
 
 # Malformed arguments: each must come back as a tool result with isError true.
 BAD_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -94,8 +96,8 @@ def short(x: Any, n: int = 600) -> str:
     return s if len(s) <= n else s[:n] + "..."
 
 
-async def run_session(c: Checker, label: str, server: Any, mode: str, expect_version: str | None) -> None:
-    """All checks over one connection; a connection failure or an exception fails this session only."""
+async def run_session(c: Checker, label: str, server: Any, mode: str, expect_version: str | None, body: Any = None) -> None:
+    """All checks (or `body`'s) over one connection; a connection failure or an exception fails this session only."""
     p = f"[{label}]"
     entered = False
     try:
@@ -103,7 +105,10 @@ async def run_session(c: Checker, label: str, server: Any, mode: str, expect_ver
         with anyio.fail_after(SESSION_TIMEOUT):
             async with Client(server, mode=mode, read_timeout_seconds=CALL_TIMEOUT) as client:
                 entered = True
-                await checks(c, p, client, expect_version)
+                if body is None:
+                    await checks(c, p, client, expect_version)
+                else:
+                    await body(c, p, client)
     except Exception as e:  # noqa: BLE001 - report and go on with the next configuration
         what = "unexpected exception" if entered else f"connect (mode={mode})"
         c.fail(f"{p} {what}", f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
@@ -186,10 +191,14 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
     # --- prompts
     prompts = await client.list_prompts()
     names = {pr.name for pr in prompts.prompts}
-    c.ok(f"{p} prompts/list names both prompts", names == PROMPTS, f"got {sorted(names)}")
+    c.ok(f"{p} prompts/list names the three prompts", names == PROMPTS, f"got {sorted(names)}")
+    listed_args = {pr.name: sorted(a.name for a in pr.arguments or []) for pr in prompts.prompts}
+    want_args = ["before", "change", "destination", "port", "source"]
+    c.ok(f"{p} what-changed takes {want_args}", listed_args.get("what-changed") == want_args, f"got {listed_args}")
     debug_args = {"source": SRC, "destination": DST, "port": "8080", "symptom": "connection timed out after 5s"}
     dns_args = {"pod": SRC}
-    for pname, pargs in (("networkpolicy-debug", debug_args), ("dns-timeout", dns_args)):
+    changed_args = {"source": SRC, "destination": DST, "port": "8080", "change": "a policy applied this morning", "before": "/tmp/yesterday.yaml"}
+    for pname, pargs in (("networkpolicy-debug", debug_args), ("dns-timeout", dns_args), ("what-changed", changed_args)):
         try:
             got = await client.get_prompt(pname, pargs)
         except Exception as e:  # noqa: BLE001
@@ -200,6 +209,13 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
         c.ok(f"{p} prompts/get {pname} returns text", bool(body), short(got))
         missing = [v for v in pargs.values() if v not in body]
         c.ok(f"{p} prompts/get {pname} mentions every argument", not missing, f"missing {missing}")
+        if pname == "what-changed":
+            tools_named = [t for t in ("diff_snapshots", "diagnose", "what_if") if f"`{t}`" in body]
+            c.ok(f"{p} what-changed names diff_snapshots, diagnose and what_if", len(tools_named) == 3, f"named {tools_named}")
+            c.ok(f"{p} what-changed says nothing is applied", "nothing is applied" in body, short(body))
+
+    # --- resources and resource links
+    await resource_checks(c, p, client)
 
     # --- malformed arguments: isError true, and the connection still serves a valid call
     for label, name, args, argument in BAD_CALLS:
@@ -291,6 +307,12 @@ async def main_async(binary: str, snapshot: str) -> int:
     for mode, expect in (("legacy", "2025-11-25"), ("2026-07-28", "2026-07-28"), ("auto", "2026-07-28")):
         print(f"== stdio, mode={mode}", flush=True)
         await run_session(c, f"stdio/{mode}", stdio, mode, expect)
+
+    # Completions on a snapshot with two namespaces, Deployments' pods and a Service.
+    example14 = os.path.join(os.path.dirname(os.path.dirname(snapshot)), "14-service-cross-namespace-podselector", "cluster.yaml")
+    print("== stdio, completions on example 14", flush=True)
+    ex14 = StdioServerParameters(command=binary, args=["serve", "--snapshot", example14])
+    await run_session(c, "stdio/completions", ex14, "auto", "2026-07-28", completion_checks)
 
     # Streamable HTTP: one server process, every mode against it.
     with tempfile.TemporaryFile() as log:

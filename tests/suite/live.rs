@@ -758,3 +758,71 @@ pub(crate) fn export(kubeconfig: &Path, dir: &Path) -> PathBuf {
     assert_eq!(o.status.code(), Some(0), "snapshot: {}", stderr(&o));
     out
 }
+
+#[test]
+fn mcp_resources_and_policy_ages_on_a_live_cluster() {
+    use netpol_debug::serve::mcp::NetpolServer;
+    use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
+    use rmcp::{ServiceExt, serve_server};
+    let dir = temp_dir("resources");
+    let stamped = "metadata: {name: api-ingress, namespace: shop, creationTimestamp: \"2020-01-01T00:00:00Z\", generation: 2, managedFields: [{manager: kubectl}], annotations: {kubectl.kubernetes.io/last-applied-configuration: \"{}\"}}";
+    let text = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("metadata: {name: api-ingress, namespace: shop}", stamped);
+    assert!(text.contains(stamped));
+    let path = dir.join("cluster.yaml");
+    std::fs::write(&path, text).unwrap();
+    let fake = FakeKube::from_file(&path, |_| {});
+    let kubeconfig = fake.kubeconfig(&dir, TOKEN);
+    rt().block_on(async {
+        let live = Arc::new(source(&kubeconfig, Duration::from_secs(60)).await);
+        let (client_io, server_io) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            if let Ok(running) = serve_server(NetpolServer::new(live), server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        let client = ().serve(client_io).await.unwrap();
+        let uri = "netpol://shop/NetworkPolicy/api-ingress";
+        let read = client.read_resource(ReadResourceRequestParams::new(uri)).await.unwrap();
+        let body = serde_json::to_string(&read.contents).unwrap();
+        assert!(
+            body.contains("api-ingress") && body.contains("creationTimestamp"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("managedFields") && !body.contains("last-applied"),
+            "cleaned: {body}"
+        );
+        let missing = client
+            .read_resource(ReadResourceRequestParams::new("netpol://shop/NetworkPolicy/nope"))
+            .await
+            .unwrap_err();
+        assert!(
+            missing.to_string().contains("netpol://shop/NetworkPolicy/nope"),
+            "{missing}"
+        );
+
+        let args = serde_json::json!({"from": FRONTEND, "to": "shop/svc/api", "port": 80});
+        let call = CallToolRequestParams::new("diagnose").with_arguments(args.as_object().cloned().unwrap());
+        let r = client.call_tool(call).await.unwrap();
+        let d = r.structured_content.clone().unwrap();
+        let ages = d["policy_ages"].as_array().cloned().unwrap_or_default();
+        let age = ages
+            .iter()
+            .find(|a| a["policy"] == "shop/api-ingress")
+            .expect("policy_ages names it");
+        assert!(
+            age["age"].as_str().unwrap().ends_with(" days ago"),
+            "live ages are from the read: {age}"
+        );
+        assert_eq!(age["generation"], 2);
+        let links: Vec<String> = r
+            .content
+            .iter()
+            .filter_map(|c| c.as_resource_link().map(|l| l.uri.clone()))
+            .collect();
+        assert!(links.contains(&uri.to_string()), "{links:?}");
+        let _ = client.cancel().await;
+    });
+}

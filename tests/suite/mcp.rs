@@ -282,7 +282,7 @@ async fn prompts_are_listed_and_filled_with_their_arguments() {
     let prompts = client.list_all_prompts().await.unwrap();
     let mut names: Vec<&str> = prompts.iter().map(|p| p.name.as_ref()).collect();
     names.sort();
-    assert_eq!(names, ["dns-timeout", "networkpolicy-debug"]);
+    assert_eq!(names, ["dns-timeout", "networkpolicy-debug", "what-changed"]);
     let debug = prompts.iter().find(|p| p.name == "networkpolicy-debug").unwrap();
     let mut arg_names: Vec<&str> = debug.arguments.iter().flatten().map(|a| a.name.as_str()).collect();
     arg_names.sort();
@@ -415,5 +415,5 @@ fn stdio_transport_writes_only_json_rpc_to_stdout() {
         "bad protocol is an in-band error"
     );
     assert_eq!(responses[&4]["result"]["structuredContent"]["verdict"], "blocked");
-    assert_eq!(responses[&5]["result"]["prompts"].as_array().unwrap().len(), 2);
+    assert_eq!(responses[&5]["result"]["prompts"].as_array().unwrap().len(), 3);
 }

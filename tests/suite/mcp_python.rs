@@ -1,7 +1,8 @@
 //! The MCP server against the official Python SDK (`mcp` 2.x): tests/mcp_client/test_mcp_client.py
 //! drives the real binary over stdio and Streamable HTTP, with the 2025-11-25 handshake and the
 //! stateless 2026-07-28 protocol, and validates every structuredContent against its outputSchema (an outline) and the tool's whole
-//! result schema (`mcp::result_schema`).
+//! result schema (`mcp::result_schema`); it also reads the resources, follows a diagnosis's
+//! resource links, fills the three prompts and completes their arguments.
 //!
 //! The interpreter: `NETPOL_DEBUG_MCP_PYTHON`, else `<crate>/.venv-mcp/bin/python` (made by
 //! tests/run). With neither, the test fails under CI (env `CI` set) and is skipped elsewhere.

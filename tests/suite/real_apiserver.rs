@@ -89,13 +89,15 @@ fn real_apiserver_live_equals_offline_on_every_query() {
         .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == "db-0")
         .unwrap();
     assert_eq!(db["status"]["podIPs"][1]["ip"], "fd00::41", "{db}");
-    let offline = offline_index(&exported);
+    let mut offline = offline_index(&exported);
     let rt = rt();
     let live = rt.block_on(source(&cp.ours, Duration::from_secs(600)));
     let mut verdicts = BTreeMap::<String, usize>::new();
     let qs = queries();
     for q in &qs {
         let ctx = rt.block_on(live.context(&scope_of(q))).expect("live read");
+        // A live answer says a policy's age from the read ("2 h ago"): the same clock offline.
+        offline.times.read_at = ctx.index.times.read_at;
         let (l, o) = (answer(&ctx.index, q), answer(&offline, q));
         assert_same("real apiserver live vs its export", q, &l, &o);
         *verdicts
