@@ -36,7 +36,10 @@ pub struct ObjectTimes {
 
 impl ObjectTimes {
     pub fn build(snap: &ClusterSnapshot) -> ObjectTimes {
-        let mut t = ObjectTimes::default();
+        let mut t = ObjectTimes {
+            read_at: snap.read_at,
+            ..ObjectTimes::default()
+        };
         for np in &snap.network_policies {
             let m = &np.metadata;
             let key = format!(

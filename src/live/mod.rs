@@ -309,6 +309,8 @@ pub struct LiveRead {
     pub namespaces: Vec<String>,
     /// `(plural, namespace)` of the lists that failed (403 or an error) on optional kinds.
     pub unread: BTreeSet<(String, Option<String>)>,
+    /// When the read began: policy ages are "ago" from it, live and in the exported snapshot.
+    pub read_at: k8s_openapi::jiff::Timestamp,
 }
 
 impl LiveRead {
@@ -319,6 +321,7 @@ impl LiveRead {
             crate::snapshot::add_value(&mut snap, &format!("live[{i}]"), o.clone());
         }
         snap.services_read_in = Some(self.services_read_in());
+        snap.read_at = Some(self.read_at);
         for w in self.forbidden.iter().chain(&self.warnings) {
             snap.warnings.push(LoadWarning {
                 location: Some(format!("live ({target})")),
@@ -342,7 +345,8 @@ impl LiveRead {
     /// One multi-document YAML that `--snapshot` loads: a header, then one document an object.
     pub fn to_yaml(&self, target: &str) -> anyhow::Result<String> {
         let mut out = format!(
-            "# netpol-debug snapshot of {target}\n# namespaces read whole: {}\n# objects: {} (Secrets and ConfigMaps are never read; env values are redacted)\n",
+            "# netpol-debug snapshot of {target}\n# read at: {}\n# namespaces read whole: {}\n# objects: {} (Secrets and ConfigMaps are never read; env values are redacted)\n",
+            self.read_at,
             if self.namespaces.is_empty() {
                 "(none)".to_string()
             } else {
@@ -671,6 +675,7 @@ impl LiveSource {
             warnings: Vec::new(),
             namespaces: Vec::new(),
             unread: BTreeSet::new(),
+            read_at: k8s_openapi::jiff::Timestamp::now(),
         };
         let cluster = self.read_cluster_wide(&mut read).await?;
         let everything = scope.namespaces.is_none();
@@ -838,8 +843,6 @@ impl LiveSource {
         let snap = read.snapshot(self.client.target());
         let mut ctx = Context::from_snapshot(&snap, self.semantics, self.describe());
         ctx.live = true;
-        // Ages are "ago" from the moment of the read.
-        ctx.index.times.read_at = Some(k8s_openapi::jiff::Timestamp::now());
         let ctx = Arc::new(ctx);
         self.store(&self.contexts, key, ctx.clone());
         Ok(ctx)

@@ -107,21 +107,21 @@ pub fn load_str(name: &str, text: &str) -> Result<ClusterSnapshot, LoadError> {
     Ok(snap)
 }
 
-/// A snapshot that a scoped live read exported (`netpol-debug snapshot`) says in its header which
-/// namespaces it read whole: only their Services are in it, as in the live read.
+/// A snapshot that a live read exported (`netpol-debug snapshot`) says in its header when it was
+/// read (ages are "ago" from then, as they were live) and which namespaces it read whole (only
+/// their Services are in it).
 fn scoped_export_header(snap: &mut ClusterSnapshot, text: &str) {
     if !text.starts_with("# netpol-debug snapshot of ") {
         return;
     }
-    let Some(list) = text
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .find_map(|l| l.strip_prefix("# namespaces read whole: "))
-    else {
-        return;
-    };
-    let read = snap.services_read_in.get_or_insert_with(Default::default);
-    read.extend(list.split(", ").filter(|n| *n != "(none)").map(str::to_string));
+    let header = || text.lines().take_while(|l| l.starts_with('#'));
+    if let Some(at) = header().find_map(|l| l.strip_prefix("# read at: ")) {
+        snap.read_at = at.trim().parse().ok().or(snap.read_at);
+    }
+    if let Some(list) = header().find_map(|l| l.strip_prefix("# namespaces read whole: ")) {
+        let read = snap.services_read_in.get_or_insert_with(Default::default);
+        read.extend(list.split(", ").filter(|n| *n != "(none)").map(str::to_string));
+    }
 }
 
 /// Adds one decoded document (an object or a List of objects). The live source feeds what it

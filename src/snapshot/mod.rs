@@ -380,6 +380,9 @@ pub struct ClusterSnapshot {
     /// The namespaces whose Services (and their Endpoints) were read, when a read was scoped (a
     /// live read of a question's namespaces); `None`: every namespace's (a file snapshot).
     pub services_read_in: Option<std::collections::BTreeSet<String>>,
+    /// When a live source read the objects (a live read, or the header of the snapshot it
+    /// exported): ages are then "ago" from it.
+    pub read_at: Option<k8s_openapi::jiff::Timestamp>,
     /// Each NetworkPolicy as read (`ns/name` -> the object, the first copy, readable or not):
     /// the typed value drops fields the API does not know, which a reader must still see.
     pub network_policy_values: std::collections::HashMap<String, serde_json::Value>,

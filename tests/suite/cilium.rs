@@ -1154,11 +1154,17 @@ fn to_services_in_a_scoped_read() {
     let whole = diagnose_with(&["app", "other"]);
     assert_eq!(whole.verdict, Blocked, "{whole:#?}");
     // The snapshot such a read exports says so in its header, and loads the same way.
-    let exported =
-        format!("# netpol-debug snapshot of kind-test\n# namespaces read whole: app, kube-system\n---\n{yaml}");
+    let exported = format!(
+        "# netpol-debug snapshot of kind-test\n# read at: 2026-12-05T01:00:00Z\n# namespaces read whole: app, kube-system\n---\n{yaml}"
+    );
     let snap = snapshot::load_str("exported.yaml", &exported).expect("parses");
     assert_eq!(
         snap.services_read_in,
         Some(["app", "kube-system"].iter().map(|s| s.to_string()).collect())
+    );
+    // Its read time too: policy ages stay "ago" from the read, as they were live.
+    assert_eq!(
+        snap.read_at.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-05T01:00:00Z")
     );
 }
