@@ -12,6 +12,7 @@ use crate::diagnosis::matrix;
 use crate::diagnosis::query::{self, QueryError, Surface};
 use crate::diagnosis::steps;
 use crate::diagnosis::{self, Query};
+use crate::diagnosis::{diff, whatif};
 use crate::policy::Direction;
 use crate::report::render;
 use crate::report::*;
@@ -297,6 +298,182 @@ pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
     answer(r, text::connectivity_map)
 }
 
+/// Arguments of `what_if`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIfArgs {
+    /// Policies to add, each a YAML or JSON manifest; one with an existing kind/namespace/name replaces it.
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Policies to delete: `NS/NAME` (NetworkPolicy), `NS/KIND/NAME`, or `KIND/NAME` (cluster-scoped).
+    #[serde(default)]
+    pub delete: Vec<String>,
+    /// Pod label changes, `NS/POD k=v,k2-` (as kubectl label).
+    #[serde(default)]
+    pub label: Vec<String>,
+    /// Namespace label changes, `NS k=v,k2-`.
+    #[serde(default)]
+    pub namespace_label: Vec<String>,
+    /// Optional flow to check before and after, as in `diagnose`.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub port: Option<PortInput>,
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Most changed pairs to list (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+impl WhatIfArgs {
+    /// The edits, or every malformed one.
+    fn edits(&self) -> Result<whatif::Edits, ToolError> {
+        let edits = whatif::Edits {
+            add: (self.add.iter().enumerate())
+                .map(|(i, text)| whatif::Manifest {
+                    name: format!("add[{i}]"),
+                    text: text.clone(),
+                })
+                .collect(),
+            delete: self.delete.clone(),
+            label: label_edits("label", &self.label)?,
+            namespace_label: label_edits("namespace_label", &self.namespace_label)?,
+        };
+        if edits.add.is_empty() && edits.delete.is_empty() && edits.label.is_empty() && edits.namespace_label.is_empty()
+        {
+            return Err(ToolError::new(
+                "add, delete, label, namespace_label",
+                "give at least one edit".into(),
+            ));
+        }
+        Ok(edits)
+    }
+
+    /// The flow to check, if one is asked.
+    fn flow(&self) -> Result<Option<Query>, ToolError> {
+        match (&self.from, &self.to) {
+            (None, None) if self.port.is_none() && self.protocol.is_none() => Ok(None),
+            (Some(from), Some(to)) => FlowArgs {
+                from: from.clone(),
+                to: to.clone(),
+                port: self.port.clone(),
+                protocol: self.protocol.clone(),
+            }
+            .query()
+            .map(Some),
+            _ => Err(ToolError::new(
+                "from, to",
+                "give both from and to to check a flow (port and protocol need them)".into(),
+            )),
+        }
+    }
+}
+
+/// `TARGET k=v,k2-` items split at the first space.
+fn label_edits(argument: &str, items: &[String]) -> Result<Vec<whatif::LabelEdit>, ToolError> {
+    items
+        .iter()
+        .map(|item| match item.trim().split_once(char::is_whitespace) {
+            Some((target, labels)) => Ok(whatif::LabelEdit {
+                target: target.to_string(),
+                labels: labels.trim().to_string(),
+            }),
+            None => Err(ToolError::new(
+                argument,
+                format!("{item:?}: expected TARGET and changes separated by a space, e.g. `shop/web-0 app=web,tier-`"),
+            )),
+        })
+        .collect()
+}
+
+/// Arguments of `diff_snapshots`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffArgs {
+    /// The earlier state: a snapshot file or directory on the server, under its working directory. Omitted: the server's own state.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// The later state: a path as `before`, or `live` (omitted: the same) for the server's own state.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Only pairs with an end in these namespaces. Omitted: every pair.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Most changed pairs to list (1-500, default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+pub fn what_if(ctx: &Context, a: WhatIfArgs) -> ToolResult<WhatIfReport> {
+    let (limit, edits, flow) = (limit(a.limit), a.edits(), a.flow());
+    let (limit, edits, flow) = (limit?, edits?, flow?);
+    answer(
+        whatif::what_if(&ctx.snapshot, &ctx.index, &edits, flow.as_ref(), limit),
+        text::what_if,
+    )
+}
+
+/// One state of a diff: the server's own (`None`), or a snapshot path under the working directory.
+fn diff_side(ctx: &Context, argument: &str, path: Option<&str>) -> Result<Option<Context>, ToolError> {
+    let Some(path) = path else { return Ok(None) };
+    let bad = |m: String| ToolError::new(argument, m);
+    let cwd = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .map_err(|e| bad(format!("the server's working directory cannot be read: {e}")))?;
+    let full = cwd
+        .join(path)
+        .canonicalize()
+        .map_err(|_| bad(format!("{path}: no such file or directory on the server")))?;
+    if !full.starts_with(&cwd) {
+        return Err(bad(format!(
+            "{path}: outside the server's working directory {}; the server reads snapshots only under it",
+            cwd.display()
+        )));
+    }
+    let snap = crate::snapshot::load_paths(&[full]).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(Context::owning(
+        snap,
+        ctx.index.semantics,
+        format!("snapshot {path}"),
+    )))
+}
+
+/// `diff_snapshots` reads the snapshot files it names (under the server's working directory):
+/// the one handler that does I/O.
+pub fn diff_snapshots(ctx: &Context, a: DiffArgs) -> Result<Output<DiffReport>, ToolError> {
+    let limit = limit(a.limit)?;
+    let after_path = a.after.as_deref().filter(|p| *p != "live");
+    if a.after.as_deref() == Some("live") && !ctx.live {
+        return Err(ToolError::new(
+            "after",
+            format!(
+                "`live`: the server reads {}, not a live cluster; give a path",
+                ctx.source
+            ),
+        ));
+    }
+    if a.before.is_none() && after_path.is_none() {
+        return Err(ToolError::new(
+            "before, after",
+            "name at least one snapshot path: the other side is the server's own state".into(),
+        ));
+    }
+    for ns in &a.namespaces {
+        query::check_namespace(&ctx.index, "namespaces", ns)?;
+    }
+    let before = diff_side(ctx, "before", a.before.as_deref())?;
+    let after = diff_side(ctx, "after", after_path)?;
+    let (before, after) = (before.as_ref().unwrap_or(ctx), after.as_ref().unwrap_or(ctx));
+    let report = diff::diff(before.state(), after.state(), &a.namespaces, limit);
+    Ok(Output {
+        text: text::diff(&report),
+        value: report,
+    })
+}
+
 /// A tool of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolName {
@@ -310,11 +487,13 @@ pub enum ToolName {
     Diagnose,
     ListPolicies,
     MatchSelectors,
+    WhatIf,
+    DiffSnapshots,
 }
 
 impl ToolName {
     /// Every tool, in the order the server lists them (by name).
-    pub const ALL: [ToolName; 10] = [
+    pub const ALL: [ToolName; 12] = [
         ToolName::CheckCni,
         ToolName::CheckCrossNamespace,
         ToolName::CheckDefaultDeny,
@@ -323,8 +502,10 @@ impl ToolName {
         ToolName::CheckPolicyTypes,
         ToolName::ConnectivityMap,
         ToolName::Diagnose,
+        ToolName::DiffSnapshots,
         ToolName::ListPolicies,
         ToolName::MatchSelectors,
+        ToolName::WhatIf,
     ];
 
     /// The name clients call it by.
@@ -340,6 +521,8 @@ impl ToolName {
             ToolName::Diagnose => "diagnose",
             ToolName::ListPolicies => "list_policies",
             ToolName::MatchSelectors => "match_selectors",
+            ToolName::WhatIf => "what_if",
+            ToolName::DiffSnapshots => "diff_snapshots",
         }
     }
 
@@ -417,6 +600,8 @@ pub fn call_json(ctx: &Context, tool: ToolName, args: serde_json::Value) -> Json
         ToolName::CheckCrossNamespace => run_typed(args, |a| check_cross_namespace(ctx, a)),
         ToolName::Diagnose => run_typed(args, |a| diagnose(ctx, a)),
         ToolName::ConnectivityMap => run_typed(args, |a| connectivity_map(ctx, a)),
+        ToolName::WhatIf => run_typed(args, |a| what_if(ctx, a)),
+        ToolName::DiffSnapshots => run_typed(args, |a| diff_snapshots(ctx, a)),
     }
 }
 
@@ -483,6 +668,20 @@ impl Scoped for MapArgs {
     }
 }
 
+impl Scoped for WhatIfArgs {
+    /// The edits may change any pair with an end in their namespaces, whose peers are anywhere.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
+impl Scoped for DiffArgs {
+    /// The server's own state is one side: all of it.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
 fn typed_scope<A: Scoped + for<'de> serde::Deserialize<'de>>(
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Scope {
@@ -503,6 +702,8 @@ pub fn scope_for(tool: ToolName, args: &serde_json::Map<String, serde_json::Valu
             typed_scope::<FlowArgs>(args)
         }
         ToolName::ConnectivityMap => typed_scope::<MapArgs>(args),
+        ToolName::WhatIf => typed_scope::<WhatIfArgs>(args),
+        ToolName::DiffSnapshots => typed_scope::<DiffArgs>(args),
     }
 }
 
