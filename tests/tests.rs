@@ -63,6 +63,9 @@
 //!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
+//! - `what_if`: what-if edits and the diff of two states, one row per rule (pairs opened and
+//!   closed exactly, replacement, deletion, labels of pods and namespaces, a pod gone,
+//!   inconclusive pairs, the flow before and after, bad edits), and the CLI.
 
 #[path = "suite/admin.rs"]
 mod admin;
@@ -124,3 +127,5 @@ mod real_apiserver;
 mod rules;
 #[path = "suite/steps.rs"]
 mod steps;
+#[path = "suite/what_if.rs"]
+mod what_if;
