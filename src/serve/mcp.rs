@@ -494,8 +494,8 @@ impl NetpolServer {
 
     #[doc = include_str!("../../tools/what_if.md")]
     #[tool(
-        title = "What if policies or labels changed",
-        annotations(title = "What if policies or labels changed", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        title = "What if",
+        annotations(title = "What if", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::WhatIfArgs>(),
         output_schema = output_schema(ToolName::WhatIf)
     )]
@@ -505,8 +505,8 @@ impl NetpolServer {
 
     #[doc = include_str!("../../tools/diff_snapshots.md")]
     #[tool(
-        title = "Diff two states",
-        annotations(title = "Diff two states", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        title = "Diff states",
+        annotations(title = "Diff states", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::DiffArgs>(),
         output_schema = output_schema(ToolName::DiffSnapshots)
     )]

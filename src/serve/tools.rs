@@ -302,29 +302,21 @@ pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WhatIfArgs {
-    /// Policies to add, each a YAML or JSON manifest; one with an existing kind/namespace/name replaces it.
-    #[serde(default)]
-    pub add: Vec<String>,
-    /// Policies to delete: `NS/NAME` (NetworkPolicy), `NS/KIND/NAME`, or `KIND/NAME` (cluster-scoped).
-    #[serde(default)]
-    pub delete: Vec<String>,
-    /// Pod label changes, `NS/POD k=v,k2-` (as kubectl label).
-    #[serde(default)]
-    pub label: Vec<String>,
-    /// Namespace label changes, `NS k=v,k2-`.
-    #[serde(default)]
-    pub namespace_label: Vec<String>,
-    /// Optional flow to check before and after, as in `diagnose`.
-    #[serde(default)]
+    /// Policy manifests (YAML/JSON); same kind/namespace/name replaces.
+    pub add: Option<Vec<String>>,
+    /// `NS/NAME` (NetworkPolicy), `NS/KIND/NAME`, `KIND/NAME`.
+    pub delete: Option<Vec<String>>,
+    /// `NS/POD k=v,k2-`
+    pub label: Option<Vec<String>>,
+    /// `NS k=v,k2-`
+    pub namespace_label: Option<Vec<String>>,
+    /// Optional flow, as in `diagnose`.
     pub from: Option<String>,
-    #[serde(default)]
     pub to: Option<String>,
-    #[serde(default)]
+    /// Port.
     pub port: Option<PortInput>,
-    #[serde(default)]
     pub protocol: Option<String>,
-    /// Most changed pairs to list (1-500, default 50).
-    #[serde(default)]
+    /// Most pairs listed (default 50).
     pub limit: Option<i64>,
 }
 
@@ -332,15 +324,15 @@ impl WhatIfArgs {
     /// The edits, or every malformed one.
     fn edits(&self) -> Result<whatif::Edits, ToolError> {
         let edits = whatif::Edits {
-            add: (self.add.iter().enumerate())
+            add: (self.add.iter().flatten().enumerate())
                 .map(|(i, text)| whatif::Manifest {
                     name: format!("add[{i}]"),
                     text: text.clone(),
                 })
                 .collect(),
-            delete: self.delete.clone(),
-            label: label_edits("label", &self.label)?,
-            namespace_label: label_edits("namespace_label", &self.namespace_label)?,
+            delete: self.delete.clone().unwrap_or_default(),
+            label: label_edits("label", self.label.as_deref().unwrap_or_default())?,
+            namespace_label: label_edits("namespace_label", self.namespace_label.as_deref().unwrap_or_default())?,
         };
         if edits.add.is_empty() && edits.delete.is_empty() && edits.label.is_empty() && edits.namespace_label.is_empty()
         {
@@ -393,17 +385,13 @@ fn label_edits(argument: &str, items: &[String]) -> Result<Vec<whatif::LabelEdit
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiffArgs {
-    /// The earlier state: a snapshot file or directory on the server, under its working directory. Omitted: the server's own state.
-    #[serde(default)]
+    /// Snapshot path. Omitted: the server's state.
     pub before: Option<String>,
-    /// The later state: a path as `before`, or `live` (omitted: the same) for the server's own state.
-    #[serde(default)]
+    /// Snapshot path, or `live` (= omitted): the server's state.
     pub after: Option<String>,
-    /// Only pairs with an end in these namespaces. Omitted: every pair.
-    #[serde(default)]
-    pub namespaces: Vec<String>,
-    /// Most changed pairs to list (1-500, default 50).
-    #[serde(default)]
+    /// Only pairs with an end in these.
+    pub namespaces: Option<Vec<String>>,
+    /// Most pairs listed (default 50).
     pub limit: Option<i64>,
 }
 
@@ -461,13 +449,14 @@ pub fn diff_snapshots(ctx: &Context, a: DiffArgs) -> Result<Output<DiffReport>, 
             "name at least one snapshot path: the other side is the server's own state".into(),
         ));
     }
-    for ns in &a.namespaces {
+    let namespaces = a.namespaces.clone().unwrap_or_default();
+    for ns in &namespaces {
         query::check_namespace(&ctx.index, "namespaces", ns)?;
     }
     let before = diff_side(ctx, "before", a.before.as_deref())?;
     let after = diff_side(ctx, "after", after_path)?;
     let (before, after) = (before.as_ref().unwrap_or(ctx), after.as_ref().unwrap_or(ctx));
-    let report = diff::diff(before.state(), after.state(), &a.namespaces, limit);
+    let report = diff::diff(before.state(), after.state(), &namespaces, limit);
     Ok(Output {
         text: text::diff(&report),
         value: report,
