@@ -355,7 +355,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         &before.network_policies,
         &after.network_policies,
         |p| meta_key(&p.metadata),
-        |a, b| fields_changed(&to_value(&a.spec), &to_value(&b.spec), "spec"),
+        |a, b| edited(&a.spec, &b.spec, "spec"),
     );
     compare(
         &mut out,
@@ -394,16 +394,8 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         |p| meta_key(&p.metadata),
         |a, b| {
             labels_changed(&a.metadata.labels, &b.metadata.labels).or_else(|| {
-                let read = |p: &k8s_openapi::api::core::v1::Pod| {
-                    let spec = p.spec.as_ref();
-                    (
-                        spec.and_then(|s| s.host_network),
-                        spec.and_then(|s| s.node_name.clone()),
-                        spec.map(|s| s.containers.iter().map(|c| to_value(&c.ports)).collect::<Vec<_>>()),
-                        p.status.as_ref().map(|s| to_value(&s.pod_ips)),
-                    )
-                };
-                (read(a) != read(b)).then(|| (ChangeKind::Edited, vec!["host network, node, ports or IPs".to_string()]))
+                (pod_facts(a) != pod_facts(b))
+                    .then(|| (ChangeKind::Edited, vec!["host network, node, ports or IPs".to_string()]))
             })
         },
     );
@@ -433,7 +425,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         &before.services,
         &after.services,
         |s| meta_key(&s.metadata),
-        |a, b| fields_changed(&to_value(&a.spec), &to_value(&b.spec), "spec"),
+        |a, b| edited(&a.spec, &b.spec, "spec"),
     );
     compare(
         &mut out,
@@ -443,9 +435,9 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         |n| (None, n.metadata.name.clone().unwrap_or_default()),
         |a, b| {
             labels_changed(&a.metadata.labels, &b.metadata.labels).or_else(|| {
-                fields_changed(
-                    &to_value(&a.status.as_ref().map(|s| &s.addresses)),
-                    &to_value(&b.status.as_ref().map(|s| &s.addresses)),
+                edited(
+                    &a.status.as_ref().map(|s| &s.addresses),
+                    &b.status.as_ref().map(|s| &s.addresses),
                     "status.addresses",
                 )
             })
@@ -457,7 +449,10 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         &before.others,
         &after.others,
         |o| (o.namespace.clone(), o.name.clone()),
-        |a, b| fields_changed(&without_metadata(&a.value), &without_metadata(&b.value), ""),
+        |a, b| match a.value == b.value {
+            true => None,
+            false => fields_changed(&without_metadata(&a.value), &without_metadata(&b.value), ""),
+        },
     );
     out.sort();
     out.dedup_by(|a, b| a.kind == b.kind && a.namespace == b.namespace && a.name == b.name && a.change == b.change);
@@ -542,6 +537,32 @@ fn without_metadata(v: &Value) -> Value {
         o.remove("status");
     }
     v
+}
+
+/// What policy reads of a pod besides its labels: host network, node, container ports, IPs.
+type PodFacts<'a> = (
+    Option<bool>,
+    Option<&'a String>,
+    Option<Vec<&'a Option<Vec<k8s_openapi::api::core::v1::ContainerPort>>>>,
+    Option<&'a Option<Vec<k8s_openapi::api::core::v1::PodIP>>>,
+);
+
+fn pod_facts(p: &k8s_openapi::api::core::v1::Pod) -> PodFacts<'_> {
+    let spec = p.spec.as_ref();
+    (
+        spec.and_then(|s| s.host_network),
+        spec.and_then(|s| s.node_name.as_ref()),
+        spec.map(|s| s.containers.iter().map(|c| &c.ports).collect()),
+        p.status.as_ref().map(|s| &s.pod_ips),
+    )
+}
+
+/// [`fields_changed`], serializing only values that differ.
+fn edited<T: serde::Serialize + PartialEq>(a: &T, b: &T, prefix: &str) -> Option<(ChangeKind, Vec<String>)> {
+    match a == b {
+        true => None,
+        false => fields_changed(&to_value(a), &to_value(b), prefix),
+    }
 }
 
 /// `edited` with the top-level fields that differ (`spec.ingress`), or `None` when equal.
