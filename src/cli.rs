@@ -312,7 +312,7 @@ pub enum Command {
         source: SourceArgs,
         /// Tool name: check_cni, list_policies, match_selectors, check_default_deny,
         /// check_policy_types, check_ingress, check_egress, check_cross_namespace, diagnose,
-        /// connectivity_map.
+        /// connectivity_map, what_if, diff_snapshots.
         name: String,
         /// The tool's arguments as a JSON object, e.g. '{"from":"shop/a","to":"shop/b","port":80}'.
         #[arg(long, default_value = "{}")]

@@ -1,7 +1,8 @@
 //! The tool contract shared by the MCP server and `netpol-debug tool`: typed arguments, typed
 //! results, and one handler per tool. The MCP layer and the CLI only move JSON in and out.
 //!
-//! Invariant: handlers are pure (no I/O, no async) over a [`Context`] loaded once. A malformed
+//! Invariant: handlers are pure (no I/O, no async) over a [`Context`] loaded once, except
+//! `diff_snapshots`, which loads the snapshot paths it names (under the working directory). A malformed
 //! argument is a [`ToolError`] (an `isError` result); a well-formed argument that names
 //! nothing in the cluster is a normal answer, [`Answer::NotFound`], with suggestions.
 
