@@ -738,6 +738,11 @@ fn run_diff(
             format!("snapshot {}", names.join(", ")),
         ))
     };
+    if after.is_empty() && !cluster.live && cluster.kubeconfig.is_none() && cluster.context.is_none() {
+        anyhow::bail!(
+            "no later state: give --after PATH... (snapshot files or directories), or --live to compare with the live cluster (read-only)"
+        );
+    }
     let old = load(before)?;
     let new = match after.is_empty() {
         false => Arc::new(load(after)?),

@@ -440,5 +440,8 @@ fn cli_what_if_and_diff() {
         v["groups"][0]["because"][0], "NetworkPolicy shop/allow-client added",
         "{v:#}"
     );
+    let out = run_bin(&["diff", "--before", &s(&cluster)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--after"));
     let _ = std::fs::remove_dir_all(&dir);
 }
