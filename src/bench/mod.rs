@@ -429,12 +429,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     })
 }
 
-/// A NetworkPolicy in `ns` that lets every pod of the namespace reach `app` on TCP 8080.
+/// A NetworkPolicy in `ns` that lets every pod of the cluster reach `app` on TCP 8080.
 fn bench_policy(ns: &str, name: &str, app: &str) -> Manifest {
     Manifest {
         name: format!("{name}.yaml"),
         text: format!(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{podSelector: {{matchLabels: {{app: {app}}}}}, ingress: [{{from: [{{podSelector: {{}}}}], ports: [{{port: 8080}}]}}]}}\n"
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{podSelector: {{matchLabels: {{app: {app}}}}}, ingress: [{{from: [{{namespaceSelector: {{}}}}], ports: [{{port: 8080}}]}}]}}\n"
         ),
     }
 }

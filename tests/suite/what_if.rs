@@ -445,3 +445,35 @@ fn cli_what_if_and_diff() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--after"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn diff_snapshots_tool_reads_paths_under_the_working_directory_only() {
+    use netpol_debug::serve::source::Context;
+    use netpol_debug::serve::tools::{ToolName, call_json};
+    use serde_json::json;
+    let example = |n: &str| format!("examples/{n}/cluster.yaml");
+    let snap = snapshot::load_paths(&[example("10-allowed-by-policy").into()]).unwrap();
+    let ctx = Context::owning(snap, Semantics::default(), "snapshot example 10".into());
+    let call = |args| call_json(&ctx, ToolName::DiffSnapshots, args);
+    let r = call(json!({"before": example("01-default-deny-ingress")}));
+    assert!(!r.is_error, "{}", r.text);
+    let v = r.structured.unwrap();
+    assert_eq!(
+        v["after"], "snapshot example 10",
+        "the omitted side is the server's state: {v:#}"
+    );
+    assert!(!v["changes"].as_array().unwrap().is_empty(), "{v:#}");
+    for (args, argument) in [
+        (json!({"before": "/etc"}), "before"),
+        (json!({"before": "../../etc/hostname"}), "before"),
+        (json!({"before": "no/such/file.yaml"}), "before"),
+        (
+            json!({"before": example("01-default-deny-ingress"), "after": "live"}),
+            "after",
+        ),
+        (json!({}), "before, after"),
+    ] {
+        let r = call(args.clone());
+        assert!(r.is_error && r.text.contains(argument), "{args}: {}", r.text);
+    }
+}
