@@ -12,8 +12,10 @@
 //! say), never pinned on a guess. Pairs are not re-evaluated change by change.
 //!
 //! Cost: two maps (the same evaluation as [`matrix::connectivity_map`], over external ranges cut
-//! by both states' ipBlocks), then one explained flow per changed pair and state, to tell a
-//! certain change from an inconclusive one.
+//! by both states' ipBlocks), then one explained flow per changed pair and state (on the first
+//! connection that changed), to tell a certain change from an inconclusive one. A policy that
+//! cannot be read changes no connection of the map; its change is a warning that the pods it may
+//! select are inconclusive.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -84,7 +86,8 @@ pub fn diff_with_changes(
         let because = explain(&changes, &touches, &ends, &key.0, &key.1);
         groups.entry(because).or_default().push(pair);
     }
-    let warnings = warnings_of(after.index);
+    let mut warnings = unreadable_warnings(&changes);
+    warnings.extend(warnings_of(after.index));
     assemble(
         before,
         after,
@@ -95,6 +98,21 @@ pub fn diff_with_changes(
         limit,
         warnings,
     )
+}
+
+/// A policy that cannot be read after the change: the pairs it may select are inconclusive
+/// even where the readable policies give the same connections (such pairs are not listed).
+fn unreadable_warnings(changes: &[ObjectChange]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| c.change != ChangeKind::Removed && c.details.iter().any(|d| d == UNREADABLE))
+        .map(|c| {
+            format!(
+                "{}: it cannot be read, so verdicts of the pods it may select are inconclusive after the change, also where no connection is listed as gained or lost",
+                c.describe()
+            )
+        })
+        .collect()
 }
 
 /// The load warnings of the after state (those of the before state were true of it).

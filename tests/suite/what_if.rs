@@ -304,6 +304,20 @@ spec: {podSelector: {}, policyTypes: [Egress], egress: [{ports: [{port: {bad: 1}
         "{inc:?}"
     );
     assert_eq!(r.diff.gained_pairs, 0, "{:#?}", r.diff);
+
+    // Adding a policy that cannot be read changes no readable connection: the diff says its
+    // pods' verdicts are inconclusive instead of reporting nothing.
+    let (snap, ix) = load(CLUSTER);
+    let r = what_if(&snap, &ix, &add("broken.yaml", broken.to_string()), None, 50).unwrap();
+    assert_eq!(r.diff.gained_pairs + r.diff.lost_pairs, 0, "{:#?}", r.diff);
+    assert!(
+        r.diff
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("NetworkPolicy other/broken added (could not be read): it cannot be read")),
+        "{:?}",
+        r.diff.warnings
+    );
 }
 
 #[test]
