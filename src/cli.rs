@@ -235,7 +235,7 @@ pub enum Command {
         #[arg(long, num_args = 1.., required = true, value_name = "PATH")]
         before: Vec<PathBuf>,
         /// The later state: snapshot files or directories. Absent: the live cluster (--live).
-        #[arg(long, num_args = 1.., value_name = "PATH", conflicts_with_all = ["live", "kubeconfig", "context"])]
+        #[arg(long, num_args = 1.., value_name = "PATH", conflicts_with = "live")]
         after: Vec<PathBuf>,
         #[command(flatten)]
         cluster: LiveArgs,
@@ -738,9 +738,18 @@ fn run_diff(
             format!("snapshot {}", names.join(", ")),
         ))
     };
-    if after.is_empty() && !cluster.live && cluster.kubeconfig.is_none() && cluster.context.is_none() {
+    // `--after live` (no such file) is `--live`.
+    let after_live = matches!(after, [p] if p.as_os_str() == "live" && !p.exists());
+    let after: &[PathBuf] = if after_live { &[] } else { after };
+    let live_named = after_live || cluster.live || cluster.kubeconfig.is_some() || cluster.context.is_some();
+    if !after.is_empty() && live_named {
         anyhow::bail!(
-            "no later state: give --after PATH... (snapshot files or directories), or --live to compare with the live cluster (read-only)"
+            "--after PATH... and --kubeconfig/--context: give the later state as files, or read it live (--after live)"
+        );
+    }
+    if after.is_empty() && !live_named {
+        anyhow::bail!(
+            "no later state: give --after PATH... (snapshot files or directories), or --live (also --after live) to compare with the live cluster (read-only)"
         );
     }
     let old = load(before)?;

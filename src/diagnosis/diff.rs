@@ -360,8 +360,8 @@ fn first_connection(c: &ConnSet) -> Option<(Protocol, u16)> {
 const UNREADABLE: &str = "could not be read";
 
 /// Every object that differs between two snapshots, sorted: policies of every dialect (by
-/// spec), pods (labels; host network, node, ports, IPs), namespaces (labels), workloads
-/// (template labels and spec), Services and Nodes (spec).
+/// spec; other kinds only in the API groups about policy), pods (labels; host network, node,
+/// ports, IPs), namespaces (labels), workloads (template labels and spec), Services and Nodes.
 pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<ObjectChange> {
     let mut out = Vec::new();
     let meta_key = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
@@ -461,11 +461,19 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
             })
         },
     );
+    // Other kinds: the policies of every dialect (a ConfigMap or a mesh object changes no connection).
+    let policies = |s: &ClusterSnapshot| -> Vec<crate::snapshot::OtherObject> {
+        s.others
+            .iter()
+            .filter(|o| crate::policy::kind::in_policy_group(&o.api_version))
+            .cloned()
+            .collect()
+    };
     compare(
         &mut out,
         "",
-        &before.others,
-        &after.others,
+        &policies(before),
+        &policies(after),
         |o| (o.namespace.clone(), o.name.clone()),
         |a, b| match a.value == b.value {
             true => None,

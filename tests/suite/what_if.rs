@@ -491,3 +491,46 @@ fn diff_snapshots_tool_reads_paths_under_the_working_directory_only() {
         assert!(r.is_error && r.text.contains(argument), "{args}: {}", r.text);
     }
 }
+
+#[test]
+fn cli_diff_of_a_snapshot_and_the_live_cluster() {
+    use crate::fake_kube::{FakeKube, TOKEN};
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live-cluster.yaml");
+    let fake = FakeKube::from_file(&fixture, |_| {});
+    let dir = std::env::temp_dir().join(format!("netpol-debug-what-if-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = fake.kubeconfig(&dir, TOKEN);
+    let (f, kc) = (fixture.to_str().unwrap(), kubeconfig.to_str().unwrap());
+    for args in [
+        vec![
+            "diff",
+            "--before",
+            f,
+            "--after",
+            "live",
+            "--kubeconfig",
+            kc,
+            "-o",
+            "json",
+        ],
+        vec!["diff", "--before", f, "--kubeconfig", kc, "-o", "json"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netpol-debug"))
+            .args(&args)
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Live equals offline: the same objects allow the same connections.
+        assert_eq!(
+            (v["gained_pairs"].as_i64(), v["lost_pairs"].as_i64()),
+            (Some(0), Some(0)),
+            "{v:#}"
+        );
+        assert!(v["after"].as_str().unwrap().starts_with("live"), "{v:#}");
+        assert_eq!(v["changes"], serde_json::json!([]), "{v:#}");
+    }
+    assert!(fake.recorded().iter().all(|r| r.method == "GET"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
