@@ -65,7 +65,8 @@
 //!   cross-namespace) on small clusters.
 //! - `what_if`: what-if edits and the diff of two states, one row per rule (pairs opened and
 //!   closed exactly, replacement, deletion, labels of pods and namespaces, a pod gone,
-//!   inconclusive pairs, the flow before and after, bad edits), and the CLI.
+//!   inconclusive pairs, another dialect, the flow before and after, bad edits), the CLI (and
+//!   `diff` against `fake_kube`), and the paths `diff_snapshots` may read.
 
 #[path = "suite/admin.rs"]
 mod admin;

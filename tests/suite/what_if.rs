@@ -534,3 +534,21 @@ fn cli_diff_of_a_snapshot_and_the_live_cluster() {
     assert!(fake.recorded().iter().all(|r| r.method == "GET"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_policy_of_another_dialect_is_explained_by_kind_namespace_and_name() {
+    let (snap, ix) = load(CLUSTER);
+    let cnp = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: deny-web, namespace: shop}\nspec:\n  endpointSelector: {matchLabels: {app: web}}\n  egressDeny: [{toEndpoints: [{matchLabels: {app: api}}]}]\n";
+    let r = what_if(&snap, &ix, &add("cnp.yaml", cnp.into()), None, 50).unwrap();
+    assert_eq!(
+        r.edits,
+        vec!["added CiliumNetworkPolicy shop/deny-web (from cnp.yaml)".to_string()]
+    );
+    let lost = pairs(&r.diff, false);
+    assert!(lost.contains(&pair(WEB, API, "TCP 8080")), "{:#?}", r.diff);
+    assert!(lost.iter().all(|p| p.0 == WEB), "only web's egress changes: {lost:?}");
+    assert!(pairs(&r.diff, true).is_empty());
+    for g in &r.diff.groups {
+        assert_eq!(g.because, vec!["CiliumNetworkPolicy shop/deny-web added".to_string()]);
+    }
+}
