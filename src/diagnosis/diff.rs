@@ -59,11 +59,32 @@ pub fn diff_with_changes(
     let old = matrix::map_pairs(before.index, namespaces, &blocks);
     let new = matrix::map_pairs(after.index, namespaces, &blocks);
     let ends = Ends::new(before.index, after.index, &blocks);
-    let touches: Vec<Touch> = changes.iter().map(|c| Touch::of(c, &ends)).collect();
+    let changed = changed_pairs(&old, &new, &ends, &changes);
+    let mut warnings = unreadable_warnings(&changes);
+    warnings.extend(warnings_of(after.index));
+    assemble(before, after, namespaces, changes, changed, limit, warnings)
+}
+
+/// The pairs whose connections differ: certain ones grouped by the changes that explain them,
+/// and the inconclusive ones.
+struct Changed {
+    groups: BTreeMap<Vec<String>, Vec<PairChange>>,
+    inconclusive: Vec<PairChange>,
+}
+
+fn changed_pairs(
+    old: &BTreeMap<(String, String), ConnSet>,
+    new: &BTreeMap<(String, String), ConnSet>,
+    ends: &Ends,
+    changes: &[ObjectChange],
+) -> Changed {
+    let touches: Vec<Touch> = changes.iter().map(|c| Touch::of(c, ends)).collect();
     let empty = ConnSet::none();
     let keys: BTreeSet<&(String, String)> = old.keys().chain(new.keys()).collect();
-    let mut groups: BTreeMap<Vec<String>, Vec<PairChange>> = BTreeMap::new();
-    let mut inconclusive = Vec::new();
+    let mut out = Changed {
+        groups: BTreeMap::new(),
+        inconclusive: Vec::new(),
+    };
     for key in keys {
         let (was, is) = (old.get(key).unwrap_or(&empty), new.get(key).unwrap_or(&empty));
         if was == is {
@@ -78,26 +99,16 @@ pub fn diff_with_changes(
             doubt: None,
         };
         let sample = if gained.is_empty() { &lost } else { &gained };
-        if let Some(doubt) = ends.doubt(&key.0, &key.1, sample) {
-            pair.doubt = Some(doubt);
-            inconclusive.push(pair);
-            continue;
+        pair.doubt = ends.doubt(&key.0, &key.1, sample);
+        match pair.doubt {
+            Some(_) => out.inconclusive.push(pair),
+            None => {
+                let because = explain(changes, &touches, ends, &key.0, &key.1);
+                out.groups.entry(because).or_default().push(pair);
+            }
         }
-        let because = explain(&changes, &touches, &ends, &key.0, &key.1);
-        groups.entry(because).or_default().push(pair);
     }
-    let mut warnings = unreadable_warnings(&changes);
-    warnings.extend(warnings_of(after.index));
-    assemble(
-        before,
-        after,
-        namespaces,
-        changes,
-        groups,
-        inconclusive,
-        limit,
-        warnings,
-    )
+    out
 }
 
 /// A policy that cannot be read after the change: the pairs it may select are inconclusive
@@ -121,17 +132,19 @@ fn warnings_of(ix: &ClusterIndex) -> Vec<String> {
 }
 
 /// The report: groups with most pairs first, pairs listed up to `limit` in all.
-#[allow(clippy::too_many_arguments)]
 fn assemble(
     before: State,
     after: State,
     namespaces: &[String],
     changes: Vec<ObjectChange>,
-    groups: BTreeMap<Vec<String>, Vec<PairChange>>,
-    mut inconclusive: Vec<PairChange>,
+    changed: Changed,
     limit: usize,
     warnings: Vec<String>,
 ) -> DiffReport {
+    let Changed {
+        groups,
+        mut inconclusive,
+    } = changed;
     let count = |pairs: &[PairChange], f: fn(&PairChange) -> bool| pairs.iter().filter(|p| f(p)).count() as i64;
     let mut groups: Vec<DiffGroup> = groups
         .into_iter()
