@@ -377,11 +377,23 @@ const UNREADABLE: &str = "could not be read";
 /// ports, IPs), namespaces (labels), workloads (template labels and spec), Services and Nodes.
 pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<ObjectChange> {
     let mut out = Vec::new();
-    let meta_key = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        (m.namespace.clone(), m.name.clone().unwrap_or_default())
-    };
+    policy_changes(&mut out, before, after);
+    pod_changes(&mut out, before, after);
+    other_changes(&mut out, before, after);
+    out.sort();
+    out.dedup_by(|a, b| a.kind == b.kind && a.namespace == b.namespace && a.name == b.name && a.change == b.change);
+    out
+}
+
+/// `(namespace, name)` of an object.
+fn meta_key(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (Option<String>, String) {
+    (m.namespace.clone(), m.name.clone().unwrap_or_default())
+}
+
+/// NetworkPolicies, readable or not (an unreadable one is marked so).
+fn policy_changes(out: &mut Vec<ObjectChange>, before: &ClusterSnapshot, after: &ClusterSnapshot) {
     compare(
-        &mut out,
+        out,
         "NetworkPolicy",
         &before.network_policies,
         &after.network_policies,
@@ -389,7 +401,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         |a, b| edited(&a.spec, &b.spec, "spec"),
     );
     compare(
-        &mut out,
+        out,
         "NetworkPolicy",
         &before.unreadable_policies,
         &after.unreadable_policies,
@@ -409,8 +421,12 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
             c.details.push(UNREADABLE.to_string());
         }
     }
+}
+
+/// Namespaces, pods and workloads: labels, and what policy reads of a pod.
+fn pod_changes(out: &mut Vec<ObjectChange>, before: &ClusterSnapshot, after: &ClusterSnapshot) {
     compare(
-        &mut out,
+        out,
         "Namespace",
         &before.namespaces,
         &after.namespaces,
@@ -418,7 +434,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         |a, b| labels_changed(&a.metadata.labels, &b.metadata.labels),
     );
     compare(
-        &mut out,
+        out,
         "Pod",
         &before.pods,
         &after.pods,
@@ -431,7 +447,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         },
     );
     compare(
-        &mut out,
+        out,
         "",
         &before.workloads,
         &after.workloads,
@@ -450,8 +466,12 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
             })
         },
     );
+}
+
+/// Services, Nodes, and the policies of other kinds.
+fn other_changes(out: &mut Vec<ObjectChange>, before: &ClusterSnapshot, after: &ClusterSnapshot) {
     compare(
-        &mut out,
+        out,
         "Service",
         &before.services,
         &after.services,
@@ -459,7 +479,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
         |a, b| edited(&a.spec, &b.spec, "spec"),
     );
     compare(
-        &mut out,
+        out,
         "Node",
         &before.nodes,
         &after.nodes,
@@ -483,7 +503,7 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
             .collect()
     };
     compare(
-        &mut out,
+        out,
         "",
         &policies(before),
         &policies(after),
@@ -493,9 +513,6 @@ pub fn object_changes(before: &ClusterSnapshot, after: &ClusterSnapshot) -> Vec<
             false => fields_changed(&without_metadata(&a.value), &without_metadata(&b.value), ""),
         },
     );
-    out.sort();
-    out.dedup_by(|a, b| a.kind == b.kind && a.namespace == b.namespace && a.name == b.name && a.change == b.change);
-    out
 }
 
 /// Objects of one list compared by key: added, removed, and `edited` (its change, if any).
