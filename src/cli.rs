@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use netpol_debug::diagnosis::matrix;
 use netpol_debug::diagnosis::query::{self, QueryError, Surface};
 use netpol_debug::diagnosis::{self, Query};
+use netpol_debug::diagnosis::{diff, whatif};
 use netpol_debug::index::Semantics;
 use netpol_debug::live::{self, LiveSource, ReadOnlyClient};
 use netpol_debug::report::QueryErrorReport;
@@ -21,7 +22,7 @@ use netpol_debug::report::render;
 use netpol_debug::serve::http_safety::{self, BearerToken, HttpSafety};
 use netpol_debug::serve::mcp;
 use netpol_debug::serve::source::{self, Context as ToolContext, Scope};
-use netpol_debug::serve::tools;
+use netpol_debug::serve::{text, tools};
 use netpol_debug::snapshot;
 use tokio_util::sync::CancellationToken;
 
@@ -191,6 +192,62 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = MapOutput::Text)]
         output: MapOutput,
     },
+    /// Evaluate hypothetical edits on a copy of the snapshot (nothing is applied to any
+    /// cluster): the flow before and after, and the connections gained and lost.
+    ///
+    /// Exit code: 0 answered, 2 bad input.
+    WhatIf {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Policies to add from FILE (YAML/JSON); an object with an existing kind/namespace/name
+        /// replaces it. Repeatable.
+        #[arg(long, value_name = "FILE")]
+        add: Vec<PathBuf>,
+        /// A policy to delete: NS/NAME (NetworkPolicy), NS/KIND/NAME, or KIND/NAME
+        /// (cluster-scoped). Repeatable.
+        #[arg(long, value_name = "NS/NAME")]
+        delete: Vec<String>,
+        /// Change a pod's labels as `kubectl label`: `--label NS/POD k=v,k2-`. Repeatable.
+        #[arg(long, num_args = 2, value_names = ["NS/POD", "K=V"])]
+        label: Vec<String>,
+        /// Change a namespace's labels: `--ns-label NS k=v,k2-`. Repeatable.
+        #[arg(long, num_args = 2, value_names = ["NS", "K=V"])]
+        ns_label: Vec<String>,
+        /// The flow to check before and after (as in diagnose).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        #[arg(long, requires = "from")]
+        port: Option<String>,
+        #[arg(long, requires = "from")]
+        protocol: Option<String>,
+        /// Most changed pairs to list.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// The connections two states of the cluster allow differently (lost and gained per
+    /// workload pair), each explained by the object changes behind it.
+    Diff {
+        /// The earlier state: snapshot files or directories.
+        #[arg(long, num_args = 1.., required = true, value_name = "PATH")]
+        before: Vec<PathBuf>,
+        /// The later state: snapshot files or directories. Absent: the live cluster (--live).
+        #[arg(long, num_args = 1.., value_name = "PATH", conflicts_with = "live")]
+        after: Vec<PathBuf>,
+        #[command(flatten)]
+        cluster: LiveArgs,
+        /// Only pairs with an end in these namespaces (repeatable). Default: all.
+        #[arg(long, value_name = "NS")]
+        focus: Vec<String>,
+        /// Most changed pairs to list.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Serve the MCP tools (read-only) over stdio, or over Streamable HTTP with --http.
     ///
     /// The snapshot is loaded and indexed once at start. Logs go to stderr.
@@ -255,7 +312,7 @@ pub enum Command {
         source: SourceArgs,
         /// Tool name: check_cni, list_policies, match_selectors, check_default_deny,
         /// check_policy_types, check_ingress, check_egress, check_cross_namespace, diagnose,
-        /// connectivity_map.
+        /// connectivity_map, what_if, diff_snapshots.
         name: String,
         /// The tool's arguments as a JSON object, e.g. '{"from":"shop/a","to":"shop/b","port":80}'.
         #[arg(long, default_value = "{}")]
@@ -332,8 +389,8 @@ fn load_context(source: &SourceArgs) -> anyhow::Result<ToolContext> {
         tracing::info!(objects = d.objects, namespace = %d.namespace, "objects without a namespace put in one");
     }
     let described: Vec<String> = source.snapshot.iter().map(|p| p.display().to_string()).collect();
-    let ctx = ToolContext::from_snapshot(
-        &snap,
+    let ctx = ToolContext::owning(
+        snap,
         Semantics {
             ipblock_matches_pods: source.ipblock_matches_pods,
         },
@@ -461,9 +518,10 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Diagnose { source, .. }
         | Command::Matrix { source, .. }
+        | Command::WhatIf { source, .. }
         | Command::Serve { source, .. }
         | Command::Tool { source, .. } => source.require()?,
-        Command::Bench { .. } | Command::Snapshot { .. } => {}
+        Command::Bench { .. } | Command::Snapshot { .. } | Command::Diff { .. } => {}
     }
     match cli.command {
         Command::Diagnose {
@@ -481,6 +539,36 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             batch: None,
         } => run_diagnose(&source, from, to, port.as_deref(), &protocol, output),
         Command::Matrix { source, focus, output } => run_matrix(&source, &focus, output),
+        Command::WhatIf {
+            source,
+            add,
+            delete,
+            label,
+            ns_label,
+            from,
+            to,
+            port,
+            protocol,
+            limit,
+            output,
+        } => {
+            let flow = from.zip(to).map(|(from, to)| (from, to, port, protocol));
+            let edits = EditArgs {
+                add,
+                delete,
+                label,
+                ns_label,
+            };
+            run_what_if(&source, &edits, flow, limit, output)
+        }
+        Command::Diff {
+            before,
+            after,
+            cluster,
+            focus,
+            limit,
+            output,
+        } => run_diff(&before, &after, &cluster, &focus, limit, output),
         Command::Serve { source, http, safety } => run_serve(source, http, &safety),
         Command::Bench {
             size,
@@ -559,6 +647,128 @@ fn run_matrix(source: &SourceArgs, focus: &[String], output: MapOutput) -> anyho
         MapOutput::Text => emit(&matrix::render_text(&map))?,
         MapOutput::Dot => emit(&matrix::render_dot(&map))?,
         MapOutput::Mermaid => emit(&matrix::render_mermaid(&map))?,
+    }
+    Ok(0)
+}
+
+/// The edits of `what-if` as given on the command line.
+struct EditArgs {
+    add: Vec<PathBuf>,
+    delete: Vec<String>,
+    /// Pairs: target, changes.
+    label: Vec<String>,
+    ns_label: Vec<String>,
+}
+
+impl EditArgs {
+    /// The edits, the files read; a file that cannot be read is an error naming it.
+    fn edits(&self) -> Result<whatif::Edits, QueryError> {
+        let add = self
+            .add
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| QueryError::invalid("add", format!("{}: cannot read: {e}", path.display())))?;
+                Ok(whatif::Manifest {
+                    name: path.display().to_string(),
+                    text,
+                })
+            })
+            .collect::<Result<Vec<_>, QueryError>>()?;
+        let pairs = |v: &[String]| -> Vec<whatif::LabelEdit> {
+            v.chunks(2)
+                .map(|c| whatif::LabelEdit {
+                    target: c[0].clone(),
+                    labels: c.get(1).cloned().unwrap_or_default(),
+                })
+                .collect()
+        };
+        Ok(whatif::Edits {
+            add,
+            delete: self.delete.clone(),
+            label: pairs(&self.label),
+            namespace_label: pairs(&self.ns_label),
+        })
+    }
+}
+
+/// `what-if`: the edits on a copy of the snapshot, the flow before and after, the diff.
+fn run_what_if(
+    source: &SourceArgs,
+    edits: &EditArgs,
+    flow: Option<(String, String, Option<String>, Option<String>)>,
+    limit: usize,
+    output: Output,
+) -> anyhow::Result<u8> {
+    let q = flow
+        .map(|(from, to, port, protocol)| Query::parse(&from, &to, port.as_deref(), protocol.as_deref()))
+        .transpose();
+    let (q, edits) = match (q, edits.edits()) {
+        (Ok(q), Ok(e)) => (q, e),
+        (Err(e), _) | (_, Err(e)) => return print_query_error(&e, output),
+    };
+    let ctx = load_scoped(source, &Scope::everything())?;
+    match whatif::what_if(&ctx.snapshot, &ctx.index, &edits, q.as_ref(), limit) {
+        Ok(r) => {
+            match output {
+                Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&r)?))?,
+                Output::Text => emit(&format!("{}\n", text::what_if(&r)))?,
+            }
+            Ok(0)
+        }
+        Err(e) => print_query_error(&e, output),
+    }
+}
+
+/// `diff`: two snapshots, or a snapshot and the live cluster.
+fn run_diff(
+    before: &[PathBuf],
+    after: &[PathBuf],
+    cluster: &LiveArgs,
+    focus: &[String],
+    limit: usize,
+    output: Output,
+) -> anyhow::Result<u8> {
+    let load = |paths: &[PathBuf]| -> anyhow::Result<ToolContext> {
+        let snap = snapshot::load_paths(paths).context("cannot load the snapshot")?;
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        Ok(ToolContext::owning(
+            snap,
+            Semantics::default(),
+            format!("snapshot {}", names.join(", ")),
+        ))
+    };
+    // `--after live` (no such file) is `--live`.
+    let after_live = matches!(after, [p] if p.as_os_str() == "live" && !p.exists());
+    let after: &[PathBuf] = if after_live { &[] } else { after };
+    let live_named = after_live || cluster.live || cluster.kubeconfig.is_some() || cluster.context.is_some();
+    if !after.is_empty() && live_named {
+        anyhow::bail!(
+            "--after PATH... and --kubeconfig/--context: give the later state as files, or read it live (--after live)"
+        );
+    }
+    if after.is_empty() && !live_named {
+        anyhow::bail!(
+            "no later state: give --after PATH... (snapshot files or directories), or --live (also --after live) to compare with the live cluster (read-only)"
+        );
+    }
+    let old = load(before)?;
+    let new = match after.is_empty() {
+        false => Arc::new(load(after)?),
+        true => runtime()?.block_on(async {
+            let live = live_source(cluster, Semantics::default(), Duration::ZERO).await?;
+            live.context(&Scope::everything()).await
+        })?,
+    };
+    for ns in focus {
+        if let Err(e) = query::check_namespace(&new.index, "focus", ns) {
+            anyhow::bail!("{}", e.text(Surface::Cli));
+        }
+    }
+    let r = diff::diff(old.state(), new.state(), focus, limit);
+    match output {
+        Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&r)?))?,
+        Output::Text => emit(&format!("{}\n", text::diff(&r)))?,
     }
     Ok(0)
 }

@@ -65,6 +65,10 @@
 //!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
+//! - `what_if`: what-if edits and the diff of two states, one row per rule (pairs opened and
+//!   closed exactly, replacement, deletion, labels of pods and namespaces, a pod gone,
+//!   inconclusive pairs, another dialect, the flow before and after, bad edits), the CLI (and
+//!   `diff` against `fake_kube`), and the paths `diff_snapshots` may read.
 
 #[path = "suite/admin.rs"]
 mod admin;
@@ -128,3 +132,5 @@ mod real_apiserver;
 mod rules;
 #[path = "suite/steps.rs"]
 mod steps;
+#[path = "suite/what_if.rs"]
+mod what_if;

@@ -16,11 +16,14 @@ use anyhow::Context;
 use crate::diagnosis::{self, Query};
 pub mod cluster_gen;
 
+use crate::diagnosis::diff;
 use crate::diagnosis::matrix;
 use crate::diagnosis::query::PortArg;
+use crate::diagnosis::whatif::{self, Edits, LabelEdit, Manifest};
 use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Protocol;
-pub use crate::report::bench::{BenchReport, DiagnoseStats, FullMatrix, LoadStats, MatrixStats, Timing};
+pub use crate::report::bench::{BenchReport, ChangeStats, DiagnoseStats, FullMatrix, LoadStats, MatrixStats, Timing};
+use crate::snapshot::ClusterSnapshot;
 pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate, header_line};
 
 pub const DEFAULT_QUERIES: usize = 200;
@@ -140,8 +143,8 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-/// Load+index as `netpol-debug diagnose` does it, `runs` times; the last index is kept.
-fn load_and_index(path: &Path, runs: usize) -> anyhow::Result<(ClusterIndex, LoadStats, usize)> {
+/// Load+index as `netpol-debug diagnose` does it, `runs` times; the last snapshot and index are kept.
+fn load_and_index(path: &Path, runs: usize) -> anyhow::Result<(ClusterSnapshot, ClusterIndex, LoadStats)> {
     let rss_before_mib = proc_status_mib("VmRSS");
     let peak_rss_reset = reset_peak_rss();
     let (mut totals, mut loads, mut indexes) = (Vec::new(), Vec::new(), Vec::new());
@@ -156,17 +159,16 @@ fn load_and_index(path: &Path, runs: usize) -> anyhow::Result<(ClusterIndex, Loa
         loads.push(t1 - t0);
         indexes.push(t2 - t1);
         totals.push(t2 - t0);
-        let objects = snap.object_count();
-        drop(snap);
         if i + 1 == runs {
-            kept = Some((ix, objects));
+            kept = Some((snap, ix));
         }
     }
     let peak_rss_mib = proc_status_mib("VmHWM");
-    let (ix, objects) = kept.context("no load run")?;
+    let (snap, ix) = kept.context("no load run")?;
     loads.sort();
     indexes.sort();
     Ok((
+        snap,
         ix,
         LoadStats {
             total: timing_of(totals),
@@ -176,7 +178,6 @@ fn load_and_index(path: &Path, runs: usize) -> anyhow::Result<(ClusterIndex, Loa
             peak_rss_mib,
             peak_rss_reset,
         },
-        objects,
     ))
 }
 
@@ -386,7 +387,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
     let runs = if args.size == Size::XL { 1 } else { 3 };
-    let (ix, load_index, objects) = load_and_index(&path, runs)?;
+    let (snap, ix, load_index) = load_and_index(&path, runs)?;
+    let objects = snap.object_count();
 
     let queries = random_queries(&ix, args.queries, args.seed);
     let diagnose = time_diagnose(&ix, &queries);
@@ -397,6 +399,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         FullMatrix::Skipped
     } else {
         FullMatrix::Measured(time_matrix(&ix, None, 1))
+    };
+    let what_if = time_what_if(&snap, &ix, &ns)?;
+    let diff = match args.skip_full_matrix {
+        true => None,
+        false => Some(time_diff(&snap, &ix, &ns)?),
     };
 
     Ok(BenchReport {
@@ -417,7 +424,98 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         diagnose,
         matrix_namespace,
         matrix_full,
+        what_if,
+        diff,
     })
+}
+
+/// A NetworkPolicy in `ns` that lets every pod of the cluster reach `app` on TCP 8080.
+fn bench_policy(ns: &str, name: &str, app: &str) -> Manifest {
+    Manifest {
+        name: format!("{name}.yaml"),
+        text: format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{podSelector: {{matchLabels: {{app: {app}}}}}, ingress: [{{from: [{{namespaceSelector: {{}}}}], ports: [{{port: 8080}}]}}]}}\n"
+        ),
+    }
+}
+
+/// The `app` label of the first pod of `ns` that has one, and two pods of `ns` (`ns/name`).
+fn namespace_pods(ix: &ClusterIndex, ns: &str) -> (String, Vec<String>) {
+    let pods = ix.pods_in(ns);
+    let app = pods
+        .iter()
+        .find_map(|&id| ix.pod(id).labels.get("app").cloned())
+        .unwrap_or_else(|| "app".into());
+    (app, pods.iter().take(2).map(|&id| ix.pod(id).key()).collect())
+}
+
+fn change_stats(times: Vec<Duration>, d: &crate::report::DiffReport) -> ChangeStats {
+    ChangeStats {
+        time: timing_of(times),
+        changes: d.changes.len(),
+        gained_pairs: d.gained_pairs,
+        lost_pairs: d.lost_pairs,
+    }
+}
+
+/// `what_if` with one added policy in `ns` (copy, index, the flow between two of its pods before
+/// and after, the diff of the pairs with an end in `ns`), 3 runs.
+fn time_what_if(snap: &ClusterSnapshot, ix: &ClusterIndex, ns: &str) -> anyhow::Result<ChangeStats> {
+    let (app, pods) = namespace_pods(ix, ns);
+    let edits = Edits {
+        add: vec![bench_policy(ns, "bench-what-if", &app)],
+        ..Edits::default()
+    };
+    let q = match &pods[..] {
+        [a, b] => Some(tcp_query(a.clone(), b.clone(), Some(PortArg::Number(8080)))),
+        _ => None,
+    };
+    let (mut times, mut last) = (Vec::new(), None);
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = whatif::what_if(snap, ix, &edits, q.as_ref(), 50).map_err(|e| anyhow::anyhow!("what_if: {e}"))?;
+        times.push(t.elapsed());
+        last = Some(r);
+    }
+    let r = last.context("no what_if run")?;
+    Ok(change_stats(times, &r.diff))
+}
+
+/// `diff` of the whole cluster against a state with two policies of `ns` deleted, one added, a
+/// pod relabelled and a namespace label added (the second state is built, not timed).
+fn time_diff(snap: &ClusterSnapshot, ix: &ClusterIndex, ns: &str) -> anyhow::Result<ChangeStats> {
+    let (app, pods) = namespace_pods(ix, ns);
+    let edits = Edits {
+        add: vec![bench_policy(ns, "bench-diff", &app)],
+        delete: ix
+            .policies_in(ns)
+            .iter()
+            .take(2)
+            .map(|&p| ix.policies[p].key())
+            .collect(),
+        label: pods
+            .first()
+            .map(|p| LabelEdit {
+                target: p.clone(),
+                labels: "bench=changed".into(),
+            })
+            .into_iter()
+            .collect(),
+        namespace_label: vec![LabelEdit {
+            target: ns.to_string(),
+            labels: "bench=changed".into(),
+        }],
+    };
+    let (after, _) = whatif::apply(snap, &edits).map_err(|e| anyhow::anyhow!("diff edits: {e}"))?;
+    let aix = ClusterIndex::build(&after, ix.semantics);
+    let state = |snapshot, index| diff::State {
+        snapshot,
+        index,
+        name: "bench",
+    };
+    let t = Instant::now();
+    let d = diff::diff(state(snap, ix), state(&after, &aix), &[], 50);
+    Ok(change_stats(vec![t.elapsed()], &d))
 }
 
 #[cfg(test)]
@@ -442,6 +540,13 @@ mod tests {
         assert!(r.generate_ms.is_some());
         assert!(r.matrix_namespace.connections > 0);
         assert!(matches!(r.matrix_full, FullMatrix::Measured(_)));
+        assert!(
+            r.what_if.gained_pairs > 0,
+            "the added policy opens pairs: {:?}",
+            r.what_if
+        );
+        let d = r.diff.as_ref().expect("the diff runs with the full map");
+        assert!(d.changes >= 4 && d.gained_pairs + d.lost_pairs > 0, "{d:?}");
         let again = run(&BenchArgs {
             skip_full_matrix: true,
             ..args
@@ -449,6 +554,7 @@ mod tests {
         .unwrap();
         assert!(again.generate_ms.is_none(), "the cached snapshot is reused");
         assert!(again.to_markdown_row().ends_with("| skipped |"));
+        assert!(again.diff.is_none());
         let json = serde_json::to_value(&again).unwrap();
         assert_eq!(json["matrix_full"], "skipped");
         let _ = std::fs::remove_dir_all(dir);

@@ -19,28 +19,49 @@ use crate::report::{Connection, ConnectivityMap};
 /// Computes the map. `namespaces` empty: the whole cluster; otherwise the connections with at
 /// least one end in one of those namespaces.
 pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
-    let sel = Selection::compute(ix);
-    // One representative pod per workload (the first by name).
+    let connections = map_pairs(ix, namespaces, &external_blocks(ix))
+        .into_iter()
+        .map(|((src, dst), c)| Connection {
+            src,
+            dst,
+            conn: c.to_string(),
+        })
+        .collect();
+    let warnings = ix.warnings.iter().map(|w| w.to_string()).collect();
+    ConnectivityMap { connections, warnings }
+}
+
+/// One representative pod per workload (the first by name), by workload name.
+pub fn representatives(ix: &ClusterIndex) -> BTreeMap<String, PodId> {
     let mut groups: BTreeMap<String, PodId> = BTreeMap::new();
     let mut order: Vec<PodId> = (0..ix.pods.len()).collect();
     order.sort_by_cached_key(|id| ix.pod(*id).key());
     for id in order {
         groups.entry(ix.pod(id).workload_name()).or_insert(id);
     }
+    groups
+}
+
+/// The connections of the map by `(src, dst)` name (empty sets left out), toward and from the
+/// given external ranges (`(sources, destinations)`, as [`external_blocks`] cuts them): the one
+/// evaluation behind the map and the diff of two states.
+pub fn map_pairs(
+    ix: &ClusterIndex,
+    namespaces: &[String],
+    blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>),
+) -> BTreeMap<(String, String), ConnSet> {
+    let sel = Selection::compute(ix);
+    let groups = representatives(ix);
     let in_scope = |id: PodId| namespaces.is_empty() || namespaces.iter().any(|n| *n == ix.pod(id).namespace);
 
-    let mut connections = Vec::new();
+    let mut out = BTreeMap::new();
     let mut push = |src: String, dst: String, c: ConnSet| {
         if !c.is_empty() {
-            connections.push(Connection {
-                src,
-                dst,
-                conn: c.to_string(),
-            });
+            out.insert((src, dst), c);
         }
     };
     // Pairs with an end in scope only: in-scope sources to every group, then out-of-scope
-    // sources to in-scope groups (the output is sorted below, so the visiting order is free).
+    // sources to in-scope groups.
     let list: Vec<(&String, PodId, bool)> = groups.iter().map(|(n, &id)| (n, id, in_scope(id))).collect();
     let scoped: Vec<usize> = (0..list.len()).filter(|&i| list[i].2).collect();
     for i in 0..list.len() {
@@ -62,10 +83,10 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
             );
         }
     }
-    let (src_blocks, dst_blocks) = external_blocks(ix);
+    let (src_blocks, dst_blocks) = blocks;
     for (src_name, &s) in groups.iter().filter(|(_, id)| in_scope(**id)) {
         let dst_pod = Some(ix.pod(s));
-        for b in &dst_blocks {
+        for b in dst_blocks {
             let c = engine::side_conns(
                 ix,
                 &sel,
@@ -76,7 +97,7 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
             );
             push(src_name.clone(), b.name(), c);
         }
-        for b in &src_blocks {
+        for b in src_blocks {
             let c = engine::side_conns(
                 ix,
                 &sel,
@@ -88,9 +109,7 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
             push(b.name(), src_name.clone(), c);
         }
     }
-    connections.sort();
-    let warnings = ix.warnings.iter().map(|w| w.to_string()).collect();
-    ConnectivityMap { connections, warnings }
+    out
 }
 
 /// A contiguous range of addresses outside the pods.
@@ -114,21 +133,29 @@ impl ExternalBlock {
 /// excepts merge into one hole); the space is cut at the bounds of every such interval, so each
 /// range lies wholly inside or wholly outside every ipBlock (netpol-analyzer cuts the same way).
 pub fn external_blocks(ix: &ClusterIndex) -> (Vec<ExternalBlock>, Vec<ExternalBlock>) {
+    external_blocks_of(&[ix])
+}
+
+/// The ranges cut by the ipBlocks of several indexes at once (the states of a diff), so that
+/// each range is matched all-or-nothing in every one of them.
+pub fn external_blocks_of(ixs: &[&ClusterIndex]) -> (Vec<ExternalBlock>, Vec<ExternalBlock>) {
     let mut blocks: [Vec<(IpNet, Vec<IpNet>)>; 2] = [Vec::new(), Vec::new()];
-    for p in &ix.policies {
-        for (slot, dir) in [(0, Direction::Ingress), (1, Direction::Egress)] {
-            for rule in p.rules(dir).unwrap_or_default() {
-                for peer in rule.peers.iter().flatten() {
-                    if let Peer::IpBlock { cidr, except } = peer {
-                        blocks[slot].push((*cidr, except.clone()));
+    for ix in ixs {
+        for p in &ix.policies {
+            for (slot, dir) in [(0, Direction::Ingress), (1, Direction::Egress)] {
+                for rule in p.rules(dir).unwrap_or_default() {
+                    for peer in rule.peers.iter().flatten() {
+                        if let Peer::IpBlock { cidr, except } = peer {
+                            blocks[slot].push((*cidr, except.clone()));
+                        }
                     }
                 }
             }
         }
+        // AdminNetworkPolicy / baseline egress `networks` and `nodes` peers cut the destinations too.
+        blocks[1].extend(ix.admin_egress_blocks().into_iter().map(|n| (n, Vec::new())));
+        extended_ip_blocks(ix, &mut blocks);
     }
-    // AdminNetworkPolicy / baseline egress `networks` and `nodes` peers cut the destinations too.
-    blocks[1].extend(ix.admin_egress_blocks().into_iter().map(|n| (n, Vec::new())));
-    extended_ip_blocks(ix, &mut blocks);
     let [ingress, egress] = blocks;
     (partition(&ingress), partition(&egress))
 }

@@ -7,11 +7,13 @@ pub mod causes;
 pub mod checks;
 pub mod cluster_policies;
 pub mod describe;
+pub mod diff;
 pub mod matrix;
 pub mod query;
 pub mod recency;
 pub mod steps;
 pub mod suggest;
+pub mod whatif;
 
 use crate::engine::{self, Endpoint, Flow, FlowTrace, SideTrace};
 use crate::index::{ClusterIndex, NAMESPACE_NAME_LABEL, PodInfo};

@@ -841,7 +841,7 @@ impl LiveSource {
         }
         let read = self.read(scope).await?;
         let snap = read.snapshot(self.client.target());
-        let mut ctx = Context::from_snapshot(&snap, self.semantics, self.describe());
+        let mut ctx = Context::owning(snap, self.semantics, self.describe());
         ctx.live = true;
         let ctx = Arc::new(ctx);
         self.store(&self.contexts, key, ctx.clone());

@@ -59,6 +59,15 @@ pub struct MatrixStats {
     pub connections: usize,
 }
 
+/// `what_if` or `diff`: the time, the objects changed and the pairs gained / lost.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeStats {
+    pub time: Timing,
+    pub changes: usize,
+    pub gained_pairs: i64,
+    pub lost_pairs: i64,
+}
+
 /// The whole-cluster map, or `skipped`.
 #[derive(Debug, Clone)]
 pub enum FullMatrix {
@@ -99,6 +108,11 @@ pub struct BenchReport {
     pub diagnose: DiagnoseStats,
     pub matrix_namespace: MatrixStats,
     pub matrix_full: FullMatrix,
+    /// One added policy in the busiest namespace: the flow before/after and that namespace's pairs.
+    pub what_if: ChangeStats,
+    /// Two states differing by a few policies and labels, every pair; absent with the full map skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<ChangeStats>,
 }
 
 /// A measure in 2 decimals, or `n/a` when it could not be taken.
@@ -109,7 +123,7 @@ fn opt_ms(v: Option<f64>) -> String {
 impl BenchReport {
     /// The header of [`BenchReport::to_markdown_row`].
     pub fn markdown_header() -> &'static str {
-        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms | what_if ms (median of 3) | diff all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     }
 
     /// One row of the BENCHMARKS.md table.
@@ -118,8 +132,12 @@ impl BenchReport {
             FullMatrix::Measured(m) => format!("{:.2}", m.time.median_ms),
             FullMatrix::Skipped => "skipped".into(),
         };
+        let diff = self
+            .diff
+            .as_ref()
+            .map_or_else(|| "skipped".into(), |d| format!("{:.2}", d.time.median_ms));
         format!(
-            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} | {:.2} | {} |",
             self.size,
             self.objects,
             self.yaml_bytes,
@@ -131,7 +149,9 @@ impl BenchReport {
             self.diagnose.median_ms,
             self.diagnose.p90_ms,
             self.matrix_namespace.time.median_ms,
-            full
+            full,
+            self.what_if.time.median_ms,
+            diff
         )
     }
 }
@@ -203,8 +223,22 @@ impl std::fmt::Display for BenchReport {
                 f,
                 "matrix (whole cluster): {:.2} ms, {} connections",
                 m.time.median_ms, m.connections
+            )?,
+            FullMatrix::Skipped => writeln!(f, "matrix (whole cluster): skipped")?,
+        }
+        let w = &self.what_if;
+        writeln!(
+            f,
+            "what_if (one added policy, flow + namespace diff): median {:.2} ms over {} runs, {} change(s), {} pair(s) gained, {} lost",
+            w.time.median_ms, w.time.runs, w.changes, w.gained_pairs, w.lost_pairs
+        )?;
+        match &self.diff {
+            Some(d) => writeln!(
+                f,
+                "diff (whole cluster): {:.2} ms, {} change(s), {} pair(s) gained, {} lost",
+                d.time.median_ms, d.changes, d.gained_pairs, d.lost_pairs
             ),
-            FullMatrix::Skipped => writeln!(f, "matrix (whole cluster): skipped"),
+            None => writeln!(f, "diff (whole cluster): skipped"),
         }
     }
 }

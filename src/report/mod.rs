@@ -5,7 +5,10 @@
 //! public, stable contract: add codes, never rename or repurpose one.
 
 pub mod bench;
+mod diff;
 pub mod render;
+
+pub use diff::*;
 
 use std::borrow::Cow;
 

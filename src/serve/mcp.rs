@@ -105,6 +105,8 @@ pub fn result_schema(tool: ToolName) -> Arc<JsonObject> {
         ToolName::CheckCrossNamespace => schema::<Answer<CrossNamespaceReport>>(true),
         ToolName::Diagnose => schema::<Answer<Diagnosis>>(true),
         ToolName::ConnectivityMap => schema::<Answer<MapReport>>(true),
+        ToolName::WhatIf => schema::<Answer<WhatIfReport>>(true),
+        ToolName::DiffSnapshots => schema::<DiffReport>(true),
     }
 }
 
@@ -538,6 +540,28 @@ impl NetpolServer {
     )]
     async fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::ConnectivityMap, a, tools::connectivity_map).await
+    }
+
+    #[doc = include_str!("../../tools/what_if.md")]
+    #[tool(
+        title = "What if",
+        annotations(title = "What if", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::WhatIfArgs>(),
+        output_schema = output_schema(ToolName::WhatIf)
+    )]
+    async fn what_if(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call(ToolName::WhatIf, a, tools::what_if).await
+    }
+
+    #[doc = include_str!("../../tools/diff_snapshots.md")]
+    #[tool(
+        title = "Diff states",
+        annotations(title = "Diff states", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::DiffArgs>(),
+        output_schema = output_schema(ToolName::DiffSnapshots)
+    )]
+    async fn diff_snapshots(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call(ToolName::DiffSnapshots, a, tools::diff_snapshots).await
     }
 }
 

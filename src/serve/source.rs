@@ -19,6 +19,8 @@ use crate::snapshot::ClusterSnapshot;
 /// Everything the tools read, built once per snapshot (or per live read).
 pub struct Context {
     pub index: ClusterIndex,
+    /// The objects the index was built from (`what_if` edits a copy, `diff_snapshots` compares).
+    pub snapshot: Arc<ClusterSnapshot>,
     /// Where the objects came from, e.g. `snapshot examples/01/cluster.yaml`.
     pub source: String,
     /// True when the source is a live cluster (tools then interact with an open world).
@@ -29,11 +31,26 @@ pub struct Context {
 
 impl Context {
     pub fn from_snapshot(snap: &ClusterSnapshot, semantics: Semantics, source: String) -> Context {
+        Context::owning(snap.clone(), semantics, source)
+    }
+
+    /// This context as one state of a diff.
+    pub fn state(&self) -> crate::diagnosis::diff::State<'_> {
+        crate::diagnosis::diff::State {
+            snapshot: &self.snapshot,
+            index: &self.index,
+            name: &self.source,
+        }
+    }
+
+    /// [`Context::from_snapshot`], keeping `snap` without a copy.
+    pub fn owning(snap: ClusterSnapshot, semantics: Semantics, source: String) -> Context {
         Context {
-            index: ClusterIndex::build(snap, semantics),
+            index: ClusterIndex::build(&snap, semantics),
+            objects: ObjectStore::build(&snap),
+            snapshot: Arc::new(snap),
             source,
             live: false,
-            objects: ObjectStore::build(snap),
         }
     }
 }

@@ -432,3 +432,78 @@ pub fn connectivity_map(m: &MapReport) -> String {
     }
     s
 }
+
+/// `+gained -lost` of a changed pair.
+fn pair_change(p: &PairChange) -> String {
+    let mut s = format!("{} => {}:", p.src, p.dst);
+    if let Some(g) = &p.gained {
+        let _ = write!(s, " +{g}");
+    }
+    if let Some(l) = &p.lost {
+        let _ = write!(s, " -{l}");
+    }
+    if let Some(d) = &p.doubt {
+        let _ = write!(s, " (inconclusive: {d})");
+    }
+    s
+}
+
+/// `diff_snapshots`: what changed, then the changed pairs grouped by the changes that explain them.
+pub fn diff(d: &DiffReport) -> String {
+    let mut s = format!(
+        "From {} to {}: {} object change(s); {} pair(s) gained connections, {} lost",
+        d.before,
+        d.after,
+        d.changes.len(),
+        d.gained_pairs,
+        d.lost_pairs
+    );
+    if !d.namespaces.is_empty() {
+        let _ = write!(s, " (pairs with an end in {})", d.namespaces.join(", "));
+    }
+    s.push_str("\nchanges:");
+    items(&mut s, &d.changes, ObjectChange::describe);
+    for g in d.groups.iter().take(MAX_ITEMS) {
+        let _ = write!(s, "\nbecause {}:", g.because.join("; "));
+        items(&mut s, &g.pairs, pair_change);
+    }
+    if d.groups.len() > MAX_ITEMS {
+        let _ = write!(
+            s,
+            "\n... {} more groups in the structured result",
+            d.groups.len() - MAX_ITEMS
+        );
+    }
+    if !d.inconclusive.is_empty() {
+        s.push_str("\ninconclusive, neither gained nor lost for certain:");
+        items(&mut s, &d.inconclusive, pair_change);
+    }
+    truncated(&mut s, &d.truncated);
+    warnings(&mut s, &d.warnings);
+    s
+}
+
+/// A flow's verdict and first cause, `blocked (NO_MATCHING_RULE: …)`.
+fn flow_outcome(o: &FlowOutcome) -> String {
+    match o.code {
+        Some(code) => format!("{} ({}: {})", wire(&o.verdict), wire(&code), o.summary),
+        None => wire(&o.verdict),
+    }
+}
+
+/// `what_if`: the edits, the asked flow before and after, then the diff.
+pub fn what_if(w: &WhatIfReport) -> String {
+    let mut s = String::from("What if (evaluated on a copy; nothing was applied to any cluster):");
+    items(&mut s, &w.edits, Clone::clone);
+    if let Some(f) = &w.flow {
+        let _ = write!(
+            s,
+            "\nflow {}:\n  before: {}\n  after:  {}",
+            f.flow,
+            flow_outcome(&f.before),
+            flow_outcome(&f.after)
+        );
+    }
+    let _ = write!(s, "\n{}", diff(&w.diff));
+    s
+}

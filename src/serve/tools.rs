@@ -1,7 +1,8 @@
 //! The tool contract shared by the MCP server and `netpol-debug tool`: typed arguments, typed
 //! results, and one handler per tool. The MCP layer and the CLI only move JSON in and out.
 //!
-//! Invariant: handlers are pure (no I/O, no async) over a [`Context`] loaded once. A malformed
+//! Invariant: handlers are pure (no I/O, no async) over a [`Context`] loaded once, except
+//! `diff_snapshots`, which loads the snapshot paths it names (under the working directory). A malformed
 //! argument is a [`ToolError`] (an `isError` result); a well-formed argument that names
 //! nothing in the cluster is a normal answer, [`Answer::NotFound`], with suggestions.
 
@@ -12,6 +13,7 @@ use crate::diagnosis::matrix;
 use crate::diagnosis::query::{self, QueryError, Surface};
 use crate::diagnosis::steps;
 use crate::diagnosis::{self, Query};
+use crate::diagnosis::{diff, whatif};
 use crate::policy::Direction;
 use crate::report::render;
 use crate::report::*;
@@ -297,6 +299,171 @@ pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
     answer(r, text::connectivity_map)
 }
 
+/// Arguments of `what_if`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIfArgs {
+    /// Policy manifests (YAML/JSON); same kind/namespace/name replaces.
+    pub add: Option<Vec<String>>,
+    /// `NS/NAME` (NetworkPolicy), `NS/KIND/NAME`, `KIND/NAME`.
+    pub delete: Option<Vec<String>>,
+    /// `NS/POD k=v,k2-`
+    pub label: Option<Vec<String>>,
+    /// `NS k=v,k2-`
+    pub namespace_label: Option<Vec<String>>,
+    /// Optional flow, as in `diagnose`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Port.
+    pub port: Option<PortInput>,
+    pub protocol: Option<String>,
+    /// Most pairs listed (default 50).
+    pub limit: Option<i64>,
+}
+
+impl WhatIfArgs {
+    /// The edits, or every malformed one.
+    fn edits(&self) -> Result<whatif::Edits, ToolError> {
+        let edits = whatif::Edits {
+            add: (self.add.iter().flatten().enumerate())
+                .map(|(i, text)| whatif::Manifest {
+                    name: format!("add[{i}]"),
+                    text: text.clone(),
+                })
+                .collect(),
+            delete: self.delete.clone().unwrap_or_default(),
+            label: label_edits("label", self.label.as_deref().unwrap_or_default())?,
+            namespace_label: label_edits("namespace_label", self.namespace_label.as_deref().unwrap_or_default())?,
+        };
+        if edits.add.is_empty() && edits.delete.is_empty() && edits.label.is_empty() && edits.namespace_label.is_empty()
+        {
+            return Err(ToolError::new(
+                "add, delete, label, namespace_label",
+                "give at least one edit".into(),
+            ));
+        }
+        Ok(edits)
+    }
+
+    /// The flow to check, if one is asked.
+    fn flow(&self) -> Result<Option<Query>, ToolError> {
+        match (&self.from, &self.to) {
+            (None, None) if self.port.is_none() && self.protocol.is_none() => Ok(None),
+            (Some(from), Some(to)) => FlowArgs {
+                from: from.clone(),
+                to: to.clone(),
+                port: self.port.clone(),
+                protocol: self.protocol.clone(),
+            }
+            .query()
+            .map(Some),
+            _ => Err(ToolError::new(
+                "from, to",
+                "give both from and to to check a flow (port and protocol need them)".into(),
+            )),
+        }
+    }
+}
+
+/// `TARGET k=v,k2-` items split at the first space.
+fn label_edits(argument: &str, items: &[String]) -> Result<Vec<whatif::LabelEdit>, ToolError> {
+    items
+        .iter()
+        .map(|item| match item.trim().split_once(char::is_whitespace) {
+            Some((target, labels)) => Ok(whatif::LabelEdit {
+                target: target.to_string(),
+                labels: labels.trim().to_string(),
+            }),
+            None => Err(ToolError::new(
+                argument,
+                format!("{item:?}: expected TARGET and changes separated by a space, e.g. `shop/web-0 app=web,tier-`"),
+            )),
+        })
+        .collect()
+}
+
+/// Arguments of `diff_snapshots`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffArgs {
+    /// Snapshot path. Omitted: the server's state.
+    pub before: Option<String>,
+    /// Snapshot path, or `live` (= omitted): the server's state.
+    pub after: Option<String>,
+    /// Only pairs with an end in these.
+    pub namespaces: Option<Vec<String>>,
+    /// Most pairs listed (default 50).
+    pub limit: Option<i64>,
+}
+
+pub fn what_if(ctx: &Context, a: WhatIfArgs) -> ToolResult<WhatIfReport> {
+    let (limit, edits, flow) = (limit(a.limit), a.edits(), a.flow());
+    let (limit, edits, flow) = (limit?, edits?, flow?);
+    answer(
+        whatif::what_if(&ctx.snapshot, &ctx.index, &edits, flow.as_ref(), limit),
+        text::what_if,
+    )
+}
+
+/// One state of a diff: the server's own (`None`), or a snapshot path under the working directory.
+fn diff_side(ctx: &Context, argument: &str, path: Option<&str>) -> Result<Option<Context>, ToolError> {
+    let Some(path) = path else { return Ok(None) };
+    let bad = |m: String| ToolError::new(argument, m);
+    let cwd = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .map_err(|e| bad(format!("the server's working directory cannot be read: {e}")))?;
+    let full = cwd
+        .join(path)
+        .canonicalize()
+        .map_err(|_| bad(format!("{path}: no such file or directory on the server")))?;
+    if !full.starts_with(&cwd) {
+        return Err(bad(format!(
+            "{path}: outside the server's working directory {}; the server reads snapshots only under it",
+            cwd.display()
+        )));
+    }
+    let snap = crate::snapshot::load_paths(&[full]).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(Context::owning(
+        snap,
+        ctx.index.semantics,
+        format!("snapshot {path}"),
+    )))
+}
+
+/// `diff_snapshots` reads the snapshot files it names (under the server's working directory):
+/// the one handler that does I/O.
+pub fn diff_snapshots(ctx: &Context, a: DiffArgs) -> Result<Output<DiffReport>, ToolError> {
+    let limit = limit(a.limit)?;
+    let after_path = a.after.as_deref().filter(|p| *p != "live");
+    if a.after.as_deref() == Some("live") && !ctx.live {
+        return Err(ToolError::new(
+            "after",
+            format!(
+                "`live`: the server reads {}, not a live cluster; give a path",
+                ctx.source
+            ),
+        ));
+    }
+    if a.before.is_none() && after_path.is_none() {
+        return Err(ToolError::new(
+            "before, after",
+            "name at least one snapshot path: the other side is the server's own state".into(),
+        ));
+    }
+    let namespaces = a.namespaces.clone().unwrap_or_default();
+    for ns in &namespaces {
+        query::check_namespace(&ctx.index, "namespaces", ns)?;
+    }
+    let before = diff_side(ctx, "before", a.before.as_deref())?;
+    let after = diff_side(ctx, "after", after_path)?;
+    let (before, after) = (before.as_ref().unwrap_or(ctx), after.as_ref().unwrap_or(ctx));
+    let report = diff::diff(before.state(), after.state(), &namespaces, limit);
+    Ok(Output {
+        text: text::diff(&report),
+        value: report,
+    })
+}
+
 /// A tool of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolName {
@@ -310,11 +477,13 @@ pub enum ToolName {
     Diagnose,
     ListPolicies,
     MatchSelectors,
+    WhatIf,
+    DiffSnapshots,
 }
 
 impl ToolName {
     /// Every tool, in the order the server lists them (by name).
-    pub const ALL: [ToolName; 10] = [
+    pub const ALL: [ToolName; 12] = [
         ToolName::CheckCni,
         ToolName::CheckCrossNamespace,
         ToolName::CheckDefaultDeny,
@@ -323,8 +492,10 @@ impl ToolName {
         ToolName::CheckPolicyTypes,
         ToolName::ConnectivityMap,
         ToolName::Diagnose,
+        ToolName::DiffSnapshots,
         ToolName::ListPolicies,
         ToolName::MatchSelectors,
+        ToolName::WhatIf,
     ];
 
     /// The name clients call it by.
@@ -340,6 +511,8 @@ impl ToolName {
             ToolName::Diagnose => "diagnose",
             ToolName::ListPolicies => "list_policies",
             ToolName::MatchSelectors => "match_selectors",
+            ToolName::WhatIf => "what_if",
+            ToolName::DiffSnapshots => "diff_snapshots",
         }
     }
 
@@ -417,6 +590,8 @@ pub fn call_json(ctx: &Context, tool: ToolName, args: serde_json::Value) -> Json
         ToolName::CheckCrossNamespace => run_typed(args, |a| check_cross_namespace(ctx, a)),
         ToolName::Diagnose => run_typed(args, |a| diagnose(ctx, a)),
         ToolName::ConnectivityMap => run_typed(args, |a| connectivity_map(ctx, a)),
+        ToolName::WhatIf => run_typed(args, |a| what_if(ctx, a)),
+        ToolName::DiffSnapshots => run_typed(args, |a| diff_snapshots(ctx, a)),
     }
 }
 
@@ -483,6 +658,20 @@ impl Scoped for MapArgs {
     }
 }
 
+impl Scoped for WhatIfArgs {
+    /// The edits may change any pair with an end in their namespaces, whose peers are anywhere.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
+impl Scoped for DiffArgs {
+    /// The server's own state is one side: all of it.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
 fn typed_scope<A: Scoped + for<'de> serde::Deserialize<'de>>(
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Scope {
@@ -503,6 +692,8 @@ pub fn scope_for(tool: ToolName, args: &serde_json::Map<String, serde_json::Valu
             typed_scope::<FlowArgs>(args)
         }
         ToolName::ConnectivityMap => typed_scope::<MapArgs>(args),
+        ToolName::WhatIf => typed_scope::<WhatIfArgs>(args),
+        ToolName::DiffSnapshots => typed_scope::<DiffArgs>(args),
     }
 }
 

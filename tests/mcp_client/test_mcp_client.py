@@ -51,6 +51,8 @@ TOOLS = {
     "check_cross_namespace",
     "diagnose",
     "connectivity_map",
+    "what_if",
+    "diff_snapshots",
 }
 PROMPTS = {"networkpolicy-debug", "dns-timeout", "what-changed"}
 
@@ -131,7 +133,7 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
     # --- tools/list
     listed = await client.list_tools()
     tools = {t.name: t for t in listed.tools}
-    c.ok(f"{p} tools/list names exactly the 10 tools", set(tools) == TOOLS, f"got {sorted(tools)}")
+    c.ok(f"{p} tools/list names exactly the {len(TOOLS)} tools", set(tools) == TOOLS, f"got {sorted(tools)}")
     for name in sorted(TOOLS & set(tools)):
         t = tools[name]
         schema = t.output_schema
@@ -187,6 +189,8 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
         if validate(f"{p} {name} {short(args, 120)}", name, r) and name == "diagnose":
             q = r.structured_content.get("query", {})
             c.ok(f"{p} diagnose port 'http' resolves to 8080", q.get("resolved_port") == 8080, f"query={short(q)}")
+
+    await what_if_checks(c, p, client, validate)
 
     # --- prompts
     prompts = await client.list_prompts()
@@ -251,6 +255,42 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
     if validate(f"{p} match_selectors with unknown pod shop/api-5c6", "match_selectors", r):
         sugg = r.structured_content.get("suggestions") or []
         c.ok(f"{p} unknown pod: suggestions contain {DST}", DST in sugg, f"got {short(r.structured_content)}")
+
+
+# The suggested fix of example 01, written as a policy.
+FIX = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-frontend-to-api, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}], ports: [{port: 8080}]}]
+"""
+
+
+async def what_if_checks(c: Checker, p: str, client: Client, validate: Any) -> None:
+    """what_if opens exactly the asked flow; diff_snapshots compares a path with the server's state."""
+    r = await call(client, "what_if", {**FLOW, "add": [FIX]})
+    if validate(f"{p} what_if with the fix of example 01", "what_if", r):
+        sc = r.structured_content
+        flow = sc.get("flow") or {}
+        c.ok(
+            f"{p} what_if: blocked before, allowed after",
+            (flow.get("before") or {}).get("verdict") == "blocked" and (flow.get("after") or {}).get("verdict") == "allowed",
+            short(flow),
+        )
+        diff = sc.get("diff") or {}
+        c.ok(f"{p} what_if: one pair gained, none lost", diff.get("gained_pairs") == 1 and diff.get("lost_pairs") == 0, short(diff))
+        c.ok(f"{p} what_if: the text says nothing was applied", "nothing was applied" in text_of(r), short(text_of(r)))
+    r = await call(client, "what_if", {"delete": ["shop/no-such-policy"]})
+    c.ok(f"{p} what_if: an unknown policy to delete is an answer naming `delete`", r.structured_content is not None and (r.structured_content or {}).get("argument") == "delete", short(r.structured_content))
+    r = await call(client, "what_if", {"label": ["shop/api-5c6b app"]})
+    c.ok(f"{p} what_if: a bad label change is isError naming `label`", r.is_error is True and "label" in text_of(r), short(text_of(r)))
+    r = await call(client, "diff_snapshots", {"before": "examples/01-default-deny-ingress/cluster.yaml"})
+    if validate(f"{p} diff_snapshots of the served snapshot with itself", "diff_snapshots", r):
+        sc = r.structured_content
+        c.ok(f"{p} diff_snapshots: no change", sc.get("changes") == [] and sc.get("groups") == [], short(sc))
+    r = await call(client, "diff_snapshots", {"before": "/etc/hostname"})
+    c.ok(f"{p} diff_snapshots: a path outside the working directory is isError", r.is_error is True and "before" in text_of(r), short(text_of(r)))
 
 
 def free_port() -> int:
