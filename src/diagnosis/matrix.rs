@@ -20,13 +20,7 @@ use crate::report::{Connection, ConnectivityMap};
 /// least one end in one of those namespaces.
 pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
     let sel = Selection::compute(ix);
-    // One representative pod per workload (the first by name).
-    let mut groups: BTreeMap<String, PodId> = BTreeMap::new();
-    let mut order: Vec<PodId> = (0..ix.pods.len()).collect();
-    order.sort_by_cached_key(|id| ix.pod(*id).key());
-    for id in order {
-        groups.entry(ix.pod(id).workload_name()).or_insert(id);
-    }
+    let groups = representatives(ix, None);
     let in_scope = |id: PodId| namespaces.is_empty() || namespaces.iter().any(|n| *n == ix.pod(id).namespace);
 
     let mut connections = Vec::new();
@@ -91,6 +85,18 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
     connections.sort();
     let warnings = ix.warnings.iter().map(|w| w.to_string()).collect();
     ConnectivityMap { connections, warnings }
+}
+
+/// One representative pod per workload (the first by name), by workload name (`ns/name[Kind]`).
+/// `skip` never represents its workload: the workload's next pod does, if it has one.
+pub fn representatives(ix: &ClusterIndex, skip: Option<PodId>) -> BTreeMap<String, PodId> {
+    let mut groups: BTreeMap<String, PodId> = BTreeMap::new();
+    let mut order: Vec<PodId> = (0..ix.pods.len()).filter(|id| Some(*id) != skip).collect();
+    order.sort_by_cached_key(|id| ix.pod(*id).key());
+    for id in order {
+        groups.entry(ix.pod(id).workload_name()).or_insert(id);
+    }
+    groups
 }
 
 /// A contiguous range of addresses outside the pods.

@@ -9,6 +9,7 @@ pub mod cluster_policies;
 pub mod describe;
 pub mod matrix;
 pub mod query;
+pub mod reach;
 pub mod steps;
 pub mod suggest;
 

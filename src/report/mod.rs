@@ -5,7 +5,10 @@
 //! public, stable contract: add codes, never rename or repurpose one.
 
 pub mod bench;
+mod reach;
 pub mod render;
+
+pub use reach::{Place, ReachGroup, ReachList, Reachability, reachability_text};
 
 use std::borrow::Cow;
 

@@ -97,6 +97,7 @@ pub fn result_schema(tool: ToolName) -> Arc<JsonObject> {
         ToolName::CheckCrossNamespace => schema::<Answer<CrossNamespaceReport>>(true),
         ToolName::Diagnose => schema::<Answer<Diagnosis>>(true),
         ToolName::ConnectivityMap => schema::<Answer<MapReport>>(true),
+        ToolName::CheckReachability => schema::<Answer<Reachability>>(true),
     }
 }
 
@@ -488,6 +489,18 @@ impl NetpolServer {
     )]
     async fn connectivity_map(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::ConnectivityMap, a, tools::connectivity_map).await
+    }
+
+    #[doc = include_str!("../../tools/check_reachability.md")]
+    #[tool(
+        title = "Who can reach an endpoint",
+        annotations(title = "Who can reach an endpoint", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::ReachArgs>(),
+        output_schema = output_schema(ToolName::CheckReachability)
+    )]
+    async fn check_reachability(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call(ToolName::CheckReachability, a, tools::check_reachability)
+            .await
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::matrix;
 use crate::diagnosis::query::{self, QueryError, Surface};
+use crate::diagnosis::reach::{self, ReachQuery};
 use crate::diagnosis::steps;
 use crate::diagnosis::{self, Query};
 use crate::policy::Direction;
@@ -95,6 +96,16 @@ pub enum PortInput {
     Name(String),
 }
 
+impl PortInput {
+    /// The port as a user writes it.
+    pub fn text(&self) -> String {
+        match self {
+            PortInput::Number(n) => n.to_string(),
+            PortInput::Name(s) => s.clone(),
+        }
+    }
+}
+
 /// A flow to check: from one endpoint to another, on a protocol and port.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -116,10 +127,7 @@ pub struct FlowArgs {
 impl FlowArgs {
     /// The query, or every bad argument at once.
     pub fn query(&self) -> Result<Query, ToolError> {
-        let port = self.port.as_ref().map(|p| match p {
-            PortInput::Number(n) => n.to_string(),
-            PortInput::Name(s) => s.clone(),
-        });
+        let port = self.port.as_ref().map(PortInput::text);
         Ok(Query::parse(
             &self.from,
             &self.to,
@@ -201,6 +209,46 @@ pub struct MapArgs {
     /// Most connections to list (1-500, default 50).
     #[serde(default)]
     pub limit: Option<i64>,
+}
+
+/// Arguments of `check_reachability`: give `to` or `from`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReachArgs {
+    /// Who can reach this endpoint: `NAMESPACE/POD`, `NAMESPACE/KIND/NAME` (a Service maps `port` to its targetPort).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Instead of `to`: what this endpoint can reach.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Port (with `from`: a number). Omitted: any port; allowed groups list their connections.
+    #[serde(default)]
+    pub port: Option<PortInput>,
+    /// `TCP` (default), `UDP` or `SCTP`.
+    #[serde(default)]
+    #[schemars(extend("enum" = ["TCP", "UDP", "SCTP"]))]
+    pub protocol: Option<String>,
+    /// Groups per verdict and peers per group listed (1-500, default 10).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+impl ReachArgs {
+    /// The question, or every bad argument at once.
+    pub fn query(&self) -> Result<ReachQuery, ToolError> {
+        let limit = match self.limit {
+            None => reach::DEFAULT_LIMIT,
+            Some(n) => limit(Some(n))?,
+        };
+        let port = self.port.as_ref().map(PortInput::text);
+        Ok(ReachQuery::parse(
+            self.to.as_deref(),
+            self.from.as_deref(),
+            port.as_deref(),
+            self.protocol.as_deref(),
+            limit,
+        )?)
+    }
 }
 
 pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolError> {
@@ -297,6 +345,11 @@ pub fn connectivity_map(ctx: &Context, a: MapArgs) -> ToolResult<MapReport> {
     answer(r, text::connectivity_map)
 }
 
+pub fn check_reachability(ctx: &Context, a: ReachArgs) -> ToolResult<Reachability> {
+    let q = a.query()?;
+    answer(reach::reach(&ctx.index, &q), reachability_text)
+}
+
 /// A tool of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolName {
@@ -306,6 +359,7 @@ pub enum ToolName {
     CheckEgress,
     CheckIngress,
     CheckPolicyTypes,
+    CheckReachability,
     ConnectivityMap,
     Diagnose,
     ListPolicies,
@@ -314,13 +368,14 @@ pub enum ToolName {
 
 impl ToolName {
     /// Every tool, in the order the server lists them (by name).
-    pub const ALL: [ToolName; 10] = [
+    pub const ALL: [ToolName; 11] = [
         ToolName::CheckCni,
         ToolName::CheckCrossNamespace,
         ToolName::CheckDefaultDeny,
         ToolName::CheckEgress,
         ToolName::CheckIngress,
         ToolName::CheckPolicyTypes,
+        ToolName::CheckReachability,
         ToolName::ConnectivityMap,
         ToolName::Diagnose,
         ToolName::ListPolicies,
@@ -336,6 +391,7 @@ impl ToolName {
             ToolName::CheckEgress => "check_egress",
             ToolName::CheckIngress => "check_ingress",
             ToolName::CheckPolicyTypes => "check_policy_types",
+            ToolName::CheckReachability => "check_reachability",
             ToolName::ConnectivityMap => "connectivity_map",
             ToolName::Diagnose => "diagnose",
             ToolName::ListPolicies => "list_policies",
@@ -417,6 +473,7 @@ pub fn call_json(ctx: &Context, tool: ToolName, args: serde_json::Value) -> Json
         ToolName::CheckCrossNamespace => run_typed(args, |a| check_cross_namespace(ctx, a)),
         ToolName::Diagnose => run_typed(args, |a| diagnose(ctx, a)),
         ToolName::ConnectivityMap => run_typed(args, |a| connectivity_map(ctx, a)),
+        ToolName::CheckReachability => run_typed(args, |a| check_reachability(ctx, a)),
     }
 }
 
@@ -476,6 +533,13 @@ impl Scoped for PolicyTypesArgs {
     }
 }
 
+impl Scoped for ReachArgs {
+    /// Every workload is a peer, wherever it is.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
 impl Scoped for MapArgs {
     /// A map needs every peer, wherever it is.
     fn scope(&self) -> Scope {
@@ -503,6 +567,7 @@ pub fn scope_for(tool: ToolName, args: &serde_json::Map<String, serde_json::Valu
             typed_scope::<FlowArgs>(args)
         }
         ToolName::ConnectivityMap => typed_scope::<MapArgs>(args),
+        ToolName::CheckReachability => typed_scope::<ReachArgs>(args),
     }
 }
 
