@@ -158,11 +158,7 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
     };
     let mut warnings = Vec::new();
     let port = match (&q.port, q.direction) {
-        (Some(p), Direction::Ingress) => {
-            let (n, note) = query::port_for(ix, &r, Endpoint::Pod(subject), p, q.protocol)?;
-            warnings.extend(note);
-            Some(n)
-        }
+        (Some(p), Direction::Ingress) => Some(query::port_for(ix, &r, Endpoint::Pod(subject), p, q.protocol)?.0),
         (Some(PortArg::Number(n)), Direction::Egress) => Some(*n),
         _ => None,
     };
@@ -205,24 +201,25 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
         ));
     }
     warnings.extend(cni_warning(ix));
-    let lists = lists(ix, &peers, groups, q.limit);
-    let [allowed, blocked, inconclusive] = lists;
+    let asked = match q.direction {
+        Direction::Ingress => "who can reach it",
+        Direction::Egress => "what it can reach",
+    };
+    let port = match (&q.port, port) {
+        (Some(PortArg::Number(a)), Some(n)) if *a == n => format!("{} {n}", q.protocol),
+        (Some(PortArg::Number(a)), Some(n)) => format!("{} {a} (pod port {n})", q.protocol),
+        (Some(PortArg::Name(a)), Some(n)) => format!("{} {a} (pod port {n})", q.protocol),
+        _ => format!("any {} port", q.protocol),
+    };
     Ok(Reachability {
-        direction: q.direction.as_str().to_string(),
+        asked: format!("{asked} on {port}"),
         endpoint: q.endpoint.clone(),
         pod: ix.pod(subject).key(),
-        protocol: q.protocol.to_string(),
-        port: q.port.as_ref().map(|p| match p {
-            PortArg::Number(n) => n.to_string(),
-            PortArg::Name(s) => s.clone(),
-        }),
-        resolved_port: port.map(i64::from),
-        allowed,
-        blocked,
-        inconclusive,
-        note: NOTE.to_string(),
-        warnings,
-        scope: SCOPE.to_string(),
+        verdicts: lists(ix, &peers, groups, q.limit),
+        notes: std::iter::once(NOTE.to_string())
+            .chain(warnings)
+            .chain([SCOPE.to_string()])
+            .collect(),
     })
 }
 
@@ -513,7 +510,7 @@ fn lists(
     peers: &[Peer],
     groups: BTreeMap<(Slot, Place, GroupKey), Acc>,
     limit: usize,
-) -> [ReachList; 3] {
+) -> Vec<ReachList> {
     let mut per_namespace: HashMap<&str, usize> = HashMap::new();
     for p in peers {
         if let Some(ns) = &p.namespace {
@@ -551,17 +548,21 @@ fn lists(
             },
         ));
     }
-    let mut i = 0;
-    out.map(|mut groups| {
-        groups.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        let list = ReachList {
-            peers_total: totals[i] as i64,
-            groups_total: groups.len() as i64,
-            groups: groups.into_iter().take(limit).map(|(_, _, g)| g).collect(),
-        };
-        i += 1;
-        list
-    })
+    let verdicts = [Verdict::Allowed, Verdict::Blocked, Verdict::Inconclusive];
+    out.into_iter()
+        .zip(totals)
+        .zip(verdicts)
+        .filter(|((groups, _), _)| !groups.is_empty())
+        .map(|((mut groups, total), verdict)| {
+            groups.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            ReachList {
+                verdict,
+                peers_total: total as i64,
+                groups_total: groups.len() as i64,
+                groups: groups.into_iter().take(limit).map(|(_, _, g)| g).collect(),
+            }
+        })
+        .collect()
 }
 
 /// The first `limit` entries naming a group's peers: a namespace whose every workload is in the

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::RootCauseCode;
+use super::{RootCauseCode, Verdict};
 
 /// Where a peer is, seen from the endpoint asked about; also the order groups are listed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
@@ -63,8 +63,10 @@ pub struct ReachGroup {
 }
 
 /// The groups of one verdict, largest first within each place.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ReachList {
+    /// `allowed`, `blocked` or `inconclusive`.
+    pub verdict: Verdict,
     /// Peers with this verdict.
     pub peers_total: i64,
     /// Groups in all (`groups` lists the first `limit`).
@@ -75,52 +77,35 @@ pub struct ReachList {
 /// Who can reach one endpoint (`direction: ingress`), or what it can reach (`egress`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Reachability {
-    /// `ingress`: peers as sources toward the endpoint; `egress`: the endpoint toward peers.
-    pub direction: String,
+    /// What was asked: `who can reach it on TCP 8080`, `what it can reach on any TCP port` (allowed
+    /// groups then list their connections), `… on TCP 80 (pod port 8080)` for a Service or a
+    /// port name.
+    pub asked: String,
     /// The endpoint as asked.
     pub endpoint: String,
     /// The pod that stands for it (`ns/pod`).
     pub pod: String,
-    pub protocol: String,
-    /// The port asked (absent: any port of the protocol; allowed groups then list connections).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<String>,
-    /// The port the destination pods receive on (a Service port or a name resolved).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_port: Option<i64>,
-    pub allowed: ReachList,
-    pub blocked: ReachList,
-    pub inconclusive: ReachList,
-    /// How peers are represented and what is not evaluated per peer.
-    pub note: String,
-    pub warnings: Vec<String>,
-    pub scope: String,
+    /// Allowed, blocked, inconclusive: each verdict that some peer has.
+    pub verdicts: Vec<ReachList>,
+    /// How peers are represented and what is not evaluated per peer, warnings, then the scope
+    /// (read-only).
+    pub notes: Vec<String>,
 }
 
 /// The answer as a few grouped lines.
 pub fn reachability_text(r: &Reachability) -> String {
-    let port = match (&r.port, r.resolved_port) {
-        (Some(p), Some(n)) if *p != n.to_string() => format!("{} {p} (pod port {n})", r.protocol),
-        (Some(p), _) => format!("{} {p}", r.protocol),
-        (None, _) => format!("any {} port", r.protocol),
-    };
     let who = if r.pod == r.endpoint {
         r.pod.clone()
     } else {
         format!("{} (pod {})", r.endpoint, r.pod)
     };
-    let mut s = match r.direction.as_str() {
-        "egress" => format!("What {who} can reach on {port}:"),
-        _ => format!("Who can reach {who} on {port}:"),
-    };
-    for (word, list) in [
-        ("can", &r.allowed),
-        ("cannot", &r.blocked),
-        ("inconclusive", &r.inconclusive),
-    ] {
-        if list.peers_total == 0 {
-            continue;
-        }
+    let mut s = format!("{who}: {}", r.asked);
+    for list in &r.verdicts {
+        let word = match list.verdict {
+            Verdict::Allowed => "can",
+            Verdict::Blocked => "cannot",
+            _ => "inconclusive",
+        };
         let _ = write!(s, "\n\n{} {word} ({} group(s)):", list.peers_total, list.groups_total);
         for g in &list.groups {
             group_text(&mut s, g);
@@ -130,12 +115,12 @@ pub fn reachability_text(r: &Reachability) -> String {
             let _ = write!(s, "\n  … {hidden} more group(s) (raise limit)");
         }
     }
-    if r.allowed.peers_total + r.blocked.peers_total + r.inconclusive.peers_total == 0 {
+    if r.verdicts.is_empty() {
         s.push_str("\n\nNo peer to evaluate.");
     }
-    let _ = write!(s, "\n\nNote: {}", r.note);
-    for w in &r.warnings {
-        let _ = write!(s, "\nwarning: {w}");
+    s.push('\n');
+    for n in &r.notes {
+        let _ = write!(s, "\nNote: {n}");
     }
     s.push('\n');
     s

@@ -493,8 +493,8 @@ impl NetpolServer {
 
     #[doc = include_str!("../../tools/check_reachability.md")]
     #[tool(
-        title = "Who can reach an endpoint",
-        annotations(title = "Who can reach an endpoint", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        title = "Reach",
+        annotations(title = "Reach", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         input_schema = input_schema::<tools::ReachArgs>(),
         output_schema = output_schema(ToolName::CheckReachability)
     )]

@@ -211,24 +211,22 @@ pub struct MapArgs {
     pub limit: Option<i64>,
 }
 
-/// Arguments of `check_reachability`: give `to` or `from`.
+/// Arguments of `check_reachability`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReachArgs {
-    /// Who can reach this endpoint: `NAMESPACE/POD`, `NAMESPACE/KIND/NAME` (a Service maps `port` to its targetPort).
+    /// `NS/POD` or `NS/KIND/NAME`.
     #[serde(default)]
     pub to: Option<String>,
-    /// Instead of `to`: what this endpoint can reach.
+    /// Or: what it reaches.
     #[serde(default)]
     pub from: Option<String>,
-    /// Port (with `from`: a number). Omitted: any port; allowed groups list their connections.
+    /// Number or name.
     #[serde(default)]
     pub port: Option<PortInput>,
-    /// `TCP` (default), `UDP` or `SCTP`.
     #[serde(default)]
     #[schemars(extend("enum" = ["TCP", "UDP", "SCTP"]))]
     pub protocol: Option<String>,
-    /// Groups per verdict and peers per group listed (1-500, default 10).
     #[serde(default)]
     pub limit: Option<i64>,
 }
