@@ -61,6 +61,9 @@
 //!   (additivity, policy order, `diagnose` = `matrix`, explanations of blocked/allowed, determinism).
 //! - `query`: endpoint resolution: Service virtual IPs (ClusterIP, externalIPs, load-balancer
 //!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
+//! - `reach`: `reach` / `check_reachability`, one table row per grouping rule (same namespace
+//!   first, by cause, allowing rules quoted, external ranges, inconclusive, limits, the egress
+//!   view, bad arguments), and the same first root cause as `diagnose` on every blocked example.
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
 
@@ -118,6 +121,8 @@ mod oracle;
 mod props;
 #[path = "suite/query.rs"]
 mod query;
+#[path = "suite/reach.rs"]
+mod reach;
 #[path = "suite/real_apiserver.rs"]
 mod real_apiserver;
 #[path = "suite/rules.rs"]

@@ -201,6 +201,7 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
         ));
     }
     warnings.extend(cni_warning(ix));
+    warnings.extend(node_port_warning(ix, &r.spec, q.direction));
     let asked = match q.direction {
         Direction::Ingress => "who can reach it",
         Direction::Egress => "what it can reach",
@@ -239,6 +240,23 @@ fn cni_warning(ix: &ClusterIndex) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// Outside clients of a NodePort or LoadBalancer Service (externalTrafficPolicy Cluster) reach
+/// the pods from a node address: the external groups are about traffic to the pods' addresses.
+fn node_port_warning(ix: &ClusterIndex, spec: &EndpointSpec, dir: Direction) -> Option<String> {
+    let EndpointSpec::Service { namespace, name } = spec else {
+        return None;
+    };
+    let svc = ix.service(namespace, name)?;
+    let exposed = matches!(svc.type_.as_str(), "NodePort" | "LoadBalancer");
+    let snat = svc.external_traffic_policy.as_deref() != Some("Local");
+    (dir == Direction::Ingress && exposed && snat).then(|| {
+        format!(
+            "{namespace}/{name} is a {} Service with externalTrafficPolicy Cluster: outside clients coming through a node port or the load balancer reach the pods from a node address (kube-proxy SNAT), not their own; the external groups are for traffic to the pods' addresses (diagnose such a client for NODEPORT_SNAT)",
+            svc.type_
+        )
+    })
 }
 
 /// Every workload (its representative pod) and every external range, in that order.
