@@ -59,6 +59,19 @@ pub struct MatrixStats {
     pub connections: usize,
 }
 
+/// `reach` (who can reach one pod) over seeded destinations, after load.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReachStats {
+    /// Destinations asked (one pod each, of different workloads).
+    pub destinations: usize,
+    /// On the destination's first container port.
+    pub port: Timing,
+    /// Without a port (connection sets of the allowed groups computed too).
+    pub any_port: Timing,
+    /// Peers evaluated per question (workloads plus external ranges).
+    pub peers: usize,
+}
+
 /// The whole-cluster map, or `skipped`.
 #[derive(Debug, Clone)]
 pub enum FullMatrix {
@@ -99,6 +112,7 @@ pub struct BenchReport {
     pub diagnose: DiagnoseStats,
     pub matrix_namespace: MatrixStats,
     pub matrix_full: FullMatrix,
+    pub reach: ReachStats,
 }
 
 /// A measure in 2 decimals, or `n/a` when it could not be taken.
@@ -109,7 +123,7 @@ fn opt_ms(v: Option<f64>) -> String {
 impl BenchReport {
     /// The header of [`BenchReport::to_markdown_row`].
     pub fn markdown_header() -> &'static str {
-        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms | reach median ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     }
 
     /// One row of the BENCHMARKS.md table.
@@ -119,7 +133,7 @@ impl BenchReport {
             FullMatrix::Skipped => "skipped".into(),
         };
         format!(
-            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} | {:.2} |",
             self.size,
             self.objects,
             self.yaml_bytes,
@@ -131,7 +145,8 @@ impl BenchReport {
             self.diagnose.median_ms,
             self.diagnose.p90_ms,
             self.matrix_namespace.time.median_ms,
-            full
+            full,
+            self.reach.port.median_ms
         )
     }
 }
@@ -205,6 +220,12 @@ impl std::fmt::Display for BenchReport {
                 m.time.median_ms, m.connections
             ),
             FullMatrix::Skipped => writeln!(f, "matrix (whole cluster): skipped"),
-        }
+        }?;
+        let r = &self.reach;
+        writeln!(
+            f,
+            "reach (who can reach a pod, {} peers): {} destinations, median {:.2} ms (max {:.2}) on a port, median {:.2} ms (max {:.2}) on any port",
+            r.peers, r.destinations, r.port.median_ms, r.port.max_ms, r.any_port.median_ms, r.any_port.max_ms
+        )
     }
 }
