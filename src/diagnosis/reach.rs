@@ -15,7 +15,7 @@ use super::causes::{blocked_cause, uncertain_causes, verdict_of};
 use super::checks::extended;
 use super::matrix::{external_blocks, representatives};
 use super::query::{self, EndpointSpec, PortArg, QueryError, parse_protocol};
-use crate::engine::{self, Endpoint, Flow, FlowTrace, PeerFailure, Selection, SideTrace};
+use crate::engine::{self, Endpoint, Flow, FlowTrace, PeerFailure, RuleTrace, Selection, SideTrace};
 use crate::index::cni::Enforcement;
 use crate::index::{ClusterIndex, PodId, PolicyId};
 use crate::policy::{Direction, Protocol};
@@ -144,6 +144,14 @@ struct Acc {
     example: Option<String>,
 }
 
+/// The summary of a pair's cause: worded now, or a cause the memo holds (read only for the first
+/// peer of a group).
+enum Example {
+    None,
+    Text(String),
+    Memo(usize),
+}
+
 /// Who can reach the endpoint (or what it can reach), grouped.
 pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryError> {
     let r = query::resolve(ix, q.argument(), &q.endpoint)?;
@@ -188,7 +196,11 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
         let (slot, key, example) = grouper.classify(flow);
         let acc = groups.entry((slot, place, key)).or_insert_with(|| Acc {
             peers: Vec::new(),
-            example,
+            example: match example {
+                Example::None => None,
+                Example::Text(s) => Some(s),
+                Example::Memo(i) => Some(grouper.memo.causes[i].summary.clone()),
+            },
         });
         acc.peers.push(i);
     }
@@ -312,23 +324,23 @@ impl<'a> Grouper<'a> {
     }
 
     /// The slot, the group and (for a cause) its summary for this pair.
-    fn classify(&mut self, flow: Flow) -> (Slot, GroupKey, Option<String>) {
+    fn classify(&mut self, flow: Flow) -> (Slot, GroupKey, Example) {
         let ix = self.ix;
         let t = engine::evaluate(ix, flow);
         let verdict = verdict_of(&t);
         if let Some(found) = self.unevaluated(&t, verdict) {
             let rc = extended::cause(&found);
-            return (Slot::Inconclusive, cause_key(&rc), Some(rc.summary));
+            return (Slot::Inconclusive, cause_key(&rc), Example::Text(rc.summary));
         }
         match verdict {
-            Verdict::Allowed => (Slot::Allowed, self.allowed_key(&t), None),
+            Verdict::Allowed => (Slot::Allowed, self.allowed_key(&t), Example::None),
             Verdict::Blocked => {
-                let rc = self.memo.blocked(ix, &t);
-                (Slot::Blocked, cause_key(rc), Some(rc.summary.clone()))
+                let at = self.memo.blocked(ix, &t);
+                (Slot::Blocked, cause_key(&self.memo.causes[at]), Example::Memo(at))
             }
             _ => {
                 let rc = first_doubt(ix, &t);
-                (Slot::Inconclusive, cause_key(&rc), Some(rc.summary))
+                (Slot::Inconclusive, cause_key(&rc), Example::Text(rc.summary))
             }
         }
     }
@@ -461,10 +473,11 @@ fn first_doubt(ix: &ClusterIndex, t: &FlowTrace) -> RootCause {
 /// the side with its subject and the peer's addresses left out, and the two namespaces.
 #[derive(Default)]
 struct CauseMemo {
-    by_key: HashMap<MemoKey, Vec<(SideTrace, RootCause)>>,
+    by_key: HashMap<MemoKey, Vec<(SideTrace, usize)>>,
+    causes: Vec<RootCause>,
 }
 
-/// The cheap part of the key; traces under it are compared whole.
+/// The cheap part of the key; traces under it are compared whole ([`same_cause`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MemoKey {
     direction: Direction,
@@ -474,9 +487,9 @@ struct MemoKey {
 }
 
 impl CauseMemo {
-    /// The first root cause of a blocked pair: the first side that blocks for certain, egress
-    /// before ingress (as `root_causes` ranks them).
-    fn blocked(&mut self, ix: &ClusterIndex, t: &FlowTrace) -> &RootCause {
+    /// The first root cause of a blocked pair (its index in `causes`): the first side that
+    /// blocks for certain, egress before ingress (as `root_causes` ranks them).
+    fn blocked(&mut self, ix: &ClusterIndex, t: &FlowTrace) -> usize {
         let side = if !t.egress.allowed && t.egress.certain() {
             &t.egress
         } else {
@@ -492,33 +505,82 @@ impl CauseMemo {
             dst_namespace: ns(t.flow.dst),
             isolating: side.isolating.clone(),
         };
-        let normal = normalized(side);
         let entries = self.by_key.entry(key).or_default();
-        let at = match entries.iter().position(|(s, _)| *s == normal) {
-            Some(at) => at,
-            None => {
-                entries.push((normal, blocked_cause(ix, t, side)));
-                entries.len() - 1
-            }
-        };
-        &entries[at].1
+        if let Some((_, at)) = entries.iter().find(|(s, _)| same_cause(s, side)) {
+            return *at;
+        }
+        self.causes.push(blocked_cause(ix, t, side));
+        entries.push((side.clone(), self.causes.len() - 1));
+        self.causes.len() - 1
     }
 }
 
-/// A side without what only names the pair: its subject and the peer's address.
-fn normalized(side: &SideTrace) -> SideTrace {
-    let mut s = side.clone();
-    s.subject = None;
-    for r in &mut s.rules {
-        for (_, f) in &mut r.peer_failures {
-            match f {
-                PeerFailure::OutsideCidr { ip, .. } => *ip = None,
-                PeerFailure::Excepted { ip, .. } => *ip = std::net::Ipv4Addr::UNSPECIFIED.into(),
-                _ => {}
-            }
-        }
+/// Two sides that differ at most in what only names the pair (the subject, the peer's address):
+/// every field is compared (destructured, so a new field must be placed here).
+fn same_cause(a: &SideTrace, b: &SideTrace) -> bool {
+    let SideTrace {
+        direction,
+        subject: _,
+        not_applicable,
+        isolating,
+        rules,
+        admin,
+        baseline,
+        calico,
+        allowed,
+        uncertain,
+        cilium_rules,
+        cilium_isolates,
+        cilium_denied,
+    } = a;
+    *direction == b.direction
+        && *not_applicable == b.not_applicable
+        && *isolating == b.isolating
+        && rules.len() == b.rules.len()
+        && rules.iter().zip(&b.rules).all(|(x, y)| same_rule(x, y))
+        && *admin == b.admin
+        && *baseline == b.baseline
+        && *calico == b.calico
+        && *allowed == b.allowed
+        && *uncertain == b.uncertain
+        && *cilium_rules == b.cilium_rules
+        && *cilium_isolates == b.cilium_isolates
+        && *cilium_denied == b.cilium_denied
+}
+
+fn same_rule(a: &RuleTrace, b: &RuleTrace) -> bool {
+    let RuleTrace {
+        policy,
+        rule_index,
+        peer_failures,
+        port_failure,
+        matched_pod_ip_by_ipblock,
+    } = a;
+    *policy == b.policy
+        && *rule_index == b.rule_index
+        && *port_failure == b.port_failure
+        && *matched_pod_ip_by_ipblock == b.matched_pod_ip_by_ipblock
+        && peer_failures.len() == b.peer_failures.len()
+        && peer_failures
+            .iter()
+            .zip(&b.peer_failures)
+            .all(|((i, x), (j, y))| i == j && same_failure(x, y))
+}
+
+/// Equal failures, the peer's address aside (it only names the peer in the words).
+fn same_failure(a: &PeerFailure, b: &PeerFailure) -> bool {
+    match (a, b) {
+        (PeerFailure::OutsideCidr { cidr: x, .. }, PeerFailure::OutsideCidr { cidr: y, .. }) => x == y,
+        (
+            PeerFailure::Excepted {
+                cidr: c1, except: e1, ..
+            },
+            PeerFailure::Excepted {
+                cidr: c2, except: e2, ..
+            },
+        ) => c1 == c2 && e1 == e2,
+        _ => a == b,
     }
-    s
 }
 
 /// The groups of each verdict, ranked (same namespace, other namespaces, external; larger groups
