@@ -109,6 +109,8 @@ enum Slot {
     Allowed,
     Blocked,
     Inconclusive,
+    /// Nothing enforces NetworkPolicy: what the policies would block (or leave in doubt) passes.
+    NotEnforced,
 }
 
 /// What allows a pair on one side, to group by: a NetworkPolicy rule, or another tier's line.
@@ -171,6 +173,7 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
         _ => None,
     };
     let peers = peers(ix, subject, q.direction);
+    let enforced = ix.facts.cni.enforcement != Enforcement::NotEnforced;
     let mut grouper = Grouper::new(ix, subject, q.direction);
     let mut groups: BTreeMap<(Slot, Place, GroupKey), Acc> = BTreeMap::new();
     for (i, peer) in peers.iter().enumerate() {
@@ -193,7 +196,10 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
             Some(ns) if *ns == ix.pod(subject).namespace => Place::SameNamespace,
             Some(_) => Place::OtherNamespace,
         };
-        let (slot, key, example) = grouper.classify(flow);
+        let (mut slot, key, example) = grouper.classify(flow);
+        if !enforced && slot != Slot::Allowed {
+            slot = Slot::NotEnforced;
+        }
         let acc = groups.entry((slot, place, key)).or_insert_with(|| Acc {
             peers: Vec::new(),
             example: match example {
@@ -243,14 +249,10 @@ fn cni_warning(ix: &ClusterIndex) -> Option<String> {
     let cni = &ix.facts.cni;
     match cni.enforcement {
         Enforcement::NotEnforced => Some(format!(
-            "{} The verdicts are what the policies would do once enforced (diagnose: CNI_NO_NETPOL_SUPPORT).",
+            "{} The not-enforced groups are what the policies would stop (or leave in doubt) once enforced (diagnose: CNI_NO_NETPOL_SUPPORT).",
             cni.summary
         )),
-        Enforcement::Conditional => Some(format!(
-            "NetworkPolicy enforcement is conditional on the CNI's configuration: {}",
-            cni.summary
-        )),
-        _ => None,
+        _ => super::checks::cni::conditional_warning(ix),
     }
 }
 
@@ -597,8 +599,8 @@ fn lists(
             *per_namespace.entry(ns).or_default() += 1;
         }
     }
-    let mut out: [Vec<(Place, usize, ReachGroup)>; 3] = Default::default();
-    let mut totals = [0usize; 3];
+    let mut out: [Vec<(Place, usize, ReachGroup)>; 4] = Default::default();
+    let mut totals = [0usize; 4];
     for ((slot, place, key), acc) in groups {
         let i = slot as usize;
         totals[i] += acc.peers.len();
@@ -628,7 +630,12 @@ fn lists(
             },
         ));
     }
-    let verdicts = [Verdict::Allowed, Verdict::Blocked, Verdict::Inconclusive];
+    let verdicts = [
+        Verdict::Allowed,
+        Verdict::Blocked,
+        Verdict::Inconclusive,
+        Verdict::NotEnforced,
+    ];
     out.into_iter()
         .zip(totals)
         .zip(verdicts)

@@ -65,7 +65,8 @@ pub struct ReachGroup {
 /// The groups of one verdict, largest first within each place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ReachList {
-    /// `allowed`, `blocked` or `inconclusive`.
+    /// `allowed`, `blocked`, `inconclusive`, or `not-enforced` (nothing enforces NetworkPolicy:
+    /// the groups say what the policies would stop).
     pub verdict: Verdict,
     /// Peers with this verdict.
     pub peers_total: i64,
@@ -85,7 +86,7 @@ pub struct Reachability {
     pub endpoint: String,
     /// The pod that stands for it (`ns/pod`).
     pub pod: String,
-    /// Allowed, blocked, inconclusive: each verdict that some peer has.
+    /// Allowed, blocked, inconclusive, not-enforced: each verdict that some peer has.
     pub verdicts: Vec<ReachList>,
     /// How peers are represented and what is not evaluated per peer, warnings, then the scope
     /// (read-only).
@@ -104,7 +105,8 @@ pub fn reachability_text(r: &Reachability) -> String {
         let word = match list.verdict {
             Verdict::Allowed => "can",
             Verdict::Blocked => "cannot",
-            _ => "inconclusive",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotEnforced => "pass, not enforced (the policies would stop them; nothing enforces them)",
         };
         let _ = write!(s, "\n\n{} {word} ({} group(s)):", list.peers_total, list.groups_total);
         for g in &list.groups {

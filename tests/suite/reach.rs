@@ -579,3 +579,22 @@ fn workload_of(ix: &ClusterIndex, pod: &str) -> Result<String, String> {
         .map(|p| p.workload_name())
         .ok_or_else(|| format!("pod {pod} not in the index"))
 }
+
+/// While nothing enforces NetworkPolicy (flannel alone), what the policies would stop is
+/// `not-enforced`, never `blocked`, as `diagnose` says.
+#[test]
+fn nothing_enforces_so_nothing_is_blocked() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/17-cni-flannel-not-enforced");
+    let snap = snapshot::load_paths(&[dir.join("cluster.yaml")]).unwrap();
+    let ix = ClusterIndex::build(&snap, Semantics::default());
+    let case: serde_json::Value =
+        yaml_serde::from_str(&std::fs::read_to_string(dir.join("case.yaml")).unwrap()).unwrap();
+    let to = case["query"]["to"].as_str().unwrap();
+    let r = reach(&ix, &ReachQuery::parse(Some(to), None, None, None, 10).unwrap()).unwrap();
+    assert!(list(&r, Verdict::Blocked).is_none(), "{r:?}");
+    let g = &list(&r, Verdict::NotEnforced).expect("not-enforced groups").groups[0];
+    assert!(
+        g.code.is_some() && r.notes.iter().any(|n| n.contains("CNI_NO_NETPOL_SUPPORT")),
+        "{r:?}"
+    );
+}
