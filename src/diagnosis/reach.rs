@@ -166,35 +166,62 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
             format!("{} stands for no pod of the snapshot", q.endpoint),
         ));
     };
-    let mut warnings = Vec::new();
     let port = match (&q.port, q.direction) {
         (Some(p), Direction::Ingress) => Some(query::port_for(ix, &r, Endpoint::Pod(subject), p, q.protocol)?.0),
         (Some(PortArg::Number(n)), Direction::Egress) => Some(*n),
         _ => None,
     };
     let peers = peers(ix, subject, q.direction);
+    let groups = group_peers(ix, q, subject, port, &peers);
+    let mut warnings = Vec::new();
+    if r.endpoints.len() > 1 {
+        warnings.push(format!(
+            "{} stands for {} pods; {} answers for them (pods of one workload normally share labels)",
+            q.endpoint,
+            r.endpoints.len(),
+            ix.pod(subject).key()
+        ));
+    }
+    warnings.extend(cni_warning(ix));
+    warnings.extend(node_port_warning(ix, &r.spec, q.direction));
+    Ok(Reachability {
+        asked: asked(q, port),
+        endpoint: q.endpoint.clone(),
+        pod: ix.pod(subject).key(),
+        verdicts: lists(ix, &peers, groups, q.limit),
+        notes: std::iter::once(NOTE.to_string())
+            .chain(warnings)
+            .chain([SCOPE.to_string()])
+            .collect(),
+    })
+}
+
+/// Every pair evaluated and put in its group, in peer order.
+fn group_peers(
+    ix: &ClusterIndex,
+    q: &ReachQuery,
+    subject: PodId,
+    port: Option<u16>,
+    peers: &[Peer],
+) -> BTreeMap<(Slot, Place, GroupKey), Acc> {
     let enforced = ix.facts.cni.enforcement != Enforcement::NotEnforced;
     let mut grouper = Grouper::new(ix, subject, q.direction);
     let mut groups: BTreeMap<(Slot, Place, GroupKey), Acc> = BTreeMap::new();
     for (i, peer) in peers.iter().enumerate() {
-        let flow = match q.direction {
-            Direction::Ingress => Flow {
-                src: peer.endpoint,
-                dst: Endpoint::Pod(subject),
-                protocol: q.protocol,
-                port,
-            },
-            Direction::Egress => Flow {
-                src: Endpoint::Pod(subject),
-                dst: peer.endpoint,
-                protocol: q.protocol,
-                port,
-            },
+        let (src, dst) = match q.direction {
+            Direction::Ingress => (peer.endpoint, Endpoint::Pod(subject)),
+            Direction::Egress => (Endpoint::Pod(subject), peer.endpoint),
         };
         let place = match &peer.namespace {
             None => Place::External,
             Some(ns) if *ns == ix.pod(subject).namespace => Place::SameNamespace,
             Some(_) => Place::OtherNamespace,
+        };
+        let flow = Flow {
+            src,
+            dst,
+            protocol: q.protocol,
+            port,
         };
         let (mut slot, key, example) = grouper.classify(flow);
         if !enforced && slot != Slot::Allowed {
@@ -210,16 +237,11 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
         });
         acc.peers.push(i);
     }
-    if r.endpoints.len() > 1 {
-        warnings.push(format!(
-            "{} stands for {} pods; {} answers for them (pods of one workload normally share labels)",
-            q.endpoint,
-            r.endpoints.len(),
-            ix.pod(subject).key()
-        ));
-    }
-    warnings.extend(cni_warning(ix));
-    warnings.extend(node_port_warning(ix, &r.spec, q.direction));
+    groups
+}
+
+/// `who can reach it on TCP 80 (pod port 8080)`, `what it can reach on any TCP port`.
+fn asked(q: &ReachQuery, port: Option<u16>) -> String {
     let asked = match q.direction {
         Direction::Ingress => "who can reach it",
         Direction::Egress => "what it can reach",
@@ -230,16 +252,7 @@ pub fn reach(ix: &ClusterIndex, q: &ReachQuery) -> Result<Reachability, QueryErr
         (Some(PortArg::Name(a)), Some(n)) => format!("{} {a} (pod port {n})", q.protocol),
         _ => format!("any {} port", q.protocol),
     };
-    Ok(Reachability {
-        asked: format!("{asked} on {port}"),
-        endpoint: q.endpoint.clone(),
-        pod: ix.pod(subject).key(),
-        verdicts: lists(ix, &peers, groups, q.limit),
-        notes: std::iter::once(NOTE.to_string())
-            .chain(warnings)
-            .chain([SCOPE.to_string()])
-            .collect(),
-    })
+    format!("{asked} on {port}")
 }
 
 const NOTE: &str = "Each workload is represented by one pod (the first by name), as in connectivity_map; external ranges are cut where the policies' ipBlocks cut them. Codes are diagnose's root causes from the rules (and CNI-specific policies it does not evaluate); the checks around the rules (DNS, API server, Service ports, hostNetwork, service mesh) are not run per peer: diagnose one peer for those.";
