@@ -482,10 +482,11 @@ fn first_doubt(ix: &ClusterIndex, t: &FlowTrace) -> RootCause {
         })
 }
 
-/// The blocked cause of each distinct trace, worded once. A cause depends on the blocking side's
-/// trace and on the namespaces of the two ends (cross-namespace egress, an AND element whose pod
-/// half covers the policy's namespace only), never on the peer's name or address: so the key is
-/// the side with its subject and the peer's addresses left out, and the two namespaces.
+/// The blocked cause of each distinct trace, worded once. A cause's code and policies depend on
+/// the blocking side's trace and on whether the two ends share a namespace (cross-namespace
+/// egress; an AND element whose pod half covers the policy's namespace only), never on the
+/// peer's name, address or namespace name (those only word the summary): so the key leaves
+/// them out ([`same_cause`]).
 #[derive(Default)]
 struct CauseMemo {
     by_key: HashMap<MemoKey, Vec<(SideTrace, usize)>>,
@@ -496,8 +497,9 @@ struct CauseMemo {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MemoKey {
     direction: Direction,
-    src_namespace: Option<String>,
-    dst_namespace: Option<String>,
+    /// Each end is a pod (not an address).
+    pods: [bool; 2],
+    same_namespace: bool,
     isolating: Vec<PolicyId>,
 }
 
@@ -511,13 +513,14 @@ impl CauseMemo {
             &t.ingress
         };
         let ns = |e: Endpoint| match e {
-            Endpoint::Pod(id) => Some(ix.pod(id).namespace.clone()),
+            Endpoint::Pod(id) => Some(ix.pod(id).namespace.as_str()),
             Endpoint::Ip(_) => None,
         };
+        let (src, dst) = (ns(t.flow.src), ns(t.flow.dst));
         let key = MemoKey {
             direction: side.direction,
-            src_namespace: ns(t.flow.src),
-            dst_namespace: ns(t.flow.dst),
+            pods: [src.is_some(), dst.is_some()],
+            same_namespace: src.is_some() && src == dst,
             isolating: side.isolating.clone(),
         };
         let entries = self.by_key.entry(key).or_default();
@@ -582,9 +585,34 @@ fn same_rule(a: &RuleTrace, b: &RuleTrace) -> bool {
             .all(|((i, x), (j, y))| i == j && same_failure(x, y))
 }
 
-/// Equal failures, the peer's address aside (it only names the peer in the words).
+/// Equal failures, the peer's address and namespace name aside (they only name the peer in the
+/// words; what fails, and which labels are missing, is compared).
 fn same_failure(a: &PeerFailure, b: &PeerFailure) -> bool {
     match (a, b) {
+        (
+            PeerFailure::OtherNamespace {
+                policy_namespace: x, ..
+            },
+            PeerFailure::OtherNamespace {
+                policy_namespace: y, ..
+            },
+        ) => x == y,
+        (
+            PeerFailure::NamespaceLabels {
+                namespace: _,
+                failed: f1,
+                pod_selector_matches: p1,
+                and_element: a1,
+                missing_labels: m1,
+            },
+            PeerFailure::NamespaceLabels {
+                namespace: _,
+                failed: f2,
+                pod_selector_matches: p2,
+                and_element: a2,
+                missing_labels: m2,
+            },
+        ) => f1 == f2 && p1 == p2 && a1 == a2 && m1 == m2,
         (PeerFailure::OutsideCidr { cidr: x, .. }, PeerFailure::OutsideCidr { cidr: y, .. }) => x == y,
         (
             PeerFailure::Excepted {
