@@ -389,7 +389,6 @@ fn time_reach(ix: &ClusterIndex, seed: u64) -> ReachStats {
             let t = Instant::now();
             let r = reach::reach(ix, &q);
             samples.push(t.elapsed());
-            eprintln!("REACHDBG {} {:?} {:?}", p.key(), asked, t.elapsed());
             if let Ok(r) = std::hint::black_box(r) {
                 peers = r.verdicts.iter().map(|v| v.peers_total as usize).sum();
             }

@@ -9,7 +9,7 @@
 //! ports, hostNetwork, meshes) are not run per peer: the note says so. Causes are worded once per
 //! distinct trace (`CauseMemo`), so a large namespace costs one evaluation per workload.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::causes::{blocked_cause, uncertain_causes, verdict_of};
 use super::checks::extended;
@@ -127,9 +127,12 @@ enum GroupKey {
         by: Vec<Allowing>,
         connections: Option<String>,
     },
+    /// `policies`: those of the cause; empty when the peers' own side stops them (each peer has
+    /// its own policies: they are gathered in the group instead).
     Cause {
         code: RootCauseCode,
         policies: Vec<String>,
+        at_peer: bool,
     },
 }
 
@@ -144,6 +147,8 @@ struct Peer {
 struct Acc {
     peers: Vec<usize>,
     example: Option<String>,
+    /// The policies of the peers' own side that stop them (`at_peer` groups).
+    policies: BTreeSet<String>,
 }
 
 /// The summary of a pair's cause: worded now, or a cause the memo holds (read only for the first
@@ -223,7 +228,7 @@ fn group_peers(
             protocol: q.protocol,
             port,
         };
-        let (mut slot, key, example) = grouper.classify(flow);
+        let (mut slot, key, example, peer_policies) = grouper.classify(flow);
         if !enforced && slot != Slot::Allowed {
             slot = Slot::NotEnforced;
         }
@@ -234,8 +239,10 @@ fn group_peers(
                 Example::Text(s) => Some(s),
                 Example::Memo(i) => Some(grouper.memo.causes[i].summary.clone()),
             },
+            policies: BTreeSet::new(),
         });
         acc.peers.push(i);
+        acc.policies.extend(peer_policies);
     }
     groups
 }
@@ -338,24 +345,44 @@ impl<'a> Grouper<'a> {
         }
     }
 
-    /// The slot, the group and (for a cause) its summary for this pair.
-    fn classify(&mut self, flow: Flow) -> (Slot, GroupKey, Example) {
+    /// The slot, the group and (for a cause) its summary for this pair; and when the peer's own
+    /// side stops it, the policies there.
+    fn classify(&mut self, flow: Flow) -> (Slot, GroupKey, Example, Vec<String>) {
         let ix = self.ix;
         let t = engine::evaluate(ix, flow);
         let verdict = verdict_of(&t);
         if let Some(found) = self.unevaluated(&t, verdict) {
             let rc = extended::cause(&found);
-            return (Slot::Inconclusive, cause_key(&rc), Example::Text(rc.summary));
+            return (
+                Slot::Inconclusive,
+                cause_key(&rc),
+                Example::Text(rc.summary),
+                Vec::new(),
+            );
         }
         match verdict {
-            Verdict::Allowed => (Slot::Allowed, self.allowed_key(&t), Example::None),
+            Verdict::Allowed => (Slot::Allowed, self.allowed_key(&t), Example::None, Vec::new()),
             Verdict::Blocked => {
-                let at = self.memo.blocked(ix, &t);
-                (Slot::Blocked, cause_key(&self.memo.causes[at]), Example::Memo(at))
+                let (at, side) = self.memo.blocked(ix, &t);
+                let rc = &self.memo.causes[at];
+                if side == self.dir {
+                    return (Slot::Blocked, cause_key(rc), Example::Memo(at), Vec::new());
+                }
+                let key = GroupKey::Cause {
+                    code: rc.code,
+                    policies: Vec::new(),
+                    at_peer: true,
+                };
+                (Slot::Blocked, key, Example::Memo(at), rc.policies.clone())
             }
             _ => {
                 let rc = first_doubt(ix, &t);
-                (Slot::Inconclusive, cause_key(&rc), Example::Text(rc.summary))
+                (
+                    Slot::Inconclusive,
+                    cause_key(&rc),
+                    Example::Text(rc.summary),
+                    Vec::new(),
+                )
             }
         }
     }
@@ -462,6 +489,7 @@ fn cause_key(rc: &RootCause) -> GroupKey {
     GroupKey::Cause {
         code: rc.code,
         policies: rc.policies.clone(),
+        at_peer: false,
     }
 }
 
@@ -504,9 +532,9 @@ struct MemoKey {
 }
 
 impl CauseMemo {
-    /// The first root cause of a blocked pair (its index in `causes`): the first side that
-    /// blocks for certain, egress before ingress (as `root_causes` ranks them).
-    fn blocked(&mut self, ix: &ClusterIndex, t: &FlowTrace) -> usize {
+    /// The first root cause of a blocked pair (its index in `causes`) and the side it is on: the
+    /// first side that blocks for certain, egress before ingress (as `root_causes` ranks them).
+    fn blocked(&mut self, ix: &ClusterIndex, t: &FlowTrace) -> (usize, Direction) {
         let side = if !t.egress.allowed && t.egress.certain() {
             &t.egress
         } else {
@@ -525,11 +553,11 @@ impl CauseMemo {
         };
         let entries = self.by_key.entry(key).or_default();
         if let Some((_, at)) = entries.iter().find(|(s, _)| same_cause(s, side)) {
-            return *at;
+            return (*at, side.direction);
         }
         self.causes.push(blocked_cause(ix, t, side));
         entries.push((side.clone(), self.causes.len() - 1));
-        self.causes.len() - 1
+        (self.causes.len() - 1, side.direction)
     }
 }
 
@@ -652,7 +680,18 @@ fn lists(
                 by.iter().map(|a| allowing_line(ix, a)).collect(),
                 connections,
             ),
-            GroupKey::Cause { code, policies } => (Some(code), policies, Vec::new(), None),
+            GroupKey::Cause {
+                code,
+                policies,
+                at_peer,
+            } => {
+                let policies = if at_peer {
+                    first_of(&acc.policies, limit)
+                } else {
+                    policies
+                };
+                (Some(code), policies, Vec::new(), None)
+            }
         };
         let (listed, omitted) = listed_peers(peers, &acc.peers, &per_namespace, place, limit);
         out[i].push((
@@ -691,6 +730,15 @@ fn lists(
             }
         })
         .collect()
+}
+
+/// The first `limit` names, then `… N more`.
+fn first_of(names: &BTreeSet<String>, limit: usize) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().take(limit).cloned().collect();
+    if names.len() > limit {
+        out.push(format!("… {} more", names.len() - limit));
+    }
+    out
 }
 
 /// The first `limit` entries naming a group's peers: a namespace whose every workload is in the

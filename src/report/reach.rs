@@ -41,7 +41,9 @@ pub struct ReachGroup {
     /// causes of the trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<RootCauseCode>,
-    /// The policies that stop (or may change) the traffic, `ns/name`.
+    /// The policies that stop (or may change) the traffic, `ns/name`. When the peers' own side
+    /// stops them (a source's egress, a destination's ingress), each peer's, cut at `limit`
+    /// (`… N more`): such peers are grouped by code alone.
     pub policies: Vec<String>,
     /// Allowed groups: the rules that allow, quoted (`ns/name spec.ingress[0]: {...}`); empty when
     /// no policy isolates either side.
