@@ -90,13 +90,24 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
 /// One representative pod per workload (the first by name), by workload name (`ns/name[Kind]`).
 /// `skip` never represents its workload: the workload's next pod does, if it has one.
 pub fn representatives(ix: &ClusterIndex, skip: Option<PodId>) -> BTreeMap<String, PodId> {
-    let mut groups: BTreeMap<String, PodId> = BTreeMap::new();
-    let mut order: Vec<PodId> = (0..ix.pods.len()).filter(|id| Some(*id) != skip).collect();
-    order.sort_by_cached_key(|id| ix.pod(*id).key());
-    for id in order {
-        groups.entry(ix.pod(id).workload_name()).or_insert(id);
+    // Grouped by borrowed parts of the name: only the representatives' names are built.
+    let mut first: std::collections::HashMap<(&str, &str, &str), PodId> = std::collections::HashMap::new();
+    for id in (0..ix.pods.len()).filter(|id| Some(*id) != skip) {
+        let p = ix.pod(id);
+        let workload = match &p.owner {
+            Some(o) => (p.namespace.as_str(), o.name.as_str(), o.kind.as_str()),
+            None => (p.namespace.as_str(), p.name.as_str(), "Pod"),
+        };
+        first
+            .entry(workload)
+            .and_modify(|cur| {
+                if p.name < ix.pod(*cur).name {
+                    *cur = id;
+                }
+            })
+            .or_insert(id);
     }
-    groups
+    first.into_values().map(|id| (ix.pod(id).workload_name(), id)).collect()
 }
 
 /// A contiguous range of addresses outside the pods.
