@@ -6,8 +6,11 @@
 //! carries the first rule-level root cause `diagnose` ranks for it (`causes::root_causes`), plus
 //! the CNI-specific policies the engine does not evaluate (`EXTENDED_POLICY_PRESENT`, as the
 //! `extended` check applies them). The other checks around the rules (DNS, API server, Service
-//! ports, hostNetwork, meshes) are not run per peer: the note says so. Causes are worded once per
-//! distinct trace (`CauseMemo`), so a large namespace costs one evaluation per workload.
+//! ports, hostNetwork, meshes) are not run per peer: the note says so; nothing that enforces
+//! NetworkPolicy makes every would-be block `not-enforced`, as `diagnose` says. Causes are worded
+//! once per distinct trace shape (`CauseMemo`); peers stopped by their own side (a source's
+//! egress) are grouped by code, since each has its own policies. Cost: one `evaluate` per
+//! workload and external range, plus one wording per distinct cause.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
