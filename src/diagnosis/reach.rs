@@ -340,7 +340,8 @@ impl<'a> Grouper<'a> {
             ix,
             subject,
             dir,
-            subject_unevaluated: extended::unevaluated(ix, subject, dir.opposite())
+            // The endpoint's own side: its ingress when peers reach it, its egress when it reaches them.
+            subject_unevaluated: extended::unevaluated(ix, subject, dir)
                 .into_iter()
                 .map(|h| extended::record(h, role))
                 .collect(),

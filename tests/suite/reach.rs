@@ -62,6 +62,9 @@ spec:
     ports: [{protocol: TCP, port: [8080, 8443]}]
 "#;
 
+/// An Antrea policy (not evaluated) on `web`'s ingress.
+const ANTREA: &str = "apiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: legacy, namespace: app}\nspec:\n  appliedTo: [{podSelector: {matchLabels: {app: web}}}]\n  ingress: [{action: Drop}]\n";
+
 /// `app/client` may open only `web` on 8080.
 const CLIENT_EGRESS: &str = r#"
 apiVersion: networking.k8s.io/v1
@@ -246,6 +249,22 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            rule: "a CNI-specific policy the engine does not evaluate makes the pairs it may change inconclusive",
+            docs: docs(&[ALLOW_CLIENT, ANTREA]),
+            ask: TO_WEB,
+            check: |r| {
+                let g = group_of(r, Verdict::Inconclusive, "app/client[Pod]").ok_or("client inconclusive")?;
+                ok(
+                    g.code == Some(RootCauseCode::ExtendedPolicyPresent)
+                        && g.policies == ["app/legacy"]
+                        && list(r, Verdict::Allowed).is_none()
+                        && list(r, Verdict::Blocked).is_none(),
+                    "EXTENDED_POLICY_PRESENT; nothing allowed or blocked for certain at web's ingress",
+                    r,
+                )
+            },
+        },
+        Row {
             rule: "a namespace whose every workload is in one group is listed once, with its count",
             docs: [docs(&[ALLOW_CLIENT]), more_pods(5)].concat(),
             ask: TO_WEB,
@@ -344,7 +363,7 @@ fn grouping_rules_table() {
         let ix = build_on_base("reach", &row.docs, Semantics::default());
         match ask(&ix, row.ask, None) {
             Ok(r) => {
-                if let Err(e) = (row.check)(&r) {
+                if let Err(e) = (row.check)(&r).and_then(|()| agrees_pair_by_pair(&ix, row.ask, &r)) {
                     failures.push(format!("{}: {e}", row.rule));
                 }
             }
@@ -352,6 +371,34 @@ fn grouping_rules_table() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every bare pod a row lists (`ns/name[Pod]`) gets from `diagnose` the verdict of its list and,
+/// blocked or inconclusive, the group's code first (or first after a check's, see `CHECK_CODES`).
+fn agrees_pair_by_pair(ix: &ClusterIndex, a: Ask, r: &Reachability) -> Result<(), String> {
+    for list in &r.verdicts {
+        for g in &list.groups {
+            for peer in g.peers.iter().filter_map(|p| p.strip_suffix("[Pod]")) {
+                let (from, to) = match (a.to, a.from) {
+                    (Some(to), _) => (peer, to),
+                    (None, Some(from)) => (from, peer),
+                    (None, None) => return Err("no endpoint".into()),
+                };
+                let d = diagnosis::diagnose(ix, &Query::parse(from, to, a.port, None).map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
+                let codes: Vec<RootCauseCode> = d.root_causes.iter().map(|rc| rc.code).collect();
+                let rule_level = codes.iter().find(|c| !CHECK_CODES.contains(c));
+                let code_ok = g.code.is_none() || g.code.as_ref() == rule_level;
+                if d.verdict != list.verdict && !CHECK_CODES.contains(&codes[0]) || !code_ok {
+                    return Err(format!(
+                        "{from} -> {to}: reach {:?} {:?}, diagnose {:?} {codes:?}",
+                        list.verdict, g.code, d.verdict
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[test]
