@@ -62,8 +62,10 @@
 //! - `query`: endpoint resolution: Service virtual IPs (ClusterIP, externalIPs, load-balancer
 //!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
 //! - `reach`: `reach` / `check_reachability`, one table row per grouping rule (same namespace
-//!   first, by cause, allowing rules quoted, external ranges, inconclusive, limits, the egress
-//!   view, bad arguments), and the same first root cause as `diagnose` on every blocked example.
+//!   first, by cause, allowing rules quoted, external ranges, inconclusive, CNI-specific policies,
+//!   limits, the egress view, bad arguments, nothing enforced), each listed pod checked against
+//!   `diagnose`; and every peer listed for every example, and every blocked example's source,
+//!   get `diagnose`'s verdict and first root cause (a check around the rules aside).
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
 

@@ -482,6 +482,81 @@ const CHECK_CODES: [RootCauseCode; 7] = [
     RootCauseCode::SecondaryInterface,
 ];
 
+/// Codes of checks that may also change `diagnose`'s verdict for a peer while `reach` keeps the
+/// rules' (the note says these checks are not run per peer): a service mesh.
+const VERDICT_CHECK_CODES: [RootCauseCode; 1] = [RootCauseCode::ServiceMeshPresent];
+
+/// For every example, every workload and external range `reach` lists toward the case's
+/// destination gets from `diagnose` (its representative pod, or the range's first address) the
+/// verdict of its list and the group's code, but where a check around the rules leads.
+#[test]
+fn every_listed_peer_of_every_example_agrees_with_diagnose() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut dirs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    let (mut pairs, mut failures) = (0, Vec::new());
+    for d in dirs.iter().filter(|d| d.join("case.yaml").is_file()) {
+        let case: serde_json::Value =
+            yaml_serde::from_str(&std::fs::read_to_string(d.join("case.yaml")).unwrap()).unwrap();
+        let q = &case["query"];
+        let text = |k: &str| match &q[k] {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let (to, port, protocol) = (text("to").unwrap(), text("port"), text("protocol"));
+        let snap = snapshot::load_paths(&[d.join("cluster.yaml")]).unwrap();
+        let ix = ClusterIndex::build(&snap, Semantics::default());
+        let Ok(r) =
+            ReachQuery::parse(Some(&to), None, port.as_deref(), protocol.as_deref(), 500).and_then(|q| reach(&ix, &q))
+        else {
+            continue; // an address or a Service without pods: no endpoint to reach
+        };
+        let reps = netpol_debug::diagnosis::matrix::representatives(&ix, None);
+        for list in &r.verdicts {
+            for g in &list.groups {
+                for peer in &g.peers {
+                    let from = match reps.get(peer) {
+                        Some(&id) => ix.pod(id).key(),
+                        None if peer.ends_with("[External]") => peer.split('-').next().unwrap().to_string(),
+                        None => continue, // a whole namespace, `ns/*`
+                    };
+                    if from == r.pod {
+                        continue;
+                    }
+                    pairs += 1;
+                    let query = Query::parse(&from, &to, port.as_deref(), protocol.as_deref()).unwrap();
+                    let dg = diagnosis::diagnose(&ix, &query).unwrap();
+                    let codes: Vec<RootCauseCode> = dg.root_causes.iter().map(|rc| rc.code).collect();
+                    let check_leads = CHECK_CODES.contains(&codes[0]) || VERDICT_CHECK_CODES.contains(&codes[0]);
+                    let verdict_ok = dg.verdict == list.verdict
+                        || check_leads
+                        || (dg.verdict == Verdict::NotEnforced && list.verdict == Verdict::Allowed);
+                    let rule_level = codes
+                        .iter()
+                        .find(|c| !CHECK_CODES.contains(c) && !VERDICT_CHECK_CODES.contains(c));
+                    let code_ok = g.code.is_none() || g.code.as_ref() == rule_level;
+                    if !verdict_ok || !code_ok {
+                        failures.push(format!(
+                            "{}: {from} -> {to}: reach {:?} {:?}, diagnose {:?} {codes:?}",
+                            d.file_name().unwrap().to_string_lossy(),
+                            list.verdict,
+                            g.code,
+                            dg.verdict
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(pairs >= 60, "only {pairs} pairs compared");
+}
+
 /// For every example whose flow `diagnose` blocks, `reach` (to the destination, or from the
 /// source when the destination is an address) puts the source (or the address) in a blocked
 /// group whose code is `diagnose`'s first root cause, or its first rule-level one after a check.
