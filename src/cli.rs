@@ -13,12 +13,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use netpol_debug::diagnosis::matrix;
 use netpol_debug::diagnosis::query::{self, QueryError, Surface};
+use netpol_debug::diagnosis::reach::{self, ReachQuery};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::diagnosis::{diff, whatif};
 use netpol_debug::index::Semantics;
 use netpol_debug::live::{self, LiveSource, ReadOnlyClient};
 use netpol_debug::report::QueryErrorReport;
-use netpol_debug::report::render;
+use netpol_debug::report::{reachability_text, render};
 use netpol_debug::serve::http_safety::{self, BearerToken, HttpSafety};
 use netpol_debug::serve::mcp;
 use netpol_debug::serve::source::{self, Context as ToolContext, Scope};
@@ -248,6 +249,31 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Who can reach one endpoint (--to), or what it can reach (--from): workloads (one pod
+    /// each) and external ranges, grouped by verdict and reason, same namespace first.
+    ///
+    /// Exit code: 0 answered, 2 bad input.
+    Reach {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Who can reach this: NS/POD or NS/KIND/NAME (deploy, sts, ds, rs, job, cronjob, rc, svc, pod).
+        #[arg(long, conflicts_with = "from", required_unless_present = "from")]
+        to: Option<String>,
+        /// Instead of --to: what this endpoint can reach.
+        #[arg(long)]
+        from: Option<String>,
+        /// Port: a number or (with --to) a port name. Absent: any port, with each group's connections.
+        #[arg(long)]
+        port: Option<String>,
+        /// TCP, UDP or SCTP.
+        #[arg(long, default_value = "TCP")]
+        protocol: String,
+        /// Groups per verdict and peers per group listed.
+        #[arg(long, default_value_t = netpol_debug::diagnosis::reach::DEFAULT_LIMIT)]
+        limit: usize,
+        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Serve the MCP tools (read-only) over stdio, or over Streamable HTTP with --http.
     ///
     /// The snapshot is loaded and indexed once at start. Logs go to stderr.
@@ -312,7 +338,7 @@ pub enum Command {
         source: SourceArgs,
         /// Tool name: check_cni, list_policies, match_selectors, check_default_deny,
         /// check_policy_types, check_ingress, check_egress, check_cross_namespace, diagnose,
-        /// connectivity_map, what_if, diff_snapshots.
+        /// connectivity_map, what_if, diff_snapshots, check_reachability.
         name: String,
         /// The tool's arguments as a JSON object, e.g. '{"from":"shop/a","to":"shop/b","port":80}'.
         #[arg(long, default_value = "{}")]
@@ -518,6 +544,7 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Diagnose { source, .. }
         | Command::Matrix { source, .. }
+        | Command::Reach { source, .. }
         | Command::WhatIf { source, .. }
         | Command::Serve { source, .. }
         | Command::Tool { source, .. } => source.require()?,
@@ -538,6 +565,18 @@ fn run_inner(cli: Cli) -> anyhow::Result<u8> {
             output,
             batch: None,
         } => run_diagnose(&source, from, to, port.as_deref(), &protocol, output),
+        Command::Reach {
+            source,
+            to,
+            from,
+            port,
+            protocol,
+            limit,
+            output,
+        } => {
+            let parsed = ReachQuery::parse(to.as_deref(), from.as_deref(), port.as_deref(), Some(&protocol), limit);
+            run_reach(&source, parsed, output)
+        }
         Command::Matrix { source, focus, output } => run_matrix(&source, &focus, output),
         Command::WhatIf {
             source,
@@ -771,6 +810,26 @@ fn run_diff(
         Output::Text => emit(&format!("{}\n", text::diff(&r)))?,
     }
     Ok(0)
+}
+
+/// `reach`: validates the arguments before reading anything, then prints the grouped answer.
+fn run_reach(source: &SourceArgs, parsed: Result<ReachQuery, QueryError>, output: Output) -> anyhow::Result<u8> {
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return print_query_error(&e, output),
+    };
+    // Peers may be anywhere: a live answer reads the whole cluster.
+    let ctx = load_scoped(source, &Scope::everything())?;
+    match reach::reach(&ctx.index, &q) {
+        Ok(r) => {
+            match output {
+                Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&r)?))?,
+                Output::Text => emit(&reachability_text(&r))?,
+            }
+            Ok(0)
+        }
+        Err(e) => print_query_error(&e, output),
+    }
 }
 
 /// `serve`: the MCP tools over stdio, or over Streamable HTTP until interrupted.

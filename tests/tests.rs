@@ -63,6 +63,11 @@
 //!   (additivity, policy order, `diagnose` = `matrix`, explanations of blocked/allowed, determinism).
 //! - `query`: endpoint resolution: Service virtual IPs (ClusterIP, externalIPs, load-balancer
 //!   ingress) as destination and as source, Service ports of selector-less Services, nodePorts.
+//! - `reach`: `reach` / `check_reachability`, one table row per grouping rule (same namespace
+//!   first, by cause, allowing rules quoted, external ranges, inconclusive, CNI-specific policies,
+//!   limits, the egress view, bad arguments, nothing enforced), each listed pod checked against
+//!   `diagnose`; and every peer listed for every example, and every blocked example's source,
+//!   get `diagnose`'s verdict and first root cause (a check around the rules aside).
 //! - `steps`: the step tools' results (CNI, policy lists, selectors, default deny, policyTypes,
 //!   cross-namespace) on small clusters.
 //! - `what_if`: what-if edits and the diff of two states, one row per rule (pairs opened and
@@ -126,6 +131,8 @@ mod oracle;
 mod props;
 #[path = "suite/query.rs"]
 mod query;
+#[path = "suite/reach.rs"]
+mod reach;
 #[path = "suite/real_apiserver.rs"]
 mod real_apiserver;
 #[path = "suite/rules.rs"]

@@ -19,10 +19,13 @@ pub mod cluster_gen;
 use crate::diagnosis::diff;
 use crate::diagnosis::matrix;
 use crate::diagnosis::query::PortArg;
+use crate::diagnosis::reach::{self, ReachQuery};
 use crate::diagnosis::whatif::{self, Edits, LabelEdit, Manifest};
 use crate::index::{ClusterIndex, Semantics};
 use crate::policy::Protocol;
-pub use crate::report::bench::{BenchReport, ChangeStats, DiagnoseStats, FullMatrix, LoadStats, MatrixStats, Timing};
+pub use crate::report::bench::{
+    BenchReport, ChangeStats, DiagnoseStats, FullMatrix, LoadStats, MatrixStats, ReachStats, Timing,
+};
 use crate::snapshot::ClusterSnapshot;
 pub use cluster_gen::{GENERATOR_VERSION, Size, SplitMix64, generate, header_line};
 
@@ -362,6 +365,46 @@ fn time_matrix(ix: &ClusterIndex, namespace: Option<&str>, runs: usize) -> Matri
     }
 }
 
+/// How many destinations `reach` is timed on.
+const REACH_DESTINATIONS: usize = 9;
+
+/// `reach` toward seeded pods of different workloads, on their first container port and on any
+/// port: what `check_reachability` costs after load.
+fn time_reach(ix: &ClusterIndex, seed: u64) -> ReachStats {
+    let mut rng = SplitMix64::new(seed ^ 0x7265_6163_6821);
+    let mut seen = std::collections::BTreeSet::new();
+    let candidates: Vec<usize> = (0..ix.pods.len())
+        .filter(|&i| !ix.pods[i].host_network && !ix.pods[i].ports.is_empty() && ix.pods[i].namespace != "kube-system")
+        .collect();
+    let (mut port, mut any_port, mut peers) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..REACH_DESTINATIONS * 20 {
+        if port.len() == REACH_DESTINATIONS || candidates.is_empty() {
+            break;
+        }
+        let p = &ix.pods[candidates[(rng.next_u64() % candidates.len() as u64) as usize]];
+        if !seen.insert(p.workload_name()) {
+            continue;
+        }
+        for (samples, asked) in [(&mut port, Some(p.ports[0].port.to_string())), (&mut any_port, None)] {
+            let Ok(q) = ReachQuery::parse(Some(&p.key()), None, asked.as_deref(), None, reach::DEFAULT_LIMIT) else {
+                continue;
+            };
+            let t = Instant::now();
+            let r = reach::reach(ix, &q);
+            samples.push(t.elapsed());
+            if let Ok(r) = std::hint::black_box(r) {
+                peers = r.verdicts.iter().map(|v| v.peers_total as usize).sum();
+            }
+        }
+    }
+    ReachStats {
+        destinations: port.len(),
+        port: timing_of(port),
+        any_port: timing_of(any_port),
+        peers,
+    }
+}
+
 /// The application namespace with the most policies (ties: the first by name).
 fn busiest_namespace(ix: &ClusterIndex) -> String {
     let mut names: Vec<&str> = ix.namespaces.iter().map(|n| n.name.as_str()).collect();
@@ -405,6 +448,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         true => None,
         false => Some(time_diff(&snap, &ix, &ns)?),
     };
+    let reach = time_reach(&ix, args.seed);
 
     Ok(BenchReport {
         size: args.size.as_str().to_string(),
@@ -424,6 +468,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
         diagnose,
         matrix_namespace,
         matrix_full,
+        reach,
         what_if,
         diff,
     })
@@ -547,13 +592,14 @@ mod tests {
         );
         let d = r.diff.as_ref().expect("the diff runs with the full map");
         assert!(d.changes >= 4 && d.gained_pairs + d.lost_pairs > 0, "{d:?}");
+        assert!(r.reach.destinations > 0 && r.reach.peers > 0, "{:?}", r.reach);
         let again = run(&BenchArgs {
             skip_full_matrix: true,
             ..args
         })
         .unwrap();
         assert!(again.generate_ms.is_none(), "the cached snapshot is reused");
-        assert!(again.to_markdown_row().ends_with("| skipped |"));
+        assert!(again.to_markdown_row().contains("| skipped |"));
         assert!(again.diff.is_none());
         let json = serde_json::to_value(&again).unwrap();
         assert_eq!(json["matrix_full"], "skipped");

@@ -299,8 +299,8 @@ impl<'a> Ends<'a> {
         let external = blocks.0.iter().chain(&blocks.1).map(|b| (b.name(), b.start)).collect();
         Ends {
             states: [
-                (before, matrix::representatives(before)),
-                (after, matrix::representatives(after)),
+                (before, matrix::representatives(before, None)),
+                (after, matrix::representatives(after, None)),
             ],
             external,
         }

@@ -31,17 +31,6 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
     ConnectivityMap { connections, warnings }
 }
 
-/// One representative pod per workload (the first by name), by workload name.
-pub fn representatives(ix: &ClusterIndex) -> BTreeMap<String, PodId> {
-    let mut groups: BTreeMap<String, PodId> = BTreeMap::new();
-    let mut order: Vec<PodId> = (0..ix.pods.len()).collect();
-    order.sort_by_cached_key(|id| ix.pod(*id).key());
-    for id in order {
-        groups.entry(ix.pod(id).workload_name()).or_insert(id);
-    }
-    groups
-}
-
 /// The connections of the map by `(src, dst)` name (empty sets left out), toward and from the
 /// given external ranges (`(sources, destinations)`, as [`external_blocks`] cuts them): the one
 /// evaluation behind the map and the diff of two states.
@@ -51,7 +40,7 @@ pub fn map_pairs(
     blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>),
 ) -> BTreeMap<(String, String), ConnSet> {
     let sel = Selection::compute(ix);
-    let groups = representatives(ix);
+    let groups = representatives(ix, None);
     let in_scope = |id: PodId| namespaces.is_empty() || namespaces.iter().any(|n| *n == ix.pod(id).namespace);
 
     let mut out = BTreeMap::new();
@@ -110,6 +99,29 @@ pub fn map_pairs(
         }
     }
     out
+}
+
+/// One representative pod per workload (the first by name), by workload name (`ns/name[Kind]`).
+/// `skip` never represents its workload: the workload's next pod does, if it has one.
+pub fn representatives(ix: &ClusterIndex, skip: Option<PodId>) -> BTreeMap<String, PodId> {
+    // Grouped by borrowed parts of the name: only the representatives' names are built.
+    let mut first: std::collections::HashMap<(&str, &str, &str), PodId> = std::collections::HashMap::new();
+    for id in (0..ix.pods.len()).filter(|id| Some(*id) != skip) {
+        let p = ix.pod(id);
+        let workload = match &p.owner {
+            Some(o) => (p.namespace.as_str(), o.name.as_str(), o.kind.as_str()),
+            None => (p.namespace.as_str(), p.name.as_str(), "Pod"),
+        };
+        first
+            .entry(workload)
+            .and_modify(|cur| {
+                if p.name < ix.pod(*cur).name {
+                    *cur = id;
+                }
+            })
+            .or_insert(id);
+    }
+    first.into_values().map(|id| (ix.pod(id).workload_name(), id)).collect()
 }
 
 /// A contiguous range of addresses outside the pods.

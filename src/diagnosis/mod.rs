@@ -10,6 +10,7 @@ pub mod describe;
 pub mod diff;
 pub mod matrix;
 pub mod query;
+pub mod reach;
 pub mod recency;
 pub mod steps;
 pub mod suggest;

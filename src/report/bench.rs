@@ -68,6 +68,19 @@ pub struct ChangeStats {
     pub lost_pairs: i64,
 }
 
+/// `reach` (who can reach one pod) over seeded destinations, after load.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReachStats {
+    /// Destinations asked (one pod each, of different workloads).
+    pub destinations: usize,
+    /// On the destination's first container port.
+    pub port: Timing,
+    /// Without a port (connection sets of the allowed groups computed too).
+    pub any_port: Timing,
+    /// Peers evaluated per question (workloads plus external ranges).
+    pub peers: usize,
+}
+
 /// The whole-cluster map, or `skipped`.
 #[derive(Debug, Clone)]
 pub enum FullMatrix {
@@ -108,6 +121,7 @@ pub struct BenchReport {
     pub diagnose: DiagnoseStats,
     pub matrix_namespace: MatrixStats,
     pub matrix_full: FullMatrix,
+    pub reach: ReachStats,
     /// One added policy in the busiest namespace: the flow before/after and that namespace's pairs.
     pub what_if: ChangeStats,
     /// Two states differing by a few policies and labels, every pair; absent with the full map skipped.
@@ -123,7 +137,7 @@ fn opt_ms(v: Option<f64>) -> String {
 impl BenchReport {
     /// The header of [`BenchReport::to_markdown_row`].
     pub fn markdown_header() -> &'static str {
-        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms | what_if ms (median of 3) | diff all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| size | objects | YAML bytes | pods | policies | load+index ms (median, runs) | peak RSS MiB | diagnose median ms | diagnose p90 ms | matrix 1 ns ms (median of 3) | matrix all ms | reach median ms | what_if ms (median of 3) | diff all ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     }
 
     /// One row of the BENCHMARKS.md table.
@@ -137,7 +151,7 @@ impl BenchReport {
             .as_ref()
             .map_or_else(|| "skipped".into(), |d| format!("{:.2}", d.time.median_ms));
         format!(
-            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {} |",
             self.size,
             self.objects,
             self.yaml_bytes,
@@ -150,6 +164,7 @@ impl BenchReport {
             self.diagnose.p90_ms,
             self.matrix_namespace.time.median_ms,
             full,
+            self.reach.port.median_ms,
             self.what_if.time.median_ms,
             diff
         )
@@ -226,6 +241,12 @@ impl std::fmt::Display for BenchReport {
             )?,
             FullMatrix::Skipped => writeln!(f, "matrix (whole cluster): skipped")?,
         }
+        let r = &self.reach;
+        writeln!(
+            f,
+            "reach (who can reach a pod, {} peers): {} destinations, median {:.2} ms (max {:.2}) on a port, median {:.2} ms (max {:.2}) on any port",
+            r.peers, r.destinations, r.port.median_ms, r.port.max_ms, r.any_port.median_ms, r.any_port.max_ms
+        )?;
         let w = &self.what_if;
         writeln!(
             f,

@@ -6,7 +6,10 @@
 
 pub mod bench;
 mod diff;
+mod reach;
 pub mod render;
+
+pub use reach::{Place, ReachGroup, ReachList, Reachability, reachability_text};
 
 pub use diff::*;
 

@@ -97,6 +97,7 @@ pub fn output_schema(tool: ToolName) -> Arc<JsonObject> {
 pub fn result_schema(tool: ToolName) -> Arc<JsonObject> {
     match tool {
         ToolName::CheckCni => schema::<CniReport>(true),
+        ToolName::CheckReachability => schema::<Answer<Reachability>>(true),
         ToolName::ListPolicies => schema::<Answer<PolicyList>>(true),
         ToolName::MatchSelectors => schema::<Answer<SelectorReport>>(true),
         ToolName::CheckDefaultDeny => schema::<Answer<DefaultDenyReport>>(true),
@@ -562,6 +563,18 @@ impl NetpolServer {
     )]
     async fn diff_snapshots(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
         self.call(ToolName::DiffSnapshots, a, tools::diff_snapshots).await
+    }
+
+    #[doc = include_str!("../../tools/check_reachability.md")]
+    #[tool(
+        title = "Reach",
+        annotations(title = "Reach", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        input_schema = input_schema::<tools::ReachArgs>(),
+        output_schema = output_schema(ToolName::CheckReachability)
+    )]
+    async fn check_reachability(&self, Parameters(a): Parameters<JsonObject>) -> CallToolResult {
+        self.call(ToolName::CheckReachability, a, tools::check_reachability)
+            .await
     }
 }
 

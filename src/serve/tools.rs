@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnosis::matrix;
 use crate::diagnosis::query::{self, QueryError, Surface};
+use crate::diagnosis::reach::{self, ReachQuery};
 use crate::diagnosis::steps;
 use crate::diagnosis::{self, Query};
 use crate::diagnosis::{diff, whatif};
@@ -97,6 +98,16 @@ pub enum PortInput {
     Name(String),
 }
 
+impl PortInput {
+    /// The port as a user writes it.
+    pub fn text(&self) -> String {
+        match self {
+            PortInput::Number(n) => n.to_string(),
+            PortInput::Name(s) => s.clone(),
+        }
+    }
+}
+
 /// A flow to check: from one endpoint to another, on a protocol and port.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -118,10 +129,7 @@ pub struct FlowArgs {
 impl FlowArgs {
     /// The query, or every bad argument at once.
     pub fn query(&self) -> Result<Query, ToolError> {
-        let port = self.port.as_ref().map(|p| match p {
-            PortInput::Number(n) => n.to_string(),
-            PortInput::Name(s) => s.clone(),
-        });
+        let port = self.port.as_ref().map(PortInput::text);
         Ok(Query::parse(
             &self.from,
             &self.to,
@@ -203,6 +211,44 @@ pub struct MapArgs {
     /// Most connections to list (1-500, default 50).
     #[serde(default)]
     pub limit: Option<i64>,
+}
+
+/// Arguments of `check_reachability`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReachArgs {
+    /// `NS/POD` or `NS/KIND/NAME`.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Or: what it reaches.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Number or name.
+    #[serde(default)]
+    pub port: Option<PortInput>,
+    #[serde(default)]
+    #[schemars(extend("enum" = ["TCP", "UDP", "SCTP"]))]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+impl ReachArgs {
+    /// The question, or every bad argument at once.
+    pub fn query(&self) -> Result<ReachQuery, ToolError> {
+        let limit = match self.limit {
+            None => reach::DEFAULT_LIMIT,
+            Some(n) => limit(Some(n))?,
+        };
+        let port = self.port.as_ref().map(PortInput::text);
+        Ok(ReachQuery::parse(
+            self.to.as_deref(),
+            self.from.as_deref(),
+            port.as_deref(),
+            self.protocol.as_deref(),
+            limit,
+        )?)
+    }
 }
 
 pub fn check_cni(ctx: &Context, _: NoArgs) -> Result<Output<CniReport>, ToolError> {
@@ -464,6 +510,11 @@ pub fn diff_snapshots(ctx: &Context, a: DiffArgs) -> Result<Output<DiffReport>, 
     })
 }
 
+pub fn check_reachability(ctx: &Context, a: ReachArgs) -> ToolResult<Reachability> {
+    let q = a.query()?;
+    answer(reach::reach(&ctx.index, &q), reachability_text)
+}
+
 /// A tool of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolName {
@@ -473,6 +524,7 @@ pub enum ToolName {
     CheckEgress,
     CheckIngress,
     CheckPolicyTypes,
+    CheckReachability,
     ConnectivityMap,
     Diagnose,
     ListPolicies,
@@ -483,13 +535,14 @@ pub enum ToolName {
 
 impl ToolName {
     /// Every tool, in the order the server lists them (by name).
-    pub const ALL: [ToolName; 12] = [
+    pub const ALL: [ToolName; 13] = [
         ToolName::CheckCni,
         ToolName::CheckCrossNamespace,
         ToolName::CheckDefaultDeny,
         ToolName::CheckEgress,
         ToolName::CheckIngress,
         ToolName::CheckPolicyTypes,
+        ToolName::CheckReachability,
         ToolName::ConnectivityMap,
         ToolName::Diagnose,
         ToolName::DiffSnapshots,
@@ -507,6 +560,7 @@ impl ToolName {
             ToolName::CheckEgress => "check_egress",
             ToolName::CheckIngress => "check_ingress",
             ToolName::CheckPolicyTypes => "check_policy_types",
+            ToolName::CheckReachability => "check_reachability",
             ToolName::ConnectivityMap => "connectivity_map",
             ToolName::Diagnose => "diagnose",
             ToolName::ListPolicies => "list_policies",
@@ -588,6 +642,7 @@ pub fn call_json(ctx: &Context, tool: ToolName, args: serde_json::Value) -> Json
         ToolName::CheckIngress => run_typed(args, |a| check_ingress(ctx, a)),
         ToolName::CheckEgress => run_typed(args, |a| check_egress(ctx, a)),
         ToolName::CheckCrossNamespace => run_typed(args, |a| check_cross_namespace(ctx, a)),
+        ToolName::CheckReachability => run_typed(args, |a| check_reachability(ctx, a)),
         ToolName::Diagnose => run_typed(args, |a| diagnose(ctx, a)),
         ToolName::ConnectivityMap => run_typed(args, |a| connectivity_map(ctx, a)),
         ToolName::WhatIf => run_typed(args, |a| what_if(ctx, a)),
@@ -651,6 +706,13 @@ impl Scoped for PolicyTypesArgs {
     }
 }
 
+impl Scoped for ReachArgs {
+    /// Every workload is a peer, wherever it is.
+    fn scope(&self) -> Scope {
+        Scope::everything()
+    }
+}
+
 impl Scoped for MapArgs {
     /// A map needs every peer, wherever it is.
     fn scope(&self) -> Scope {
@@ -694,6 +756,7 @@ pub fn scope_for(tool: ToolName, args: &serde_json::Map<String, serde_json::Valu
         ToolName::ConnectivityMap => typed_scope::<MapArgs>(args),
         ToolName::WhatIf => typed_scope::<WhatIfArgs>(args),
         ToolName::DiffSnapshots => typed_scope::<DiffArgs>(args),
+        ToolName::CheckReachability => typed_scope::<ReachArgs>(args),
     }
 }
 

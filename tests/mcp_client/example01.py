@@ -23,4 +23,6 @@ STEP_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("diagnose", {"from": SRC, "to": DST, "port": "http", "protocol": "TCP"}),
     ("connectivity_map", {"namespaces": ["shop"], "format": "json"}),
     ("connectivity_map", {"namespaces": ["shop"], "format": "mermaid", "limit": 10}),
+    ("check_reachability", {"to": DST, "port": 8080}),
+    ("check_reachability", {"from": SRC, "limit": 3}),
 ]

@@ -50,6 +50,7 @@ TOOLS = {
     "check_egress",
     "check_cross_namespace",
     "diagnose",
+    "check_reachability",
     "connectivity_map",
     "what_if",
     "diff_snapshots",
@@ -69,6 +70,8 @@ BAD_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
     ("malformed from", "diagnose", {**FLOW, "from": "not a pod//x"}, "from"),
     ("check_ingress port 70000", "check_ingress", {**FLOW, "port": 70000}, "port"),
     ("check_egress protocol ICMP", "check_egress", {**FLOW, "protocol": "ICMP"}, "protocol"),
+    ("check_reachability to and from", "check_reachability", {"to": DST, "from": SRC}, "to"),
+    ("check_reachability limit 0", "check_reachability", {"to": DST, "limit": 0}, "limit"),
 ]
 
 CALL_TIMEOUT = 30.0
@@ -191,6 +194,23 @@ async def checks(c: Checker, p: str, client: Client, expect_version: str | None)
             c.ok(f"{p} diagnose port 'http' resolves to 8080", q.get("resolved_port") == 8080, f"query={short(q)}")
 
     await what_if_checks(c, p, client, validate)
+
+    # --- who can reach the api: the frontend is blocked by the default deny, in its own namespace
+    r = await call(client, "check_reachability", {"to": DST, "port": 8080})
+    if validate(f"{p} check_reachability to {DST}:8080", "check_reachability", r):
+        sc = r.structured_content
+        blocked = [v for v in sc.get("verdicts", []) if v.get("verdict") == "blocked"]
+        groups = blocked[0].get("groups", []) if blocked else []
+        first = groups[0] if groups else {}
+        c.ok(
+            f"{p} check_reachability: the first blocked group is the same namespace's, DEFAULT_DENY_INGRESS, with {SRC}",
+            first.get("place") == "same-namespace"
+            and first.get("code") == "DEFAULT_DENY_INGRESS"
+            and first.get("policies") == ["shop/default-deny-ingress"]
+            and f"{SRC}[Pod]" in (first.get("peers") or []),
+            f"got {short(sc)}",
+        )
+        c.ok(f"{p} check_reachability has a text content block", "cannot" in text_of(r), short(text_of(r)))
 
     # --- prompts
     prompts = await client.list_prompts()

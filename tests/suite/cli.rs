@@ -409,3 +409,50 @@ fn bench_subcommand_runs_on_the_small_generated_cluster() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["size"], "S", "{v}");
 }
+
+#[test]
+fn cli_reach_groups_text_and_json_like_the_tool_and_names_bad_flags() {
+    let snap = example("05-namespace-label-missing");
+    let snap = snap.to_str().unwrap();
+    let text = run(&["reach", "-s", snap, "--to", "billing/invoices-db-0", "--port", "5432"]);
+    assert_eq!(text.status.code(), Some(0), "{}", String::from_utf8_lossy(&text.stderr));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with("billing/invoices-db-0: who can reach it on TCP 5432")
+            && text.contains("cannot (")
+            && text.contains("NAMESPACE_LABEL_MISSING (billing/invoices-db-allow-ops)")
+            && text.contains("ops-tools/backup-runner-7c9d8f6b5[ReplicaSet]"),
+        "{text}"
+    );
+    let json = run(&[
+        "reach",
+        "-s",
+        snap,
+        "--to",
+        "billing/invoices-db-0",
+        "--port",
+        "5432",
+        "-o",
+        "json",
+    ]);
+    let tool = run(&[
+        "tool",
+        "check_reachability",
+        "-s",
+        snap,
+        "--args",
+        r#"{"to":"billing/invoices-db-0","port":5432}"#,
+    ]);
+    let a: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&tool.stdout).unwrap();
+    assert_eq!(a, b, "the CLI and the tool give the same answer");
+    assert_eq!(a["verdicts"][0]["verdict"], "blocked", "{a}");
+    let both = run(&["reach", "-s", snap, "--to", "billing/invoices-db-0", "--from", "x/y"]);
+    assert_eq!(both.status.code(), Some(2));
+    let named = run(&["reach", "-s", snap, "--from", "billing/invoices-db-0", "--port", "pg"]);
+    assert_eq!(named.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&named.stderr).contains("--port"));
+    let unknown = run(&["reach", "-s", snap, "--to", "billing/nothing-here"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--to"));
+}

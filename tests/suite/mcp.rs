@@ -85,6 +85,7 @@ fn valid_calls() -> Vec<(&'static str, Value)> {
         ("check_cross_namespace", flow.clone()),
         ("diagnose", flow),
         ("connectivity_map", json!({"namespaces": ["shop"], "format": "mermaid"})),
+        ("check_reachability", json!({"to": "shop/api-5c6b", "port": 8080})),
     ]
 }
 
@@ -211,6 +212,23 @@ async fn bad_arguments_are_in_band_errors_and_the_server_keeps_serving() {
         ("connectivity_map", json!({"namespaces": []}), "namespaces"),
         ("check_policy_types", json!({"policy": "no-slash"}), "policy"),
         ("match_selectors", json!({"pod": 42}), "pod"),
+        ("check_reachability", json!({}), "to"),
+        (
+            "check_reachability",
+            json!({"to": "shop/api-5c6b", "from": "shop/a"}),
+            "to",
+        ),
+        ("check_reachability", json!({"to": "10.0.0.1"}), "to"),
+        (
+            "check_reachability",
+            json!({"from": "shop/api-5c6b", "port": "http"}),
+            "port",
+        ),
+        (
+            "check_reachability",
+            json!({"to": "shop/api-5c6b", "limit": 0}),
+            "limit",
+        ),
     ];
     for (name, a, mentions) in bad {
         let r = call(&client, name, a.clone()).await;

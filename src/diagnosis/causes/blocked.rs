@@ -585,17 +585,20 @@ pub(super) fn pods_selected(
     pods: &Selector,
     same: Option<&str>,
 ) -> Vec<PodId> {
-    ix.pods
+    // Namespace by namespace (every pod's namespace is in the index): a namespaceSelector is
+    // matched once per namespace, not once per pod.
+    let mut out: Vec<PodId> = ix
+        .namespaces
         .iter()
-        .enumerate()
-        .filter(|(id, p)| {
-            !p.host_network
-                && pods.matches(&p.labels)
-                && same.is_none_or(|n| p.namespace == n)
-                && ns.is_none_or(|sel| sel.matches(ix.pod_namespace_labels(*id)))
+        .filter(|n| same.is_none_or(|s| n.name == s) && ns.is_none_or(|sel| sel.matches(&n.labels)))
+        .flat_map(|n| ix.pods_in(&n.name).iter().copied())
+        .filter(|&id| {
+            let p = ix.pod(id);
+            !p.host_network && pods.matches(&p.labels)
         })
-        .map(|(id, _)| id)
-        .collect()
+        .collect();
+    out.sort_unstable();
+    out
 }
 
 /// `2 pods (monitoring/prometheus-0, monitoring/grafana-1)`, naming at most three.

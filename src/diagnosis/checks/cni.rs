@@ -50,12 +50,20 @@ pub fn enforcement(ix: &ClusterIndex, _: &Ends<'_>, d: &Diagnosis) -> Finding {
             ..Finding::none()
         },
         Enforcement::Conditional => Finding {
-            warnings: vec![format!(
-                "NetworkPolicy enforcement is conditional on the CNI's configuration: {}",
-                cni.cnis.iter().map(|c| c.note.clone()).collect::<Vec<_>>().join(" ")
-            )],
+            warnings: conditional_warning(ix).into_iter().collect(),
             ..Finding::none()
         },
         _ => Finding::none(),
     }
+}
+
+/// Enforcement that depends on the CNI's configuration, in one warning (`None`: it does not).
+pub(crate) fn conditional_warning(ix: &ClusterIndex) -> Option<String> {
+    let cni = &ix.facts.cni;
+    (cni.enforcement == Enforcement::Conditional).then(|| {
+        format!(
+            "NetworkPolicy enforcement is conditional on the CNI's configuration: {}",
+            cni.cnis.iter().map(|c| c.note.clone()).collect::<Vec<_>>().join(" ")
+        )
+    })
 }

@@ -25,21 +25,29 @@ fn selecting(ix: &ClusterIndex, e: &Ends<'_>) -> Vec<ExtendedPolicyCheck> {
         (Role::Destination, pod_of(t.flow.dst), Direction::Ingress),
     ] {
         let Some(id) = id else { continue };
-        let p = ix.pod(id);
-        if p.host_network {
-            continue;
-        }
-        let ns_labels = ix.namespace_labels(&p.namespace);
-        let pod_ref = p.pod_ref(&ns_labels);
-        for hit in extended::selecting(&ix.facts.extended_objects, &pod_ref) {
-            // Evaluated kinds are decided by the engine, not named as present.
-            if hit.evaluated || !hit.directions.contains(&dir) {
-                continue;
-            }
-            out.push(record(hit, role.as_str()));
-        }
+        out.extend(
+            unevaluated(ix, id, dir)
+                .into_iter()
+                .map(|hit| record(hit, role.as_str())),
+        );
     }
     out
+}
+
+/// The CNI-specific policies the engine does not evaluate that select pod `id` for `dir` (none
+/// for a hostNetwork pod, which no policy selects).
+pub(crate) fn unevaluated(ix: &ClusterIndex, id: crate::index::PodId, dir: Direction) -> Vec<ExtendedHit> {
+    let p = ix.pod(id);
+    if p.host_network || ix.facts.extended_objects.is_empty() {
+        return Vec::new();
+    }
+    let ns_labels = ix.namespace_labels(&p.namespace);
+    let pod_ref = p.pod_ref(&ns_labels);
+    extended::selecting(&ix.facts.extended_objects, &pod_ref)
+        .into_iter()
+        // Evaluated kinds are decided by the engine, not named as present.
+        .filter(|hit| !hit.evaluated && hit.directions.contains(&dir))
+        .collect()
 }
 
 /// A CNI-specific policy that selects an end (`endpoint`: source, destination or pod), as reported.
@@ -86,7 +94,7 @@ pub fn check(ix: &ClusterIndex, e: &Ends<'_>, d: &Diagnosis) -> Finding {
     }
 }
 
-fn cause(found: &[ExtendedPolicyCheck]) -> RootCause {
+pub(crate) fn cause(found: &[ExtendedPolicyCheck]) -> RootCause {
     // A policy that selects both endpoints is named once.
     let mut once: Vec<&ExtendedPolicyCheck> = Vec::new();
     for x in found {

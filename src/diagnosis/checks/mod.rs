@@ -25,7 +25,7 @@
 //! depends on the dataplane is `inconclusive`, naming what it depends on.
 
 mod api_server;
-mod cni;
+pub(crate) mod cni;
 mod dns;
 pub(crate) mod extended;
 mod host_network;
