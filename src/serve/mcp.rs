@@ -81,7 +81,7 @@ pub fn output_schema(tool: ToolName) -> Arc<JsonObject> {
     let outline = match root.get("anyOf").and_then(Value::as_array) {
         Some(alts) => json!({
             "type": "object",
-            "anyOf": alts.iter().map(|a| outline_object(resolve(a, &defs), &defs)).collect::<Vec<_>>(),
+            "anyOf": alts.iter().map(|a| outline_alternative(resolve(a, &defs), &defs)).collect::<Vec<_>>(),
         }),
         None => outline_object(root, &defs),
     };
@@ -124,6 +124,19 @@ fn resolve<'a>(v: &'a serde_json::Value, defs: &'a serde_json::Value) -> &'a ser
 }
 
 /// An object schema's fields, each as its [`shape`], and its required list.
+/// One alternative of a result: the not-found answer (`error`, `argument`, `suggestions`) is
+/// outlined by its required `error` alone, the same in every tool (the description names its
+/// fields).
+fn outline_alternative(v: &serde_json::Value, defs: &serde_json::Value) -> serde_json::Value {
+    let is_not_found = v
+        .get("properties")
+        .is_some_and(|p| p.get("error").is_some() && p.get("suggestions").is_some());
+    match is_not_found {
+        true => serde_json::json!({"type": "object", "required": ["error"]}),
+        false => outline_object(v, defs),
+    }
+}
+
 fn outline_object(v: &serde_json::Value, defs: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     let mut out = JsonObject::new();

@@ -112,15 +112,15 @@ impl PortInput {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowArgs {
-    /// Source: `NAMESPACE/POD`, `NAMESPACE/KIND/NAME` (kind: pod, deploy, sts, ds, rs, job,
-    /// cronjob, rc, svc), a Service DNS name (`NAME.NAMESPACE[.svc[.cluster.local]]`) or an IP address.
+    /// `NS/POD`, `NS/KIND/NAME` (deploy, sts, ds, rs, job, cronjob, rc, svc, pod), a Service
+    /// DNS name or an IP.
     pub from: String,
-    /// Destination, same syntax as `from`. A Service (`NS/svc/NAME`) maps its port to the pod's targetPort.
+    /// As `from`; a Service maps its port to the targetPort.
     pub to: String,
-    /// Destination port: a number (1-65535) or a container port name. Omitted: the answer says which ports pass.
+    /// Number or container port name; omitted: the ports that pass are listed.
     #[serde(default)]
     pub port: Option<PortInput>,
-    /// `TCP` (default), `UDP` or `SCTP`; any case is accepted.
+    /// Default TCP; any case.
     #[serde(default)]
     #[schemars(extend("enum" = ["TCP", "UDP", "SCTP"]))]
     pub protocol: Option<String>,

@@ -69,7 +69,7 @@ async def live_session(c: Checker, binary: str, kubeconfig: str, mode: str, offl
         with anyio.fail_after(TIMEOUT):
             async with Client(server, mode=mode, read_timeout_seconds=60) as client:
                 tools = (await client.list_tools()).tools
-                c.ok(f"{p} tools/list has 12 tools", len(tools) == 12, f"got {[t.name for t in tools]}")
+                c.ok(f"{p} tools/list has 13 tools", len(tools) == 13, f"got {[t.name for t in tools]}")
                 for t in tools:
                     a = t.annotations
                     c.ok(
