@@ -27,14 +27,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
 
-use netpol_debug::diagnosis::{self, matrix};
+use netpol_debug::diagnosis::query::Surface;
+use netpol_debug::diagnosis::{self, matrix, whatif};
 use netpol_debug::engine::ConnSet;
 use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::policy::Protocol;
 use netpol_debug::report::{ConnectivityMap, Diagnosis, EndpointReport};
 use netpol_debug::snapshot::{self, ClusterSnapshot};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::examples::{self, Case, Example};
 
@@ -76,74 +76,45 @@ struct Listed {
 /// Fewer fixes than this means case files lost their `fix`.
 const MIN_FIXES: usize = 20;
 
-/// The example's snapshot with `fix` applied (none: as read), loaded as files are. The one step
-/// the what-if API replaces: edits of the objects of cluster.yaml, then the ordinary loader.
+/// The example's snapshot with `fix` applied (none: as read), through the what-if API
+/// (`whatif::apply`, what `what-if` and the `what_if` tool run on a copy of the snapshot).
 fn snapshot_with_fix(dir: &Path, fix: Option<&Fix>) -> Result<ClusterSnapshot, String> {
-    let mut objects = crate::common::read_objects(&dir.join("cluster.yaml"))?;
-    let no_fix = Fix::default();
-    let fix = fix.unwrap_or(&no_fix);
-    for name in &fix.delete {
-        let before = objects.len();
-        objects.retain(|o| !(kind(o).ends_with("Policy") && key(o) == *name));
-        if objects.len() + 1 != before {
-            return Err(format!(
-                "fix.delete {name}: matches {} policy objects, not 1",
-                before - objects.len()
-            ));
-        }
-    }
-    for file in &fix.add {
-        for new in crate::common::read_objects(&dir.join(file))? {
-            let same = |o: &Value| kind(o) == kind(&new) && key(o) == key(&new);
-            match objects.iter_mut().find(|o| same(o)) {
-                Some(old) => *old = new,
-                None => objects.push(new),
-            }
-        }
-    }
-    for change in &fix.label {
-        set_label(&mut objects, change).map_err(|e| format!("fix.label {change:?}: {e}"))?;
-    }
-    let docs: Vec<String> = objects
+    let snap = snapshot::load_paths(&[dir.join("cluster.yaml")]).map_err(|e| e.to_string())?;
+    let Some(fix) = fix else { return Ok(snap) };
+    let add = fix
+        .add
         .iter()
-        .map(|o| yaml_serde::to_string(o).map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    snapshot::load_str("cluster.yaml", &docs.join("---\n")).map_err(|e| format!("the fixed snapshot: {e}"))
-}
-
-fn kind(o: &Value) -> &str {
-    o["kind"].as_str().unwrap_or("")
-}
-
-/// `ns/name`, or `name` for an object without a namespace.
-fn key(o: &Value) -> String {
-    let name = o["metadata"]["name"].as_str().unwrap_or("");
-    match o["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
+        .map(|file| {
+            let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("fix.add {file}: {e}"))?;
+            Ok(whatif::Manifest {
+                name: file.clone(),
+                text,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let (mut pods, mut namespaces) = (Vec::new(), Vec::new());
+    for change in &fix.label {
+        let (target, labels) = change
+            .split_once(' ')
+            .ok_or_else(|| format!("fix.label {change:?}: expected `ns/pod k=v` or `ns k=v`"))?;
+        let edit = whatif::LabelEdit {
+            target: target.to_string(),
+            labels: labels.to_string(),
+        };
+        match target.contains('/') {
+            true => pods.push(edit),
+            false => namespaces.push(edit),
+        }
     }
-}
-
-/// Applies `ns/pod k=v`, `ns k=v` or `... k-` to the one Pod or Namespace it names.
-fn set_label(objects: &mut [Value], change: &str) -> Result<(), String> {
-    let (target, label) = change.split_once(' ').ok_or("expected `ns/pod k=v` or `ns k=v`")?;
-    let want = if target.contains('/') { "Pod" } else { "Namespace" };
-    let obj = objects
-        .iter_mut()
-        .find(|o| kind(o) == want && key(o) == target)
-        .ok_or_else(|| format!("no {want} {target} in cluster.yaml"))?;
-    let meta = obj["metadata"].as_object_mut().ok_or("no metadata")?;
-    let labels = meta
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Default::default()))
-        .as_object_mut()
-        .ok_or("labels is not a map")?;
-    match (label.split_once('='), label.strip_suffix('-')) {
-        (Some((k, v)), _) => labels.insert(k.to_string(), Value::String(v.to_string())),
-        (None, Some(k)) => labels.remove(k),
-        (None, None) => return Err(format!("{label:?} is neither k=v nor k-")),
+    let edits = whatif::Edits {
+        add,
+        delete: fix.delete.clone(),
+        label: pods,
+        namespace_label: namespaces,
     };
-    Ok(())
+    whatif::apply(&snap, &edits)
+        .map(|(after, _)| after)
+        .map_err(|e| format!("fix {}: {}", e.arguments(), e.text(Surface::Cli)))
 }
 
 /// One end of a map connection: a workload, or a range of external addresses.
@@ -555,5 +526,5 @@ fn delete_and_label_edit_the_objects_they_name() {
         ..Fix::default()
     };
     let err = snapshot_with_fix(&ex.dir, Some(&gone)).unwrap_err();
-    assert!(err.contains("fix.delete shop/nothing"), "{err}");
+    assert!(err.contains("shop/nothing"), "{err}");
 }
