@@ -129,6 +129,17 @@ fn run(ex: &Example) -> Result<(Case, Diagnosis), String> {
     Ok((case, d))
 }
 
+impl CaseQuery {
+    /// The port as written (`"8080"`, `8080` or a name).
+    pub(crate) fn port_text(&self) -> Option<String> {
+        self.port.as_ref().map(PortText::as_text)
+    }
+
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+}
+
 /// The flow a case asks about.
 pub(crate) fn query_of(case: &Case) -> Result<Query, String> {
     Ok(Query {

@@ -486,31 +486,26 @@ const CHECK_CODES: [RootCauseCode; 7] = [
 /// rules' (the note says these checks are not run per peer): a service mesh.
 const VERDICT_CHECK_CODES: [RootCauseCode; 1] = [RootCauseCode::ServiceMeshPresent];
 
+/// Every example's name, its indexed snapshot and the flow its case asks about.
+fn example_flows() -> Vec<(String, ClusterIndex, crate::examples::CaseQuery)> {
+    crate::examples::examples()
+        .into_iter()
+        .map(|ex| {
+            let case = crate::examples::load_case(&ex).unwrap();
+            let snap = snapshot::load_paths(&[ex.dir.join("cluster.yaml")]).unwrap();
+            (ex.name, ClusterIndex::build(&snap, Semantics::default()), case.query)
+        })
+        .collect()
+}
+
 /// For every example, every workload and external range `reach` lists toward the case's
 /// destination gets from `diagnose` (its representative pod, or the range's first address) the
 /// verdict of its list and the group's code, but where a check around the rules leads.
 #[test]
 fn every_listed_peer_of_every_example_agrees_with_diagnose() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut dirs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    dirs.sort();
     let (mut pairs, mut failures) = (0, Vec::new());
-    for d in dirs.iter().filter(|d| d.join("case.yaml").is_file()) {
-        let case: serde_json::Value =
-            yaml_serde::from_str(&std::fs::read_to_string(d.join("case.yaml")).unwrap()).unwrap();
-        let q = &case["query"];
-        let text = |k: &str| match &q[k] {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-        let (to, port, protocol) = (text("to").unwrap(), text("port"), text("protocol"));
-        let snap = snapshot::load_paths(&[d.join("cluster.yaml")]).unwrap();
-        let ix = ClusterIndex::build(&snap, Semantics::default());
+    for (name, ix, q) in example_flows() {
+        let (to, port, protocol) = (q.to.clone(), q.port_text(), q.protocol().map(String::from));
         let Ok(r) =
             ReachQuery::parse(Some(&to), None, port.as_deref(), protocol.as_deref(), 500).and_then(|q| reach(&ix, &q))
         else {
@@ -542,11 +537,8 @@ fn every_listed_peer_of_every_example_agrees_with_diagnose() {
                     let code_ok = g.code.is_none() || g.code.as_ref() == rule_level;
                     if !verdict_ok || !code_ok {
                         failures.push(format!(
-                            "{}: {from} -> {to}: reach {:?} {:?}, diagnose {:?} {codes:?}",
-                            d.file_name().unwrap().to_string_lossy(),
-                            list.verdict,
-                            g.code,
-                            dg.verdict
+                            "{name}: {from} -> {to}: reach {:?} {:?}, diagnose {:?} {codes:?}",
+                            list.verdict, g.code, dg.verdict
                         ));
                     }
                 }
@@ -562,39 +554,19 @@ fn every_listed_peer_of_every_example_agrees_with_diagnose() {
 /// group whose code is `diagnose`'s first root cause, or its first rule-level one after a check.
 #[test]
 fn reach_and_diagnose_agree_on_every_blocked_example() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut dirs: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    dirs.sort();
     let (mut checked, mut failures) = (0, Vec::new());
-    for d in dirs.iter().filter(|d| d.join("case.yaml").is_file()) {
-        let case: serde_json::Value =
-            yaml_serde::from_str(&std::fs::read_to_string(d.join("case.yaml")).unwrap()).unwrap();
-        let q = &case["query"];
-        let text = |k: &str| -> Option<String> {
-            match &q[k] {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        };
+    for (name, ix, q) in example_flows() {
         let (from, to, port, protocol) = (
-            text("from").unwrap(),
-            text("to").unwrap(),
-            text("port"),
-            text("protocol"),
+            q.from.clone(),
+            q.to.clone(),
+            q.port_text(),
+            q.protocol().map(String::from),
         );
-        let snap = snapshot::load_paths(&[d.join("cluster.yaml")]).unwrap();
-        let ix = ClusterIndex::build(&snap, Semantics::default());
         let query = Query::parse(&from, &to, port.as_deref(), protocol.as_deref()).unwrap();
         let diagnosis = diagnosis::diagnose(&ix, &query).unwrap();
         if diagnosis.verdict != Verdict::Blocked {
             continue;
         }
-        let name = d.file_name().unwrap().to_string_lossy().into_owned();
         match agree(&ix, &diagnosis, (&from, &to), port.as_deref(), protocol.as_deref()) {
             Ok(()) => checked += 1,
             Err(e) => failures.push(format!("{name}: {e}")),
