@@ -56,8 +56,12 @@ pub fn diff_with_changes(
     changes: Vec<ObjectChange>,
 ) -> DiffReport {
     let blocks = matrix::external_blocks_of(&[before.index, after.index]);
-    let old = matrix::map_pairs(before.index, namespaces, &blocks);
-    let new = matrix::map_pairs(after.index, namespaces, &blocks);
+    // The two maps are independent: one per core.
+    let (old, new) = std::thread::scope(|s| {
+        let old = s.spawn(|| matrix::map_pairs(before.index, namespaces, &blocks));
+        let new = matrix::map_pairs(after.index, namespaces, &blocks);
+        (old.join().expect("the map of the earlier state"), new)
+    });
     let ends = Ends::new(before.index, after.index, &blocks);
     let changed = changed_pairs(&old, &new, &ends, &changes);
     let mut warnings = unreadable_warnings(&changes);
