@@ -17,16 +17,35 @@ use crate::policy::{Direction, Peer};
 use crate::report::{Connection, ConnectivityMap};
 
 /// Computes the map. `namespaces` empty: the whole cluster; otherwise the connections with at
-/// least one end in one of those namespaces.
+/// least one end in one of those namespaces. Rule by rule on every core
+/// ([`map_stream`](super::map_stream)); the same connections as [`connectivity_map_pairwise`].
 pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
-    let sel = Selection::compute(ix);
-    // One representative pod per workload (the first by name).
+    let mut connections = super::map_stream::Collect::default();
+    // Collecting into memory cannot fail.
+    let _ = super::map_stream::stream_map(ix, namespaces, &mut connections);
+    let warnings = ix.warnings.iter().map(|w| w.to_string()).collect();
+    ConnectivityMap {
+        connections: connections.0,
+        warnings,
+    }
+}
+
+/// One representative pod per workload (the first by name), by workload name.
+pub fn workload_representatives(ix: &ClusterIndex) -> BTreeMap<String, PodId> {
     let mut groups: BTreeMap<String, PodId> = BTreeMap::new();
     let mut order: Vec<PodId> = (0..ix.pods.len()).collect();
     order.sort_by_cached_key(|id| ix.pod(*id).key());
     for id in order {
         groups.entry(ix.pod(id).workload_name()).or_insert(id);
     }
+    groups
+}
+
+/// The map pair by pair through the engine ([`engine::allowed_conns`]): the reference the
+/// rule-by-rule map is tested against.
+pub fn connectivity_map_pairwise(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
+    let sel = Selection::compute(ix);
+    let groups = workload_representatives(ix);
     let in_scope = |id: PodId| namespaces.is_empty() || namespaces.iter().any(|n| *n == ix.pod(id).namespace);
 
     let mut connections = Vec::new();

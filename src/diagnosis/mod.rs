@@ -7,6 +7,7 @@ pub mod causes;
 pub mod checks;
 pub mod cluster_policies;
 pub mod describe;
+pub mod map_stream;
 pub mod matrix;
 pub mod query;
 pub mod steps;

@@ -30,6 +30,7 @@ mod calico;
 mod cilium;
 mod conns;
 mod matchers;
+mod pairs;
 mod tiers;
 mod trace;
 mod uncertainty;
@@ -37,6 +38,7 @@ mod uncertainty;
 pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
+pub use pairs::{ALL_CONNS, ConnId, NO_CONNS, PairCache, PairConns};
 pub use trace::{
     AdminHit, AllowedPort, AlwaysAllowed, CalicoStep, CalicoStepAction, CalicoWalk, CiliumOutcome, CiliumRuleTrace,
     Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,

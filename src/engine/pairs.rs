@@ -1,0 +1,515 @@
+//! The connection sets of many pod pairs at once, rule by rule: what [`allowed_conns`] answers
+//! for every pair of a connectivity map, without evaluating each pair's rules again.
+//!
+//! A side decided by NetworkPolicies alone (no admin, Cilium or Calico policy in play, the subject
+//! not on the host network) is the union, over the rules of the policies that isolate the subject,
+//! of the rule's ports (named ports resolved on the destination) when one of its peers matches the
+//! other end ([`np_conns`](super::tiers::np_conns)). Whether a rule's peers match a pod depends on
+//! the rule and that pod only, so it is computed once per rule for every representative pod, as a
+//! bitset; the ports depend on the rule and the destination's named ports only, so they are
+//! computed once per rule and *port profile* (the destination's resolution of every named port
+//! any rule names). A pair's side is then the union of the ports of the rules whose bit is set:
+//! which rules of the subject's list match is a bitmask, and (list, mask, profile) decides the
+//! set. Sides that are not decided by NetworkPolicies alone go through the engine
+//! ([`side_conns`], [`allowed_conns`]); see [`PairConns::new`] for which.
+//!
+//! Invariant: [`PairConns::conns`] equals `allowed_conns(ix, sel, Pod(reps[s]), Pod(reps[d]))`
+//! for every pair (tests/suite/fastmap.rs checks it over random clusters).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::conns::{Selection, allowed_conns, side_conns};
+use super::matchers::{PeerView, match_peer};
+use super::tiers::rule_conns;
+use super::trace::Endpoint;
+use crate::index::{ClusterIndex, PodId, PolicyId};
+use crate::policy::{ConnSet, Direction, NamespaceScope, Peer, PortValue, Protocol, Rule};
+
+/// The id of the empty set in every [`PairCache`].
+pub const NO_CONNS: ConnId = ConnId(0);
+/// The id of every connection in every [`PairCache`].
+pub const ALL_CONNS: ConnId = ConnId(1);
+/// A side whose subject's policies have more rules than this goes through the engine.
+const MAX_RULES: usize = 64;
+
+/// A connection set interned in a [`PairCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(u32);
+
+impl ConnId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One NetworkPolicy rule over the representatives.
+struct RuleSets {
+    /// The representatives one of its peers matches, one bit each.
+    peers: Vec<u64>,
+    /// Its connections toward a destination, per port profile (one entry: no named port).
+    conns: Vec<ConnSet>,
+}
+
+impl RuleSets {
+    fn conns(&self, profile: usize) -> &ConnSet {
+        &self.conns[if self.conns.len() == 1 { 0 } else { profile }]
+    }
+}
+
+/// The rules of the policies that isolate some pod in one direction.
+struct RuleList {
+    rules: Vec<usize>,
+    /// Some rule names a port: its sets depend on the destination's port profile.
+    named: bool,
+    ingress: bool,
+}
+
+/// How one side of a representative is decided.
+#[derive(Clone, Copy)]
+enum SideKind {
+    /// By the engine (another dialect, the host network, too many rules).
+    Engine,
+    /// By NetworkPolicies alone, none isolating: everything.
+    Open,
+    /// By the NetworkPolicies of this rule list.
+    Rules(usize),
+}
+
+/// The precomputed rules of a cluster over a list of representative pods.
+pub struct PairConns<'a> {
+    ix: &'a ClusterIndex,
+    sel: &'a Selection,
+    reps: Vec<PodId>,
+    rules: Vec<RuleSets>,
+    lists: Vec<RuleList>,
+    /// Per representative: ingress, egress (`Direction::index`).
+    sides: Vec<[SideKind; 2]>,
+    /// Per representative: its port profile.
+    profiles: Vec<usize>,
+}
+
+/// Interned connection sets and the sets already computed, for one thread.
+pub struct PairCache {
+    sets: Vec<ConnSet>,
+    ids: HashMap<ConnSet, ConnId>,
+    /// (list, mask of matching rules, profile) → their union.
+    unions: FastMap<(usize, u64, usize), ConnId>,
+    /// (egress, ingress) → intersection.
+    meets: FastMap<(ConnId, ConnId), ConnId>,
+    /// The source the masks are for.
+    source: Option<usize>,
+    /// Per destination: the rules of the source's egress list that match it.
+    egress: Vec<u64>,
+    /// Per ingress rule list: its rules that match the source.
+    ingress: Vec<u64>,
+}
+
+impl PairCache {
+    /// An interned set.
+    pub fn set(&self, id: ConnId) -> &ConnSet {
+        &self.sets[id.index()]
+    }
+
+    /// How many sets are interned (ids are `0..len`).
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// The id of a set, interning it.
+    pub fn intern(&mut self, c: ConnSet) -> ConnId {
+        if let Some(&id) = self.ids.get(&c) {
+            return id;
+        }
+        let id = ConnId(self.sets.len() as u32);
+        self.ids.insert(c.clone(), id);
+        self.sets.push(c);
+        id
+    }
+}
+
+impl<'a> PairConns<'a> {
+    /// Precomputes the rules over `reps`. A side goes through the engine when its subject is on
+    /// the host network, when an admin policy (either tier), a Cilium rule or (the snapshot
+    /// having any) Calico policies may apply to it, or when its policies have more than 64 rules.
+    pub fn new(ix: &'a ClusterIndex, sel: &'a Selection, reps: Vec<PodId>) -> PairConns<'a> {
+        let (profiles, profile_pods) = port_profiles(ix, &reps);
+        let mut pc = PairConns {
+            ix,
+            sel,
+            reps,
+            rules: Vec::new(),
+            lists: Vec::new(),
+            sides: Vec::new(),
+            profiles,
+        };
+        let mut builder = Builder::default();
+        for w in 0..pc.reps.len() {
+            let sides = [Direction::Ingress, Direction::Egress].map(|dir| pc.side_kind(&mut builder, w, dir));
+            pc.sides.push(sides);
+        }
+        let views: Vec<PeerView<'_>> = pc.reps.iter().map(|&p| PeerView::of(ix, Endpoint::Pod(p))).collect();
+        let by_ns = reps_by_namespace(ix, &pc.reps);
+        pc.rules = builder
+            .rules
+            .iter()
+            .map(|&(pid, dir, i)| {
+                let rule = &ix.policies[pid].rules(dir).unwrap_or_default()[i];
+                RuleSets {
+                    peers: peer_bits(ix, rule, &views, &by_ns),
+                    conns: rule_conns_by_profile(rule, ix, &profile_pods),
+                }
+            })
+            .collect();
+        pc
+    }
+
+    /// How a side of representative `w` is decided (the same tests as [`side_conns`]).
+    fn side_kind(&mut self, b: &mut Builder, w: usize, dir: Direction) -> SideKind {
+        let id = self.reps[w];
+        let only_np = self.sel.admin(id, dir).is_empty()
+            && self.sel.baseline(id, dir).is_empty()
+            && self.ix.calico.is_empty()
+            && self.sel.cilium(id, dir).is_empty();
+        if !only_np || self.ix.pod(id).host_network {
+            return SideKind::Engine;
+        }
+        let isolating = self.sel.isolating(id, dir);
+        if isolating.is_empty() {
+            return SideKind::Open;
+        }
+        match b.list(self.ix, &mut self.lists, dir, isolating) {
+            Some(l) => SideKind::Rules(l),
+            None => SideKind::Engine,
+        }
+    }
+
+    /// How many representatives.
+    pub fn len(&self) -> usize {
+        self.reps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reps.is_empty()
+    }
+
+    /// A cache for one thread, with the empty set and every connection interned.
+    pub fn cache(&self) -> PairCache {
+        let mut c = PairCache {
+            sets: Vec::new(),
+            ids: HashMap::new(),
+            unions: FastMap::default(),
+            meets: FastMap::default(),
+            source: None,
+            egress: vec![0; self.reps.len()],
+            ingress: vec![0; self.lists.len()],
+        };
+        c.intern(ConnSet::none());
+        c.intern(ConnSet::all());
+        c
+    }
+
+    /// Everything representative `s` may open toward representative `d`: the same set as
+    /// [`allowed_conns`] for their pods.
+    pub fn conns(&self, s: usize, d: usize, cache: &mut PairCache) -> ConnId {
+        let (src, dst) = (self.reps[s], self.reps[d]);
+        let egress = match self.sides[s][Direction::Egress.index()] {
+            // Different pods, the source not on the host network: nothing is always allowed.
+            _ if src == dst => return self.engine_pair(src, dst, cache),
+            SideKind::Engine => return self.engine_pair(src, dst, cache),
+            SideKind::Open => ALL_CONNS,
+            SideKind::Rules(l) => {
+                self.prepare(s, cache);
+                self.union(l, cache.egress[d], d, cache)
+            }
+        };
+        if egress == NO_CONNS {
+            return NO_CONNS;
+        }
+        let ingress = match self.sides[d][Direction::Ingress.index()] {
+            SideKind::Open => ALL_CONNS,
+            SideKind::Rules(l) => {
+                self.prepare(s, cache);
+                self.union(l, cache.ingress[l], d, cache)
+            }
+            SideKind::Engine => {
+                let ix = self.ix;
+                let c = side_conns(
+                    ix,
+                    self.sel,
+                    Endpoint::Pod(dst),
+                    Endpoint::Pod(src),
+                    Direction::Ingress,
+                    Some(ix.pod(dst)),
+                );
+                cache.intern(c)
+            }
+        };
+        meet(egress, ingress, cache)
+    }
+
+    fn engine_pair(&self, src: PodId, dst: PodId, cache: &mut PairCache) -> ConnId {
+        let c = allowed_conns(self.ix, self.sel, Endpoint::Pod(src), Endpoint::Pod(dst));
+        cache.intern(c)
+    }
+
+    /// Computes the masks of source `s` once: the rules of its egress list matching each
+    /// destination, and the rules of each ingress list matching it.
+    fn prepare(&self, s: usize, cache: &mut PairCache) {
+        if cache.source == Some(s) {
+            return;
+        }
+        cache.source = Some(s);
+        cache.egress.fill(0);
+        if let SideKind::Rules(l) = self.sides[s][Direction::Egress.index()] {
+            for (k, &r) in self.lists[l].rules.iter().enumerate() {
+                for_each_bit(&self.rules[r].peers, |d| cache.egress[d] |= 1 << k);
+            }
+        }
+        let (word, bit) = (s / 64, 1u64 << (s % 64));
+        for (l, list) in self.lists.iter().enumerate() {
+            cache.ingress[l] = match list.ingress {
+                true => list
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| self.rules[**r].peers[word] & bit != 0)
+                    .fold(0, |m, (k, _)| m | 1 << k),
+                false => 0,
+            };
+        }
+    }
+
+    /// The union of the ports of the rules of list `l` in `mask`, toward destination `d`.
+    fn union(&self, l: usize, mask: u64, d: usize, cache: &mut PairCache) -> ConnId {
+        if mask == 0 {
+            return NO_CONNS;
+        }
+        let list = &self.lists[l];
+        let profile = if list.named { self.profiles[d] } else { 0 };
+        if let Some(&id) = cache.unions.get(&(l, mask, profile)) {
+            return id;
+        }
+        let mut c = ConnSet::none();
+        for (k, &r) in list.rules.iter().enumerate() {
+            if mask & (1 << k) != 0 {
+                c.union_with(self.rules[r].conns(profile));
+            }
+        }
+        let id = cache.intern(c);
+        cache.unions.insert((l, mask, profile), id);
+        id
+    }
+}
+
+/// Egress ∩ ingress, interned.
+fn meet(e: ConnId, i: ConnId, cache: &mut PairCache) -> ConnId {
+    match (e, i) {
+        (NO_CONNS, _) | (_, NO_CONNS) => NO_CONNS,
+        (ALL_CONNS, x) | (x, ALL_CONNS) => x,
+        _ if e == i => e,
+        _ => {
+            if let Some(&id) = cache.meets.get(&(e, i)) {
+                return id;
+            }
+            let c = cache.set(e).intersect(cache.set(i));
+            let id = cache.intern(c);
+            cache.meets.insert((e, i), id);
+            id
+        }
+    }
+}
+
+/// Interns rule lists (per direction and list of isolating policies) and their rules.
+#[derive(Default)]
+struct Builder {
+    /// (policy, direction, position in its rules).
+    rules: Vec<(PolicyId, Direction, usize)>,
+    rule_ids: HashMap<(PolicyId, usize, usize), usize>,
+    list_ids: HashMap<(usize, Vec<PolicyId>), Option<usize>>,
+}
+
+impl Builder {
+    /// The list of the rules of `isolating` for `dir`; `None` when it has too many rules.
+    fn list(
+        &mut self,
+        ix: &ClusterIndex,
+        lists: &mut Vec<RuleList>,
+        dir: Direction,
+        isolating: &[PolicyId],
+    ) -> Option<usize> {
+        let key = (dir.index(), isolating.to_vec());
+        if let Some(&l) = self.list_ids.get(&key) {
+            return l;
+        }
+        let mut rules = Vec::new();
+        let mut named = false;
+        for &pid in isolating {
+            for (i, rule) in ix.policies[pid].rules(dir).unwrap_or_default().iter().enumerate() {
+                named |= has_named_port(rule);
+                let next = self.rules.len();
+                let r = *self.rule_ids.entry((pid, dir.index(), i)).or_insert(next);
+                if r == next {
+                    self.rules.push((pid, dir, i));
+                }
+                rules.push(r);
+            }
+        }
+        let l = (rules.len() <= MAX_RULES).then(|| {
+            lists.push(RuleList {
+                rules,
+                named,
+                ingress: dir == Direction::Ingress,
+            });
+            lists.len() - 1
+        });
+        self.list_ids.insert(key, l);
+        l
+    }
+}
+
+fn has_named_port(rule: &Rule) -> bool {
+    rule.ports
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.value, PortValue::Named(_)))
+}
+
+/// Every named port (name, protocol) some NetworkPolicy rule names.
+fn named_ports(ix: &ClusterIndex) -> Vec<(&str, Protocol)> {
+    let mut out: Vec<(&str, Protocol)> = Vec::new();
+    for p in &ix.policies {
+        for dir in [Direction::Ingress, Direction::Egress] {
+            for spec in p
+                .rules(dir)
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|r| r.ports.iter().flatten())
+            {
+                if let PortValue::Named(name) = &spec.value
+                    && !out.contains(&(name.as_str(), spec.protocol))
+                {
+                    out.push((name.as_str(), spec.protocol));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The port profile of every representative (representatives that resolve every named port
+/// some rule names alike share one), and one pod of each profile.
+fn port_profiles(ix: &ClusterIndex, reps: &[PodId]) -> (Vec<usize>, Vec<PodId>) {
+    let named = named_ports(ix);
+    let mut ids: HashMap<Vec<Option<u16>>, usize> = HashMap::new();
+    let mut pods = Vec::new();
+    let profiles = reps
+        .iter()
+        .map(|&id| {
+            let pod = ix.pod(id);
+            let key: Vec<Option<u16>> = named.iter().map(|(n, p)| pod.resolve_named_port(n, *p)).collect();
+            *ids.entry(key).or_insert_with(|| {
+                pods.push(id);
+                pods.len() - 1
+            })
+        })
+        .collect();
+    (profiles, pods)
+}
+
+/// A rule's connections toward a pod of each profile ([`rule_conns`]); one entry without named
+/// ports.
+fn rule_conns_by_profile(rule: &Rule, ix: &ClusterIndex, profile_pods: &[PodId]) -> Vec<ConnSet> {
+    if !has_named_port(rule) || profile_pods.is_empty() {
+        return vec![rule_conns(rule, profile_pods.first().map(|&p| ix.pod(p)))];
+    }
+    profile_pods
+        .iter()
+        .map(|&p| rule_conns(rule, Some(ix.pod(p))))
+        .collect()
+}
+
+/// The representatives of each namespace.
+fn reps_by_namespace<'i>(ix: &'i ClusterIndex, reps: &[PodId]) -> HashMap<&'i str, Vec<usize>> {
+    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (w, &id) in reps.iter().enumerate() {
+        out.entry(ix.pod(id).namespace.as_str()).or_default().push(w);
+    }
+    out
+}
+
+/// The representatives one of a rule's peers matches ([`match_peer`], as `np_conns` asks it).
+/// A peer limited to its policy's namespace is only asked about the pods there: it matches no
+/// pod elsewhere, and nothing that is not a pod.
+fn peer_bits(ix: &ClusterIndex, rule: &Rule, views: &[PeerView<'_>], by_ns: &HashMap<&str, Vec<usize>>) -> Vec<u64> {
+    let mut bits = vec![0u64; views.len().div_ceil(64)];
+    let set = |bits: &mut [u64], w: usize| bits[w / 64] |= 1 << (w % 64);
+    let Some(peers) = &rule.peers else {
+        (0..views.len()).for_each(|w| set(&mut bits, w));
+        return bits;
+    };
+    for peer in peers {
+        let all: Vec<usize>;
+        let candidates: &[usize] = match peer {
+            Peer::Pods {
+                namespaces: NamespaceScope::Same(ns),
+                ..
+            } => by_ns.get(ns.as_str()).map_or(&[], Vec::as_slice),
+            _ => {
+                all = (0..views.len()).collect();
+                &all
+            }
+        };
+        for &w in candidates {
+            if match_peer(ix, peer, &views[w]).is_ok() {
+                set(&mut bits, w);
+            }
+        }
+    }
+    bits
+}
+
+/// Calls `f` with the index of every set bit.
+fn for_each_bit(bits: &[u64], mut f: impl FnMut(usize)) {
+    for (i, &word) in bits.iter().enumerate() {
+        let mut w = word;
+        while w != 0 {
+            f(i * 64 + w.trailing_zeros() as usize);
+            w &= w - 1;
+        }
+    }
+}
+
+/// A hash map with a multiplicative hash: the keys are small integers.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<MulHasher>>;
+
+#[derive(Default)]
+struct MulHasher(u64);
+
+impl Hasher for MulHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
