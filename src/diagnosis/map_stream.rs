@@ -6,9 +6,10 @@
 //! in the same order: sources by name (workloads and external source ranges together), each
 //! source's destinations by name.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::matrix::{ExternalBlock, external_blocks, workload_representatives};
+use super::matrix::{self, ExternalBlock, external_blocks, workload_representatives};
 use crate::engine::{self, ConnId, Endpoint, PairCache, PairConns, Selection};
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::Direction;
@@ -226,5 +227,195 @@ pub struct TextSink<W: std::io::Write>(pub W);
 impl<W: std::io::Write> MapSink for TextSink<W> {
     fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
         writeln!(self.0, "{src} => {dst} : {conn}")
+    }
+}
+
+/// Writes the map as `serde_json::to_string_pretty` writes a
+/// [`ConnectivityMap`](crate::report::ConnectivityMap), connection by connection; [`JsonSink::finish`]
+/// closes it with the warnings.
+pub struct JsonSink<W: std::io::Write> {
+    out: W,
+    written: usize,
+}
+
+impl<W: std::io::Write> JsonSink<W> {
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"{\n  \"connections\": [")?;
+        Ok(JsonSink { out, written: 0 })
+    }
+
+    /// Writes the warnings and the closing brace (and a line break), and returns the writer.
+    pub fn finish(mut self, warnings: &[String]) -> std::io::Result<W> {
+        let close = if self.written == 0 { "]" } else { "\n  ]" };
+        write!(self.out, "{close},\n  \"warnings\": [")?;
+        for (i, w) in warnings.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(self.out, "{sep}\n    {}", json_string(w))?;
+        }
+        let close = if warnings.is_empty() { "]" } else { "\n  ]" };
+        write!(self.out, "{close}\n}}\n")?;
+        Ok(self.out)
+    }
+}
+
+impl<W: std::io::Write> MapSink for JsonSink<W> {
+    fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
+        let sep = if self.written == 0 { "" } else { "," };
+        self.written += 1;
+        write!(
+            self.out,
+            "{sep}\n    {{\n      \"src\": {},\n      \"dst\": {},\n      \"conn\": {}\n    }}",
+            json_string(src),
+            json_string(dst),
+            json_string(conn)
+        )
+    }
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ConnectivityMap;
+
+    fn streamed(map: &ConnectivityMap) -> String {
+        let mut sink = JsonSink::new(Vec::new()).unwrap();
+        for c in &map.connections {
+            sink.connection(&c.src, &c.dst, &c.conn).unwrap();
+        }
+        String::from_utf8(sink.finish(&map.warnings).unwrap()).unwrap()
+    }
+
+    /// The streamed graphs are byte for byte the renderings of the whole map.
+    #[test]
+    fn streamed_graphs_equal_the_renderings() {
+        let pod = |ns: &str, name: &str, ip: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}\nstatus: {{podIP: {ip}}}\n---\n"
+            )
+        };
+        let yaml = [
+            pod("shop", "web", "10.0.0.1"),
+            pod("shop", "api", "10.0.0.2"),
+            pod("kube-system", "dns", "10.0.1.1"),
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec: {podSelector: {matchLabels: {app: api}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}, {ipBlock: {cidr: 203.0.113.0/24}}], ports: [{port: 8080}]}]}\n".to_string(),
+        ]
+        .concat();
+        let snap = crate::snapshot::load_str("t.yaml", &yaml).expect("parses");
+        let ix = ClusterIndex::build(&snap, crate::index::Semantics::default());
+        for scope in [
+            vec![],
+            vec!["kube-system".to_string()],
+            vec!["no-such-namespace".to_string()],
+        ] {
+            let map = matrix::connectivity_map(&ix, &scope);
+            for (graphic, whole) in [
+                (Graphic::Dot, matrix::render_dot(&map)),
+                (Graphic::Mermaid, matrix::render_mermaid(&map)),
+            ] {
+                let mut out = Vec::new();
+                stream_graph(&ix, &scope, graphic, &mut out).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), whole, "{graphic:?} {scope:?}");
+            }
+        }
+    }
+
+    /// The streamed JSON is byte for byte what the CLI printed from the whole map.
+    #[test]
+    fn json_sink_writes_what_to_string_pretty_writes() {
+        let conn = |s: &str, d: &str, c: &str| Connection {
+            src: s.into(),
+            dst: d.into(),
+            conn: c.into(),
+        };
+        let maps = [
+            ConnectivityMap {
+                connections: vec![],
+                warnings: vec![],
+            },
+            ConnectivityMap {
+                connections: vec![conn("a/x[Pod]", "b/\"y\\[Pod]", "TCP 80,443")],
+                warnings: vec![],
+            },
+            ConnectivityMap {
+                connections: vec![],
+                warnings: vec!["one \"quoted\"\nline".into()],
+            },
+            ConnectivityMap {
+                connections: vec![conn("a", "b", "All Connections"), conn("c", "d", "UDP 53")],
+                warnings: vec!["w1".into(), "w2".into()],
+            },
+        ];
+        for map in &maps {
+            let whole = format!("{}\n", serde_json::to_string_pretty(map).unwrap());
+            assert_eq!(streamed(map), whole);
+        }
+    }
+}
+
+/// A graph rendering of the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graphic {
+    Dot,
+    Mermaid,
+}
+
+/// Writes the map as [`render_dot`](super::matrix::render_dot) or
+/// [`render_mermaid`](super::matrix::render_mermaid) would, without holding its connections: the
+/// nodes come before the edges, so the map is computed twice (first for the names of the nodes
+/// that have a connection, then for the edges).
+pub fn stream_graph(
+    ix: &ClusterIndex,
+    namespaces: &[String],
+    graphic: Graphic,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut names = NodeNames::default();
+    stream_map(ix, namespaces, &mut names)?;
+    let nodes = matrix::graph_nodes(names.0.iter().map(String::as_str));
+    match graphic {
+        Graphic::Dot => {
+            out.write_all(matrix::dot_head(&nodes).as_bytes())?;
+            stream_map(
+                ix,
+                namespaces,
+                &mut EdgeSink(|s: &str, d: &str, c: &str| matrix::dot_edge(s, d, c), out),
+            )?;
+            out.write_all(b"}\n")
+        }
+        Graphic::Mermaid => {
+            let (head, ids) = matrix::mermaid_head(&nodes);
+            out.write_all(head.as_bytes())?;
+            let edge = |s: &str, d: &str, c: &str| matrix::mermaid_edge(&ids[s], c, &ids[d]);
+            stream_map(ix, namespaces, &mut EdgeSink(edge, out))
+        }
+    }
+}
+
+/// The names of the nodes that have a connection.
+#[derive(Default)]
+struct NodeNames(BTreeSet<String>);
+
+impl MapSink for NodeNames {
+    fn connection(&mut self, src: &str, dst: &str, _: &str) -> std::io::Result<()> {
+        for name in [src, dst] {
+            if !self.0.contains(name) {
+                self.0.insert(name.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one edge line per connection.
+struct EdgeSink<'o, F: Fn(&str, &str, &str) -> String>(F, &'o mut dyn std::io::Write);
+
+impl<F: Fn(&str, &str, &str) -> String> MapSink for EdgeSink<'_, F> {
+    fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
+        self.1.write_all((self.0)(src, dst, conn).as_bytes())
     }
 }

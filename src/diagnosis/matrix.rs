@@ -297,30 +297,39 @@ pub fn render_text(map: &ConnectivityMap) -> String {
 /// Where a node of a graph rendering goes: a namespace's cluster, the external ranges' cluster, or
 /// the top level (a name that is neither `NS/WORKLOAD` nor `...[External]`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Group<'a> {
+pub(super) enum Group<'a> {
     Namespace(&'a str),
     External,
     Ungrouped,
 }
 
+/// The nodes of a graph rendering by group (groups and names sorted), with their display labels.
+pub(super) type GraphNodes<'a> = BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>>;
+
+/// The nodes named `names`, placed.
+pub(super) fn graph_nodes<'a>(names: impl Iterator<Item = &'a str>) -> GraphNodes<'a> {
+    let mut nodes = GraphNodes::new();
+    for name in names {
+        let (group, label) = Graph::place(name);
+        nodes.entry(group).or_default().insert(name, label);
+    }
+    nodes
+}
+
 /// The map as a graph: nodes by group (groups and names sorted) with their display labels, and
 /// one edge per `(src, dst)` pair with the distinct conns of that pair.
 struct Graph<'a> {
-    nodes: BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>>,
+    nodes: GraphNodes<'a>,
     edges: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>>,
 }
 
 impl<'a> Graph<'a> {
     fn new(map: &'a ConnectivityMap) -> Self {
-        let mut nodes: BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>> = BTreeMap::new();
         let mut edges: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>> = BTreeMap::new();
         for c in &map.connections {
-            for name in [c.src.as_str(), c.dst.as_str()] {
-                let (group, label) = Self::place(name);
-                nodes.entry(group).or_default().insert(name, label);
-            }
             edges.entry((&c.src, &c.dst)).or_default().insert(&c.conn);
         }
+        let nodes = graph_nodes(map.connections.iter().flat_map(|c| [c.src.as_str(), c.dst.as_str()]));
         Graph { nodes, edges }
     }
 
@@ -364,13 +373,32 @@ fn dot_quote(s: &str) -> String {
 /// edge per `SRC -> DST` pair labelled with its conns. Sorted, so deterministic.
 pub fn render_dot(map: &ConnectivityMap) -> String {
     let g = Graph::new(map);
+    let mut s = dot_head(&g.nodes);
+    for ((src, dst), conns) in &g.edges {
+        s.push_str(&dot_edge(src, dst, &Graph::edge_label(conns)));
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// A DOT edge line.
+pub(super) fn dot_edge(src: &str, dst: &str, label: &str) -> String {
+    format!(
+        "    {} -> {} [label={}];\n",
+        dot_quote(src),
+        dot_quote(dst),
+        dot_quote(label)
+    )
+}
+
+/// A DOT graph up to its edges: the opening line, and the nodes by group (none: no edges).
+pub(super) fn dot_head(nodes: &GraphNodes<'_>) -> String {
     let mut s = String::from("digraph connectivity {\n");
-    if g.edges.is_empty() {
-        s.push_str("}\n");
+    if nodes.is_empty() {
         return s;
     }
     s.push_str("    rankdir=LR;\n");
-    for (group, nodes) in &g.nodes {
+    for (group, nodes) in nodes {
         let indent = match group {
             Group::Namespace(ns) => {
                 s.push_str(&format!("    subgraph {} {{\n", dot_quote(&format!("cluster_{ns}"))));
@@ -393,15 +421,6 @@ pub fn render_dot(map: &ConnectivityMap) -> String {
             s.push_str("    }\n");
         }
     }
-    for ((src, dst), conns) in &g.edges {
-        s.push_str(&format!(
-            "    {} -> {} [label={}];\n",
-            dot_quote(src),
-            dot_quote(dst),
-            dot_quote(&Graph::edge_label(conns))
-        ));
-    }
-    s.push_str("}\n");
     s
 }
 
@@ -437,10 +456,24 @@ fn mermaid_sanitize(s: &str) -> String {
 /// Sorted, so deterministic.
 pub fn render_mermaid(map: &ConnectivityMap) -> String {
     let g = Graph::new(map);
+    let (mut s, ids) = mermaid_head(&g.nodes);
+    for ((src, dst), conns) in &g.edges {
+        s.push_str(&mermaid_edge(&ids[src], &Graph::edge_label(conns), &ids[dst]));
+    }
+    s
+}
+
+/// A Mermaid edge line between two node ids.
+pub(super) fn mermaid_edge(src_id: &str, label: &str, dst_id: &str) -> String {
+    format!("    {src_id} -->|{}| {dst_id}\n", mermaid_quote(label))
+}
+
+/// A Mermaid flowchart up to its edges, and the id of every node.
+pub(super) fn mermaid_head<'a>(nodes: &GraphNodes<'a>) -> (String, BTreeMap<&'a str, String>) {
     let mut s = String::from("flowchart LR\n");
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
     let mut subgraph_ids: BTreeSet<String> = BTreeSet::new();
-    for (group, nodes) in &g.nodes {
+    for (group, nodes) in nodes {
         let indent = match group {
             Group::Namespace(ns) => {
                 let base = format!("ns_{}", mermaid_sanitize(ns));
@@ -469,15 +502,7 @@ pub fn render_mermaid(map: &ConnectivityMap) -> String {
             s.push_str("    end\n");
         }
     }
-    for ((src, dst), conns) in &g.edges {
-        s.push_str(&format!(
-            "    {} -->|{}| {}\n",
-            ids[src],
-            mermaid_quote(&Graph::edge_label(conns)),
-            ids[dst]
-        ));
-    }
-    s
+    (s, ids)
 }
 
 #[cfg(test)]

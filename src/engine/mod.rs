@@ -22,7 +22,8 @@
 //!
 //! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
 //! loop), `calico` (Calico's tier walk), `cilium` (the Cilium rules of a side against its peer,
-//! for the tiers), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
+//! for the tiers), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps), `pairs` (the
+//! connection sets of many pairs at once, rule by rule, for the whole-cluster map).
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 

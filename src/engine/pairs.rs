@@ -24,7 +24,7 @@ use super::matchers::{PeerView, match_peer};
 use super::tiers::rule_conns;
 use super::trace::Endpoint;
 use crate::index::{ClusterIndex, PodId, PolicyId};
-use crate::policy::{ConnSet, Direction, NamespaceScope, Peer, PortValue, Protocol, Rule};
+use crate::policy::{ConnSet, Direction, Labels, NamespaceScope, Peer, PortValue, Protocol, Rule};
 
 /// The id of the empty set in every [`PairCache`].
 pub const NO_CONNS: ConnId = ConnId(0);
@@ -433,11 +433,17 @@ fn rule_conns_by_profile(rule: &Rule, ix: &ClusterIndex, profile_pods: &[PodId])
         .collect()
 }
 
-/// The representatives of each namespace.
-fn reps_by_namespace<'i>(ix: &'i ClusterIndex, reps: &[PodId]) -> HashMap<&'i str, Vec<usize>> {
-    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+/// Per namespace: its labels as a peer's namespace (`pod_namespace_labels`) and its
+/// representatives.
+type ByNamespace<'i> = HashMap<&'i str, (&'i Labels, Vec<usize>)>;
+
+fn reps_by_namespace<'i>(ix: &'i ClusterIndex, reps: &[PodId]) -> ByNamespace<'i> {
+    let mut out: ByNamespace<'i> = HashMap::new();
     for (w, &id) in reps.iter().enumerate() {
-        out.entry(ix.pod(id).namespace.as_str()).or_default().push(w);
+        let entry = out
+            .entry(ix.pod(id).namespace.as_str())
+            .or_insert_with(|| (ix.pod_namespace_labels(id), Vec::new()));
+        entry.1.push(w);
     }
     out
 }
@@ -445,7 +451,7 @@ fn reps_by_namespace<'i>(ix: &'i ClusterIndex, reps: &[PodId]) -> HashMap<&'i st
 /// The representatives one of a rule's peers matches ([`match_peer`], as `np_conns` asks it).
 /// A peer limited to its policy's namespace is only asked about the pods there: it matches no
 /// pod elsewhere, and nothing that is not a pod.
-fn peer_bits(ix: &ClusterIndex, rule: &Rule, views: &[PeerView<'_>], by_ns: &HashMap<&str, Vec<usize>>) -> Vec<u64> {
+fn peer_bits(ix: &ClusterIndex, rule: &Rule, views: &[PeerView<'_>], by_ns: &ByNamespace<'_>) -> Vec<u64> {
     let mut bits = vec![0u64; views.len().div_ceil(64)];
     let set = |bits: &mut [u64], w: usize| bits[w / 64] |= 1 << (w % 64);
     let Some(peers) = &rule.peers else {
@@ -453,24 +459,35 @@ fn peer_bits(ix: &ClusterIndex, rule: &Rule, views: &[PeerView<'_>], by_ns: &Has
         return bits;
     };
     for peer in peers {
-        let all: Vec<usize>;
-        let candidates: &[usize] = match peer {
-            Peer::Pods {
-                namespaces: NamespaceScope::Same(ns),
-                ..
-            } => by_ns.get(ns.as_str()).map_or(&[], Vec::as_slice),
-            _ => {
-                all = (0..views.len()).collect();
-                &all
-            }
-        };
-        for &w in candidates {
+        for w in candidates(peer, views.len(), by_ns) {
             if match_peer(ix, peer, &views[w]).is_ok() {
                 set(&mut bits, w);
             }
         }
     }
     bits
+}
+
+/// The representatives a peer may match: all of them, except that a pod element matches only
+/// pods of its policy's namespace (no `namespaceSelector`) or of the namespaces whose labels its
+/// `namespaceSelector` matches (`match_namespace` fails for every other pod, and for what is not
+/// a pod the element fails anyway).
+fn candidates(peer: &Peer, n: usize, by_ns: &ByNamespace<'_>) -> Vec<usize> {
+    match peer {
+        Peer::Pods {
+            namespaces: NamespaceScope::Same(ns),
+            ..
+        } => by_ns.get(ns.as_str()).map_or_else(Vec::new, |(_, v)| v.clone()),
+        Peer::Pods {
+            namespaces: NamespaceScope::Matching(sel),
+            ..
+        } => by_ns
+            .values()
+            .filter(|(labels, _)| sel.failures(labels).is_empty())
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect(),
+        _ => (0..n).collect(),
+    }
 }
 
 /// Calls `f` with the index of every set bit.
