@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use netpol_debug::diagnosis::map_stream::{Graphic, JsonSink, TextSink, stream_graph, stream_map};
+use netpol_debug::diagnosis::map_stream::{JsonSink, TextSink};
+use netpol_debug::diagnosis::matrix::{Graphic, stream_graph, stream_map};
 use netpol_debug::diagnosis::query::{self, QueryError, Surface};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::index::{ClusterIndex, Semantics};

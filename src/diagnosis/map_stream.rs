@@ -2,14 +2,15 @@
 //! and handed to a [`MapSink`] in the map's sorted order, so a whole-cluster map is written
 //! without holding its connections.
 //!
-//! Invariant: the lines are those of [`connectivity_map_pairwise`](super::matrix::connectivity_map_pairwise),
+//! Invariant: the lines are those of the map pair by pair (`matrix::connectivity_map_pairwise`),
 //! in the same order: sources by name (workloads and external source ranges together), each
-//! source's destinations by name.
+//! source's destinations by name. This file does not read `matrix.rs` (which drives it): the
+//! workloads and the external ranges are handed in.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::matrix::{self, ExternalBlock, external_blocks, workload_representatives};
 use crate::engine::{self, ConnId, Endpoint, PairCache, PairConns, Selection};
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::Direction;
@@ -34,16 +35,20 @@ enum Node {
     To(usize),
 }
 
+/// External ranges: the name of each and its first address.
+pub type Ranges = Vec<(String, IpAddr)>;
+
+/// One representative pod per workload, by workload name.
+pub type Workloads = BTreeMap<String, PodId>;
+
 /// What the map is made of: the workloads, the external ranges, the scope, and the order.
 struct Plan<'a> {
     ix: &'a ClusterIndex,
     names: Vec<String>,
     reps: Vec<PodId>,
     in_scope: Vec<bool>,
-    from: Vec<ExternalBlock>,
-    to: Vec<ExternalBlock>,
-    from_names: Vec<String>,
-    to_names: Vec<String>,
+    from: Ranges,
+    to: Ranges,
     /// Every source, by name.
     sources: Vec<Node>,
     /// Every destination of an in-scope workload, by name.
@@ -53,15 +58,16 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(ix: &'a ClusterIndex, namespaces: &[String]) -> Plan<'a> {
-        let (names, reps): (Vec<String>, Vec<PodId>) = workload_representatives(ix).into_iter().unzip();
+    fn new(
+        ix: &'a ClusterIndex,
+        namespaces: &[String],
+        (workloads, from, to): (Workloads, Ranges, Ranges),
+    ) -> Plan<'a> {
+        let (names, reps): (Vec<String>, Vec<PodId>) = workloads.into_iter().unzip();
         let in_scope: Vec<bool> = reps
             .iter()
             .map(|&id| namespaces.is_empty() || namespaces.iter().any(|n| *n == ix.pod(id).namespace))
             .collect();
-        let (from, to) = external_blocks(ix);
-        let from_names: Vec<String> = from.iter().map(ExternalBlock::name).collect();
-        let to_names: Vec<String> = to.iter().map(ExternalBlock::name).collect();
         let mut plan = Plan {
             ix,
             scoped: (0..reps.len()).filter(|&w| in_scope[w]).collect(),
@@ -70,8 +76,6 @@ impl<'a> Plan<'a> {
             in_scope,
             from,
             to,
-            from_names,
-            to_names,
             sources: Vec::new(),
             destinations: Vec::new(),
         };
@@ -84,8 +88,8 @@ impl<'a> Plan<'a> {
     fn name(&self, n: Node) -> &str {
         match n {
             Node::Workload(w) => &self.names[w],
-            Node::From(b) => &self.from_names[b],
-            Node::To(b) => &self.to_names[b],
+            Node::From(b) => &self.from[b].0,
+            Node::To(b) => &self.to[b].0,
         }
     }
 
@@ -117,10 +121,15 @@ impl Worker {
 type Row = Vec<(Node, Arc<str>)>;
 
 /// Computes the map of `namespaces` (empty: the whole cluster; otherwise the connections with an
-/// end in one of them) and hands every connection to `sink`, in order. Returns the first error
-/// of the sink.
-pub fn stream_map(ix: &ClusterIndex, namespaces: &[String], sink: &mut dyn MapSink) -> std::io::Result<()> {
-    let plan = Plan::new(ix, namespaces);
+/// end in one of them) between the workloads and from / to the external ranges, and hands every
+/// connection to `sink`, in order. Returns the first error of the sink.
+pub fn stream_rows(
+    ix: &ClusterIndex,
+    namespaces: &[String],
+    parts: (Workloads, Ranges, Ranges),
+    sink: &mut dyn MapSink,
+) -> std::io::Result<()> {
+    let plan = Plan::new(ix, namespaces, parts);
     let sel = Selection::compute(ix);
     let pairs = PairConns::new(ix, &sel, plan.reps.clone());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -177,7 +186,7 @@ fn row(plan: &Plan<'_>, pairs: &PairConns<'_>, sel: &Selection, w: &mut Worker, 
                     Node::Workload(d) if d == s => continue,
                     Node::Workload(d) => pairs.conns(s, d, &mut w.cache),
                     Node::To(b) => {
-                        let ip = Endpoint::Ip(plan.to[b].start);
+                        let ip = Endpoint::Ip(plan.to[b].1);
                         let c = engine::side_conns(ix, sel, Endpoint::Pod(plan.reps[s]), ip, Direction::Egress, None);
                         w.cache.intern(c)
                     }
@@ -193,7 +202,7 @@ fn row(plan: &Plan<'_>, pairs: &PairConns<'_>, sel: &Selection, w: &mut Worker, 
             }
         }
         Node::From(b) => {
-            let ip = Endpoint::Ip(plan.from[b].start);
+            let ip = Endpoint::Ip(plan.from[b].1);
             for &d in &plan.scoped {
                 let pod = plan.reps[d];
                 let c = engine::side_conns(ix, sel, Endpoint::Pod(pod), ip, Direction::Ingress, Some(ix.pod(pod)));
@@ -206,7 +215,7 @@ fn row(plan: &Plan<'_>, pairs: &PairConns<'_>, sel: &Selection, w: &mut Worker, 
     out
 }
 
-/// Collects the connections (for [`connectivity_map`](super::matrix::connectivity_map)).
+/// Collects the connections (for `matrix::connectivity_map`).
 #[derive(Default)]
 pub struct Collect(pub Vec<Connection>);
 
@@ -290,40 +299,6 @@ mod tests {
         String::from_utf8(sink.finish(&map.warnings).unwrap()).unwrap()
     }
 
-    /// The streamed graphs are byte for byte the renderings of the whole map.
-    #[test]
-    fn streamed_graphs_equal_the_renderings() {
-        let pod = |ns: &str, name: &str, ip: &str| {
-            format!(
-                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}\nstatus: {{podIP: {ip}}}\n---\n"
-            )
-        };
-        let yaml = [
-            pod("shop", "web", "10.0.0.1"),
-            pod("shop", "api", "10.0.0.2"),
-            pod("kube-system", "dns", "10.0.1.1"),
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec: {podSelector: {matchLabels: {app: api}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}, {ipBlock: {cidr: 203.0.113.0/24}}], ports: [{port: 8080}]}]}\n".to_string(),
-        ]
-        .concat();
-        let snap = crate::snapshot::load_str("t.yaml", &yaml).expect("parses");
-        let ix = ClusterIndex::build(&snap, crate::index::Semantics::default());
-        for scope in [
-            vec![],
-            vec!["kube-system".to_string()],
-            vec!["no-such-namespace".to_string()],
-        ] {
-            let map = matrix::connectivity_map(&ix, &scope);
-            for (graphic, whole) in [
-                (Graphic::Dot, matrix::render_dot(&map)),
-                (Graphic::Mermaid, matrix::render_mermaid(&map)),
-            ] {
-                let mut out = Vec::new();
-                stream_graph(&ix, &scope, graphic, &mut out).unwrap();
-                assert_eq!(String::from_utf8(out).unwrap(), whole, "{graphic:?} {scope:?}");
-            }
-        }
-    }
-
     /// The streamed JSON is byte for byte what the CLI printed from the whole map.
     #[test]
     fn json_sink_writes_what_to_string_pretty_writes() {
@@ -354,68 +329,5 @@ mod tests {
             let whole = format!("{}\n", serde_json::to_string_pretty(map).unwrap());
             assert_eq!(streamed(map), whole);
         }
-    }
-}
-
-/// A graph rendering of the map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Graphic {
-    Dot,
-    Mermaid,
-}
-
-/// Writes the map as [`render_dot`](super::matrix::render_dot) or
-/// [`render_mermaid`](super::matrix::render_mermaid) would, without holding its connections: the
-/// nodes come before the edges, so the map is computed twice (first for the names of the nodes
-/// that have a connection, then for the edges).
-pub fn stream_graph(
-    ix: &ClusterIndex,
-    namespaces: &[String],
-    graphic: Graphic,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let mut names = NodeNames::default();
-    stream_map(ix, namespaces, &mut names)?;
-    let nodes = matrix::graph_nodes(names.0.iter().map(String::as_str));
-    match graphic {
-        Graphic::Dot => {
-            out.write_all(matrix::dot_head(&nodes).as_bytes())?;
-            stream_map(
-                ix,
-                namespaces,
-                &mut EdgeSink(|s: &str, d: &str, c: &str| matrix::dot_edge(s, d, c), out),
-            )?;
-            out.write_all(b"}\n")
-        }
-        Graphic::Mermaid => {
-            let (head, ids) = matrix::mermaid_head(&nodes);
-            out.write_all(head.as_bytes())?;
-            let edge = |s: &str, d: &str, c: &str| matrix::mermaid_edge(&ids[s], c, &ids[d]);
-            stream_map(ix, namespaces, &mut EdgeSink(edge, out))
-        }
-    }
-}
-
-/// The names of the nodes that have a connection.
-#[derive(Default)]
-struct NodeNames(BTreeSet<String>);
-
-impl MapSink for NodeNames {
-    fn connection(&mut self, src: &str, dst: &str, _: &str) -> std::io::Result<()> {
-        for name in [src, dst] {
-            if !self.0.contains(name) {
-                self.0.insert(name.to_string());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Writes one edge line per connection.
-struct EdgeSink<'o, F: Fn(&str, &str, &str) -> String>(F, &'o mut dyn std::io::Write);
-
-impl<F: Fn(&str, &str, &str) -> String> MapSink for EdgeSink<'_, F> {
-    fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
-        self.1.write_all((self.0)(src, dst, conn).as_bytes())
     }
 }

@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
+use super::map_stream::{self, MapSink};
 use crate::engine::{self, ConnSet, Endpoint, Selection};
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::{Direction, Peer};
@@ -20,14 +21,23 @@ use crate::report::{Connection, ConnectivityMap};
 /// least one end in one of those namespaces. Rule by rule on every core
 /// ([`map_stream`](super::map_stream)); the same connections as [`connectivity_map_pairwise`].
 pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
-    let mut connections = super::map_stream::Collect::default();
+    let mut connections = map_stream::Collect::default();
     // Collecting into memory cannot fail.
-    let _ = super::map_stream::stream_map(ix, namespaces, &mut connections);
+    let _ = stream_map(ix, namespaces, &mut connections);
     let warnings = ix.warnings.iter().map(|w| w.to_string()).collect();
     ConnectivityMap {
         connections: connections.0,
         warnings,
     }
+}
+
+/// Computes the map (as [`connectivity_map`]) and hands every connection to `sink` in the map's
+/// order, source by source, without holding the map. Returns the first error of the sink.
+pub fn stream_map(ix: &ClusterIndex, namespaces: &[String], sink: &mut dyn MapSink) -> std::io::Result<()> {
+    let (from, to) = external_blocks(ix);
+    let named = |blocks: Vec<ExternalBlock>| blocks.into_iter().map(|b| (b.name(), b.start)).collect();
+    let parts = (workload_representatives(ix), named(from), named(to));
+    map_stream::stream_rows(ix, namespaces, parts, sink)
 }
 
 /// One representative pod per workload (the first by name), by workload name.
@@ -505,9 +515,106 @@ pub(super) fn mermaid_head<'a>(nodes: &GraphNodes<'a>) -> (String, BTreeMap<&'a 
     (s, ids)
 }
 
+/// A graph rendering of the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graphic {
+    Dot,
+    Mermaid,
+}
+
+/// Writes the map as [`render_dot`](super::render_dot) or
+/// [`render_mermaid`](super::render_mermaid) would, without holding its connections: the
+/// nodes come before the edges, so the map is computed twice (first for the names of the nodes
+/// that have a connection, then for the edges).
+pub fn stream_graph(
+    ix: &ClusterIndex,
+    namespaces: &[String],
+    graphic: Graphic,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut names = NodeNames::default();
+    stream_map(ix, namespaces, &mut names)?;
+    let nodes = graph_nodes(names.0.iter().map(String::as_str));
+    match graphic {
+        Graphic::Dot => {
+            out.write_all(dot_head(&nodes).as_bytes())?;
+            stream_map(
+                ix,
+                namespaces,
+                &mut EdgeSink(|s: &str, d: &str, c: &str| dot_edge(s, d, c), out),
+            )?;
+            out.write_all(b"}\n")
+        }
+        Graphic::Mermaid => {
+            let (head, ids) = mermaid_head(&nodes);
+            out.write_all(head.as_bytes())?;
+            let edge = |s: &str, d: &str, c: &str| mermaid_edge(&ids[s], c, &ids[d]);
+            stream_map(ix, namespaces, &mut EdgeSink(edge, out))
+        }
+    }
+}
+
+/// The names of the nodes that have a connection.
+#[derive(Default)]
+struct NodeNames(BTreeSet<String>);
+
+impl MapSink for NodeNames {
+    fn connection(&mut self, src: &str, dst: &str, _: &str) -> std::io::Result<()> {
+        for name in [src, dst] {
+            if !self.0.contains(name) {
+                self.0.insert(name.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one edge line per connection.
+struct EdgeSink<'o, F: Fn(&str, &str, &str) -> String>(F, &'o mut dyn std::io::Write);
+
+impl<F: Fn(&str, &str, &str) -> String> MapSink for EdgeSink<'_, F> {
+    fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
+        self.1.write_all((self.0)(src, dst, conn).as_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The streamed graphs are byte for byte the renderings of the whole map.
+    #[test]
+    fn streamed_graphs_equal_the_renderings() {
+        let pod = |ns: &str, name: &str, ip: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}\nstatus: {{podIP: {ip}}}\n---\n"
+            )
+        };
+        let yaml = [
+            pod("shop", "web", "10.0.0.1"),
+            pod("shop", "api", "10.0.0.2"),
+            pod("kube-system", "dns", "10.0.1.1"),
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec: {podSelector: {matchLabels: {app: api}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}, {ipBlock: {cidr: 203.0.113.0/24}}], ports: [{port: 8080}]}]}\n".to_string(),
+        ]
+        .concat();
+        let snap = crate::snapshot::load_str("t.yaml", &yaml).expect("parses");
+        let ix = ClusterIndex::build(&snap, crate::index::Semantics::default());
+        for scope in [
+            vec![],
+            vec!["kube-system".to_string()],
+            vec!["no-such-namespace".to_string()],
+        ] {
+            let map = connectivity_map(&ix, &scope);
+            for (graphic, whole) in [
+                (Graphic::Dot, render_dot(&map)),
+                (Graphic::Mermaid, render_mermaid(&map)),
+            ] {
+                let mut out = Vec::new();
+                stream_graph(&ix, &scope, graphic, &mut out).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), whole, "{graphic:?} {scope:?}");
+            }
+        }
+    }
 
     #[test]
     fn partition_cuts_at_every_cidr_and_except_boundary() {
