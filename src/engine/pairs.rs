@@ -62,7 +62,6 @@ struct RuleList {
     rules: Vec<usize>,
     /// Some rule names a port: its sets depend on the destination's port profile.
     named: bool,
-    ingress: bool,
 }
 
 /// How one side of a representative is decided.
@@ -97,12 +96,13 @@ pub struct PairCache {
     unions: FastMap<(usize, u64, usize), ConnId>,
     /// (egress, ingress) → intersection.
     meets: FastMap<(ConnId, ConnId), ConnId>,
-    /// The source the masks are for.
+    /// The source the ingress masks are for.
     source: Option<usize>,
-    /// Per destination: the rules of the source's egress list that match it.
-    egress: Vec<u64>,
-    /// Per ingress rule list: its rules that match the source.
-    ingress: Vec<u64>,
+    /// Bumped with each new source: an ingress mask of an older one is stale.
+    generation: u64,
+    /// Per ingress rule list: the generation it was computed in, and its rules that match the
+    /// source.
+    ingress: Vec<(u64, u64)>,
 }
 
 impl PairCache {
@@ -153,14 +153,19 @@ impl<'a> PairConns<'a> {
             pc.sides.push(sides);
         }
         let views: Vec<PeerView<'_>> = pc.reps.iter().map(|&p| PeerView::of(ix, Endpoint::Pod(p))).collect();
-        let by_ns = reps_by_namespace(ix, &pc.reps);
+        let mut peers = PeerSets {
+            ix,
+            views: &views,
+            by_ns: reps_by_namespace(ix, &pc.reps),
+            known: HashMap::new(),
+        };
         pc.rules = builder
             .rules
             .iter()
             .map(|&(pid, dir, i)| {
                 let rule = &ix.policies[pid].rules(dir).unwrap_or_default()[i];
                 RuleSets {
-                    peers: peer_bits(ix, rule, &views, &by_ns),
+                    peers: peers.rule_bits(rule),
                     conns: rule_conns_by_profile(rule, ix, &profile_pods),
                 }
             })
@@ -205,8 +210,8 @@ impl<'a> PairConns<'a> {
             unions: FastMap::default(),
             meets: FastMap::default(),
             source: None,
-            egress: vec![0; self.reps.len()],
-            ingress: vec![0; self.lists.len()],
+            generation: 0,
+            ingress: vec![(0, 0); self.lists.len()],
         };
         c.intern(ConnSet::none());
         c.intern(ConnSet::all());
@@ -222,10 +227,7 @@ impl<'a> PairConns<'a> {
             _ if src == dst => return self.engine_pair(src, dst, cache),
             SideKind::Engine => return self.engine_pair(src, dst, cache),
             SideKind::Open => ALL_CONNS,
-            SideKind::Rules(l) => {
-                self.prepare(s, cache);
-                self.union(l, cache.egress[d], d, cache)
-            }
+            SideKind::Rules(l) => self.union(l, self.matching(l, d), d, cache),
         };
         if egress == NO_CONNS {
             return NO_CONNS;
@@ -233,8 +235,8 @@ impl<'a> PairConns<'a> {
         let ingress = match self.sides[d][Direction::Ingress.index()] {
             SideKind::Open => ALL_CONNS,
             SideKind::Rules(l) => {
-                self.prepare(s, cache);
-                self.union(l, cache.ingress[l], d, cache)
+                let mask = self.ingress_mask(l, s, cache);
+                self.union(l, mask, d, cache)
             }
             SideKind::Engine => {
                 let ix = self.ix;
@@ -257,31 +259,28 @@ impl<'a> PairConns<'a> {
         cache.intern(c)
     }
 
-    /// Computes the masks of source `s` once: the rules of its egress list matching each
-    /// destination, and the rules of each ingress list matching it.
-    fn prepare(&self, s: usize, cache: &mut PairCache) {
-        if cache.source == Some(s) {
-            return;
+    /// The rules of list `l` whose peers match representative `w`, as a mask.
+    fn matching(&self, l: usize, w: usize) -> u64 {
+        let (word, bit) = (w / 64, 1u64 << (w % 64));
+        let rules = &self.lists[l].rules;
+        (0..rules.len())
+            .filter(|&k| self.rules[rules[k]].peers[word] & bit != 0)
+            .fold(0, |m, k| m | 1 << k)
+    }
+
+    /// [`matching`](Self::matching) for an ingress list and the source `s`, once per source.
+    fn ingress_mask(&self, l: usize, s: usize, cache: &mut PairCache) -> u64 {
+        if cache.source != Some(s) {
+            cache.source = Some(s);
+            cache.generation += 1;
         }
-        cache.source = Some(s);
-        cache.egress.fill(0);
-        if let SideKind::Rules(l) = self.sides[s][Direction::Egress.index()] {
-            for (k, &r) in self.lists[l].rules.iter().enumerate() {
-                for_each_bit(&self.rules[r].peers, |d| cache.egress[d] |= 1 << k);
-            }
+        let (generation, mask) = cache.ingress[l];
+        if generation == cache.generation {
+            return mask;
         }
-        let (word, bit) = (s / 64, 1u64 << (s % 64));
-        for (l, list) in self.lists.iter().enumerate() {
-            cache.ingress[l] = match list.ingress {
-                true => list
-                    .rules
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| self.rules[**r].peers[word] & bit != 0)
-                    .fold(0, |m, (k, _)| m | 1 << k),
-                false => 0,
-            };
-        }
+        let mask = self.matching(l, s);
+        cache.ingress[l] = (cache.generation, mask);
+        mask
     }
 
     /// The union of the ports of the rules of list `l` in `mask`, toward destination `d`.
@@ -360,11 +359,7 @@ impl Builder {
             }
         }
         let l = (rules.len() <= MAX_RULES).then(|| {
-            lists.push(RuleList {
-                rules,
-                named,
-                ingress: dir == Direction::Ingress,
-            });
+            lists.push(RuleList { rules, named });
             lists.len() - 1
         });
         self.list_ids.insert(key, l);
@@ -448,24 +443,70 @@ fn reps_by_namespace<'i>(ix: &'i ClusterIndex, reps: &[PodId]) -> ByNamespace<'i
     out
 }
 
-/// The representatives one of a rule's peers matches ([`match_peer`], as `np_conns` asks it).
-/// A peer limited to its policy's namespace is only asked about the pods there: it matches no
-/// pod elsewhere, and nothing that is not a pod.
-fn peer_bits(ix: &ClusterIndex, rule: &Rule, views: &[PeerView<'_>], by_ns: &ByNamespace<'_>) -> Vec<u64> {
-    let mut bits = vec![0u64; views.len().div_ceil(64)];
-    let set = |bits: &mut [u64], w: usize| bits[w / 64] |= 1 << (w % 64);
-    let Some(peers) = &rule.peers else {
-        (0..views.len()).for_each(|w| set(&mut bits, w));
-        return bits;
-    };
-    for peer in peers {
-        for w in candidates(peer, views.len(), by_ns) {
-            if match_peer(ix, peer, &views[w]).is_ok() {
-                set(&mut bits, w);
+/// The representatives each peer element matches ([`match_peer`], as `np_conns` asks it),
+/// computed once per distinct element (the same DNS or monitoring peer recurs in many policies).
+struct PeerSets<'a, 'v> {
+    ix: &'a ClusterIndex,
+    views: &'v [PeerView<'a>],
+    by_ns: ByNamespace<'a>,
+    /// By the element's `Debug` text: the elements with that text (compared whole) and their bits.
+    known: HashMap<String, Vec<(&'a Peer, Vec<u64>)>>,
+}
+
+impl<'a> PeerSets<'a, '_> {
+    /// The representatives one of a rule's peers matches (every one: no peers).
+    fn rule_bits(&mut self, rule: &'a Rule) -> Vec<u64> {
+        let n = self.views.len();
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        let Some(peers) = &rule.peers else {
+            (0..n).for_each(|w| bits[w / 64] |= 1 << (w % 64));
+            return bits;
+        };
+        for peer in peers {
+            for (b, p) in bits.iter_mut().zip(self.peer_bits(peer)) {
+                *b |= p;
             }
         }
+        bits
     }
-    bits
+
+    fn peer_bits(&mut self, peer: &'a Peer) -> &[u64] {
+        let key = format!("{peer:?}");
+        let found = self
+            .known
+            .get(&key)
+            .and_then(|v| v.iter().position(|(p, _)| *p == peer));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let bits = self.compute(peer);
+                let slot = self.known.entry(key.clone()).or_default();
+                slot.push((peer, bits));
+                slot.len() - 1
+            }
+        };
+        &self.known[&key][i].1
+    }
+
+    fn compute(&self, peer: &Peer) -> Vec<u64> {
+        let mut bits = vec![0u64; self.views.len().div_ceil(64)];
+        for w in candidates(peer, self.views.len(), &self.by_ns) {
+            let view = &self.views[w];
+            if pod_selector_may_match(peer, view) && match_peer(self.ix, peer, view).is_ok() {
+                bits[w / 64] |= 1 << (w % 64);
+            }
+        }
+        bits
+    }
+}
+
+/// False only when `match_peer` fails for certain on a pod element: the peer is not a pod its
+/// podSelector matches (`match_pods` checks both). Cheap: no failure is built.
+fn pod_selector_may_match(peer: &Peer, view: &PeerView<'_>) -> bool {
+    match peer {
+        Peer::Pods { pods, .. } => view.pod().is_some_and(|p| pods.failures(&p.labels).is_empty()),
+        _ => true,
+    }
 }
 
 /// The representatives a peer may match: all of them, except that a pod element matches only
@@ -487,17 +528,6 @@ fn candidates(peer: &Peer, n: usize, by_ns: &ByNamespace<'_>) -> Vec<usize> {
             .flat_map(|(_, v)| v.iter().copied())
             .collect(),
         _ => (0..n).collect(),
-    }
-}
-
-/// Calls `f` with the index of every set bit.
-fn for_each_bit(bits: &[u64], mut f: impl FnMut(usize)) {
-    for (i, &word) in bits.iter().enumerate() {
-        let mut w = word;
-        while w != 0 {
-            f(i * 64 + w.trailing_zeros() as usize);
-            w &= w - 1;
-        }
     }
 }
 
