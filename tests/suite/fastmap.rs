@@ -7,8 +7,8 @@
 //! to the engine or is easy to get wrong rule by rule: pods of one ReplicaSet, a hostNetwork pod
 //! and its Node, a pod without an IP, ipBlocks over the pods' addresses, an AdminNetworkPolicy or
 //! a BaselineAdminNetworkPolicy, a CiliumNetworkPolicy, a Calico NetworkPolicy; and the benchmark
-//! generator's S clusters (100 pods, 50 policies). Any difference prints the seed and the first
-//! differing lines, and the cluster.
+//! generator's S clusters (100 pods, 50 policies) and M cluster (1,000 pods, 500 policies). Any
+//! difference prints the seed, the first differing lines, and the cluster.
 
 use std::collections::BTreeSet;
 
@@ -129,6 +129,13 @@ fn rule_by_rule_map_equals_the_pairwise_map_on_benchmark_s_clusters() {
             assert_eq!(compare(&yaml, reading, &[]), None, "S cluster, seed {seed}");
         }
     }
+}
+
+/// The benchmark's M cluster (409 workloads, 500 policies), default reading.
+#[test]
+fn rule_by_rule_map_equals_the_pairwise_map_on_the_benchmark_m_cluster() {
+    let yaml = cluster_gen::generate(Size::M, 1);
+    assert_eq!(compare(&yaml, true, &[]), None);
 }
 
 /// The extras are read as meant: the generator exercises every fallback.
