@@ -162,3 +162,32 @@ fn the_generator_exercises_every_fallback() {
     assert!(unexpected.is_empty(), "{unexpected:?}");
     assert_eq!(compare(&yaml, true, &[]), None);
 }
+
+/// Rule lists at the edge of a 64-bit mask: 64 rules are decided rule by rule, 65 go through the
+/// engine; both give the pairwise map.
+#[test]
+fn rule_lists_of_64_and_65_rules_give_the_pairwise_map() {
+    let rules = |n: usize, key: &str| {
+        let rules: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "{{{key}: [{{podSelector: {{matchLabels: {{app: {}}}}}}}], ports: [{{port: {}}}]}}",
+                    ["web", "api", "db"][i % 3],
+                    1000 + i
+                )
+            })
+            .collect();
+        rules.join(", ")
+    };
+    for n in [63, 64, 65, 70] {
+        let yaml = format!(
+            "{}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: many-in, namespace: ns-a}}\nspec: {{podSelector: {{}}, ingress: [{}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: many-out, namespace: ns-b}}\nspec: {{podSelector: {{}}, egress: [{}]}}\n",
+            crate::oracle::cluster(7),
+            rules(n, "from"),
+            rules(n, "to")
+        );
+        for reading in [true, false] {
+            assert_eq!(compare(&yaml, reading, &[]), None, "{n} rules");
+        }
+    }
+}
