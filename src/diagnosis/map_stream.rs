@@ -16,7 +16,7 @@ use crate::index::{ClusterIndex, PodId};
 use crate::policy::Direction;
 use crate::report::Connection;
 
-/// Sources handed to the threads at a time: the rows held at once.
+/// Sources handed to the threads at a time: two waves of rows are held at once.
 const WAVE: usize = 256;
 
 /// Receives the map's connections in order.
@@ -145,26 +145,44 @@ pub fn stream_rows(
         threads,
         "map: streaming"
     );
+    // The rows of one wave are written while the threads compute the next.
+    let mut previous: Option<(&[Node], Vec<Row>)> = None;
     for wave in plan.sources.chunks(WAVE) {
         let per_thread = wave.len().div_ceil(threads);
-        let rows: Vec<Vec<Row>> = std::thread::scope(|scope| {
+        let (rows, written) = std::thread::scope(|scope| {
             let handles: Vec<_> = wave
                 .chunks(per_thread)
                 .zip(workers.iter_mut())
                 .map(|(chunk, worker)| {
                     let (plan, pairs, sel) = (&plan, &pairs, &sel);
-                    scope.spawn(move || chunk.iter().map(|&n| row(plan, pairs, sel, worker, n)).collect())
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|&n| row(plan, pairs, sel, worker, n))
+                            .collect::<Vec<Row>>()
+                    })
                 })
                 .collect();
-            handles
+            let written = previous
+                .take()
+                .map_or(Ok(()), |(srcs, rows)| emit(&plan, srcs, rows, sink));
+            let rows: Vec<Row> = handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect();
+            (rows, written)
         });
-        for (src, row) in wave.iter().zip(rows.iter().flatten()) {
-            for (dst, conn) in row {
-                sink.connection(plan.name(*src), plan.name(*dst), conn)?;
-            }
+        written?;
+        previous = Some((wave, rows));
+    }
+    previous.map_or(Ok(()), |(srcs, rows)| emit(&plan, srcs, rows, sink))
+}
+
+/// Hands the rows of `sources` to the sink.
+fn emit(plan: &Plan<'_>, sources: &[Node], rows: Vec<Row>, sink: &mut dyn MapSink) -> std::io::Result<()> {
+    for (src, row) in sources.iter().zip(rows) {
+        for (dst, conn) in row {
+            sink.connection(plan.name(*src), plan.name(dst), &conn)?;
         }
     }
     Ok(())
