@@ -11,12 +11,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use netpol_debug::diagnosis::matrix;
+use netpol_debug::diagnosis::map_stream::{JsonSink, TextSink};
+use netpol_debug::diagnosis::matrix::{Graphic, stream_graph, stream_map};
 use netpol_debug::diagnosis::query::{self, QueryError, Surface};
 use netpol_debug::diagnosis::reach::{self, ReachQuery};
 use netpol_debug::diagnosis::{self, Query};
 use netpol_debug::diagnosis::{diff, whatif};
-use netpol_debug::index::Semantics;
+use netpol_debug::index::{ClusterIndex, Semantics};
 use netpol_debug::live::{self, LiveSource, ReadOnlyClient};
 use netpol_debug::report::QueryErrorReport;
 use netpol_debug::report::{reachability_text, render};
@@ -680,13 +681,7 @@ fn run_matrix(source: &SourceArgs, focus: &[String], output: MapOutput) -> anyho
             anyhow::bail!("{}", e.text(Surface::Cli));
         }
     }
-    let map = matrix::connectivity_map(ix, focus);
-    match output {
-        MapOutput::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&map)?))?,
-        MapOutput::Text => emit(&matrix::render_text(&map))?,
-        MapOutput::Dot => emit(&matrix::render_dot(&map))?,
-        MapOutput::Mermaid => emit(&matrix::render_mermaid(&map))?,
-    }
+    stream_matrix(ix, focus, output)?;
     Ok(0)
 }
 
@@ -830,6 +825,24 @@ fn run_reach(source: &SourceArgs, parsed: Result<ReachQuery, QueryError>, output
         }
         Err(e) => print_query_error(&e, output),
     }
+}
+
+/// The map, written source by source as it is computed (the connections are never all held).
+fn stream_matrix(ix: &ClusterIndex, focus: &[String], output: MapOutput) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match output {
+        MapOutput::Text => stream_map(ix, focus, &mut TextSink(&mut out))?,
+        MapOutput::Json => {
+            let mut sink = JsonSink::new(&mut out)?;
+            stream_map(ix, focus, &mut sink)?;
+            let warnings: Vec<String> = ix.warnings.iter().map(|w| w.to_string()).collect();
+            sink.finish(&warnings)?;
+        }
+        MapOutput::Dot => stream_graph(ix, focus, Graphic::Dot, &mut out)?,
+        MapOutput::Mermaid => stream_graph(ix, focus, Graphic::Mermaid, &mut out)?,
+    }
+    out.flush()
 }
 
 /// `serve`: the MCP tools over stdio, or over Streamable HTTP until interrupted.

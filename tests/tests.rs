@@ -57,6 +57,9 @@
 //!   rebinding), `--allow-host`, the bearer token, the body limit; no tool runs on a refusal.
 //! - `mcp_stress`: the Python SDK (`tests/mcp_client/stress.py`) sends mixed valid and invalid calls
 //!   over stdio and HTTP (50 clients): every call answered, RSS flat; p50/p99 and RSS printed.
+//! - `fastmap`: the rule-by-rule connectivity map equals the map pair by pair through the engine,
+//!   connection by connection, on 300 seeded random small clusters (every fallback exercised) and
+//!   on benchmark S clusters and the M cluster, and rule lists at the edge of the 64-bit mask.
 //! - `oracle`: np-guard/netpol-analyzer (built by tests/netpol-analyzer/build.sh) as a differential
 //!   oracle: 300 seeded random small clusters, our `matrix` against its `netpolicy list`.
 //! - `props`: property tests (proptest) of the engine's invariants over generated clusters and policies
@@ -111,6 +114,8 @@ mod explanations;
 mod extended_conformance;
 #[path = "suite/fake_kube.rs"]
 mod fake_kube;
+#[path = "suite/fastmap.rs"]
+mod fastmap;
 #[path = "suite/http_safety.rs"]
 mod http_safety;
 #[path = "suite/live.rs"]

@@ -11,15 +11,62 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
+use super::map_stream::{self, MapSink};
 use crate::engine::{self, ConnSet, Endpoint, Selection};
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::{Direction, Peer};
 use crate::report::{Connection, ConnectivityMap};
 
 /// Computes the map. `namespaces` empty: the whole cluster; otherwise the connections with at
-/// least one end in one of those namespaces.
+/// least one end in one of those namespaces. Rule by rule on every core
+/// ([`map_stream`](super::map_stream)); the same connections as [`connectivity_map_pairwise`].
 pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
-    let connections = map_pairs(ix, namespaces, &external_blocks(ix))
+    let mut connections = map_stream::Collect::default();
+    // Collecting into memory cannot fail.
+    let _ = stream_map(ix, namespaces, &mut connections);
+    let warnings = ix.warnings.iter().map(|w| w.to_string()).collect();
+    ConnectivityMap {
+        connections: connections.0,
+        warnings,
+    }
+}
+
+/// Computes the map (as [`connectivity_map`]) and hands every connection to `sink` in the map's
+/// order, source by source, without holding the map. Returns the first error of the sink.
+pub fn stream_map(ix: &ClusterIndex, namespaces: &[String], sink: &mut dyn MapSink) -> std::io::Result<()> {
+    map_stream::stream_rows(ix, namespaces, parts(ix, &external_blocks(ix)), sink)
+}
+
+/// The workloads and the named external ranges a map is made of.
+fn parts(ix: &ClusterIndex, blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>)) -> map_stream::Parts {
+    let named = |bs: &[ExternalBlock]| bs.iter().map(|b| (b.name(), b.start)).collect();
+    (representatives(ix, None), named(&blocks.0), named(&blocks.1))
+}
+
+/// The connections of the map by `(src, dst)` name (empty sets left out), toward and from the
+/// given external ranges (`(sources, destinations)`, as [`external_blocks`] cuts them): the map
+/// behind the diff of two states, computed as the map is.
+pub fn map_pairs(
+    ix: &ClusterIndex,
+    namespaces: &[String],
+    blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>),
+) -> BTreeMap<(String, String), ConnSet> {
+    let mut sink = map_stream::Pairs::default();
+    match map_stream::stream_rows(ix, namespaces, parts(ix, blocks), &mut sink) {
+        Ok(()) => sink.0,
+        Err(e) => {
+            tracing::error!(
+                "the rule-by-rule map gave a connection set it cannot read back ({e}); evaluating pair by pair"
+            );
+            map_pairs_pairwise(ix, namespaces, blocks)
+        }
+    }
+}
+
+/// The map pair by pair through the engine ([`engine::allowed_conns`]): the reference the
+/// rule-by-rule map is tested against.
+pub fn connectivity_map_pairwise(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
+    let connections = map_pairs_pairwise(ix, namespaces, &external_blocks(ix))
         .into_iter()
         .map(|((src, dst), c)| Connection {
             src,
@@ -31,10 +78,8 @@ pub fn connectivity_map(ix: &ClusterIndex, namespaces: &[String]) -> Connectivit
     ConnectivityMap { connections, warnings }
 }
 
-/// The connections of the map by `(src, dst)` name (empty sets left out), toward and from the
-/// given external ranges (`(sources, destinations)`, as [`external_blocks`] cuts them): the one
-/// evaluation behind the map and the diff of two states.
-pub fn map_pairs(
+/// [`map_pairs`] pair by pair through the engine.
+fn map_pairs_pairwise(
     ix: &ClusterIndex,
     namespaces: &[String],
     blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>),
@@ -317,30 +362,39 @@ pub fn render_text(map: &ConnectivityMap) -> String {
 /// Where a node of a graph rendering goes: a namespace's cluster, the external ranges' cluster, or
 /// the top level (a name that is neither `NS/WORKLOAD` nor `...[External]`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Group<'a> {
+pub(super) enum Group<'a> {
     Namespace(&'a str),
     External,
     Ungrouped,
 }
 
+/// The nodes of a graph rendering by group (groups and names sorted), with their display labels.
+pub(super) type GraphNodes<'a> = BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>>;
+
+/// The nodes named `names`, placed.
+pub(super) fn graph_nodes<'a>(names: impl Iterator<Item = &'a str>) -> GraphNodes<'a> {
+    let mut nodes = GraphNodes::new();
+    for name in names {
+        let (group, label) = Graph::place(name);
+        nodes.entry(group).or_default().insert(name, label);
+    }
+    nodes
+}
+
 /// The map as a graph: nodes by group (groups and names sorted) with their display labels, and
 /// one edge per `(src, dst)` pair with the distinct conns of that pair.
 struct Graph<'a> {
-    nodes: BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>>,
+    nodes: GraphNodes<'a>,
     edges: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>>,
 }
 
 impl<'a> Graph<'a> {
     fn new(map: &'a ConnectivityMap) -> Self {
-        let mut nodes: BTreeMap<Group<'a>, BTreeMap<&'a str, &'a str>> = BTreeMap::new();
         let mut edges: BTreeMap<(&'a str, &'a str), BTreeSet<&'a str>> = BTreeMap::new();
         for c in &map.connections {
-            for name in [c.src.as_str(), c.dst.as_str()] {
-                let (group, label) = Self::place(name);
-                nodes.entry(group).or_default().insert(name, label);
-            }
             edges.entry((&c.src, &c.dst)).or_default().insert(&c.conn);
         }
+        let nodes = graph_nodes(map.connections.iter().flat_map(|c| [c.src.as_str(), c.dst.as_str()]));
         Graph { nodes, edges }
     }
 
@@ -384,13 +438,32 @@ fn dot_quote(s: &str) -> String {
 /// edge per `SRC -> DST` pair labelled with its conns. Sorted, so deterministic.
 pub fn render_dot(map: &ConnectivityMap) -> String {
     let g = Graph::new(map);
+    let mut s = dot_head(&g.nodes);
+    for ((src, dst), conns) in &g.edges {
+        s.push_str(&dot_edge(src, dst, &Graph::edge_label(conns)));
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// A DOT edge line.
+pub(super) fn dot_edge(src: &str, dst: &str, label: &str) -> String {
+    format!(
+        "    {} -> {} [label={}];\n",
+        dot_quote(src),
+        dot_quote(dst),
+        dot_quote(label)
+    )
+}
+
+/// A DOT graph up to its edges: the opening line, and the nodes by group (none: no edges).
+pub(super) fn dot_head(nodes: &GraphNodes<'_>) -> String {
     let mut s = String::from("digraph connectivity {\n");
-    if g.edges.is_empty() {
-        s.push_str("}\n");
+    if nodes.is_empty() {
         return s;
     }
     s.push_str("    rankdir=LR;\n");
-    for (group, nodes) in &g.nodes {
+    for (group, nodes) in nodes {
         let indent = match group {
             Group::Namespace(ns) => {
                 s.push_str(&format!("    subgraph {} {{\n", dot_quote(&format!("cluster_{ns}"))));
@@ -413,15 +486,6 @@ pub fn render_dot(map: &ConnectivityMap) -> String {
             s.push_str("    }\n");
         }
     }
-    for ((src, dst), conns) in &g.edges {
-        s.push_str(&format!(
-            "    {} -> {} [label={}];\n",
-            dot_quote(src),
-            dot_quote(dst),
-            dot_quote(&Graph::edge_label(conns))
-        ));
-    }
-    s.push_str("}\n");
     s
 }
 
@@ -457,10 +521,24 @@ fn mermaid_sanitize(s: &str) -> String {
 /// Sorted, so deterministic.
 pub fn render_mermaid(map: &ConnectivityMap) -> String {
     let g = Graph::new(map);
+    let (mut s, ids) = mermaid_head(&g.nodes);
+    for ((src, dst), conns) in &g.edges {
+        s.push_str(&mermaid_edge(&ids[src], &Graph::edge_label(conns), &ids[dst]));
+    }
+    s
+}
+
+/// A Mermaid edge line between two node ids.
+pub(super) fn mermaid_edge(src_id: &str, label: &str, dst_id: &str) -> String {
+    format!("    {src_id} -->|{}| {dst_id}\n", mermaid_quote(label))
+}
+
+/// A Mermaid flowchart up to its edges, and the id of every node.
+pub(super) fn mermaid_head<'a>(nodes: &GraphNodes<'a>) -> (String, BTreeMap<&'a str, String>) {
     let mut s = String::from("flowchart LR\n");
     let mut ids: BTreeMap<&str, String> = BTreeMap::new();
     let mut subgraph_ids: BTreeSet<String> = BTreeSet::new();
-    for (group, nodes) in &g.nodes {
+    for (group, nodes) in nodes {
         let indent = match group {
             Group::Namespace(ns) => {
                 let base = format!("ns_{}", mermaid_sanitize(ns));
@@ -489,20 +567,109 @@ pub fn render_mermaid(map: &ConnectivityMap) -> String {
             s.push_str("    end\n");
         }
     }
-    for ((src, dst), conns) in &g.edges {
-        s.push_str(&format!(
-            "    {} -->|{}| {}\n",
-            ids[src],
-            mermaid_quote(&Graph::edge_label(conns)),
-            ids[dst]
-        ));
+    (s, ids)
+}
+
+/// A graph rendering of the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graphic {
+    Dot,
+    Mermaid,
+}
+
+/// Writes the map as [`render_dot`](super::render_dot) or
+/// [`render_mermaid`](super::render_mermaid) would, without holding its connections: the
+/// nodes come before the edges, so the map is computed twice (first for the names of the nodes
+/// that have a connection, then for the edges).
+pub fn stream_graph(
+    ix: &ClusterIndex,
+    namespaces: &[String],
+    graphic: Graphic,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut names = NodeNames::default();
+    stream_map(ix, namespaces, &mut names)?;
+    let nodes = graph_nodes(names.0.iter().map(String::as_str));
+    match graphic {
+        Graphic::Dot => {
+            out.write_all(dot_head(&nodes).as_bytes())?;
+            stream_map(
+                ix,
+                namespaces,
+                &mut EdgeSink(|s: &str, d: &str, c: &str| dot_edge(s, d, c), out),
+            )?;
+            out.write_all(b"}\n")
+        }
+        Graphic::Mermaid => {
+            let (head, ids) = mermaid_head(&nodes);
+            out.write_all(head.as_bytes())?;
+            let edge = |s: &str, d: &str, c: &str| mermaid_edge(&ids[s], c, &ids[d]);
+            stream_map(ix, namespaces, &mut EdgeSink(edge, out))
+        }
     }
-    s
+}
+
+/// The names of the nodes that have a connection.
+#[derive(Default)]
+struct NodeNames(BTreeSet<String>);
+
+impl MapSink for NodeNames {
+    fn connection(&mut self, src: &str, dst: &str, _: &str) -> std::io::Result<()> {
+        for name in [src, dst] {
+            if !self.0.contains(name) {
+                self.0.insert(name.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one edge line per connection.
+struct EdgeSink<'o, F: Fn(&str, &str, &str) -> String>(F, &'o mut dyn std::io::Write);
+
+impl<F: Fn(&str, &str, &str) -> String> MapSink for EdgeSink<'_, F> {
+    fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
+        self.1.write_all((self.0)(src, dst, conn).as_bytes())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The streamed graphs are byte for byte the renderings of the whole map.
+    #[test]
+    fn streamed_graphs_equal_the_renderings() {
+        let pod = |ns: &str, name: &str, ip: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: {name}}}}}\nstatus: {{podIP: {ip}}}\n---\n"
+            )
+        };
+        let yaml = [
+            pod("shop", "web", "10.0.0.1"),
+            pod("shop", "api", "10.0.0.2"),
+            pod("kube-system", "dns", "10.0.1.1"),
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: shop}\nspec: {podSelector: {matchLabels: {app: api}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}, {ipBlock: {cidr: 203.0.113.0/24}}], ports: [{port: 8080}]}]}\n".to_string(),
+        ]
+        .concat();
+        let snap = crate::snapshot::load_str("t.yaml", &yaml).expect("parses");
+        let ix = ClusterIndex::build(&snap, crate::index::Semantics::default());
+        for scope in [
+            vec![],
+            vec!["kube-system".to_string()],
+            vec!["no-such-namespace".to_string()],
+        ] {
+            let map = connectivity_map(&ix, &scope);
+            for (graphic, whole) in [
+                (Graphic::Dot, render_dot(&map)),
+                (Graphic::Mermaid, render_mermaid(&map)),
+            ] {
+                let mut out = Vec::new();
+                stream_graph(&ix, &scope, graphic, &mut out).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), whole, "{graphic:?} {scope:?}");
+            }
+        }
+    }
 
     #[test]
     fn partition_cuts_at_every_cidr_and_except_boundary() {

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cluster_policies;
 pub mod describe;
 pub mod diff;
+pub mod map_stream;
 pub mod matrix;
 pub mod query;
 pub mod reach;

@@ -22,7 +22,8 @@
 //!
 //! Files: `trace` (results), `matchers` (one function per clause), `tiers` (the tiers and their
 //! loop), `calico` (Calico's tier walk), `cilium` (the Cilium rules of a side against its peer,
-//! for the tiers), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps).
+//! for the tiers), `uncertainty` (what may make a side wrong), `conns` (connection sets for maps), `pairs` (the
+//! connection sets of many pairs at once, rule by rule, for the whole-cluster map).
 //!
 //! Invariant: the engine reads only `snapshot`, `policy` and `index`; no I/O, no async, no panic.
 
@@ -30,6 +31,7 @@ mod calico;
 mod cilium;
 mod conns;
 mod matchers;
+mod pairs;
 mod tiers;
 mod trace;
 mod uncertainty;
@@ -37,6 +39,7 @@ mod uncertainty;
 pub use crate::policy::admin::{AdminAction, AdminKind, AdminTier};
 pub use crate::policy::{Action, ConnSet};
 pub use conns::{Selection, allowed_conns, side_conns};
+pub use pairs::{ALL_CONNS, ConnId, NO_CONNS, PairCache, PairConns};
 pub use trace::{
     AdminHit, AllowedPort, AlwaysAllowed, CalicoStep, CalicoStepAction, CalicoWalk, CiliumOutcome, CiliumRuleTrace,
     Doubt, Endpoint, Flow, FlowTrace, PeerFailure, PortFailure, RuleTrace, SideTrace, Uncertainty, WantedPort,

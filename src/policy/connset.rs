@@ -171,9 +171,60 @@ impl fmt::Display for ConnSet {
     }
 }
 
+impl ConnSet {
+    /// Reads back what [`Display`](fmt::Display) writes (the connlist format): `All Connections`,
+    /// `No Connections`, or `SCTP 9003,TCP 80,8000-8100,UDP 53`; `None` for anything else.
+    pub fn parse_connlist(s: &str) -> Option<ConnSet> {
+        match s {
+            "All Connections" => return Some(ConnSet::all()),
+            "No Connections" => return Some(ConnSet::none()),
+            _ => {}
+        }
+        let mut c = ConnSet::none();
+        let mut proto = None;
+        for part in s.split(',') {
+            let ports = match part.split_once(' ') {
+                Some((p, ports)) => {
+                    proto = Some(Protocol::parse(p)?);
+                    ports
+                }
+                None => part,
+            };
+            let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
+            c.add(proto?, lo.parse().ok()?, hi.parse().ok()?);
+        }
+        Some(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every set the map writes reads back as itself (the diff of two states reads the map's
+    /// text back into sets).
+    #[test]
+    fn connlist_text_reads_back() {
+        let mut c = ConnSet::none();
+        c.add(Protocol::Tcp, 8080, 8080);
+        c.add(Protocol::Tcp, 80, 90);
+        c.add(Protocol::Udp, 53, 53);
+        c.add(Protocol::Sctp, 9003, 9003);
+        let mut all_tcp = ConnSet::none();
+        all_tcp.add_protocol(Protocol::Tcp);
+        for set in [
+            c,
+            all_tcp,
+            ConnSet::all(),
+            ConnSet::none(),
+            ConnSet::single(Protocol::Udp, Some(1)),
+        ] {
+            assert_eq!(ConnSet::parse_connlist(&set.to_string()), Some(set.clone()), "{set}");
+        }
+        for bad in ["", "TCP", "ICMP 1", "TCP 80,x", "80", "TCP 90-80x"] {
+            assert_eq!(ConnSet::parse_connlist(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn ranges_merge_and_print_in_connlist_order() {

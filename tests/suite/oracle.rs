@@ -216,7 +216,7 @@ fn pod(r: &mut Rng, ns: &str, ns_index: usize, i: usize) -> String {
 }
 
 /// One random cluster as multi-document YAML.
-fn cluster(seed: u64) -> String {
+pub(crate) fn cluster(seed: u64) -> String {
     let mut r = Rng(seed);
     let namespaces = &NAMESPACES[..2 + r.below(2)];
     let mut docs = Vec::new();
