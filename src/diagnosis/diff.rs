@@ -27,6 +27,7 @@ use crate::engine::{self, ConnSet, Endpoint, Flow};
 use crate::index::{ClusterIndex, PodId};
 use crate::policy::Protocol;
 use crate::policy::selector::Labels;
+use crate::report::Connection;
 use crate::report::{ChangeKind, DiffGroup, DiffReport, ObjectChange, PairChange, Truncation, Verdict};
 use crate::snapshot::ClusterSnapshot;
 
@@ -56,12 +57,13 @@ pub fn diff_with_changes(
     changes: Vec<ObjectChange>,
 ) -> DiffReport {
     let blocks = matrix::external_blocks_of(&[before.index, after.index]);
-    // The two maps are independent: one per core.
-    let (old, new) = std::thread::scope(|s| {
-        let old = s.spawn(|| matrix::map_pairs(before.index, namespaces, &blocks));
-        let new = matrix::map_pairs(after.index, namespaces, &blocks);
-        (old.join().expect("the map of the earlier state"), new)
-    });
+    // Each map runs on every core already. Both come sorted by (source, destination); the sort
+    // makes the side-by-side walk below sure of it (linear on sorted input).
+    let by_pair = |a: &Connection, b: &Connection| (&a.src, &a.dst).cmp(&(&b.src, &b.dst));
+    let mut old = matrix::map_pairs(before.index, namespaces, &blocks);
+    old.sort_by(by_pair);
+    let mut new = matrix::map_pairs(after.index, namespaces, &blocks);
+    new.sort_by(by_pair);
     let ends = Ends::new(before.index, after.index, &blocks);
     let changed = changed_pairs(&old, &new, &ends, &changes);
     let mut warnings = unreadable_warnings(&changes);
@@ -76,43 +78,103 @@ struct Changed {
     inconclusive: Vec<PairChange>,
 }
 
-fn changed_pairs(
-    old: &BTreeMap<(String, String), ConnSet>,
-    new: &BTreeMap<(String, String), ConnSet>,
-    ends: &Ends,
-    changes: &[ObjectChange],
-) -> Changed {
+fn changed_pairs(old: &[Connection], new: &[Connection], ends: &Ends, changes: &[ObjectChange]) -> Changed {
     let touches: Vec<Touch> = changes.iter().map(|c| Touch::of(c, ends)).collect();
-    let empty = ConnSet::none();
-    let keys: BTreeSet<&(String, String)> = old.keys().chain(new.keys()).collect();
+    let (differing, readable): (Vec<Differing<'_>>, Vec<bool>) = differing_pairs(old, new).into_iter().unzip();
+    let mut doubts = doubts(ends, &differing);
+    for (d, ok) in doubts.iter_mut().zip(readable) {
+        if !ok {
+            *d = Some("the map's connection set of this pair could not be read back".into());
+        }
+    }
     let mut out = Changed {
         groups: BTreeMap::new(),
         inconclusive: Vec::new(),
     };
-    for key in keys {
-        let (was, is) = (old.get(key).unwrap_or(&empty), new.get(key).unwrap_or(&empty));
-        if was == is {
-            continue;
-        }
-        let (gained, lost) = (is.subtract(was), was.subtract(is));
-        let mut pair = PairChange {
-            src: key.0.clone(),
-            dst: key.1.clone(),
+    for ((src, dst, gained, lost), doubt) in differing.into_iter().zip(doubts) {
+        let pair = PairChange {
+            src: src.to_string(),
+            dst: dst.to_string(),
             gained: (!gained.is_empty()).then(|| gained.to_string()),
             lost: (!lost.is_empty()).then(|| lost.to_string()),
-            doubt: None,
+            doubt,
         };
-        let sample = if gained.is_empty() { &lost } else { &gained };
-        pair.doubt = ends.doubt(&key.0, &key.1, sample);
         match pair.doubt {
             Some(_) => out.inconclusive.push(pair),
             None => {
-                let because = explain(changes, &touches, ends, &key.0, &key.1);
+                let because = explain(changes, &touches, ends, src, dst);
                 out.groups.entry(because).or_default().push(pair);
             }
         }
     }
     out
+}
+
+/// A pair whose connections differ, with what it gained and lost (`None`: a connection set that
+/// did not read back, which makes the pair inconclusive rather than guessed).
+type Differing<'a> = (&'a str, &'a str, ConnSet, ConnSet);
+
+/// The pairs whose connections differ, in the maps' order: the two sorted maps walked side by
+/// side, comparing texts first (a set is read back only where the texts differ).
+fn differing_pairs<'a>(old: &'a [Connection], new: &'a [Connection]) -> Vec<(Differing<'a>, bool)> {
+    let key = |c: &'a Connection| (c.src.as_str(), c.dst.as_str());
+    let set = |c: Option<&Connection>| match c {
+        None => Some(ConnSet::none()),
+        Some(c) => ConnSet::parse_connlist(&c.conn),
+    };
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < old.len() || j < new.len() {
+        let order = match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) => key(a).cmp(&key(b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let (was, is) = match order {
+            std::cmp::Ordering::Equal => (old.get(i), new.get(j)),
+            std::cmp::Ordering::Less => (old.get(i), None),
+            std::cmp::Ordering::Greater => (None, new.get(j)),
+        };
+        i += usize::from(was.is_some());
+        j += usize::from(is.is_some());
+        if let (Some(a), Some(b)) = (was, is)
+            && a.conn == b.conn
+        {
+            continue;
+        }
+        let Some(end) = was.or(is) else { break };
+        let (src, dst) = key(end);
+        match (set(was), set(is)) {
+            (Some(w), Some(n)) => out.push(((src, dst, n.subtract(&w), w.subtract(&n)), true)),
+            _ => out.push(((src, dst, ConnSet::none(), ConnSet::none()), false)),
+        }
+    }
+    out
+}
+
+/// Whether each differing pair is inconclusive in either state, evaluated on every core.
+fn doubts(ends: &Ends, pairs: &[Differing<'_>]) -> Vec<Option<String>> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = pairs.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = pairs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(src, dst, gained, lost)| {
+                            let sample = if gained.is_empty() { lost } else { gained };
+                            ends.doubt(src, dst, sample)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// A policy that cannot be read after the change: the pairs it may select are inconclusive

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::engine::{self, ConnId, Endpoint, PairCache, PairConns, Selection};
 use crate::index::{ClusterIndex, PodId};
-use crate::policy::{ConnSet, Direction};
+use crate::policy::Direction;
 use crate::report::Connection;
 
 /// Sources handed to the threads at a time: two waves of rows are held at once.
@@ -247,20 +247,6 @@ impl MapSink for Collect {
             dst: dst.to_string(),
             conn: conn.to_string(),
         });
-        Ok(())
-    }
-}
-
-/// Collects the connections as sets by `(src, dst)` (for `matrix::map_pairs`, the diff of two
-/// states); a connection text that does not read back is an error.
-#[derive(Default)]
-pub struct Pairs(pub BTreeMap<(String, String), ConnSet>);
-
-impl MapSink for Pairs {
-    fn connection(&mut self, src: &str, dst: &str, conn: &str) -> std::io::Result<()> {
-        let set = ConnSet::parse_connlist(conn)
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("connection set {conn:?}")))?;
-        self.0.insert((src.to_string(), dst.to_string()), set);
         Ok(())
     }
 }

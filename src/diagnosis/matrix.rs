@@ -43,30 +43,24 @@ fn parts(ix: &ClusterIndex, blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>)) -
     (representatives(ix, None), named(&blocks.0), named(&blocks.1))
 }
 
-/// The connections of the map by `(src, dst)` name (empty sets left out), toward and from the
-/// given external ranges (`(sources, destinations)`, as [`external_blocks`] cuts them): the map
-/// behind the diff of two states, computed as the map is.
+/// The connections of the map in its order (by source, then destination name), toward and from
+/// the given external ranges (`(sources, destinations)`, as [`external_blocks`] cuts them): the
+/// map behind the diff of two states, computed as the map is.
 pub fn map_pairs(
     ix: &ClusterIndex,
     namespaces: &[String],
     blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>),
-) -> BTreeMap<(String, String), ConnSet> {
-    let mut sink = map_stream::Pairs::default();
-    match map_stream::stream_rows(ix, namespaces, parts(ix, blocks), &mut sink) {
-        Ok(()) => sink.0,
-        Err(e) => {
-            tracing::error!(
-                "the rule-by-rule map gave a connection set it cannot read back ({e}); evaluating pair by pair"
-            );
-            map_pairs_pairwise(ix, namespaces, blocks)
-        }
-    }
+) -> Vec<Connection> {
+    let mut sink = map_stream::Collect::default();
+    // Collecting into memory cannot fail.
+    let _ = map_stream::stream_rows(ix, namespaces, parts(ix, blocks), &mut sink);
+    sink.0
 }
 
 /// The map pair by pair through the engine ([`engine::allowed_conns`]): the reference the
 /// rule-by-rule map is tested against.
 pub fn connectivity_map_pairwise(ix: &ClusterIndex, namespaces: &[String]) -> ConnectivityMap {
-    let connections = map_pairs_pairwise(ix, namespaces, &external_blocks(ix))
+    let connections = pairwise(ix, namespaces, &external_blocks(ix))
         .into_iter()
         .map(|((src, dst), c)| Connection {
             src,
@@ -78,8 +72,8 @@ pub fn connectivity_map_pairwise(ix: &ClusterIndex, namespaces: &[String]) -> Co
     ConnectivityMap { connections, warnings }
 }
 
-/// [`map_pairs`] pair by pair through the engine.
-fn map_pairs_pairwise(
+/// The map pair by pair through the engine, by `(src, dst)`.
+fn pairwise(
     ix: &ClusterIndex,
     namespaces: &[String],
     blocks: &(Vec<ExternalBlock>, Vec<ExternalBlock>),
