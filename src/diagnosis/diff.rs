@@ -40,12 +40,27 @@ pub struct State<'a> {
     pub name: &'a str,
 }
 
-/// Compares two states. `namespaces` empty: every pair; otherwise the pairs with an end in one
-/// of them (enough when every change is namespaced and in them, see [`changed_namespaces`]).
-/// At most `limit` pairs are listed, grouped; the counts are of all.
+/// Compares two states. `namespaces` empty: every pair the changes can touch (see
+/// [`local_namespaces`]); otherwise the pairs with an end in one of them. At most `limit` pairs
+/// are listed, grouped; the counts are of all.
 pub fn diff(before: State, after: State, namespaces: &[String], limit: usize) -> DiffReport {
     let changes = object_changes(before.snapshot, after.snapshot);
-    diff_with_changes(before, after, namespaces, limit, changes)
+    let touched = match namespaces.is_empty() {
+        true => local_namespaces(&changes),
+        false => None,
+    };
+    diff_with_changes(before, after, touched.as_deref().unwrap_or(namespaces), limit, changes)
+}
+
+/// The namespaces whose pairs are all the changes can touch, when every change is a namespaced
+/// policy, a pod, a workload or a namespace (see [`changed_namespaces`]); `None` (every pair)
+/// when there is none, or one is cluster-scoped, a Service (a Cilium `toServices` reads its
+/// addresses from any namespace) or a Node (node addresses meet ipBlocks and host-network pods).
+fn local_namespaces(changes: &[ObjectChange]) -> Option<Vec<String>> {
+    if changes.is_empty() || changes.iter().any(|c| matches!(c.kind.as_str(), "Service" | "Node")) {
+        return None;
+    }
+    changed_namespaces(changes)
 }
 
 /// [`diff`] with the object changes already listed.

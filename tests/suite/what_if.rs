@@ -552,3 +552,42 @@ fn a_policy_of_another_dialect_is_explained_by_kind_namespace_and_name() {
         assert_eq!(g.because, vec!["CiliumNetworkPolicy shop/deny-web added".to_string()]);
     }
 }
+
+/// A diff whose changes are all namespaced (policies, pods, namespace labels) compares only the
+/// pairs with an end in their namespaces, and finds exactly what the whole map finds; a Node
+/// change compares every pair.
+#[test]
+fn a_namespaced_diff_compares_the_pairs_it_can_touch_and_finds_what_the_whole_map_finds() {
+    let (before, bix) = load(CLUSTER);
+    let changed = CLUSTER
+        .replace(
+            "kubernetes.io/metadata.name: shop, team: a}",
+            "kubernetes.io/metadata.name: shop}",
+        )
+        .replace("labels: {app: client}}", "labels: {app: client, tier: x}}");
+    let (after, aix) = load(&changed);
+    let state = |snapshot, index, name| State { snapshot, index, name };
+    let scoped = diff::diff(state(&before, &bix, "a"), state(&after, &aix, "b"), &[], 50);
+    let everywhere: Vec<String> = ["other", "shop"].iter().map(|s| s.to_string()).collect();
+    let whole = diff::diff(state(&before, &bix, "a"), state(&after, &aix, "b"), &everywhere, 50);
+    assert_eq!(scoped.namespaces, everywhere, "{scoped:#?}");
+    assert_eq!(pairs(&scoped, false), pairs(&whole, false));
+    assert_eq!(pairs(&scoped, true), pairs(&whole, true));
+    assert!(
+        !pairs(&scoped, false).is_empty(),
+        "the namespace label change closes pairs: {scoped:#?}"
+    );
+    // Only shop changes: its pairs alone are compared.
+    let shop_only = CLUSTER.replace(
+        "kubernetes.io/metadata.name: shop, team: a}",
+        "kubernetes.io/metadata.name: shop}",
+    );
+    let (after, aix) = load(&shop_only);
+    let d = diff::diff(state(&before, &bix, "a"), state(&after, &aix, "b"), &[], 50);
+    assert_eq!(d.namespaces, vec!["shop".to_string()], "{d:#?}");
+    // A Node change: every pair.
+    let with_node = format!("{CLUSTER}---\napiVersion: v1\nkind: Node\nmetadata: {{name: n1}}\n");
+    let (after, aix) = load(&with_node);
+    let d = diff::diff(state(&before, &bix, "a"), state(&after, &aix, "b"), &[], 50);
+    assert!(d.namespaces.is_empty(), "{d:#?}");
+}
