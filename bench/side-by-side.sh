@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # netpol-debug and np-guard/netpol-analyzer side by side on the generated clusters, whole process,
 # in the same run: `netpol-debug matrix --snapshot DIR` against `netpolicy list --dirpath DIR`.
-# Usage: bench/side-by-side.sh [SIZE...]   (default: S M L; XL needs ~10 GB for our map today)
+# Usage: bench/side-by-side.sh [SIZE...]   (default: S M L)
 # Prints one Markdown row per size and tool: median wall seconds of 3 runs, peak RSS (MiB) of the
 # median run, output lines, and the ratio. Needs /usr/bin/time (Debian package `time`).
 set -euo pipefail
