@@ -7,8 +7,10 @@ images, resources, env, probes and volume mounts, status.conditions and containe
 Deterministic (no clock, no randomness: every added value derives from the object's name), so the
 same input gives the same bytes. Written in block style with flow-style leaf collections (`{cpu: 500m, memory: 512Mi}`).
 
-Usage: bench/inflate.py IN.yaml OUT.yaml [--json OUT.json]
+Usage: bench/inflate.py IN.yaml OUT.yaml [--json OUT.json] [--endpoint-slices]
   --json also writes the same objects as one `kind: List` JSON document (`kubectl get -o json`).
+  --endpoint-slices adds one EndpointSlice per Service with a selector (the addresses of the
+    Running pods it selects in its namespace), as a cluster's export holds them.
 Needs PyYAML with libyaml (python3-yaml).
 """
 
@@ -110,11 +112,42 @@ def inflate(o):
     return o
 
 
+def endpoint_slices(docs):
+    """One EndpointSlice per Service with a selector: the IPs of the pods it selects."""
+    pods = {}
+    for d in docs:
+        if d.get("kind") == "Pod" and d.get("status", {}).get("podIP"):
+            pods.setdefault(d["metadata"].get("namespace"), []).append(d)
+    out = []
+    for s in docs:
+        if s.get("kind") != "Service" or not s.get("spec", {}).get("selector"):
+            continue
+        meta, sel = s["metadata"], s["spec"]["selector"]
+        ns = meta.get("namespace")
+        ips = [p["status"]["podIP"] for p in pods.get(ns, [])
+               if all(p["metadata"].get("labels", {}).get(k) == v for k, v in sel.items())]
+        out.append({
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": meta["name"] + "-" + h(meta["name"], ns or "")[:5], "namespace": ns,
+                         "labels": {"kubernetes.io/service-name": meta["name"]}},
+            "addressType": "IPv4",
+            "ports": [{"name": p.get("name", ""), "port": p.get("targetPort", p["port"]) if isinstance(p.get("targetPort"), int) else p["port"],
+                       "protocol": p.get("protocol", "TCP")} for p in s["spec"].get("ports", [])],
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+        })
+    return out
+
+
 def main(argv):
+    slices = "--endpoint-slices" in argv
+    argv = [a for a in argv if a != "--endpoint-slices"]
     if len(argv) not in (3, 5) or (len(argv) == 5 and argv[3] != "--json"):
         sys.exit(__doc__)
     with open(argv[1]) as f:
         docs = [inflate(d) for d in yaml.load_all(f, Loader=Loader) if d]
+    if slices:
+        docs += endpoint_slices(docs)
     with open(argv[2], "w") as f:
         f.write("# inflated by bench/inflate.py from " + argv[1].rsplit("/", 1)[-1] + "\n")
         for d in docs:

@@ -361,7 +361,7 @@ fn with_links(ctx: &Context, mut res: CallToolResult) -> CallToolResult {
     }
     if let Some(value) = &res.structured_content {
         res.content.extend(
-            ctx.objects
+            ctx.objects()
                 .links(value)
                 .into_iter()
                 .map(|l| ContentBlock::resource_link(resource(l))),
@@ -755,7 +755,7 @@ impl ServerHandler for NetpolServer {
                 .map_err(|_| McpError::invalid_params(format!("cursor {c:?} is not one this server gave"), None))?,
         };
         let mut page: Vec<Resource> = ctx
-            .objects
+            .objects()
             .policies()
             .skip(start)
             .take(resources::LIST_PAGE + 1)
@@ -792,7 +792,7 @@ impl ServerHandler for NetpolServer {
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri;
         let ctx = self.resource_context(&resource_scope(&uri)).await?;
-        match ctx.objects.read(&uri) {
+        match ctx.objects().read(&uri) {
             Ok(yaml) => {
                 Ok(ReadResourceResult::new(vec![ResourceContents::text(yaml, uri).with_mime_type(YAML)]).into())
             }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures::future::BoxFuture;
 
@@ -25,13 +25,19 @@ pub struct Context {
     pub source: String,
     /// True when the source is a live cluster (tools then interact with an open world).
     pub live: bool,
-    /// The policies, Namespaces and Services as read: the MCP resources.
-    pub objects: ObjectStore,
+    /// The policies, Namespaces and Services as read (the MCP resources), built from `snapshot`
+    /// on first use: a one-shot command never reads them.
+    objects: OnceLock<ObjectStore>,
 }
 
 impl Context {
     pub fn from_snapshot(snap: &ClusterSnapshot, semantics: Semantics, source: String) -> Context {
         Context::owning(snap.clone(), semantics, source)
+    }
+
+    /// The policies, Namespaces and Services as read: the MCP resources.
+    pub fn objects(&self) -> &ObjectStore {
+        self.objects.get_or_init(|| ObjectStore::build(&self.snapshot))
     }
 
     /// This context as one state of a diff.
@@ -47,7 +53,7 @@ impl Context {
     pub fn owning(snap: ClusterSnapshot, semantics: Semantics, source: String) -> Context {
         Context {
             index: ClusterIndex::build(&snap, semantics),
-            objects: ObjectStore::build(&snap),
+            objects: OnceLock::new(),
             snapshot: Arc::new(snap),
             source,
             live: false,

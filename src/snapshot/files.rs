@@ -23,9 +23,10 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::value::{Budget, ValueSeed};
 use super::{
     ClusterSnapshot, Limits, LoadOptions, LoadWarning, NamespaceDefaulting, OtherObject, UnreadablePolicy, Workload,
     WorkloadKind, split, strict,
@@ -386,15 +387,25 @@ impl Loader {
     fn load_yaml(&mut self, snap: &mut ClusterSnapshot, path: &Path, file: &str, text: &str) -> Result<(), LoadError> {
         let mut done = 0;
         if text.len() >= self.parallel_min_bytes
-            && let Some(batches) = split::yaml_batches(text, self.batch_bytes)
+            && let Some((batches, documents)) = split::yaml_batches(text, self.batch_bytes)
             && batches.len() > 1
         {
+            self.reserve_pods(snap, documents);
             match self.resume_point(|l| l.load_yaml_parallel(snap, file, &batches))? {
                 None => return Ok(()),
                 Some(added) => done = added,
             }
         }
         self.load_yaml_sequential(snap, path, file, text, done)
+    }
+
+    /// Makes room for as many Pods as a large file has objects, within the object limit. A Pod
+    /// is 2 KiB as stored, so a list of 50,000 grown by doubling copied a hundred megabytes
+    /// into fresh memory twice over; the room past the Pods is never touched, so it takes no
+    /// memory.
+    fn reserve_pods(&self, snap: &mut ClusterSnapshot, objects: usize) {
+        let room = self.limits.max_objects.saturating_sub(self.objects);
+        snap.pods.reserve(objects.min(room));
     }
 
     /// Runs a parallel load: `None` when it read the whole file, else how many documents it
@@ -425,14 +436,10 @@ impl Loader {
         let room = max.saturating_sub(self.values);
         let default_namespace = self.default_namespace.clone();
         let parse = |batch: &&str| -> Option<(Vec<Prepared>, usize)> {
-            let budget = Budget {
-                used: Cell::new(0),
-                max: room,
-                exceeded: Cell::new(false),
-            };
+            let budget = Budget::new(room);
             let mut docs = Vec::new();
             for doc in yaml_serde::Deserializer::from_str(batch) {
-                let value = ValueSeed(&budget).deserialize(doc).ok()?;
+                let value = ValueSeed::object(&budget).deserialize(doc).ok()?;
                 docs.push(match value {
                     Value::Null => Prepared::Raw(value),
                     _ => prepare(value, &default_namespace),
@@ -501,7 +508,7 @@ impl Loader {
     ) -> Result<(), LoadError> {
         for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
             let budget = self.budget();
-            let decoded = ValueSeed(&budget).deserialize(doc);
+            let decoded = ValueSeed::object(&budget).deserialize(doc);
             self.values = budget.used.get();
             let value = decoded.map_err(|e| {
                 let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
@@ -572,14 +579,11 @@ impl Loader {
     ) -> Result<Option<usize>, LoadError> {
         let max = self.budget().max;
         let elements: usize = split.batches.iter().map(Vec::len).sum();
+        self.reserve_pods(snap, elements);
         // The text around the elements, each element a `0`: checked and read on its own.
-        let counted = Budget {
-            used: Cell::new(0),
-            max: usize::MAX,
-            exceeded: Cell::new(false),
-        };
+        let counted = Budget::new(usize::MAX);
         let mut json = serde_json::Deserializer::from_str(&split.skeleton);
-        let Ok(skeleton) = ValueSeed(&counted)
+        let Ok(skeleton) = ValueSeed::object(&counted)
             .deserialize(&mut json)
             .and_then(|v| json.end().map(|()| v))
         else {
@@ -609,15 +613,11 @@ impl Loader {
         let room = max.saturating_sub(self.values);
         let default_namespace = self.default_namespace.clone();
         let parse = |batch: &Vec<&str>| -> Option<(Vec<Prepared>, usize)> {
-            let budget = Budget {
-                used: Cell::new(0),
-                max: room,
-                exceeded: Cell::new(false),
-            };
+            let budget = Budget::new(room);
             let mut out = Vec::with_capacity(batch.len());
             for element in batch {
                 let mut json = serde_json::Deserializer::from_str(element);
-                let mut v = ValueSeed(&budget).deserialize(&mut json).ok()?;
+                let mut v = ValueSeed::object(&budget).deserialize(&mut json).ok()?;
                 json.end().ok()?;
                 if let Some(list) = &list {
                     list.fill(&mut v);
@@ -658,7 +658,7 @@ impl Loader {
             )
             .map(|()| None)
         } else {
-            ValueSeed(&budget).deserialize(&mut json).map(Some)
+            ValueSeed::object(&budget).deserialize(&mut json).map(Some)
         }
         .and_then(|v| json.end().map(|()| v));
         self.values = budget.used.get();
@@ -1161,120 +1161,6 @@ impl ListOf {
     }
 }
 
-/// How many values the decoders may still produce (see [`MAX_ALIAS_EXPANSION`]).
-struct Budget {
-    used: Cell<usize>,
-    max: usize,
-    exceeded: Cell<bool>,
-}
-
-impl Budget {
-    fn take<E: de::Error>(&self) -> Result<(), E> {
-        let n = self.used.get() + 1;
-        if n > self.max {
-            self.exceeded.set(true);
-            return Err(E::custom(format_args!("more than {} values decoded", self.max)));
-        }
-        self.used.set(n);
-        Ok(())
-    }
-}
-
-/// Decodes a `serde_json::Value` as `Value::deserialize` does, counting every value against a
-/// [`Budget`]: YAML aliases are expanded by the decoder, so this is where a bomb shows.
-#[derive(Clone, Copy)]
-struct ValueSeed<'b>(&'b Budget);
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
-    type Value = Value;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML or JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        self.0.take()?;
-        serde::Deserialize::deserialize(de::value::I128Deserializer::<E>::new(v)).map(Value::Number)
-    }
-
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        self.0.take()?;
-        serde::Deserialize::deserialize(de::value::U128Deserializer::<E>::new(v)).map(Value::Number)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::String(v))
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::Null)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        self.0.take()?;
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.0.take()?;
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(self)? {
-            items.push(v);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.0.take()?;
-        let mut out = Map::new();
-        while let Some(k) = map.next_key::<String>()? {
-            self.0.take()?;
-            let v = map.next_value_seed(self)?;
-            out.insert(k, v);
-        }
-        Ok(Value::Object(out))
-    }
-}
-
 /// The top-level JSON array: each element is added as soon as it is decoded.
 struct ArrayVisitor<'a> {
     loader: &'a mut Loader,
@@ -1296,7 +1182,7 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0usize;
-        while let Some(v) = seq.next_element_seed(ValueSeed(self.budget))? {
+        while let Some(v) = seq.next_element_seed(ValueSeed::object(self.budget))? {
             // The decoder counted into the budget; keep the loader's count in step for the
             // next file.
             self.loader.values = self.budget.used.get();

@@ -8,6 +8,7 @@ pub mod files;
 mod split;
 mod strict;
 pub mod template;
+mod value;
 
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;

@@ -23,9 +23,10 @@ pub(super) const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 pub(super) const BATCH_BYTES: usize = 64 * 1024;
 
 /// The documents of a YAML stream, each starting at a `---` marker line (the first one at the
-/// start of the text), grouped into batches of at least `batch_bytes` (but the last); `None` when
-/// the stream holds something a split could change (the sequential parser then reads it).
-pub(super) fn yaml_batches(text: &str, batch_bytes: usize) -> Option<Vec<&str>> {
+/// start of the text), grouped into batches of at least `batch_bytes` (but the last), with the
+/// number of documents; `None` when the stream holds something a split could change (the
+/// sequential parser then reads it).
+pub(super) fn yaml_batches(text: &str, batch_bytes: usize) -> Option<(Vec<&str>, usize)> {
     // Line breaks other than \n and \r\n, and byte order marks past the start (a stream may
     // restart its encoding before a document): rare, and not worth a second thought.
     if text.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}']) {
@@ -60,6 +61,7 @@ pub(super) fn yaml_batches(text: &str, batch_bytes: usize) -> Option<Vec<&str>> 
     }
     let mut batches = Vec::new();
     let mut start = 0;
+    let documents = cuts.len() + 1;
     for cut in cuts {
         if cut - start >= batch_bytes {
             batches.push(&text[start..cut]);
@@ -67,7 +69,7 @@ pub(super) fn yaml_batches(text: &str, batch_bytes: usize) -> Option<Vec<&str>> 
         }
     }
     batches.push(&text[start..]);
-    Some(batches)
+    Some((batches, documents))
 }
 
 /// Where the line starting at `from` ends (its `\n`, or the end of the text).
@@ -352,7 +354,10 @@ mod tests {
     use super::*;
 
     fn docs(text: &str) -> Option<Vec<&str>> {
-        yaml_batches(text, 1)
+        yaml_batches(text, 1).map(|(batches, documents)| {
+            assert_eq!(batches.len(), documents, "{text:?}");
+            batches
+        })
     }
 
     #[test]
@@ -361,7 +366,7 @@ mod tests {
         assert_eq!(docs("a: 1\n---\nb: 2\n").unwrap(), vec!["a: 1\n", "---\nb: 2\n"]);
         assert_eq!(
             yaml_batches("a: 1\n---\nb: 2\n", 1000).unwrap(),
-            vec!["a: 1\n---\nb: 2\n"]
+            (vec!["a: 1\n---\nb: 2\n"], 2)
         );
         assert_eq!(
             docs("a: 1\n--- # c\nb: 2\n").unwrap(),
