@@ -74,10 +74,7 @@ pub(super) fn yaml_batches(text: &str, batch_bytes: usize) -> Option<(Vec<&str>,
 
 /// Where the line starting at `from` ends (its `\n`, or the end of the text).
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |p| from + p)
+    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |p| from + p)
 }
 
 /// `---` at the start of a line followed by a space, a tab or the line's end: the document start
