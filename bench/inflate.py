@@ -112,6 +112,13 @@ def inflate(o):
     return o
 
 
+def slice_port(p):
+    """A Service port as its slice lists it: the numeric target port (a named one: the port)."""
+    target = p.get("targetPort")
+    return {"name": p.get("name", ""), "port": target if isinstance(target, int) else p["port"],
+            "protocol": p.get("protocol", "TCP")}
+
+
 def endpoint_slices(docs):
     """One EndpointSlice per Service with a selector: the IPs of the pods it selects."""
     pods = {}
@@ -132,8 +139,7 @@ def endpoint_slices(docs):
             "metadata": {"name": meta["name"] + "-" + h(meta["name"], ns or "")[:5], "namespace": ns,
                          "labels": {"kubernetes.io/service-name": meta["name"]}},
             "addressType": "IPv4",
-            "ports": [{"name": p.get("name", ""), "port": p.get("targetPort", p["port"]) if isinstance(p.get("targetPort"), int) else p["port"],
-                       "protocol": p.get("protocol", "TCP")} for p in s["spec"].get("ports", [])],
+            "ports": [slice_port(p) for p in s["spec"].get("ports", [])],
             "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
         })
     return out
