@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::value::{Budget, ValueSeed};
+use super::value::{self, Budget, ValueSeed};
 use super::{
     ClusterSnapshot, Limits, LoadOptions, LoadWarning, NamespaceDefaulting, OtherObject, UnreadablePolicy, Workload,
     WorkloadKind, split, strict,
@@ -405,7 +405,9 @@ impl Loader {
     /// memory.
     fn reserve_pods(&self, snap: &mut ClusterSnapshot, objects: usize) {
         let room = self.limits.max_objects.saturating_sub(self.objects);
-        snap.pods.reserve(objects.min(room));
+        // Only a saving: where the system refuses that much address space (strict overcommit,
+        // `ulimit -v`, a file of a million small objects of other kinds), the list grows as before.
+        let _ = snap.pods.try_reserve(objects.min(room));
     }
 
     /// Runs a parallel load: `None` when it read the whole file, else how many documents it
@@ -775,7 +777,8 @@ impl Loader {
             None => String::new(), // core group ("v1") or missing apiVersion
         };
         let namespace_defaulted = self.default_namespace(&group, &kind, &mut map);
-        let value = Value::Object(map);
+        let mut value = Value::Object(map);
+        value::trim(&mut value);
         let ctx = Ctx {
             location,
             kind: &kind,
@@ -1289,7 +1292,8 @@ fn prepare(value: Value, default_namespace: &str) -> Prepared {
         meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
         namespace_defaulted = true;
     }
-    let value = Value::Object(map);
+    let mut value = Value::Object(map);
+    value::trim(&mut value);
     let object = match kind {
         "Pod" => Typed::Pod(decode(&value)),
         "Service" => Typed::Service(decode(&value)),
@@ -1660,6 +1664,27 @@ metadata: {name: p, namespace: a}
         assert!(text.len() > split::PARALLEL_MIN_BYTES);
         let err = load_str("big.yaml", &text).unwrap_err().to_string();
         assert!(err.starts_with("big.yaml:24003:1:"), "{err}");
+    }
+
+    /// Rule: copies of an object that differ only in fields no check reads are identical, and
+    /// the same object is kept whatever the order of its keys or the List around it (kubectl
+    /// writes a List's `items` before its `kind`).
+    #[test]
+    fn copies_differing_only_in_fields_no_check_reads_are_identical() {
+        let pod = "{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: default, managedFields: [{manager: a}]}, spec: {containers: [{name: c, env: [{name: A, value: b}]}]}}";
+        let other = "{spec: {containers: [{name: c, env: [{name: B}]}]}, metadata: {name: p, namespace: default}, kind: Pod, apiVersion: v1}";
+        let text = format!("{pod}\n---\napiVersion: v1\nitems: [{pod}]\nkind: List\n---\n{other}\n");
+        let s = load_str("pods.yaml", &text).unwrap();
+        assert_eq!(s.pods.len(), 1);
+        let said: Vec<&str> = s.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(
+            said,
+            [
+                "appears again (first at pods.yaml#1): an identical copy, this one is skipped",
+                "appears again (first at pods.yaml#1): an identical copy, this one is skipped",
+            ]
+        );
+        assert!(s.pods[0].spec.as_ref().unwrap().containers[0].env.is_none());
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //! malformed `status.conditions` no longer makes its Pod a warning, since nothing reads it. Two
 //! copies of an object that differ only there are identical to the duplicate check.
 //!
-//! What is left out depends on the `apiVersion` and `kind` read before the field (the order
-//! `kubectl` writes); an object that names them later keeps its fields, which changes nothing
-//! but the memory it takes.
+//! While parsing, what is left out of a Pod or Node depends on the `apiVersion` and `kind` read
+//! before the field (the order `kubectl` writes); [`trim`] leaves the same fields out of an
+//! object once decoded, so the loader keeps the same object whatever the order of its keys.
 
 use std::cell::Cell;
 use std::fmt;
@@ -77,10 +77,6 @@ impl KindSoFar {
     fn is_core(&self, kind: &str) -> bool {
         self.api_version.as_deref() == Some("v1") && self.kind.as_deref() == Some(kind)
     }
-
-    fn is_list(&self) -> bool {
-        self.kind.as_deref().is_some_and(|k| k.ends_with("List"))
-    }
 }
 
 impl At {
@@ -89,7 +85,8 @@ impl At {
     fn child(self, key: &str, kind: &KindSoFar) -> Option<At> {
         let at = match (self, key) {
             (At::Object, "metadata") => At::Metadata,
-            (At::Object, "items") if kind.is_list() => At::Items,
+            // kubectl writes a List's `items` before its `kind`: a top-level `items` is a List's.
+            (At::Object, "items") => At::Items,
             (At::Object, "spec") if kind.is_core("Pod") => At::PodSpec,
             (At::Object, "status") if kind.is_core("Pod") => At::PodStatus,
             (At::Object, "status") if kind.is_core("Node") => At::NodeStatus,
@@ -121,6 +118,40 @@ impl At {
             _ => At::Kept,
         }
     }
+}
+
+/// Leaves out of an object already decoded what [`ValueSeed`] leaves out while parsing: the same
+/// fields whatever the order of its keys (parsing knows the kind only once it has read it), so
+/// two copies of an object are the same after either.
+pub(super) fn trim(object: &mut Value) {
+    let Value::Object(map) = object else { return };
+    let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_owned);
+    let kind = KindSoFar {
+        api_version: text("apiVersion"),
+        kind: text("kind"),
+    };
+    trim_at(map, At::Object, &kind);
+}
+
+fn trim_at(map: &mut Map<String, Value>, at: At, kind: &KindSoFar) {
+    map.retain(|key, value| {
+        let Some(child) = at.child(key, kind) else { return false };
+        match value {
+            Value::Object(inner) if child != At::Kept => trim_at(inner, child, kind),
+            Value::Array(items) if child.element() != At::Kept => {
+                for item in items.iter_mut() {
+                    match item {
+                        // A List's items are objects of their own kind.
+                        Value::Object(_) if child == At::Items => trim(item),
+                        Value::Object(inner) => trim_at(inner, child.element(), kind),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    });
 }
 
 /// Decodes a `serde_json::Value` as `Value::deserialize` does, counting every value against a
@@ -279,12 +310,15 @@ impl<'de> Visitor<'de> for Skip<'_> {
         self.0.take()
     }
 
-    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
-        self.0.take()
+    // Out of the range of a JSON number, the same error as `ValueSeed`'s.
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<(), E> {
+        self.0.take()?;
+        serde::Deserialize::deserialize(de::value::I128Deserializer::<E>::new(v)).map(|_: serde_json::Number| ())
     }
 
-    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
-        self.0.take()
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<(), E> {
+        self.0.take()?;
+        serde::Deserialize::deserialize(de::value::U128Deserializer::<E>::new(v)).map(|_: serde_json::Number| ())
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
@@ -382,14 +416,53 @@ mod tests {
                 "{text} -> {kept}"
             );
         }
-        // The items of a List are objects.
-        let (list, _) = read(
+        // The items of a List are objects, also where `items` comes before `kind` (kubectl's order).
+        for text in [
             "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: p, managedFields: [1]}, status: {conditions: [1]}}]\n",
-        );
+            "apiVersion: v1\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: p, managedFields: [1]}, status: {conditions: [1]}}]\nkind: List\n",
+        ] {
+            let (list, _) = read(text);
+            assert_eq!(
+                list["items"][0],
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {}}),
+                "{text}"
+            );
+        }
+    }
+
+    /// Rule: the fields left out do not depend on the order of an object's keys: what parsing
+    /// kept because the kind came late, `trim` leaves out.
+    #[test]
+    fn the_same_fields_are_left_out_in_any_key_order() {
+        let kubectl = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, managedFields: [1]}\nspec: {volumes: [1], containers: [{name: c, env: [1], ports: [{containerPort: 80}]}]}\nstatus: {podIP: 10.0.0.1, conditions: [1]}\n";
+        let late = "spec: {volumes: [1], containers: [{name: c, env: [1], ports: [{containerPort: 80}]}]}\nstatus: {podIP: 10.0.0.1, conditions: [1]}\nmetadata: {name: p, managedFields: [1]}\nkind: Pod\napiVersion: v1\n";
+        let (mut a, _) = read(kubectl);
+        let (mut b, _) = read(late);
+        assert_ne!(a, b, "parsing alone keeps the fields of the late kind");
+        trim(&mut a);
+        trim(&mut b);
+        assert_eq!(a, b);
         assert_eq!(
-            list["items"][0],
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {}})
+            b,
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]},
+                "status": {"podIP": "10.0.0.1"}})
         );
+    }
+
+    /// Rule: a value left out still fails where a kept one would (a YAML integer beyond a JSON
+    /// number), so leaving a field out never turns a file that does not load into one that does.
+    #[test]
+    fn a_number_out_of_range_fails_left_out_or_kept() {
+        for key in ["resources", "rsources"] {
+            let text = format!(
+                "apiVersion: v1\nkind: Pod\nspec: {{containers: [{{name: c, {key}: {{x: 99999999999999999999}}}}]}}\n"
+            );
+            let budget = Budget::new(usize::MAX);
+            let doc = yaml_serde::Deserializer::from_str(&text).next().unwrap();
+            let err = ValueSeed::object(&budget).deserialize(doc).unwrap_err();
+            assert!(err.to_string().contains("out of range"), "{key}: {err}");
+        }
     }
 
     /// Rule: a value left out counts against the alias budget as a kept one does.
