@@ -169,26 +169,10 @@ fn differing_pairs<'a>(old: &'a [Connection], new: &'a [Connection]) -> Vec<(Dif
 
 /// Whether each differing pair is inconclusive in either state, evaluated on every core.
 fn doubts(ends: &Ends, pairs: &[Differing<'_>]) -> Vec<Option<String>> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = pairs.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = pairs
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(src, dst, gained, lost)| {
-                            let sample = if gained.is_empty() { lost } else { gained };
-                            ends.doubt(src, dst, sample)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+    // Each pair is a diagnosis in both states: worth a thread from the second pair on.
+    crate::index::on_every_core(pairs, 1, |(src, dst, gained, lost)| {
+        let sample = if gained.is_empty() { lost } else { gained };
+        ends.doubt(src, dst, sample)
     })
 }
 

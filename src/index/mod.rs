@@ -824,7 +824,7 @@ impl Builder {
     fn add_pods(&mut self, snap: &ClusterSnapshot, owners: &Owners) {
         let mut seen_pods = std::collections::HashSet::new();
         self.pods.reserve(snap.pods.len() + snap.workloads.len());
-        let built = on_every_core(&snap.pods, |pod| indexed_pod(pod, owners));
+        let built = on_every_core(&snap.pods, MIN_OBJECTS_PER_THREAD, |pod| indexed_pod(pod, owners));
         for (info, warnings) in built {
             if !seen_pods.insert((info.namespace.clone(), info.name.clone())) {
                 let object = format!("Pod {}/{}", info.namespace, info.name);
@@ -882,7 +882,7 @@ impl Builder {
     fn add_policies(&mut self, snap: &ClusterSnapshot) {
         let mut seen_policies = std::collections::HashSet::new();
         // Lowered on every core, added in snapshot order.
-        let lowered_all = on_every_core(&snap.network_policies, |np| {
+        let lowered_all = on_every_core(&snap.network_policies, MIN_OBJECTS_PER_THREAD, |np| {
             Policy::lower(np, &namespace_of(&np.metadata))
         });
         for (np, lowered) in snap.network_policies.iter().zip(lowered_all) {
@@ -1096,12 +1096,12 @@ fn pod_ips(ns: &str, name: &str, status: &PodStatus) -> (Vec<IpAddr>, Vec<LoadWa
     (ips, warnings)
 }
 
-/// `f` over `items` in order, the items cut into one run per core (on the calling thread alone
-/// below a few thousand items, where threads would not pay off).
-fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    const MIN_PER_THREAD: usize = 2048;
+/// `f` over `items` in order, the items cut into one run per core, with at least
+/// `min_per_thread` items in a run (fewer items stay on the calling thread, where threads would
+/// not pay off). A panic in a run is the caller's.
+pub fn on_every_core<T: Sync, R: Send>(items: &[T], min_per_thread: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = cores.min(items.len() / MIN_PER_THREAD).max(1);
+    let threads = cores.min(items.len() / min_per_thread.max(1)).max(1);
     if threads == 1 {
         return items.iter().map(f).collect();
     }
@@ -1117,6 +1117,9 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> V
             .collect()
     })
 }
+
+/// Pod entries and policies built per thread at least: below, one thread is faster.
+const MIN_OBJECTS_PER_THREAD: usize = 2048;
 
 fn warn(object: String, message: &str) -> LoadWarning {
     LoadWarning {
@@ -1210,8 +1213,9 @@ fn service_endpoints(
         }
     };
     let key = (ns.to_string(), name);
-    let found = |m: &HashMap<(String, &str), Vec<usize>>| m.get(&key).cloned().unwrap_or_default();
-    for e in found(&by_service.endpoints).into_iter().map(|i| &snap.endpoints[i]) {
+    let endpoints = by_service.endpoints.get(&key).map_or(&[][..], Vec::as_slice);
+    let slices = by_service.slices.get(&key).map_or(&[][..], Vec::as_slice);
+    for e in endpoints.iter().map(|&i| &snap.endpoints[i]) {
         read = true;
         for subset in e.subsets.iter().flatten() {
             let ports: Vec<(Option<String>, u16, Protocol)> = subset
@@ -1231,7 +1235,7 @@ fn service_endpoints(
             }
         }
     }
-    for s in found(&by_service.slices).into_iter().map(|i| &snap.endpoint_slices[i]) {
+    for s in slices.iter().map(|&i| &snap.endpoint_slices[i]) {
         read = true;
         let ports: Vec<(Option<String>, u16, Protocol)> = s
             .ports
@@ -1278,7 +1282,7 @@ mod tests {
         for n in [0, 1, 4095, 4096, 10_001] {
             let items: Vec<usize> = (0..n).collect();
             assert_eq!(
-                on_every_core(&items, |i| i * 2),
+                on_every_core(&items, MIN_OBJECTS_PER_THREAD, |i| i * 2),
                 items.iter().map(|i| i * 2).collect::<Vec<_>>(),
                 "{n}"
             );
